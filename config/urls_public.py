@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from marketplace.views import media, public
+
+urlpatterns = [
+    path("", public.directory, name="home"),
+    path("collectifs/nouveau/", public.collective_create, name="collective_create"),
+    path("mes-collectifs/", public.my_collectives, name="my_collectives"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+if settings.SERVE_MEDIA:
+    urlpatterns.append(re_path(r"^media/(?P<schema_name>[a-z0-9_]+)/(?P<path>.+)$", media.media, name="media"))

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.models import Collective, Role
+
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+
+
+class SignupExtraForm(forms.Form):
+    """Extra fields of allauth's sign-up form: a name that staff can read on the sign-in sheets."""
+
+    first_name = forms.CharField(label=_("Prénom"), max_length=150)
+    last_name = forms.CharField(label=_("Nom"), max_length=150)
+    phone = forms.CharField(
+        label=_("Téléphone (facultatif)"), max_length=30, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def signup(self, request, user) -> None:
+        user.first_name = self.cleaned_data["first_name"].strip()
+        user.last_name = self.cleaned_data["last_name"].strip()
+        user.phone = self.cleaned_data["phone"].strip()
+        user.save(update_fields=["first_name", "last_name", "phone"])
+
+
+class CollectiveCreateForm(forms.ModelForm):
+    class Meta:
+        model = Collective
+        fields = [
+            "name", "kind", "slug", "town", "department", "description", "contact_email", "contact_phone",
+            "join_mode",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "join_mode": forms.RadioSelect,
+            "description": forms.Textarea(attrs={"rows": 4}),
+        }
+        help_texts = {
+            "slug": _("Votre collectif sera à l'adresse <sous-domaine>.%(domain)s, par ex. cagette47."),
+            "description": _("Quelques phrases affichées dans l'annuaire et sur votre page d'accueil."),
+        }
+
+    def __init__(self, *args, base_domain: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].help_text = self.fields["slug"].help_text % {"domain": base_domain}
+        self.fields["town"].required = True
+        self.fields["contact_email"].required = True
+
+    def clean_slug(self) -> str:
+        return self.cleaned_data["slug"].strip().lower()
+
+    def validate_unique(self) -> None:
+        """Uniqueness is the service's job (with a clearer message); the model also has a constraint."""
+
+
+class CollectiveSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Collective
+        fields = [
+            "name", "kind", "description", "logo", "town", "department", "contact_email", "contact_phone",
+            "join_mode", "allow_cooptation",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "join_mode": forms.RadioSelect,
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        }
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo and hasattr(logo, "size") and logo.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(_("Le logo ne doit pas dépasser 2 Mo."))
+        if logo and hasattr(logo, "image") and getattr(logo.image, "format", "") not in {"PNG", "JPEG", "WEBP"}:
+            raise forms.ValidationError(_("Le logo doit être une image PNG, JPEG ou WebP."))
+        return logo
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Adresse e-mail de la personne invitée"),
+        required=False,
+        help_text=_("Facultatif : sans adresse, copiez le lien et envoyez-le vous-même (SMS, messagerie…)."),
+    )
+    role = forms.ChoiceField(label=_("Rôle"), choices=Role.choices, initial=Role.MEMBER, widget=forms.RadioSelect)
+
+    def __init__(self, *args, roles: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if roles is not None:
+            self.fields["role"].choices = [(value, label) for value, label in Role.choices if value in roles]
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label=_("Rôles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+
+class CollectiveSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Commune ou département"), required=False, max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("par ex. Agen ou 47")}),
+    )

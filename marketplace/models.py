@@ -1,0 +1,224 @@
+"""Public-schema models: collectives (tenants), their domains, accounts, memberships and invitations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+SLUG_VALIDATOR = RegexValidator(
+    r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$",
+    _(
+        "L'adresse doit faire de 3 à 30 caractères : lettres minuscules sans accent, chiffres et tirets, "
+        "en commençant par une lettre."
+    ),
+)
+
+
+def collective_logo_path(collective: Collective, filename: str) -> str:
+    """Uploads live under the collective's own media folder."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    return f"{collective.schema_name}/branding/logo.{extension}"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """An account of the platform; it may belong to several collectives (see Membership)."""
+
+    username = None
+    email = models.EmailField(_("adresse e-mail"), unique=True)
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("compte")
+        verbose_name_plural = _("comptes")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Collective(TenantMixin):
+    """A tenant: one drive fermier or buying group, with its own schema and sub-domain."""
+
+    class Kind(models.TextChoices):
+        DRIVE = "drive", _("Drive fermier")
+        BUYING_GROUP = "buying_group", _("Groupement d'achat")
+
+    class JoinMode(models.TextChoices):
+        OPEN = "open", _("Ouvert : chacun peut rejoindre")
+        APPROVAL = "approval", _("Sur validation d'un·e coordinateur·rice")
+        INVITATION = "invitation", _("Sur invitation uniquement")
+
+    name = models.CharField(_("nom"), max_length=120)
+    slug = models.CharField(_("sous-domaine"), max_length=30, unique=True, validators=[SLUG_VALIDATOR])
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.DRIVE)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    town = models.CharField(_("commune"), max_length=120, blank=True)
+    department = models.CharField(
+        _("département"),
+        max_length=3,
+        blank=True,
+        validators=[RegexValidator(r"^(\d{2,3}|2[AB])$", _("Numéro de département, par ex. 47 ou 2A."))],
+    )
+    contact_email = models.EmailField(_("e-mail de contact"), blank=True)
+    contact_phone = models.CharField(_("téléphone de contact"), max_length=30, blank=True)
+    logo = models.ImageField(_("logo"), upload_to=collective_logo_path, blank=True)
+    join_mode = models.CharField(
+        _("adhésion"), max_length=20, choices=JoinMode.choices, default=JoinMode.APPROVAL
+    )
+    allow_cooptation = models.BooleanField(
+        _("les membres peuvent coopter de nouveaux membres"), default=False
+    )
+    # The public schema and the template schema are rows too; only real collectives are listed.
+    is_listed = models.BooleanField(_("visible dans l'annuaire"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        verbose_name = _("collectif")
+        verbose_name_plural = _("collectifs")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def base_url(self) -> str:
+        port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+        return f"{settings.SITE_SCHEME}://{self.slug}.{settings.BASE_DOMAIN}{port}"
+
+    @property
+    def is_buying_group(self) -> bool:
+        return self.kind == self.Kind.BUYING_GROUP
+
+
+class Domain(DomainMixin):
+    class Meta:
+        verbose_name = _("domaine")
+        verbose_name_plural = _("domaines")
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", _("Membre")
+    PRODUCER = "producer", _("Producteur·rice / fournisseur")
+    POINT_STAFF = "point_staff", _("Équipe d'un point de retrait")
+    COORDINATOR = "coordinator", _("Coordinateur·rice")
+
+
+class Membership(models.Model):
+    """The roles one account holds in one collective. Pending until a coordinator approves it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente de validation")
+        ACTIVE = "active", _("Actif")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    collective = models.ForeignKey(Collective, on_delete=models.CASCADE, related_name="memberships")
+    roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "collective"], name="membership_once_per_collective"),
+            models.CheckConstraint(condition=~Q(roles=[]), name="membership_has_a_role"),
+        ]
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.collective}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_active and any(role in self.roles for role in roles)
+
+    def role_labels(self) -> list[str]:
+        return [Role(role).label for role in Role.values if role in self.roles]
+
+
+class Invitation(models.Model):
+    """A single-use link that grants a role in a collective, valid for INVITATION_VALID_DAYS."""
+
+    collective = models.ForeignKey(Collective, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("adresse e-mail"), blank=True)
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="invitation_expires_later"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} → {self.email or '—'}"
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    def get_state_display(self) -> str:
+        return {
+            "accepted": _("acceptée"),
+            "revoked": _("annulée"),
+            "expired": _("expirée"),
+            "pending": _("en attente"),
+        }[self.state]

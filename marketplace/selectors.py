@@ -1,0 +1,52 @@
+"""Reads for views and templates."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django_tenants.utils import get_public_schema_name
+
+from marketplace.models import Collective, Invitation, Membership, User
+
+
+def collective_is_public(collective: Collective | None) -> bool:
+    return collective is None or collective.schema_name == get_public_schema_name()
+
+
+def membership_for_request(request) -> Membership | None:
+    tenant = getattr(request, "tenant", None)
+    if collective_is_public(tenant) or not request.user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=request.user, collective=tenant).first()
+
+
+def collectives_listed(*, query: str = "") -> QuerySet[Collective]:
+    collectives = Collective.objects.filter(is_listed=True).exclude(schema_name=get_public_schema_name())
+    query = query.strip()
+    if query:
+        collectives = collectives.filter(
+            Q(town__icontains=query) | Q(department__iexact=query) | Q(name__icontains=query)
+        )
+    return collectives.order_by("name")
+
+
+def memberships_of_user(*, user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("collective")
+        .exclude(collective__schema_name=get_public_schema_name())
+        .order_by("collective__name")
+    )
+
+
+def memberships_of_collective(*, collective: Collective, status: str | None = None) -> QuerySet[Membership]:
+    memberships = Membership.objects.filter(collective=collective).select_related("user", "invited_by")
+    if status:
+        memberships = memberships.filter(status=status)
+    return memberships.order_by("user__last_name", "user__first_name", "user__email")
+
+
+def invitations_of_collective(*, collective: Collective, created_by: User | None = None) -> QuerySet[Invitation]:
+    invitations = Invitation.objects.filter(collective=collective).select_related("created_by", "accepted_by")
+    if created_by is not None:
+        invitations = invitations.filter(created_by=created_by)
+    return invitations.order_by("-created_at")

@@ -1,0 +1,269 @@
+"""Every write of the marketplace app: collectives, memberships and invitations."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from marketplace import tenancy
+from marketplace.models import Collective, Domain, Invitation, Membership, Role, User
+
+RESERVED_SLUGS = frozenset(
+    {"www", "admin", "api", "public", "static", "media", "mail", "smtp", "app", "etal", "aide", "help",
+     "status", "blog", "docs", tenancy.TEMPLATE_SLUG}
+)
+
+
+def schema_name_for_slug(slug: str) -> str:
+    return "c_" + slug.replace("-", "_")
+
+
+@transaction.atomic
+def collective_create(
+    *,
+    owner: User,
+    name: str,
+    slug: str,
+    kind: str,
+    town: str = "",
+    department: str = "",
+    description: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+    join_mode: str = Collective.JoinMode.APPROVAL,
+    allow_cooptation: bool = False,
+) -> Collective:
+    """Create a collective with its schema (cloned from the template) and sub-domain; `owner` coordinates it."""
+    slug = slug.strip().lower()
+    if slug in RESERVED_SLUGS:
+        raise ValidationError({"slug": _("Cette adresse est réservée, choisissez-en une autre.")})
+    if Collective.objects.filter(slug=slug).exists() or Domain.objects.filter(
+        domain=f"{slug}.{settings.BASE_DOMAIN}"
+    ).exists():
+        raise ValidationError({"slug": _("Cette adresse est déjà prise par un autre collectif.")})
+    collective = Collective(
+        schema_name=schema_name_for_slug(slug),
+        slug=slug,
+        name=name.strip(),
+        kind=kind,
+        town=town.strip(),
+        department=department.strip().upper(),
+        description=description.strip(),
+        contact_email=contact_email.strip(),
+        contact_phone=contact_phone.strip(),
+        join_mode=join_mode,
+        allow_cooptation=allow_cooptation,
+    )
+    collective.full_clean()
+    tenancy.template_tenant_ensure()
+    with schema_context(get_public_schema_name()):
+        collective.save(verbosity=0)
+        domain = Domain(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=collective, is_primary=True)
+        domain.full_clean()
+        domain.save()
+        Membership.objects.create(
+            user=owner, collective=collective, roles=[Role.COORDINATOR, Role.MEMBER], status=Membership.Status.ACTIVE
+        )
+    return collective
+
+
+@transaction.atomic
+def collective_update(*, collective: Collective, **fields) -> Collective:
+    """Update the settings a coordinator controls (branding, contact, join mode, co-optation)."""
+    editable = {
+        "name", "description", "town", "department", "contact_email", "contact_phone", "logo",
+        "join_mode", "allow_cooptation", "kind",
+    }
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    for field, value in fields.items():
+        setattr(collective, field, value)
+    collective.full_clean()
+    collective.save(update_fields=list(fields))
+    return collective
+
+
+class JoinRefused(Exception):
+    """The collective does not let this account join by itself."""
+
+
+@transaction.atomic
+def membership_join(*, collective: Collective, user: User) -> Membership:
+    """Join from the collective's home page: open → member now; approval → pending; invitation → refused."""
+    membership = Membership.objects.select_for_update().filter(collective=collective, user=user).first()
+    if membership:
+        return membership
+    if collective.join_mode == Collective.JoinMode.INVITATION:
+        raise JoinRefused(_("Ce collectif n'accueille de nouveaux membres que sur invitation."))
+    status = (
+        Membership.Status.ACTIVE if collective.join_mode == Collective.JoinMode.OPEN else Membership.Status.PENDING
+    )
+    membership = Membership.objects.create(
+        collective=collective, user=user, roles=[Role.MEMBER], status=status
+    )
+    if status == Membership.Status.PENDING:
+        from marketplace import tasks
+
+        transaction.on_commit(lambda: tasks.join_request_notify.delay(membership_id=membership.pk))
+    return membership
+
+
+def _lock_membership(*, collective: Collective, membership_id: int) -> Membership:
+    membership = (
+        Membership.objects.select_for_update().filter(collective=collective, pk=membership_id).first()
+    )
+    if membership is None:
+        raise Membership.DoesNotExist
+    return membership
+
+
+def _active_coordinators(collective: Collective) -> int:
+    return Membership.objects.filter(
+        collective=collective, status=Membership.Status.ACTIVE, roles__contains=[Role.COORDINATOR]
+    ).count()
+
+
+@transaction.atomic
+def membership_approve(*, collective: Collective, membership_id: int) -> Membership:
+    membership = _lock_membership(collective=collective, membership_id=membership_id)
+    membership.status = Membership.Status.ACTIVE
+    membership.save(update_fields=["status"])
+    from marketplace import tasks
+
+    transaction.on_commit(lambda: tasks.membership_approved_notify.delay(membership_id=membership.pk))
+    return membership
+
+
+@transaction.atomic
+def membership_set_roles(*, collective: Collective, membership_id: int, roles: list[str]) -> Membership:
+    """Replace the roles of a member; a collective always keeps at least one active coordinator."""
+    roles = [role for role in Role.values if role in set(roles)]
+    if not roles:
+        raise ValidationError(_("Choisissez au moins un rôle, ou retirez la personne du collectif."))
+    # Lock every coordinator row first so that two coordinators demoting each other cannot both succeed.
+    list(
+        Membership.objects.select_for_update()
+        .filter(collective=collective, roles__contains=[Role.COORDINATOR])
+        .order_by("pk")
+    )
+    membership = _lock_membership(collective=collective, membership_id=membership_id)
+    was_coordinator = membership.has_role(Role.COORDINATOR)
+    if was_coordinator and Role.COORDINATOR not in roles and _active_coordinators(collective) <= 1:
+        raise ValidationError(_("Le collectif doit garder au moins un·e coordinateur·rice."))
+    membership.roles = roles
+    membership.full_clean()
+    membership.save(update_fields=["roles"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, collective: Collective, membership_id: int) -> None:
+    """Remove someone from the collective (or refuse a pending request)."""
+    list(
+        Membership.objects.select_for_update()
+        .filter(collective=collective, roles__contains=[Role.COORDINATOR])
+        .order_by("pk")
+    )
+    membership = _lock_membership(collective=collective, membership_id=membership_id)
+    if membership.has_role(Role.COORDINATOR) and _active_coordinators(collective) <= 1:
+        raise ValidationError(_("Le collectif doit garder au moins un·e coordinateur·rice."))
+    membership.delete()
+
+
+class InvitationInvalid(Exception):
+    """An invitation link that cannot be used; the message says why, in words a user understands."""
+
+
+@transaction.atomic
+def invitation_create(
+    *, collective: Collective, created_by: User, role: str, email: str = ""
+) -> Invitation:
+    """Create a single-use invitation link; coordinators invite to any role, members co-opt members."""
+    inviter = Membership.objects.filter(collective=collective, user=created_by).first()
+    if inviter is None or not inviter.is_active:
+        raise ValidationError(_("Seuls les membres du collectif peuvent inviter."))
+    if not inviter.has_role(Role.COORDINATOR):
+        if not collective.allow_cooptation or not inviter.has_role(Role.MEMBER):
+            raise ValidationError(_("Ce collectif ne permet pas aux membres de coopter."))
+        if role != Role.MEMBER:
+            raise ValidationError(_("Un membre ne peut inviter que de nouveaux membres."))
+    email = email.strip().lower()
+    if email and Membership.objects.filter(
+        collective=collective, user__email__iexact=email, roles__contains=[role], status=Membership.Status.ACTIVE
+    ).exists():
+        raise ValidationError({"email": _("Cette personne a déjà ce rôle dans le collectif.")})
+    now = timezone.now()
+    invitation = Invitation(
+        collective=collective,
+        email=email,
+        role=role,
+        token=secrets.token_urlsafe(32),
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    invitation.full_clean()
+    invitation.save()
+    if email:
+        from marketplace import tasks
+
+        transaction.on_commit(lambda: tasks.invitation_send.delay(invitation_id=invitation.pk))
+    return invitation
+
+
+def invitation_check(*, collective: Collective, token: str) -> Invitation:
+    """The usable invitation behind `token` in this collective, or InvitationInvalid saying why not."""
+    invitation = Invitation.objects.filter(token=token).select_related("collective").first()
+    if invitation is None or invitation.collective_id != collective.pk:
+        raise InvitationInvalid(_("Ce lien d'invitation n'existe pas pour ce collectif."))
+    if invitation.state == "accepted":
+        raise InvitationInvalid(_("Ce lien d'invitation a déjà été utilisé."))
+    if invitation.state == "revoked":
+        raise InvitationInvalid(_("Cette invitation a été annulée par le collectif."))
+    if invitation.state == "expired":
+        raise InvitationInvalid(
+            _("Ce lien d'invitation a expiré. Demandez une nouvelle invitation au collectif.")
+        )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, collective: Collective, token: str, user: User) -> Membership:
+    """Use an invitation: the account gets the role (and becomes active) in the collective, once."""
+    invitation = invitation_check(collective=collective, token=token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.state != "pending":  # used by someone else between the check and the lock
+        raise InvitationInvalid(_("Ce lien d'invitation a déjà été utilisé."))
+    membership = Membership.objects.select_for_update().filter(collective=collective, user=user).first()
+    if membership is None:
+        membership = Membership(collective=collective, user=user, roles=[], invited_by=invitation.created_by)
+    roles = set(membership.roles) | {invitation.role}
+    membership.roles = [role for role in Role.values if role in roles]
+    membership.status = Membership.Status.ACTIVE
+    membership.save()
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+@transaction.atomic
+def invitation_revoke(*, collective: Collective, invitation_id: int, by: User) -> Invitation:
+    invitation = Invitation.objects.select_for_update().filter(collective=collective, pk=invitation_id).first()
+    if invitation is None:
+        raise Invitation.DoesNotExist
+    membership = Membership.objects.filter(collective=collective, user=by).first()
+    if invitation.created_by_id != by.pk and not (membership and membership.has_role(Role.COORDINATOR)):
+        raise ValidationError(_("Vous ne pouvez annuler que vos propres invitations."))
+    if invitation.state == "pending":
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+    return invitation

@@ -1,0 +1,66 @@
+"""Thin Celery tasks: they take ids, load, and send one e-mail each."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from marketplace.models import Invitation, Membership, Role
+
+
+def _tenant_url(collective, name: str, **kwargs) -> str:
+    return collective.base_url + reverse(name, urlconf=settings.ROOT_URLCONF, kwargs=kwargs)
+
+
+@shared_task
+def invitation_send(*, invitation_id: int) -> None:
+    invitation = Invitation.objects.select_related("collective", "created_by").get(pk=invitation_id)
+    context = {
+        "invitation": invitation,
+        "collective": invitation.collective,
+        "url": _tenant_url(invitation.collective, "invitation_accept", token=invitation.token),
+    }
+    send_mail(
+        subject=_("Invitation à rejoindre %(name)s") % {"name": invitation.collective.name},
+        message=render_to_string("marketplace/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+@shared_task
+def join_request_notify(*, membership_id: int) -> None:
+    membership = Membership.objects.select_related("collective", "user").get(pk=membership_id)
+    coordinators = Membership.objects.filter(
+        collective=membership.collective, status=Membership.Status.ACTIVE, roles__contains=[Role.COORDINATOR]
+    ).select_related("user")
+    recipients = [coordinator.user.email for coordinator in coordinators]
+    if not recipients:
+        return
+    context = {
+        "membership": membership,
+        "collective": membership.collective,
+        "url": _tenant_url(membership.collective, "members"),
+    }
+    send_mail(
+        subject=_("Nouvelle demande d'adhésion à %(name)s") % {"name": membership.collective.name},
+        message=render_to_string("marketplace/email/join_request.txt", context),
+        from_email=None,
+        recipient_list=recipients,
+    )
+
+
+@shared_task
+def membership_approved_notify(*, membership_id: int) -> None:
+    membership = Membership.objects.select_related("collective", "user").get(pk=membership_id)
+    context = {"membership": membership, "collective": membership.collective, "url": membership.collective.base_url}
+    send_mail(
+        subject=_("Bienvenue dans %(name)s") % {"name": membership.collective.name},
+        message=render_to_string("marketplace/email/membership_approved.txt", context),
+        from_email=None,
+        recipient_list=[membership.user.email],
+    )

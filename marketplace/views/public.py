@@ -1,0 +1,47 @@
+"""The platform's public site: the directory of collectives and the creation of a new one."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from marketplace import selectors, services
+from marketplace.forms import CollectiveCreateForm, CollectiveSearchForm
+
+
+def directory(request):
+    form = CollectiveSearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    collectives = selectors.collectives_listed(query=query)
+    return render(request, "marketplace/directory.html", {"form": form, "collectives": collectives, "query": query})
+
+
+@login_required
+def collective_create(request):
+    form = CollectiveCreateForm(request.POST or None, base_domain=settings.BASE_DOMAIN)
+    if request.method == "POST" and form.is_valid():
+        try:
+            collective = services.collective_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("Votre collectif « %(name)s » est en ligne.") % {"name": collective.name}
+            )
+            return HttpResponseRedirect(collective.base_url + "/")
+    return render(request, "marketplace/collective_create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def my_collectives(request):
+    memberships = selectors.memberships_of_user(user=request.user)
+    return render(request, "marketplace/my_collectives.html", {"memberships": memberships})
+
+
+def unknown_collective(request):
+    return render(request, "marketplace/unknown_collective.html", {"host": request.get_host()}, status=404)

@@ -1,0 +1,1 @@
+"""Tenant models of this app come with their own issue; the app is installed per collective schema."""

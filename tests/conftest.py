@@ -1,0 +1,131 @@
+"""Test tenants and personas, created once per session on the real PostgreSQL.
+
+Two collectives exist for every test: `alpha` (a drive fermier, open to all) and `beta` (a buying group,
+by invitation, with co-optation), each with a coordinator, a producer, a pickup-point staff member and a
+member, plus accounts that belong to no collective. Tests reach a collective through its sub-domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from marketplace import services, tenancy
+from marketplace.models import Collective, Membership, Role, User
+
+PASSWORD = "un-mot-de-passe-solide"
+
+
+@dataclass(frozen=True)
+class Cast:
+    collective: Collective
+    coordinator: User
+    producer: User
+    staff: User
+    member: User
+
+    @property
+    def host(self) -> str:
+        return f"{self.collective.slug}.{settings.BASE_DOMAIN}"
+
+
+def _user(email: str, first_name: str, last_name: str) -> User:
+    return User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, last_name=last_name)
+
+
+def _cast(slug: str, **collective_fields) -> dict:
+    coordinator = _user(f"coord@{slug}.test", "Colette", f"Coord-{slug}")
+    collective = services.collective_create(owner=coordinator, slug=slug, **collective_fields)
+    people = {"collective": collective, "coordinator": coordinator}
+    for key, role, first_name in [
+        ("producer", Role.PRODUCER, "Pierre"),
+        ("staff", Role.POINT_STAFF, "Sami"),
+        ("member", Role.MEMBER, "Maud"),
+    ]:
+        person = _user(f"{key}@{slug}.test", first_name, f"{key.title()}-{slug}")
+        Membership.objects.create(user=person, collective=collective, roles=[role])
+        people[key] = person
+    return people
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        tenancy.public_tenant_ensure()
+        tenancy.template_tenant_ensure()
+        _cast(
+            "alpha", name="Drive Alpha", kind=Collective.Kind.DRIVE, town="Agen", department="47",
+            description="Un drive de test.", join_mode=Collective.JoinMode.OPEN,
+        )
+        _cast(
+            "beta", name="Groupement Beta", kind=Collective.Kind.BUYING_GROUP, town="Lille", department="59",
+            description="Un groupement d'achat de test.", join_mode=Collective.JoinMode.INVITATION,
+            allow_cooptation=True,
+        )
+        _user("outsider@nowhere.test", "Octave", "Dehors")
+
+
+def _load_cast(slug: str) -> Cast:
+    collective = Collective.objects.get(slug=slug)
+    return Cast(
+        collective=collective,
+        **{key: User.objects.get(email=f"{key}@{slug}.test") for key in ["producer", "staff", "member"]},
+        coordinator=User.objects.get(email=f"coord@{slug}.test"),
+    )
+
+
+@pytest.fixture
+def alpha(db) -> Cast:
+    return _load_cast("alpha")
+
+
+@pytest.fixture
+def beta(db) -> Cast:
+    return _load_cast("beta")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return User.objects.get(email="outsider@nowhere.test")
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test():
+    yield
+    connection.set_schema_to_public()
+
+
+class HostClient(Client):
+    """A browser on one host (the public site or a collective's sub-domain)."""
+
+    def __init__(self, host: str, user: User | None = None):
+        super().__init__(HTTP_HOST=host)
+        if user is not None:
+            self.force_login(user)
+
+
+@pytest.fixture
+def browse(db):
+    """browse(cast_or_host, user=None) → a client on that host, signed in as `user` if given."""
+
+    def make(where: Cast | str, user: User | None = None) -> HostClient:
+        host = where.host if isinstance(where, Cast) else where
+        return HostClient(host, user)
+
+    return make
+
+
+@pytest.fixture
+def public_host() -> str:
+    return settings.BASE_DOMAIN
+
+
+def text(response) -> str:
+    """The page as a user reads it: HTML entities decoded."""
+    import html
+
+    return html.unescape(response.content.decode())

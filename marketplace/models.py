@@ -120,6 +120,26 @@ class Collective(TenantMixin):
     def __str__(self) -> str:
         return self.name
 
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Clone the template schema when it exists (fast path), else migrate from scratch (see tenancy)."""
+        from django.db import connection
+        from django_tenants.utils import get_public_schema_name, schema_exists
+
+        from marketplace import tenancy
+
+        template = settings.TENANT_BASE_SCHEMA
+        if (
+            sync_schema
+            and self.schema_name not in {template, get_public_schema_name()}
+            and schema_exists(template)
+        ):
+            if check_if_exists and schema_exists(self.schema_name):
+                return False
+            tenancy.schema_clone(source=template, target=self.schema_name)
+            connection.set_schema_to_public()
+            return True
+        return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity)
+
     @property
     def base_url(self) -> str:
         port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""

@@ -52,21 +52,48 @@ def _cast(slug: str, **collective_fields) -> dict:
     return people
 
 
+def _world_ensure() -> None:
+    """Create the test world unless it exists. A transactional test flushes the public tables (the
+    collectives and accounts) but leaves the tenant schemas behind: those are dropped and rebuilt."""
+    if Collective.objects.filter(slug="beta").exists() and User.objects.filter(email="outsider@nowhere.test").exists():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s", [r"c\_%"])
+        for (schema,) in cursor.fetchall():
+            cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    tenancy.public_tenant_ensure()
+    tenancy.template_tenant_ensure()
+    _cast(
+        "alpha", name="Drive Alpha", kind=Collective.Kind.DRIVE, town="Agen", department="47",
+        description="Un drive de test.", join_mode=Collective.JoinMode.OPEN,
+    )
+    _cast(
+        "beta", name="Groupement Beta", kind=Collective.Kind.BUYING_GROUP, town="Lille", department="59",
+        description="Un groupement d'achat de test.", join_mode=Collective.JoinMode.INVITATION,
+        allow_cooptation=True,
+    )
+    _user("outsider@nowhere.test", "Octave", "Dehors")
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        tenancy.public_tenant_ensure()
-        tenancy.template_tenant_ensure()
-        _cast(
-            "alpha", name="Drive Alpha", kind=Collective.Kind.DRIVE, town="Agen", department="47",
-            description="Un drive de test.", join_mode=Collective.JoinMode.OPEN,
-        )
-        _cast(
-            "beta", name="Groupement Beta", kind=Collective.Kind.BUYING_GROUP, town="Lille", department="59",
-            description="Un groupement d'achat de test.", join_mode=Collective.JoinMode.INVITATION,
-            allow_cooptation=True,
-        )
-        _user("outsider@nowhere.test", "Octave", "Dehors")
+        _world_ensure()
+
+
+@pytest.fixture(autouse=True)
+def _world(request, django_db_blocker):
+    """Before each database test, make sure the world is there (a transactional test may have flushed it)."""
+    if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        _world_ensure()
+    yield
 
 
 def _load_cast(slug: str) -> Cast:

@@ -43,7 +43,6 @@ TENANT_DOMAIN_MODEL = "marketplace.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 # New collectives are cloned from this schema instead of running every migration (see marketplace.tenancy).
 TENANT_BASE_SCHEMA = "tenant_template"
-TENANT_CREATION_FAKES_MIGRATIONS = True
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "marketplace.views.public.unknown_collective"

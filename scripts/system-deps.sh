@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Debian packages the suite needs and a fresh machine may lack; installed only when missing.
+#   chromium: browser tests and screenshots (Playwright drives Debian's chromium, never a downloaded build)
+#   poppler-utils: pdftoppm, to look at generated PDFs as images
+set -euo pipefail
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "[etal] missing system packages: ${missing[*]} (install them with your package manager)" >&2
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "[etal] missing system packages: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+    exit 0
+  fi
+fi
+echo "[etal] installing Debian packages: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -56,7 +56,7 @@ def embedded_postgres() -> Iterator[None]:
     pgdata.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DEV_DATABASE}';")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DEV_DATABASE}';")  # noqa: S608 - a constant
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {DEV_DATABASE};")
     os.environ["DATABASE_URL"] = server.get_uri(DEV_DATABASE)
@@ -97,6 +97,15 @@ def _run(command: list[str]) -> int:
         return process.wait()
 
 
+def _wait_for_port(port: int, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+
+
 def _manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, check=True)
 
@@ -125,7 +134,7 @@ def dev() -> int:
     with embedded_postgres(), embedded_redis():
         _say("Applying migrations and loading the demo data…")
         _manage("migrate_schemas", "--executor", "standard", "-v", "0")
-        _manage("seed_demo")
+        _manage("seed_demo", "--quiet")
         python = sys.executable
         processes = [
             subprocess.Popen(
@@ -135,12 +144,23 @@ def dev() -> int:
                 [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "2"], cwd=BASE_DIR
             ),
             subprocess.Popen(
-                [python, "-m", "celery", "-A", "config", "beat", "-l", "info",
-                 "-s", str(LOCAL_DIR / "celerybeat-schedule")],
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "beat",
+                    "-l",
+                    "info",
+                    "-s",
+                    str(LOCAL_DIR / "celerybeat-schedule"),
+                ],
                 cwd=BASE_DIR,
             ),
         ]
-        time.sleep(2)
+        _wait_for_port(WEB_PORT, timeout=30)
+        time.sleep(1.5)  # let the worker and beat print their banners before the logins
         _manage("seed_demo", "--print-logins")
         _say("Ctrl-C stops everything.")
         try:

@@ -14,7 +14,9 @@ class SignupExtraForm(forms.Form):
     first_name = forms.CharField(label=_("Prénom"), max_length=150)
     last_name = forms.CharField(label=_("Nom"), max_length=150)
     phone = forms.CharField(
-        label=_("Téléphone (facultatif)"), max_length=30, required=False,
+        label=_("Téléphone (facultatif)"),
+        max_length=30,
+        required=False,
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
 
@@ -29,7 +31,14 @@ class CollectiveCreateForm(forms.ModelForm):
     class Meta:
         model = Collective
         fields = [
-            "name", "kind", "slug", "town", "department", "description", "contact_email", "contact_phone",
+            "name",
+            "kind",
+            "slug",
+            "town",
+            "department",
+            "description",
+            "contact_email",
+            "contact_phone",
             "join_mode",
         ]
         widgets = {
@@ -51,6 +60,10 @@ class CollectiveCreateForm(forms.ModelForm):
     def clean_slug(self) -> str:
         return self.cleaned_data["slug"].strip().lower()
 
+    def clean_department(self) -> str:
+        # "2a" is Corse-du-Sud too; the model's validator only knows the upper-case spelling.
+        return self.cleaned_data["department"].strip().upper()
+
     def validate_unique(self) -> None:
         """Uniqueness is the service's job (with a clearer message); the model also has a constraint."""
 
@@ -59,8 +72,16 @@ class CollectiveSettingsForm(forms.ModelForm):
     class Meta:
         model = Collective
         fields = [
-            "name", "kind", "description", "logo", "town", "department", "contact_email", "contact_phone",
-            "join_mode", "allow_cooptation",
+            "name",
+            "kind",
+            "description",
+            "logo",
+            "town",
+            "department",
+            "contact_email",
+            "contact_phone",
+            "join_mode",
+            "allow_cooptation",
         ]
         widgets = {
             "kind": forms.RadioSelect,
@@ -69,11 +90,18 @@ class CollectiveSettingsForm(forms.ModelForm):
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
         }
 
+    def clean_department(self) -> str:
+        return self.cleaned_data["department"].strip().upper()
+
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
         if logo and hasattr(logo, "size") and logo.size > LOGO_MAX_BYTES:
             raise forms.ValidationError(_("Le logo ne doit pas dépasser 2 Mo."))
-        if logo and hasattr(logo, "image") and getattr(logo.image, "format", "") not in {"PNG", "JPEG", "WEBP"}:
+        if (
+            logo
+            and hasattr(logo, "image")
+            and getattr(logo.image, "format", "") not in {"PNG", "JPEG", "WEBP"}
+        ):
             raise forms.ValidationError(_("Le logo doit être une image PNG, JPEG ou WebP."))
         return logo
 
@@ -84,7 +112,9 @@ class InvitationForm(forms.Form):
         required=False,
         help_text=_("Facultatif : sans adresse, copiez le lien et envoyez-le vous-même (SMS, messagerie…)."),
     )
-    role = forms.ChoiceField(label=_("Rôle"), choices=Role.choices, initial=Role.MEMBER, widget=forms.RadioSelect)
+    role = forms.ChoiceField(
+        label=_("Rôle"), choices=Role.choices, initial=Role.MEMBER, widget=forms.RadioSelect
+    )
 
     def __init__(self, *args, roles: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,6 +130,8 @@ class RolesForm(forms.Form):
 
 class CollectiveSearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Commune ou département"), required=False, max_length=100,
+        label=_("Commune ou département"),
+        required=False,
+        max_length=100,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("par ex. Agen ou 47")}),
     )

@@ -4,7 +4,7 @@ from marketplace import selectors
 
 
 class MembershipMiddleware:
-    """Attaches `request.membership`: the signed-in account's membership in the current collective, or None."""
+    """Sets `request.membership`: the signed-in account's membership in the current collective, or None."""
 
     def __init__(self, get_response):
         self.get_response = get_response

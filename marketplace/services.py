@@ -16,8 +16,24 @@ from marketplace import tenancy
 from marketplace.models import Collective, Domain, Invitation, Membership, Role, User
 
 RESERVED_SLUGS = frozenset(
-    {"www", "admin", "api", "public", "static", "media", "mail", "smtp", "app", "etal", "aide", "help",
-     "status", "blog", "docs", tenancy.TEMPLATE_SLUG}
+    {
+        "www",
+        "admin",
+        "api",
+        "public",
+        "static",
+        "media",
+        "mail",
+        "smtp",
+        "app",
+        "etal",
+        "aide",
+        "help",
+        "status",
+        "blog",
+        "docs",
+        tenancy.TEMPLATE_SLUG,
+    }
 )
 
 
@@ -40,13 +56,14 @@ def collective_create(
     join_mode: str = Collective.JoinMode.APPROVAL,
     allow_cooptation: bool = False,
 ) -> Collective:
-    """Create a collective with its schema (cloned from the template) and sub-domain; `owner` coordinates it."""
+    """Create a collective, its schema (cloned from the template) and sub-domain; `owner` coordinates it."""
     slug = slug.strip().lower()
     if slug in RESERVED_SLUGS:
         raise ValidationError({"slug": _("Cette adresse est réservée, choisissez-en une autre.")})
-    if Collective.objects.filter(slug=slug).exists() or Domain.objects.filter(
-        domain=f"{slug}.{settings.BASE_DOMAIN}"
-    ).exists():
+    if (
+        Collective.objects.filter(slug=slug).exists()
+        or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists()
+    ):
         raise ValidationError({"slug": _("Cette adresse est déjà prise par un autre collectif.")})
     collective = Collective(
         schema_name=schema_name_for_slug(slug),
@@ -69,7 +86,10 @@ def collective_create(
         domain.full_clean()
         domain.save()
         Membership.objects.create(
-            user=owner, collective=collective, roles=[Role.COORDINATOR, Role.MEMBER], status=Membership.Status.ACTIVE
+            user=owner,
+            collective=collective,
+            roles=[Role.COORDINATOR, Role.MEMBER],
+            status=Membership.Status.ACTIVE,
         )
     return collective
 
@@ -78,8 +98,16 @@ def collective_create(
 def collective_update(*, collective: Collective, **fields) -> Collective:
     """Update the settings a coordinator controls (branding, contact, join mode, co-optation)."""
     editable = {
-        "name", "description", "town", "department", "contact_email", "contact_phone", "logo",
-        "join_mode", "allow_cooptation", "kind",
+        "name",
+        "description",
+        "town",
+        "department",
+        "contact_email",
+        "contact_phone",
+        "logo",
+        "join_mode",
+        "allow_cooptation",
+        "kind",
     }
     unknown = set(fields) - editable
     if unknown:
@@ -104,7 +132,9 @@ def membership_join(*, collective: Collective, user: User) -> Membership:
     if collective.join_mode == Collective.JoinMode.INVITATION:
         raise JoinRefused(_("Ce collectif n'accueille de nouveaux membres que sur invitation."))
     status = (
-        Membership.Status.ACTIVE if collective.join_mode == Collective.JoinMode.OPEN else Membership.Status.PENDING
+        Membership.Status.ACTIVE
+        if collective.join_mode == Collective.JoinMode.OPEN
+        else Membership.Status.PENDING
     )
     membership = Membership.objects.create(
         collective=collective, user=user, roles=[Role.MEMBER], status=status
@@ -183,9 +213,7 @@ class InvitationInvalid(Exception):
 
 
 @transaction.atomic
-def invitation_create(
-    *, collective: Collective, created_by: User, role: str, email: str = ""
-) -> Invitation:
+def invitation_create(*, collective: Collective, created_by: User, role: str, email: str = "") -> Invitation:
     """Create a single-use invitation link; coordinators invite to any role, members co-opt members."""
     inviter = Membership.objects.filter(collective=collective, user=created_by).first()
     if inviter is None or not inviter.is_active:
@@ -196,9 +224,15 @@ def invitation_create(
         if role != Role.MEMBER:
             raise ValidationError(_("Un membre ne peut inviter que de nouveaux membres."))
     email = email.strip().lower()
-    if email and Membership.objects.filter(
-        collective=collective, user__email__iexact=email, roles__contains=[role], status=Membership.Status.ACTIVE
-    ).exists():
+    if (
+        email
+        and Membership.objects.filter(
+            collective=collective,
+            user__email__iexact=email,
+            roles__contains=[role],
+            status=Membership.Status.ACTIVE,
+        ).exists()
+    ):
         raise ValidationError({"email": _("Cette personne a déjà ce rôle dans le collectif.")})
     now = timezone.now()
     invitation = Invitation(
@@ -257,7 +291,9 @@ def invitation_accept(*, collective: Collective, token: str, user: User) -> Memb
 
 @transaction.atomic
 def invitation_revoke(*, collective: Collective, invitation_id: int, by: User) -> Invitation:
-    invitation = Invitation.objects.select_for_update().filter(collective=collective, pk=invitation_id).first()
+    invitation = (
+        Invitation.objects.select_for_update().filter(collective=collective, pk=invitation_id).first()
+    )
     if invitation is None:
         raise Invitation.DoesNotExist
     membership = Membership.objects.filter(collective=collective, user=by).first()

@@ -18,7 +18,9 @@ def directory(request):
     form = CollectiveSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     collectives = selectors.collectives_listed(query=query)
-    return render(request, "marketplace/directory.html", {"form": form, "collectives": collectives, "query": query})
+    return render(
+        request, "marketplace/directory.html", {"form": form, "collectives": collectives, "query": query}
+    )
 
 
 @login_required
@@ -34,7 +36,9 @@ def collective_create(request):
                 request, _("Votre collectif « %(name)s » est en ligne.") % {"name": collective.name}
             )
             return HttpResponseRedirect(collective.base_url + "/")
-    return render(request, "marketplace/collective_create.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "marketplace/collective_create.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required

@@ -48,9 +48,13 @@ def invitation_accept(request, token: str):
         try:
             services.invitation_accept(collective=request.tenant, token=token, user=request.user)
         except services.InvitationInvalid as problem:
-            return render(request, "marketplace/invitation_invalid.html", {"problem": str(problem)}, status=404)
+            return render(
+                request, "marketplace/invitation_invalid.html", {"problem": str(problem)}, status=404
+            )
         messages.success(
-            request, _("Invitation acceptée : vous êtes maintenant « %(role)s ».") % {"role": invitation.get_role_display()}
+            request,
+            _("Invitation acceptée : vous êtes maintenant « %(role)s ».")
+            % {"role": invitation.get_role_display()},
         )
         return redirect("home")
     return render(request, "marketplace/invitation_accept.html", {"invitation": invitation})
@@ -89,7 +93,9 @@ def _invite(request, *, roles: list[str], created_by_filter, template: str):
 
 @role_required(Role.COORDINATOR)
 def invitations(request):
-    return _invite(request, roles=list(Role.values), created_by_filter=None, template="marketplace/invitations.html")
+    return _invite(
+        request, roles=list(Role.values), created_by_filter=None, template="marketplace/invitations.html"
+    )
 
 
 @role_required(Role.MEMBER)
@@ -140,10 +146,14 @@ def member_edit(request, membership_id: int):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Rôles mis à jour pour %(name)s.") % {"name": membership.user.display_name})
+            messages.success(
+                request, _("Rôles mis à jour pour %(name)s.") % {"name": membership.user.display_name}
+            )
             return redirect("members")
     return render(
-        request, "marketplace/member_edit.html", {"member": membership, "form": form},
+        request,
+        "marketplace/member_edit.html",
+        {"member": membership, "form": form},
         status=400 if form.errors else 200,
     )
 
@@ -188,4 +198,6 @@ def collective_settings(request):
             return redirect("collective_settings")
     if form.errors:
         collective.refresh_from_db()
-    return render(request, "marketplace/collective_settings.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "marketplace/collective_settings.html", {"form": form}, status=400 if form.errors else 200
+    )

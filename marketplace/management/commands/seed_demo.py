@@ -29,11 +29,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--print-logins", action="store_true", help="only print the demo logins")
+        parser.add_argument("--quiet", action="store_true", help="seed without printing the logins")
 
-    def handle(self, *args, print_logins: bool = False, **options):
+    def handle(self, *args, print_logins: bool = False, quiet: bool = False, **options):
         if not print_logins:
             self.seed()
-        self.print_logins()
+        if not quiet:
+            self.print_logins()
 
     @transaction.atomic
     def seed(self) -> None:
@@ -44,7 +46,10 @@ class Command(BaseCommand):
             user = User.objects.filter(email=email).first()
             if user is None:
                 user = User.objects.create_user(
-                    email=email, password=demo.DEMO_PASSWORD, first_name=first_name, last_name=last_name,
+                    email=email,
+                    password=demo.DEMO_PASSWORD,
+                    first_name=first_name,
+                    last_name=last_name,
                     phone=phone,
                 )
                 user.emailaddress_set.create(email=email, verified=True, primary=True)
@@ -78,9 +83,11 @@ class Command(BaseCommand):
             f"  public site      {settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{port}/",
         ]
         for spec in demo.COLLECTIVES:
-            lines.append(f"  {spec['name']:<27}{settings.SITE_SCHEME}://{spec['slug']}.{settings.BASE_DOMAIN}{port}/")
+            lines.append(
+                f"  {spec['name']:<27}{settings.SITE_SCHEME}://{spec['slug']}.{settings.BASE_DOMAIN}{port}/"
+            )
         lines += ["", f"Demo logins (password for all: {demo.DEMO_PASSWORD}):"]
-        for email, first_name, last_name, _phone, roles in demo.ACCOUNTS:
+        for email, *_names_and_phone, roles in demo.ACCOUNTS:
             where = "; ".join(f"{slug}: {', '.join(r)}" for slug, r in roles.items())
             lines.append(f"  {email:<32}{where}")
         lines.append("")

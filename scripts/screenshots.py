@@ -1,0 +1,83 @@
+"""Screenshots of the main pages at 360 px and 1280 px, as each role sees them, against a running `make dev`.
+
+    .venv/bin/python scripts/screenshots.py [--base http://localhost:8000] [--out artifacts/screenshots]
+
+Uses Debian's chromium (never a downloaded browser) through Playwright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from marketplace.demo import DEMO_PASSWORD  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+WIDTHS = [360, 1280]
+
+# (name, collective sub-domain or "" for the public site, account or None, path)
+PAGES = [
+    ("public-directory", "", None, "/"),
+    ("public-search", "", None, "/?q=47"),
+    ("public-signup", "", None, "/accounts/signup/"),
+    ("public-create-collective", "", "membre@cagette47.demo", "/collectifs/nouveau/"),
+    ("public-my-collectives", "", "claire@demo.etal", "/mes-collectifs/"),
+    ("unknown-collective", "inconnu", None, "/"),
+    ("cagette47-home", "cagette47", None, "/"),
+    ("cagette47-login", "cagette47", None, "/accounts/login/"),
+    ("cagette47-home-member", "cagette47", "membre@cagette47.demo", "/"),
+    ("cagette47-members", "cagette47", "coordination@cagette47.demo", "/membres/"),
+    ("cagette47-invitations", "cagette47", "coordination@cagette47.demo", "/invitations/"),
+    ("cagette47-settings", "cagette47", "coordination@cagette47.demo", "/reglages/"),
+    ("cagette47-forbidden-for-member", "cagette47", "membre@cagette47.demo", "/membres/"),
+    ("emplettes-home", "emplettes", None, "/"),
+    ("emplettes-cooptation", "emplettes", "membre@emplettes.demo", "/cooptation/"),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base", default="http://localhost:8000")
+    parser.add_argument("--out", default="artifacts/screenshots")
+    args = parser.parse_args()
+    base = urlsplit(args.base)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print("chromium not found: run `make system-deps`", file=sys.stderr)
+        return 1
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        for name, subdomain, account, path in PAGES:
+            host = f"{subdomain}.{base.hostname}" if subdomain else base.hostname
+            origin = f"{base.scheme}://{host}:{base.port}" if base.port else f"{base.scheme}://{host}"
+            for width in WIDTHS:
+                context = browser.new_context(viewport={"width": width, "height": 800}, locale="fr-FR")
+                page = context.new_page()
+                if account:
+                    page.goto(f"{origin}/accounts/login/")
+                    page.fill("input[name=login]", account)
+                    page.fill("input[name=password]", DEMO_PASSWORD)
+                    page.click("form button[type=submit]:not(.link)")
+                page.goto(origin + path)
+                target = out / f"{name}-{width}.png"
+                page.screenshot(path=str(target), full_page=True)
+                overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+                print(f"{target}{'  (horizontal scroll!)' if overflow else ''}")
+                context.close()
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -43,7 +43,10 @@ def main() -> None:
     create_and_open(owner, "warmup")
     cloned = [create_and_open(owner, f"clone{i}") for i in range(RUNS)]
     # Without a template schema to clone, Collective.create_schema falls back to running every migration.
-    with override_settings(TENANT_BASE_SCHEMA="no_template_schema"), mock.patch.object(tenancy, "template_tenant_ensure"):
+    with (
+        override_settings(TENANT_BASE_SCHEMA="no_template_schema"),
+        mock.patch.object(tenancy, "template_tenant_ensure"),
+    ):
         migrated = [create_and_open(owner, f"migrate{i}") for i in range(RUNS)]
 
     def line(label: str, values: list[float]) -> str:

@@ -13,4 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 if settings.SERVE_MEDIA:
-    urlpatterns.append(re_path(r"^media/(?P<schema_name>[a-z0-9_]+)/(?P<path>.+)$", media.media, name="media"))
+    urlpatterns.append(
+        re_path(r"^media/(?P<schema_name>[a-z0-9_]+)/(?P<path>.+)$", media.media, name="media")
+    )

@@ -19,4 +19,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 if settings.SERVE_MEDIA:
-    urlpatterns.append(re_path(r"^media/(?P<schema_name>[a-z0-9_]+)/(?P<path>.+)$", media.media, name="media"))
+    urlpatterns.append(
+        re_path(r"^media/(?P<schema_name>[a-z0-9_]+)/(?P<path>.+)$", media.media, name="media")
+    )

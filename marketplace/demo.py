@@ -46,14 +46,44 @@ COLLECTIVES = [
 
 # (email, first name, last name, phone, {collective slug: roles})
 ACCOUNTS = [
-    ("coordination@cagette47.demo", "Hélène", "Garrigues", "06 10 00 00 01", {"cagette47": ["coordinator", "member"]}),
+    (
+        "coordination@cagette47.demo",
+        "Hélène",
+        "Garrigues",
+        "06 10 00 00 01",
+        {"cagette47": ["coordinator", "member"]},
+    ),
     ("producteur@cagette47.demo", "Jean", "Laborde", "06 10 00 00 02", {"cagette47": ["producer"]}),
     ("mairie@cagette47.demo", "Sophie", "Mairie-d'Agen", "05 53 00 00 02", {"cagette47": ["point_staff"]}),
     ("membre@cagette47.demo", "Karim", "Benali", "06 10 00 00 03", {"cagette47": ["member"]}),
-    ("coordination@emplettes.demo", "Nadia", "Roussel", "06 20 00 00 01", {"emplettes": ["coordinator", "member"]}),
-    ("fournisseur@emplettes.demo", "Paul", "Coopérative-du-Lauragais", "06 20 00 00 02", {"emplettes": ["producer"]}),
-    ("centre-social@emplettes.demo", "Inès", "Centre-social", "05 61 00 00 02", {"emplettes": ["point_staff"]}),
+    (
+        "coordination@emplettes.demo",
+        "Nadia",
+        "Roussel",
+        "06 20 00 00 01",
+        {"emplettes": ["coordinator", "member"]},
+    ),
+    (
+        "fournisseur@emplettes.demo",
+        "Paul",
+        "Coopérative-du-Lauragais",
+        "06 20 00 00 02",
+        {"emplettes": ["producer"]},
+    ),
+    (
+        "centre-social@emplettes.demo",
+        "Inès",
+        "Centre-social",
+        "05 61 00 00 02",
+        {"emplettes": ["point_staff"]},
+    ),
     ("membre@emplettes.demo", "Fatou", "Diallo", "06 20 00 00 03", {"emplettes": ["member"]}),
     # One account in both collectives, with a different role in each.
-    ("claire@demo.etal", "Claire", "Dubois", "06 30 00 00 01", {"cagette47": ["producer"], "emplettes": ["member"]}),
+    (
+        "claire@demo.etal",
+        "Claire",
+        "Dubois",
+        "06 30 00 00 01",
+        {"cagette47": ["producer"], "emplettes": ["member"]},
+    ),
 ]

@@ -138,7 +138,9 @@ class Collective(TenantMixin):
             tenancy.schema_clone(source=template, target=self.schema_name)
             connection.set_schema_to_public()
             return True
-        return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity)
+        return super().create_schema(
+            check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity
+        )
 
     @property
     def base_url(self) -> str:
@@ -174,9 +176,7 @@ class Membership(models.Model):
     collective = models.ForeignKey(Collective, on_delete=models.CASCADE, related_name="memberships")
     roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    invited_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -211,15 +211,15 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="invitation_expires_later"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="invitation_expires_later"
+            ),
         ]
 
     def __str__(self) -> str:

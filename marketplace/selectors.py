@@ -45,7 +45,9 @@ def memberships_of_collective(*, collective: Collective, status: str | None = No
     return memberships.order_by("user__last_name", "user__first_name", "user__email")
 
 
-def invitations_of_collective(*, collective: Collective, created_by: User | None = None) -> QuerySet[Invitation]:
+def invitations_of_collective(
+    *, collective: Collective, created_by: User | None = None
+) -> QuerySet[Invitation]:
     invitations = Invitation.objects.filter(collective=collective).select_related("created_by", "accepted_by")
     if created_by is not None:
         invitations = invitations.filter(created_by=created_by)

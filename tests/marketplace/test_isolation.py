@@ -1,0 +1,350 @@
+"""Nothing of one collective reaches the people of another, and roles are checked on the server."""
+
+import io
+
+import pytest
+from django.urls import URLResolver, reverse
+from PIL import Image
+
+from config import urls_tenant
+from marketplace import services
+from marketplace.models import Collective, Invitation, Membership, Role, User
+from tests.conftest import PASSWORD, text
+
+# Pages any visitor of a collective may open: they show what the directory already shows (name, town,
+# contact), or refuse by themselves (a join the collective's mode refuses, a token of another collective).
+PUBLIC_PAGES = {"home", "join", "invitation_accept", "media"}
+# Pages of the account itself (allauth) and the language switch: about the visitor, never the collective.
+ACCOUNT_NAMESPACES = ("account_", "set_language")
+
+
+def _url_patterns(patterns=None):
+    """(name, regex) of every URL of a collective's site, nested includes flattened."""
+    for pattern in urls_tenant.urlpatterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _url_patterns(pattern.url_patterns)
+        else:
+            yield pattern.name, pattern.pattern.regex
+
+
+TENANT_URLS = sorted(_url_patterns())
+
+
+def _fill(name: str, regex, values: dict[str, object]) -> str:
+    """The URL `name` with its parameters taken from `values`; a new kind of parameter must be added there."""
+    missing = set(regex.groupindex) - set(values)
+    assert not missing, f"tell test_isolation which object to put in {missing} of URL {name!r}"
+    return reverse(name, kwargs={key: values[key] for key in regex.groupindex})
+
+
+@pytest.fixture
+def beta_secrets(beta):
+    """Beta's private data (people, pending requests, invitations) and the ids that point at it."""
+    applicant = User.objects.create_user(
+        email="postulante@beta.test", password=PASSWORD, first_name="Prune", last_name="Postulante-beta"
+    )
+    pending = Membership.objects.create(
+        user=applicant, collective=beta.collective, roles=[Role.MEMBER], status=Membership.Status.PENDING
+    )
+    invitation = services.invitation_create(
+        collective=beta.collective, created_by=beta.coordinator, role=Role.PRODUCER, email="invitee@beta.test"
+    )
+    # A link of beta already used: its page must not tell who sent or used it.
+    used = services.invitation_create(
+        collective=beta.collective, created_by=beta.coordinator, role=Role.MEMBER, email="used@beta.test"
+    )
+    services.invitation_accept(collective=beta.collective, token=used.token, user=beta.member)
+    people = [beta.coordinator, beta.producer, beta.staff, beta.member, applicant]
+    markers = [person.email for person in people] + [person.last_name for person in people]
+    markers += [invitation.email, invitation.token, used.email]
+    ids = {
+        "membership_id": pending.pk,
+        "invitation_id": invitation.pk,
+        "token": used.token,
+        "schema_name": beta.collective.schema_name,
+        "path": "branding/logo.png",
+        "key": "cle-inconnue",
+        "uidb36": "1",
+    }
+    return {"markers": markers, "ids": ids}
+
+
+def _beta_state(beta) -> tuple:
+    collective = Collective.objects.get(pk=beta.collective.pk)
+    return (
+        (
+            collective.name,
+            collective.description,
+            collective.join_mode,
+            collective.allow_cooptation,
+            collective.logo,
+        ),
+        sorted(
+            Membership.objects.filter(collective=beta.collective).values_list("user_id", "roles", "status")
+        ),
+        sorted(
+            Invitation.objects.filter(collective=beta.collective).values_list(
+                "pk", "accepted_at", "revoked_at"
+            )
+        ),
+    )
+
+
+def test_every_url_is_covered():
+    names = {name for name, _regex in TENANT_URLS}
+    assert {"members", "member_edit", "invitations", "collective_settings", "account_login"} <= names
+
+
+@pytest.mark.parametrize(("name", "regex"), TENANT_URLS, ids=[name for name, _ in TENANT_URLS])
+def test_people_of_alpha_get_nothing_of_beta(browse, alpha, beta, beta_secrets, name, regex):
+    url = _fill(name, regex, beta_secrets["ids"])
+    before = _beta_state(beta)
+    for who in (alpha.coordinator, alpha.member, None):
+        for method in ("get", "post"):
+            response = getattr(browse(beta, who), method)(url)
+            seen = text(response) + response.get("Location", "")
+            for marker in beta_secrets["markers"]:
+                assert marker not in seen, f"{method.upper()} {url} as {who} shows {marker!r}"
+            if name in PUBLIC_PAGES or name.startswith(ACCOUNT_NAMESPACES):
+                continue
+            refused = response.status_code in {403, 404, 405} or (
+                response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+            )
+            assert refused, f"{method.upper()} {url} as {who}: {response.status_code}"
+    assert _beta_state(beta) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "regex"),
+    [(name, regex) for name, regex in TENANT_URLS if regex.groupindex and not name.startswith("account_")],
+    ids=[name for name, regex in TENANT_URLS if regex.groupindex and not name.startswith("account_")],
+)
+def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
+    invitation = services.invitation_create(
+        collective=alpha.collective, created_by=alpha.coordinator, role=Role.COORDINATOR
+    )
+    member = Membership.objects.get(collective=alpha.collective, user=alpha.member)
+    url = _fill(
+        name,
+        regex,
+        {
+            "membership_id": member.pk,
+            "invitation_id": invitation.pk,
+            "token": invitation.token,
+            "schema_name": alpha.collective.schema_name,
+            "path": "branding/logo.png",
+        },
+    )
+    coordinator = browse(beta, beta.coordinator)
+    assert coordinator.post(url).status_code == 404
+    assert coordinator.get(url).status_code in {404, 405}
+    member.refresh_from_db()
+    invitation.refresh_from_db()
+    assert member.roles == [Role.MEMBER] and member.is_active
+    assert invitation.state == "pending"
+    assert (
+        not Membership.objects.filter(collective=beta.collective, roles__contains=[Role.COORDINATOR])
+        .exclude(user=beta.coordinator)
+        .exists()
+    )
+
+
+def test_member_edit_of_alpha_member_on_beta_is_not_found(browse, alpha, beta):
+    member = Membership.objects.get(collective=alpha.collective, user=alpha.member)
+    response = browse(beta, beta.coordinator).get(f"/membres/{member.pk}/")
+    assert response.status_code == 404
+    assert alpha.member.email not in text(response)
+
+
+def test_beta_coordinator_sees_only_beta_people(browse, alpha, beta):
+    page = text(browse(beta, beta.coordinator).get("/membres/"))
+    assert all(person.email in page for person in (beta.coordinator, beta.producer, beta.staff, beta.member))
+    assert not any(person.email in page for person in (alpha.coordinator, alpha.producer, alpha.member))
+
+
+def test_alpha_coordinator_sees_only_alpha_invitations(browse, alpha, beta):
+    services.invitation_create(
+        collective=beta.collective, created_by=beta.coordinator, role=Role.MEMBER, email="secret@beta.test"
+    )
+    page = text(browse(alpha, alpha.coordinator).get("/invitations/"))
+    assert "Aucune invitation pour l'instant." in page
+    assert "secret@beta.test" not in page
+
+
+COORDINATOR_PAGES = ["/membres/", "/invitations/", "/reglages/"]
+COORDINATOR_ACTIONS = ["/membres/{id}/", "/membres/{id}/valider/", "/membres/{id}/retirer/"]
+
+
+@pytest.mark.parametrize("role", ["member", "producer", "staff"])
+def test_coordinator_pages_are_refused_to_other_roles(browse, alpha, outsider, role):
+    person = getattr(alpha, role)
+    pending = Membership.objects.create(
+        user=outsider, collective=alpha.collective, roles=[Role.MEMBER], status=Membership.Status.PENDING
+    )
+    client = browse(alpha, person)
+    for url in COORDINATOR_PAGES:
+        assert client.get(url).status_code == 403, url
+        assert (
+            client.post(url, {"name": "Piraté", "role": Role.COORDINATOR, "email": "x@x.test"}).status_code
+            == 403
+        )
+    for template in COORDINATOR_ACTIONS:
+        for target in (pending.pk, Membership.objects.get(user=alpha.coordinator).pk):
+            url = template.format(id=target)
+            assert client.post(url, {"roles": [Role.MEMBER]}).status_code == 403, url
+            assert client.get(url).status_code in {403, 405}, url
+    pending.refresh_from_db()
+    assert pending.status == Membership.Status.PENDING
+    assert set(Membership.objects.get(user=alpha.coordinator).roles) == {Role.MEMBER, Role.COORDINATOR}
+    assert Collective.objects.get(pk=alpha.collective.pk).name == "Drive Alpha"
+    assert not Invitation.objects.exists()
+    assert 'href="/membres/"' not in text(client.get("/"))
+
+
+def test_pending_coordinator_is_not_a_coordinator(browse, alpha, outsider):
+    Membership.objects.create(
+        user=outsider, collective=alpha.collective, roles=[Role.COORDINATOR], status=Membership.Status.PENDING
+    )
+    assert browse(alpha, outsider).get("/membres/").status_code == 403
+
+
+def test_coordinator_changes_roles(browse, alpha):
+    producer = Membership.objects.get(user=alpha.producer)
+    client = browse(alpha, alpha.coordinator)
+    page = client.get(f"/membres/{producer.pk}/")
+    assert page.status_code == 200 and "Pierre Producer-alpha" in text(page)
+    response = client.post(f"/membres/{producer.pk}/", {"roles": [Role.PRODUCER, Role.MEMBER]})
+    assert response.status_code == 302
+    producer.refresh_from_db()
+    assert producer.roles == [Role.MEMBER, Role.PRODUCER]
+    assert "Rôles mis à jour pour Pierre Producer-alpha." in text(client.get("/membres/"))
+
+
+def test_the_last_coordinator_cannot_be_removed_nor_demoted(browse, alpha):
+    own = Membership.objects.get(user=alpha.coordinator)
+    client = browse(alpha, alpha.coordinator)
+
+    client.post(f"/membres/{own.pk}/retirer/")
+    assert "Le collectif doit garder au moins un·e coordinateur·rice." in text(client.get("/membres/"))
+    assert Membership.objects.filter(pk=own.pk).exists()
+
+    response = client.post(f"/membres/{own.pk}/", {"roles": [Role.MEMBER]})
+    assert response.status_code == 400
+    assert "Le collectif doit garder au moins un·e coordinateur·rice." in text(response)
+    own.refresh_from_db()
+    assert Role.COORDINATOR in own.roles
+
+    # A browser sends the CSRF token even when every box is unticked.
+    response = client.post(f"/membres/{own.pk}/", {"csrfmiddlewaretoken": "jeton"})
+    assert response.status_code == 400
+    assert "Choisissez au moins un rôle, ou retirez la personne du collectif." in text(response)
+
+
+def test_with_two_coordinators_one_may_step_down(browse, alpha):
+    Membership.objects.filter(user=alpha.producer).update(roles=[Role.PRODUCER, Role.COORDINATOR])
+    own = Membership.objects.get(user=alpha.coordinator)
+    response = browse(alpha, alpha.coordinator).post(f"/membres/{own.pk}/", {"roles": [Role.MEMBER]})
+    assert response.status_code == 302
+    own.refresh_from_db()
+    assert own.roles == [Role.MEMBER]
+    assert browse(alpha, alpha.coordinator).get("/membres/").status_code == 403
+    # The other one is now the last coordinator.
+    other = Membership.objects.get(user=alpha.producer)
+    browse(alpha, alpha.producer).post(f"/membres/{other.pk}/retirer/")
+    assert Membership.objects.filter(pk=other.pk).exists()
+
+
+def _png(colour=(200, 60, 20)) -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), colour).save(buffer, format="PNG")
+    buffer.seek(0)
+    buffer.name = "logo.png"
+    return buffer
+
+
+SETTINGS_FORM = {
+    "name": "Drive Alpha renommé",
+    "kind": Collective.Kind.DRIVE,
+    "description": "Nouvelle description du drive.",
+    "town": "Agen",
+    "department": "47",
+    "contact_email": "bonjour@alpha.test",
+    "contact_phone": "",
+    "join_mode": Collective.JoinMode.OPEN,
+}
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def test_settings_update_branding(browse, alpha, beta, media_root):
+    client = browse(alpha, alpha.coordinator)
+    form = client.get("/reglages/")
+    assert form.status_code == 200
+    assert 'value="Drive Alpha"' in text(form)
+
+    response = client.post("/reglages/", {**SETTINGS_FORM, "logo": _png()})
+    assert response.status_code == 302 and response["Location"] == "/reglages/"
+    assert "Réglages enregistrés." in text(client.get("/reglages/"))
+
+    collective = Collective.objects.get(pk=alpha.collective.pk)
+    assert collective.name == "Drive Alpha renommé"
+    assert collective.logo.name == "c_alpha/branding/logo.png"
+    assert (media_root / "c_alpha" / "branding" / "logo.png").exists()
+
+    home = text(browse(alpha).get("/"))
+    assert "<h1>Drive Alpha renommé</h1>" in home
+    assert "Nouvelle description du drive." in home
+    assert 'src="/media/c_alpha/branding/logo.png"' in home
+    assert "bonjour@alpha.test" in home
+    logo = browse(alpha).get("/media/c_alpha/branding/logo.png")
+    assert logo.status_code == 200
+    assert Image.open(io.BytesIO(b"".join(logo.streaming_content))).size == (32, 32)
+    # Beta's site does not serve alpha's files, the directory shows the new name and logo.
+    assert browse(beta).get("/media/c_alpha/branding/logo.png").status_code == 404
+    assert "Drive Alpha renommé" in text(browse("localhost").get("/"))
+    assert "Drive Alpha renommé" not in text(browse(beta).get("/"))
+
+
+def test_logo_can_be_removed(browse, alpha, media_root):
+    client = browse(alpha, alpha.coordinator)
+    client.post("/reglages/", {**SETTINGS_FORM, "logo": _png()})
+    response = client.post("/reglages/", {**SETTINGS_FORM, "logo-clear": "on"})
+    assert response.status_code == 302
+    collective = Collective.objects.get(pk=alpha.collective.pk)
+    assert not collective.logo
+    assert "/media/" not in text(browse(alpha).get("/"))
+
+
+def test_settings_refuse_a_file_that_is_not_an_image(browse, alpha, media_root):
+    fake = io.BytesIO(b"MZ\x90\x00 ceci n'est pas une image")
+    fake.name = "logo.png"
+    response = browse(alpha, alpha.coordinator).post("/reglages/", {**SETTINGS_FORM, "logo": fake})
+    assert response.status_code == 400
+    assert "Téléversez une image valide." in text(response)
+    collective = Collective.objects.get(pk=alpha.collective.pk)
+    assert collective.name == "Drive Alpha" and not collective.logo
+    assert not list(media_root.rglob("*"))
+    # The page as re-displayed and the collective's own header keep the saved name.
+    assert "<span>Drive Alpha</span>" in text(response)
+
+
+def test_settings_refuse_an_image_of_another_format(browse, alpha, media_root):
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(gif, format="GIF")
+    gif.seek(0)
+    gif.name = "logo.gif"
+    response = browse(alpha, alpha.coordinator).post("/reglages/", {**SETTINGS_FORM, "logo": gif})
+    assert response.status_code == 400
+    assert "Le logo doit être une image PNG, JPEG ou WebP." in text(response)
+    assert not Collective.objects.get(pk=alpha.collective.pk).logo
+
+
+def test_settings_refuse_an_empty_name(browse, alpha):
+    response = browse(alpha, alpha.coordinator).post("/reglages/", {**SETTINGS_FORM, "name": ""})
+    assert response.status_code == 400
+    assert "Ce champ est obligatoire." in text(response)
+    assert Collective.objects.get(pk=alpha.collective.pk).name == "Drive Alpha"

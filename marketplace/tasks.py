@@ -57,7 +57,11 @@ def join_request_notify(*, membership_id: int) -> None:
 @shared_task
 def membership_approved_notify(*, membership_id: int) -> None:
     membership = Membership.objects.select_related("collective", "user").get(pk=membership_id)
-    context = {"membership": membership, "collective": membership.collective, "url": membership.collective.base_url}
+    context = {
+        "membership": membership,
+        "collective": membership.collective,
+        "url": membership.collective.base_url,
+    }
     send_mail(
         subject=_("Bienvenue dans %(name)s") % {"name": membership.collective.name},
         message=render_to_string("marketplace/email/membership_approved.txt", context),

@@ -34,7 +34,9 @@ class Cast:
 
 
 def _user(email: str, first_name: str, last_name: str) -> User:
-    return User.objects.create_user(email=email, password=PASSWORD, first_name=first_name, last_name=last_name)
+    return User.objects.create_user(
+        email=email, password=PASSWORD, first_name=first_name, last_name=last_name
+    )
 
 
 def _cast(slug: str, **collective_fields) -> dict:
@@ -55,21 +57,36 @@ def _cast(slug: str, **collective_fields) -> dict:
 def _world_ensure() -> None:
     """Create the test world unless it exists. A transactional test flushes the public tables (the
     collectives and accounts) but leaves the tenant schemas behind: those are dropped and rebuilt."""
-    if Collective.objects.filter(slug="beta").exists() and User.objects.filter(email="outsider@nowhere.test").exists():
+    if (
+        Collective.objects.filter(slug="beta").exists()
+        and User.objects.filter(email="outsider@nowhere.test").exists()
+    ):
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s", [r"c\_%"])
+        cursor.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s", [r"c\_%"]
+        )
         for (schema,) in cursor.fetchall():
             cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
     tenancy.public_tenant_ensure()
     tenancy.template_tenant_ensure()
     _cast(
-        "alpha", name="Drive Alpha", kind=Collective.Kind.DRIVE, town="Agen", department="47",
-        description="Un drive de test.", join_mode=Collective.JoinMode.OPEN,
+        "alpha",
+        name="Drive Alpha",
+        kind=Collective.Kind.DRIVE,
+        town="Agen",
+        department="47",
+        description="Un drive de test.",
+        join_mode=Collective.JoinMode.OPEN,
     )
     _cast(
-        "beta", name="Groupement Beta", kind=Collective.Kind.BUYING_GROUP, town="Lille", department="59",
-        description="Un groupement d'achat de test.", join_mode=Collective.JoinMode.INVITATION,
+        "beta",
+        name="Groupement Beta",
+        kind=Collective.Kind.BUYING_GROUP,
+        town="Lille",
+        department="59",
+        description="Un groupement d'achat de test.",
+        join_mode=Collective.JoinMode.INVITATION,
         allow_cooptation=True,
     )
     _user("outsider@nowhere.test", "Octave", "Dehors")

@@ -27,7 +27,8 @@ def _describe(schema: str) -> dict:
         )
         constraints = [tuple(str(v).replace(f"{schema}.", "S.") for v in row) for row in cursor.fetchall()]
         cursor.execute(
-            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1, 2", [schema]
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s ORDER BY 1, 2",
+            [schema],
         )
         indexes = [tuple(v.replace(f"{schema}.", "S.") for v in row) for row in cursor.fetchall()]
         cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY app, name')
@@ -58,7 +59,9 @@ def test_a_new_collective_does_not_run_migrations(db):
 
     owner = User.objects.create_user(email="owner@clone.test", password="x")
     with mock.patch("django_tenants.models.call_command", side_effect=AssertionError("migrations ran")):
-        collective = services.collective_create(owner=owner, name="Rapide", slug="rapide", kind="drive", town="Nérac")
+        collective = services.collective_create(
+            owner=owner, name="Rapide", slug="rapide", kind="drive", town="Nérac"
+        )
     with connection.cursor() as cursor:
         cursor.execute(f'SELECT count(*) FROM "{collective.schema_name}".django_migrations')
         assert cursor.fetchone()[0] > 0

@@ -130,8 +130,10 @@ class RolesForm(forms.Form):
 
 class CollectiveSearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Commune ou département"),
+        label=_("Commune, département ou nom"),
         required=False,
         max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("par ex. Agen ou 47")}),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("par ex. Agen, 47 ou Lot-et-Garonne")}
+        ),
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
@@ -11,6 +14,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+
+from marketplace.departments import department_name
+
+
+def search_normalize(value: str) -> str:
+    """Lower case, no accents, words separated by single spaces: « Nérac » and « nerac » match."""
+    decomposed = unicodedata.normalize("NFKD", value.lower())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split()) + " "
+
 
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$",
@@ -107,6 +120,8 @@ class Collective(TenantMixin):
     )
     # The public schema and the template schema are rows too; only real collectives are listed.
     is_listed = models.BooleanField(_("visible dans l'annuaire"), default=True)
+    # Name, town and department (number and name) without accents, for the directory's search.
+    search_text = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     auto_create_schema = True
@@ -119,6 +134,14 @@ class Collective(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_text = search_normalize(
+            " ".join([self.name, self.town, self.department, department_name(self.department)])
+        )
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """Clone the template schema when it exists (fast path), else migrate from scratch (see tenancy)."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
-from marketplace.models import Collective, Invitation, Membership, User
+from marketplace.models import Collective, Invitation, Membership, User, search_normalize
 
 
 def collective_is_public(collective: Collective | None) -> bool:
@@ -21,11 +21,10 @@ def membership_for_request(request) -> Membership | None:
 
 def collectives_listed(*, query: str = "") -> QuerySet[Collective]:
     collectives = Collective.objects.filter(is_listed=True).exclude(schema_name=get_public_schema_name())
-    query = query.strip()
-    if query:
-        collectives = collectives.filter(
-            Q(town__icontains=query) | Q(department__iexact=query) | Q(name__icontains=query)
-        )
+    words = search_normalize(query).split()
+    for word in words:
+        # Whole words for department numbers ("47" must not find "147"), word starts otherwise ("agen").
+        collectives = collectives.filter(search_text__contains=f" {word} " if word.isdigit() else f" {word}")
     return collectives.order_by("name")
 
 

@@ -164,6 +164,8 @@ def _active_coordinators(collective: Collective) -> int:
 @transaction.atomic
 def membership_approve(*, collective: Collective, membership_id: int) -> Membership:
     membership = _lock_membership(collective=collective, membership_id=membership_id)
+    if membership.is_active:  # approved twice (two coordinators, a double click): one welcome e-mail
+        return membership
     membership.status = Membership.Status.ACTIVE
     membership.save(update_fields=["status"])
     from marketplace import tasks
@@ -224,6 +226,10 @@ def invitation_create(*, collective: Collective, created_by: User, role: str, em
         if role != Role.MEMBER:
             raise ValidationError(_("Un membre ne peut inviter que de nouveaux membres."))
     email = email.strip().lower()
+    if role == Role.COORDINATOR and not email:
+        raise ValidationError(
+            {"email": _("Pour inviter un·e coordinateur·rice, indiquez son adresse e-mail.")}
+        )
     if (
         email
         and Membership.objects.filter(
@@ -269,6 +275,11 @@ def invitation_check(*, collective: Collective, token: str) -> Invitation:
     return invitation
 
 
+def invitation_is_for(*, invitation: Invitation, user: User) -> bool:
+    """An invitation sent to an address is for that account only; a shared link (no address) is for anyone."""
+    return not invitation.email or invitation.email.lower() == user.email.lower()
+
+
 @transaction.atomic
 def invitation_accept(*, collective: Collective, token: str, user: User) -> Membership:
     """Use an invitation: the account gets the role (and becomes active) in the collective, once."""
@@ -276,6 +287,11 @@ def invitation_accept(*, collective: Collective, token: str, user: User) -> Memb
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.state != "pending":  # used by someone else between the check and the lock
         raise InvitationInvalid(_("Ce lien d'invitation a déjà été utilisé."))
+    if not invitation_is_for(invitation=invitation, user=user):
+        raise InvitationInvalid(
+            _("Cette invitation a été envoyée à %(email)s : connectez-vous avec ce compte pour l'accepter.")
+            % {"email": invitation.email}
+        )
     membership = Membership.objects.select_for_update().filter(collective=collective, user=user).first()
     if membership is None:
         membership = Membership(collective=collective, user=user, roles=[], invited_by=invitation.created_by)

@@ -94,6 +94,9 @@ def _world_ensure() -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from django.core.cache import cache
+
+    cache.clear()
     with django_db_blocker.unblock():
         _world_ensure()
 

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit, urlunsplit
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -10,3 +12,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 MEDIA_ROOT = BASE_DIR / ".local" / "test-media"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# The tests' cache (allauth's log-in rate limits live there) gets a Redis database of its own, emptied at
+# the start of every session, so that a run never inherits a lock-out from the previous one.
+_redis = urlsplit(REDIS_URL)  # noqa: F405
+CACHES["default"]["LOCATION"] = urlunsplit(_redis._replace(path="/15"))  # noqa: F405

@@ -57,7 +57,12 @@ def invitation_accept(request, token: str):
             % {"role": invitation.get_role_display()},
         )
         return redirect("home")
-    return render(request, "marketplace/invitation_accept.html", {"invitation": invitation})
+    is_for_user = request.user.is_authenticated and services.invitation_is_for(
+        invitation=invitation, user=request.user
+    )
+    return render(
+        request, "marketplace/invitation_accept.html", {"invitation": invitation, "is_for_user": is_for_user}
+    )
 
 
 def _inviter_roles(membership: Membership) -> list[str]:

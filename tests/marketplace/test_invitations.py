@@ -30,16 +30,16 @@ def test_coordinator_invites_by_email_and_the_invitee_gets_the_role(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = coordinator.post(
-            "/invitations/", {"email": "Octave@Ailleurs.test", "role": Role.POINT_STAFF}
+            "/invitations/", {"email": "Outsider@Nowhere.test", "role": Role.POINT_STAFF}
         )
     assert response.status_code == 200
-    assert "Invitation envoyée à octave@ailleurs.test." in text(response)
-    invitation = Invitation.objects.get(collective=alpha.collective, email="octave@ailleurs.test")
+    assert "Invitation envoyée à outsider@nowhere.test." in text(response)
+    invitation = Invitation.objects.get(collective=alpha.collective, email="outsider@nowhere.test")
     assert invitation.role == Role.POINT_STAFF and invitation.state == "pending"
 
     assert len(mailoutbox) == 1
     mail = mailoutbox[0]
-    assert mail.to == ["octave@ailleurs.test"]
+    assert mail.to == ["outsider@nowhere.test"]
     assert mail.subject == "Invitation à rejoindre Drive Alpha"
     assert "Équipe d'un point de retrait" in mail.body
     assert f"http://alpha.localhost/invitation/{invitation.token}/" in mail.body
@@ -115,7 +115,7 @@ def test_expired_link_says_so_and_grants_nothing(browse, alpha, outsider):
 
 
 def test_used_link_cannot_be_used_again(browse, alpha, outsider):
-    invitation = _invite(alpha, role=Role.COORDINATOR)
+    invitation = _invite(alpha, role=Role.PRODUCER)
     assert browse(alpha, outsider).post(f"/invitation/{invitation.token}/").status_code == 302
     second = User.objects.create_user(email="second@nowhere.test", password=PASSWORD)
 
@@ -132,7 +132,7 @@ def test_used_link_cannot_be_used_again(browse, alpha, outsider):
 
 
 def test_link_of_one_collective_is_refused_on_another(browse, alpha, beta, outsider):
-    invitation = _invite(alpha, role=Role.COORDINATOR)
+    invitation = _invite(alpha, role=Role.PRODUCER)
     client = browse(beta, outsider)
     for response in [
         client.get(f"/invitation/{invitation.token}/"),
@@ -220,3 +220,29 @@ def test_producer_and_staff_cannot_invite(browse, alpha):
         )
         assert response.status_code == 403
     assert not Invitation.objects.exists()
+
+
+def test_invitation_sent_to_an_address_is_only_for_that_account(browse, alpha, outsider):
+    invitation = _invite(alpha, role=Role.COORDINATOR, email="chosen@elsewhere.test")
+    client = browse(alpha, outsider)
+    page = text(client.get(f"/invitation/{invitation.token}/"))
+    assert "Cette invitation a été envoyée à chosen@elsewhere.test" in page
+    assert "Accepter l'invitation" not in page
+
+    refused = client.post(f"/invitation/{invitation.token}/")
+    assert refused.status_code == 404
+    assert "connectez-vous avec ce compte pour l'accepter" in text(refused)
+    assert not Membership.objects.filter(user=outsider, collective=alpha.collective).exists()
+    invitation.refresh_from_db()
+    assert invitation.state == "pending"
+
+    chosen = User.objects.create_user(email="Chosen@Elsewhere.test", password=PASSWORD)
+    assert browse(alpha, chosen).post(f"/invitation/{invitation.token}/").status_code == 302
+    assert Membership.objects.get(user=chosen, collective=alpha.collective).roles == [Role.COORDINATOR]
+
+
+def test_a_coordinator_invitation_needs_an_address(browse, alpha):
+    response = browse(alpha, alpha.coordinator).post("/invitations/", {"email": "", "role": Role.COORDINATOR})
+    assert response.status_code == 400
+    assert "Pour inviter un·e coordinateur·rice, indiquez son adresse e-mail." in text(response)
+    assert not Invitation.objects.filter(collective=alpha.collective).exists()

@@ -51,7 +51,7 @@ def beta_secrets(beta):
     )
     # A link of beta already used: its page must not tell who sent or used it.
     used = services.invitation_create(
-        collective=beta.collective, created_by=beta.coordinator, role=Role.MEMBER, email="used@beta.test"
+        collective=beta.collective, created_by=beta.coordinator, role=Role.PRODUCER, email=beta.member.email
     )
     services.invitation_accept(collective=beta.collective, token=used.token, user=beta.member)
     people = [beta.coordinator, beta.producer, beta.staff, beta.member, applicant]
@@ -121,7 +121,7 @@ def test_people_of_alpha_get_nothing_of_beta(browse, alpha, beta, beta_secrets, 
 )
 def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
     invitation = services.invitation_create(
-        collective=alpha.collective, created_by=alpha.coordinator, role=Role.COORDINATOR
+        collective=alpha.collective, created_by=alpha.coordinator, role=Role.PRODUCER
     )
     member = Membership.objects.get(collective=alpha.collective, user=alpha.member)
     url = _fill(

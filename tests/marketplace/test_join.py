@@ -84,6 +84,11 @@ def test_approval_mode_waits_for_a_coordinator_who_approves(
     assert "Votre demande d'adhésion à « Drive Alpha » a été acceptée." in approved.body
     assert "en tant que : Membre." in text(client.get("/"))
 
+    # A second coordinator (or a double click) approving again sends no second welcome.
+    with django_capture_on_commit_callbacks(execute=True):
+        coordinator.post(f"/membres/{membership.pk}/valider/")
+    assert len(mailoutbox) == 2
+
 
 def test_approval_mode_coordinator_refuses(browse, alpha, outsider):
     _set_join_mode(alpha, Collective.JoinMode.APPROVAL)

@@ -45,3 +45,12 @@ def test_search_by_town_and_department(browse, public_host, alpha, beta):
     assert "Groupement Beta" in by_department and "Drive Alpha" not in by_department
     nothing = browse(public_host).get("/", {"q": "Brest"}).content.decode()
     assert "Aucun collectif ne correspond" in nothing
+
+
+def test_search_ignores_accents_and_knows_department_names(browse, public_host, alpha, beta):
+    by_name = text(browse(public_host).get("/", {"q": "lot-et-garonne"}))
+    assert "Drive Alpha" in by_name and "Groupement Beta" not in by_name
+    accents = text(browse(public_host).get("/", {"q": "GROUPEMENT béta"}))
+    assert "Groupement Beta" in accents and "Drive Alpha" not in accents
+    # A department number is a whole word: "4" is not the Lot-et-Garonne.
+    assert "Aucun collectif ne correspond" in text(browse(public_host).get("/", {"q": "4"}))

@@ -120,6 +120,9 @@ class InvitationForm(forms.Form):
         super().__init__(*args, **kwargs)
         if roles is not None:
             self.fields["role"].choices = [(value, label) for value, label in Role.choices if value in roles]
+            if len(roles) == 1:  # co-optation: members invite members, nothing to choose
+                self.fields["role"].initial = roles[0]
+                self.fields["role"].widget = forms.HiddenInput()
 
 
 class RolesForm(forms.Form):

@@ -62,12 +62,7 @@ def _world_ensure() -> None:
         and User.objects.filter(email="outsider@nowhere.test").exists()
     ):
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s", [r"c\_%"]
-        )
-        for (schema,) in cursor.fetchall():
-            cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    _drop_tenant_schemas()
     tenancy.public_tenant_ensure()
     tenancy.template_tenant_ensure()
     _cast(
@@ -101,9 +96,29 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _world_ensure()
 
 
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+def _drop_tenant_schemas() -> None:
+    """Tenant tables point at the accounts (public schema): PostgreSQL refuses to TRUNCATE those while
+    such references exist, so the schemas go before pytest-django's flush and are rebuilt afterwards."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s OR schema_name = %s",
+            [r"c\_%", settings.TENANT_BASE_SCHEMA],
+        )
+        for (schema,) in cursor.fetchall():
+            cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @pytest.fixture(autouse=True)
 def _world(request, django_db_blocker):
-    """Before each database test, make sure the world is there (a transactional test may have flushed it)."""
+    """Make sure the world is there before each database test. pytest-django runs transactional tests
+    after all the others; each of them flushes the public tables, so the world is rebuilt after it."""
     if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
         request.fixturenames
     ):
@@ -114,6 +129,10 @@ def _world(request, django_db_blocker):
         connection.set_schema_to_public()
         _world_ensure()
     yield
+    if _is_transactional(request):
+        with django_db_blocker.unblock():
+            connection.set_schema_to_public()
+            _drop_tenant_schemas()
 
 
 def _load_cast(slug: str) -> Cast:

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.module_loading import import_string
+from django_tenants.utils import tenant_context
 from PIL import Image, ImageDraw
 
 from marketplace import demo, services, tenancy
@@ -22,6 +24,10 @@ def _logo(colour: tuple[int, int, int], initials: str) -> ContentFile:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return ContentFile(buffer.getvalue(), name="logo.png")
+
+
+# Each tenant app fills the demo collectives with its own data, inside the collective's schema.
+DEMO_SEEDERS = ["producers.demo.seed", "pickup_points.demo.seed"]
 
 
 class Command(BaseCommand):
@@ -74,6 +80,11 @@ class Command(BaseCommand):
                     collective=Collective.objects.get(slug=slug),
                     defaults={"roles": slug_roles, "status": Membership.Status.ACTIVE},
                 )
+        for spec in demo.COLLECTIVES:
+            collective = Collective.objects.get(slug=spec["slug"])
+            with tenant_context(collective):
+                for seeder in DEMO_SEEDERS:
+                    import_string(seeder)(collective=collective, accounts=users)
 
     def print_logins(self) -> None:
         port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""

@@ -108,7 +108,8 @@ def _drop_tenant_schemas() -> None:
     such references exist, so the schemas go before pytest-django's flush and are rebuilt afterwards."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s OR schema_name = %s",
+            "SELECT schema_name FROM information_schema.schemata"
+            " WHERE schema_name LIKE %s OR schema_name = %s",
             [r"c\_%", settings.TENANT_BASE_SCHEMA],
         )
         for (schema,) in cursor.fetchall():

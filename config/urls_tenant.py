@@ -15,6 +15,8 @@ urlpatterns = [
     path("membres/<int:membership_id>/valider/", tenant.member_approve, name="member_approve"),
     path("membres/<int:membership_id>/retirer/", tenant.member_remove, name="member_remove"),
     path("reglages/", tenant.collective_settings, name="collective_settings"),
+    path("", include("producers.urls")),
+    path("", include("pickup_points.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

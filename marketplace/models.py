@@ -236,6 +236,10 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # What the role applies to inside the collective, e.g. {"producer": 3} or {"pickup_point": 5}: tenant
+    # apps read it when the invitation is accepted (signals.invitation_accepted); `scope_label` names it.
+    scope = models.JSONField(default=dict, blank=True)
+    scope_label = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

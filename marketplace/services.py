@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from marketplace import tenancy
+from marketplace import signals, tenancy
 from marketplace.models import Collective, Domain, Invitation, Membership, Role, User
 
 RESERVED_SLUGS = frozenset(
@@ -215,7 +215,15 @@ class InvitationInvalid(Exception):
 
 
 @transaction.atomic
-def invitation_create(*, collective: Collective, created_by: User, role: str, email: str = "") -> Invitation:
+def invitation_create(
+    *,
+    collective: Collective,
+    created_by: User,
+    role: str,
+    email: str = "",
+    scope: dict | None = None,
+    scope_label: str = "",
+) -> Invitation:
     """Create a single-use invitation link; coordinators invite to any role, members co-opt members."""
     inviter = Membership.objects.filter(collective=collective, user=created_by).first()
     if inviter is None or not inviter.is_active:
@@ -249,6 +257,8 @@ def invitation_create(*, collective: Collective, created_by: User, role: str, em
         created_by=created_by,
         created_at=now,
         expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
+        scope=scope or {},
+        scope_label=scope_label,
     )
     invitation.full_clean()
     invitation.save()
@@ -302,6 +312,8 @@ def invitation_accept(*, collective: Collective, token: str, user: User) -> Memb
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    with tenant_context(collective):
+        signals.invitation_accepted.send(sender=Invitation, invitation=invitation, membership=membership)
     return membership
 
 

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ProducersConfig(AppConfig):
     name = "producers"
     verbose_name = _("Producteurs")
+
+    def ready(self) -> None:
+        from marketplace.signals import invitation_accepted
+        from producers.receivers import link_account_on_invitation_accepted
+
+        invitation_accepted.connect(
+            link_account_on_invitation_accepted, dispatch_uid="producers.link_account_on_invitation_accepted"
+        )

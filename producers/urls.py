@@ -1,3 +1,33 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from producers import views
+
+urlpatterns = [
+    path("boutique/", views.shop, name="shop"),
+    path("boutique/producteurs/<int:producer_id>/", views.shop_producer, name="shop_producer"),
+    path("producteurs/", views.producer_list, name="producer_list"),
+    path("producteurs/nouveau/", views.producer_create, name="producer_create"),
+    path("producteurs/<int:producer_id>/", views.producer_catalogue, name="producer_catalogue"),
+    path("producteurs/<int:producer_id>/profil/", views.producer_edit, name="producer_edit"),
+    path("producteurs/<int:producer_id>/comptes/", views.producer_accounts, name="producer_accounts"),
+    path(
+        "producteurs/<int:producer_id>/comptes/<int:user_id>/retirer/",
+        views.producer_account_remove,
+        name="producer_account_remove",
+    ),
+    path("producteurs/<int:producer_id>/produits/nouveau/", views.product_create, name="product_create"),
+    path(
+        "producteurs/<int:producer_id>/prix-et-stocks/", views.products_bulk_edit, name="products_bulk_edit"
+    ),
+    path("producteurs/<int:producer_id>/exporter/", views.catalogue_export, name="catalogue_export"),
+    path("producteurs/<int:producer_id>/importer/", views.catalogue_import, name="catalogue_import"),
+    path(
+        "producteurs/<int:producer_id>/importer/<int:job_id>/",
+        views.catalogue_import_review,
+        name="catalogue_import_review",
+    ),
+    path("produits/<int:product_id>/", views.product_edit, name="product_edit"),
+    path("categories/", views.category_list, name="category_list"),
+    path("categories/<int:category_id>/", views.category_edit, name="category_edit"),
+    path("categories/<int:category_id>/supprimer/", views.category_delete, name="category_delete"),
+]

@@ -10,10 +10,11 @@ from config import urls_tenant
 from marketplace import services
 from marketplace.models import Collective, Invitation, Membership, Role, User
 from tests.conftest import PASSWORD, text
+from tests.producers.factories import catalogue_ids, catalogue_state
 
 # Pages any visitor of a collective may open: they show what the directory already shows (name, town,
 # contact), or refuse by themselves (a join the collective's mode refuses, a token of another collective).
-PUBLIC_PAGES = {"home", "join", "invitation_accept", "media"}
+PUBLIC_PAGES = {"home", "join", "invitation_accept", "media", "shop", "shop_producer"}
 # Pages of the account itself (allauth) and the language switch: about the visitor, never the collective.
 ACCOUNT_NAMESPACES = ("account_", "set_language")
 
@@ -65,6 +66,7 @@ def beta_secrets(beta):
         "path": "branding/logo.png",
         "key": "cle-inconnue",
         "uidb36": "1",
+        **catalogue_ids(beta),
     }
     return {"markers": markers, "ids": ids}
 
@@ -87,6 +89,7 @@ def _beta_state(beta) -> tuple:
                 "pk", "accepted_at", "revoked_at"
             )
         ),
+        catalogue_state(beta),
     )
 
 
@@ -133,13 +136,16 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
             "token": invitation.token,
             "schema_name": alpha.collective.schema_name,
             "path": "branding/logo.png",
+            **catalogue_ids(alpha),
         },
     )
+    alpha_catalogue = catalogue_state(alpha)
     coordinator = browse(beta, beta.coordinator)
     assert coordinator.post(url).status_code == 404
     assert coordinator.get(url).status_code in {404, 405}
     member.refresh_from_db()
     invitation.refresh_from_db()
+    assert catalogue_state(alpha) == alpha_catalogue
     assert member.roles == [Role.MEMBER] and member.is_active
     assert invitation.state == "pending"
     assert (

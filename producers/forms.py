@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.forms import formset_factory
+from django.utils.translation import gettext_lazy as _
+
+from producers import catalogue, images
+from producers.models import Category, Producer, Product
+
+PHOTO_ACCEPT = "image/jpeg,image/png,image/webp"
+
+
+class PhotoFormMixin(forms.Form):
+    """A photo upload kept out of the model instance: the service re-encodes it and makes the thumbnail."""
+
+    photo = forms.ImageField(
+        label=_("Photo"),
+        required=False,
+        help_text=_("JPEG, PNG ou WebP, 5 Mo au plus."),
+        widget=forms.FileInput(attrs={"accept": PHOTO_ACCEPT}),
+    )
+    remove_photo = forms.BooleanField(label=_("Retirer la photo actuelle"), required=False)
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if photo:
+            images.photo_validate(photo)
+        return photo
+
+    def photo_change(self):
+        """For the service: an upload replaces the photo, False removes it, None leaves it."""
+        if self.cleaned_data.get("photo"):
+            return self.cleaned_data["photo"]
+        if self.cleaned_data.get("remove_photo"):
+            return False
+        return None
+
+
+def _decimal_input(**attrs) -> forms.TextInput:
+    return forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs})
+
+
+class ProducerForm(PhotoFormMixin, forms.ModelForm):
+    class Meta:
+        model = Producer
+        fields = [
+            "name",
+            "town",
+            "description",
+            "labels",
+            "contact_email",
+            "contact_phone",
+            "minimum_order_amount",
+            "is_active",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 5}),
+            "contact_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+            "minimum_order_amount": _decimal_input(),
+        }
+        localized_fields = ["minimum_order_amount"]
+        help_texts = {
+            "minimum_order_amount": _("Facultatif ; sera utilisé avec les commandes."),
+        }
+
+    field_order = [
+        "name",
+        "town",
+        "description",
+        "labels",
+        "photo",
+        "remove_photo",
+        "contact_email",
+        "contact_phone",
+        "minimum_order_amount",
+        "is_active",
+    ]
+
+    def __init__(self, *args, can_deactivate: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_deactivate:  # only coordinators take a producer out of the shop
+            del self.fields["is_active"]
+        if not (self.instance and self.instance.photo):
+            del self.fields["remove_photo"]
+
+
+class ProductForm(PhotoFormMixin, forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = [
+            "name",
+            "category",
+            "unit",
+            "price",
+            "vat_rate",
+            "is_variable_weight",
+            "estimated_weight_kg",
+            "stock",
+            "is_active",
+            "description",
+        ]
+        localized_fields = ["price", "estimated_weight_kg"]
+        widgets = {
+            "price": _decimal_input(),
+            "estimated_weight_kg": _decimal_input(placeholder="0,350"),
+            "stock": forms.NumberInput(attrs={"min": 0, "inputmode": "numeric"}),
+            "vat_rate": forms.RadioSelect,
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"price": _("Prix TTC (€) : par unité, ou par kg pour un produit vendu au poids")}
+        help_texts = {
+            "stock": _("Quantité proposée pour la prochaine vente. Laissez vide pour un stock illimité."),
+            "estimated_weight_kg": _("Seulement pour un produit vendu au poids, par ex. 0,350 pour 350 g."),
+        }
+
+    field_order = [
+        "name",
+        "category",
+        "unit",
+        "price",
+        "vat_rate",
+        "is_variable_weight",
+        "estimated_weight_kg",
+        "stock",
+        "is_active",
+        "photo",
+        "remove_photo",
+        "description",
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.order_by("position", "name")
+        self.fields["category"].empty_label = _("— sans catégorie —")
+        if not (self.instance and self.instance.photo):
+            del self.fields["remove_photo"]
+
+
+class BulkRowForm(forms.Form):
+    """Price and stock of one product, on the screen that edits them all at once."""
+
+    product = forms.IntegerField(widget=forms.HiddenInput)
+    price = forms.DecimalField(
+        label=_("Prix TTC (€)"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        localize=True,
+        widget=_decimal_input(size=7),
+        error_messages={"min_value": _("Le prix doit être supérieur à 0 €.")},
+    )
+    stock = forms.IntegerField(
+        label=_("Stock"),
+        required=False,
+        min_value=0,
+        widget=forms.NumberInput(attrs={"min": 0, "inputmode": "numeric", "size": 5}),
+        error_messages={"min_value": _("Le stock ne peut pas être négatif.")},
+    )
+    unlimited = forms.BooleanField(label=_("illimité"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        stock = cleaned.get("stock")
+        if "stock" in self.errors or not cleaned.get("unlimited") or stock is None:
+            return cleaned
+        # Both a number and « illimité »: whichever the person just changed wins; both changed is unclear.
+        stock_changed = "stock" in self.changed_data
+        unlimited_changed = "unlimited" in self.changed_data
+        if unlimited_changed and not stock_changed:
+            cleaned["stock"] = None
+        elif stock_changed and not unlimited_changed:
+            cleaned["unlimited"] = False
+        else:
+            raise forms.ValidationError(_("Indiquez un stock ou cochez « illimité », pas les deux."))
+        return cleaned
+
+    def stock_value(self) -> int | None:
+        return None if self.cleaned_data.get("unlimited") else self.cleaned_data.get("stock")
+
+
+BulkFormSet = formset_factory(BulkRowForm, extra=0, max_num=2000, validate_max=True)
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Fichier du catalogue"),
+        help_text=_("Un fichier .csv ou .xlsx de 2 Mo au plus, par exemple un export modifié."),
+        widget=forms.FileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,"
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if catalogue.file_format_for(upload.name) is None:
+            raise forms.ValidationError(_("Choisissez un fichier .csv ou .xlsx."))
+        if upload.size > catalogue.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(_("Le fichier ne doit pas dépasser 2 Mo."))
+        return upload
+
+
+class ProducerInviteForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Adresse e-mail"),
+        required=False,
+        help_text=_("Facultatif : sans adresse, un lien à envoyer vous-même (SMS, messagerie…) est créé."),
+    )
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "position"]
+        widgets = {"position": forms.NumberInput(attrs={"min": 0, "inputmode": "numeric"})}
+
+
+class ShopFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Rechercher"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("par ex. tomates, miel")}),
+    )
+    categorie = forms.TypedChoiceField(label=_("Catégorie"), required=False, coerce=int, empty_value=None)
+    producteur = forms.TypedChoiceField(label=_("Producteur"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, categories, producers, producer_label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["categorie"].choices = [("", _("Toutes"))] + [(c.pk, c.name) for c in categories]
+        self.fields["producteur"].choices = [("", _("Tous"))] + [(p.pk, p.name) for p in producers]
+        if producer_label:
+            self.fields["producteur"].label = producer_label

@@ -1,0 +1,88 @@
+"""Catalogue objects for tests, made through the services (so photos, search text and links are real)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from django.db import connection
+from django_tenants.utils import tenant_context
+from PIL import Image
+
+from producers import services
+from producers.models import Category, ImportJob, Producer, ProducerAccount, Product, Unit
+
+
+def png(size=(800, 600), colour=(200, 60, 20), name="photo.png") -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    buffer.seek(0)
+    buffer.name = name
+    return buffer
+
+
+def producer(name: str = "Ferme du Test", *, accounts=(), **fields) -> Producer:
+    made = services.producer_create(name=name, town=fields.pop("town", "Nérac"), **fields)
+    for account in accounts:
+        services.producer_account_link(producer=made, user=account)
+    return made
+
+
+def product(owner: Producer, name: str = "Tomates", **fields) -> Product:
+    values = {"price": Decimal("3.50"), "unit": Unit.KG, "vat_rate": Decimal("5.5"), **fields}
+    return services.product_create(producer=owner, name=name, **values)
+
+
+def products_bulk(owner: Producer, count: int, *, category: Category | None = None, start: int = 0) -> None:
+    """Many products at once (query-count tests): a mix of stocks, of variable weight, all with thumbnails."""
+    made = []
+    for number in range(start, start + count):
+        variable = number % 3 == 0
+        made.append(
+            Product(
+                producer=owner,
+                category=category,
+                name=f"Produit {number:04d}",
+                search_text=f" produit {number:04d} ",
+                unit=Unit.KG if variable else Unit.PIECE,
+                price=Decimal("2.00") + number,
+                stock=[None, 0, 2, 12][number % 4],
+                is_variable_weight=variable,
+                estimated_weight_kg=Decimal("0.250") if variable else None,
+                thumbnail=f"{connection.schema_name}/products/p{number}-320.jpg",
+            )
+        )
+    Product.objects.bulk_create(made)
+
+
+def catalogue_ids(cast) -> dict[str, int]:
+    """A catalogue in `cast`'s collective managed by its producer, and the URL ids that point at it."""
+    with tenant_context(cast.collective):
+        category = services.category_create(name="Légumes secrets")
+        farm = producer("Ferme secrète", accounts=[cast.producer])
+        item = product(farm, "Produit secret", category=category, stock=4)
+        job = services.import_job_create(
+            producer=farm,
+            created_by=cast.producer,
+            file_name="c.csv",
+            content=b"nom;prix TTC (\xe2\x82\xac)\n",
+        )
+    return {
+        "producer_id": farm.pk,
+        "product_id": item.pk,
+        "category_id": category.pk,
+        "job_id": job.pk,
+        "user_id": cast.producer.pk,
+    }
+
+
+def catalogue_state(cast) -> tuple:
+    """Everything of the catalogue of `cast`'s collective that a write could change."""
+    with tenant_context(cast.collective):
+        return (
+            sorted(Category.objects.values_list("pk", "name", "position")),
+            sorted(Producer.objects.values_list("pk", "name", "is_active", "description")),
+            sorted(ProducerAccount.objects.values_list("producer_id", "user_id")),
+            sorted(Product.objects.values_list("pk", "producer_id", "name", "price", "stock", "is_active")),
+            sorted(ImportJob.objects.values_list("pk", "applied_at")),
+        )

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import textwrap
+import unicodedata
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from producers import services
 from producers.models import Category, Producer, Product, Unit
@@ -279,14 +280,24 @@ PRODUCERS = {
 }
 
 
+def _font_and_text(name: str) -> tuple[ImageFont.ImageFont | ImageFont.FreeTypeFont, str]:
+    """DejaVu (Debian's usual font) draws accents; Pillow's built-in font does not, so they go without."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", 56), name
+    except OSError:
+        plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+        return ImageFont.load_default(56), plain.replace("œ", "oe").replace("Œ", "Oe")
+
+
 def _picture(name: str, colour: tuple[int, int, int]) -> ContentFile:
+    font, name = _font_and_text(name)
     image = Image.new("RGB", (640, 480), colour)
     draw = ImageDraw.Draw(image)
     light = tuple(min(255, channel + 40) for channel in colour)
     draw.ellipse((380, -120, 760, 260), fill=light)
     draw.ellipse((-140, 300, 200, 640), fill=light)
     draw.multiline_text(
-        (320, 240), textwrap.fill(name, 16), fill="white", anchor="mm", align="center", font_size=60
+        (320, 240), textwrap.fill(name, 16), fill="white", anchor="mm", align="center", font=font
     )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

@@ -109,8 +109,8 @@ class ProductForm(PhotoFormMixin, forms.ModelForm):
             "vat_rate": forms.RadioSelect,
             "description": forms.Textarea(attrs={"rows": 3}),
         }
-        labels = {"price": _("Prix TTC (€) : par unité, ou par kg pour un produit vendu au poids")}
         help_texts = {
+            "price": _("Par unité, ou par kg pour un produit vendu au poids. Par ex. 4,80."),
             "stock": _("Quantité proposée pour la prochaine vente. Laissez vide pour un stock illimité."),
             "estimated_weight_kg": _("Seulement pour un produit vendu au poids, par ex. 0,350 pour 350 g."),
         }

@@ -140,7 +140,7 @@ def test_dry_run_shows_row_by_row_what_would_change(browse, in_alpha, farm, cata
     assert "prix TTC (€) : 4,50 → 4,90" in page
     assert "stock (vide = illimité) : 30 → 12" in page
     assert (
-        "Ligne 3 Aubergines nouveau unité : kg prix TTC (€) : 3,20 stock (vide = illimité) : illimité" in page
+        "Aubergines nouveau ligne 3 unité : kg prix TTC (€) : 3,20 stock (vide = illimité) : illimité" in page
     )
     assert "Confirmer l'import" in page
     back_to(in_alpha.collective)

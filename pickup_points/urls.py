@@ -1,3 +1,41 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from pickup_points import views
+
+urlpatterns = [
+    # Staff (their points only) and coordinators (every point).
+    path("points/", views.point_list, name="point_list"),
+    path("points/nouveau/", views.point_create, name="point_create"),
+    path("points/<int:point_id>/", views.point_edit, name="point_edit"),
+    path("points/<int:point_id>/fermetures/", views.closure_add, name="closure_add"),
+    path(
+        "points/<int:point_id>/fermetures/<int:closure_id>/supprimer/",
+        views.closure_remove,
+        name="closure_remove",
+    ),
+    path("points/<int:point_id>/equipe/", views.point_team, name="point_team"),
+    path(
+        "points/<int:point_id>/equipe/<int:user_id>/retirer/",
+        views.point_team_remove,
+        name="point_team_remove",
+    ),
+    path("points/<int:point_id>/distributions/<int:distribution_id>/", views.point_day, name="point_day"),
+    path(
+        "points/<int:point_id>/distributions/<int:distribution_id>/creneaux/",
+        views.point_slots,
+        name="point_slots",
+    ),
+    path("points/<int:point_id>/creneaux/<int:slot_id>/", views.slot_update, name="slot_update"),
+    path(
+        "points/<int:point_id>/paniers/<int:booking_id>/pointage/",
+        views.booking_check_in,
+        name="booking_check_in",
+    ),
+    # Coordinators.
+    path("distributions/", views.distribution_list, name="distribution_list"),
+    path("distributions/<int:distribution_id>/", views.distribution_detail, name="distribution_detail"),
+    # Members.
+    path("retrait/", views.member_distributions, name="member_distributions"),
+    path("retrait/<int:distribution_id>/", views.member_booking, name="member_booking"),
+    path("retrait/<int:distribution_id>/annuler/", views.member_booking_cancel, name="member_booking_cancel"),
+]

@@ -46,6 +46,19 @@ PAGES = [
     ("cagette47-forbidden-for-member", "cagette47", "membre@cagette47.demo", "/membres/"),
     ("emplettes-home", "emplettes", None, "/"),
     ("emplettes-cooptation", "emplettes", "membre@emplettes.demo", "/cooptation/"),
+    # Pickup points: the demo's first point and distribution have id 1 in each collective.
+    ("cagette47-staff-points", "cagette47", "mairie@cagette47.demo", "/points/"),
+    ("cagette47-staff-point-edit", "cagette47", "mairie@cagette47.demo", "/points/1/"),
+    ("cagette47-staff-day", "cagette47", "mairie@cagette47.demo", "/points/1/distributions/1/"),
+    ("cagette47-staff-slots", "cagette47", "mairie@cagette47.demo", "/points/1/distributions/1/creneaux/"),
+    ("cagette47-coordinator-points", "cagette47", "coordination@cagette47.demo", "/points/"),
+    ("cagette47-coordinator-team", "cagette47", "coordination@cagette47.demo", "/points/1/equipe/"),
+    ("cagette47-coordinator-distributions", "cagette47", "coordination@cagette47.demo", "/distributions/"),
+    ("cagette47-coordinator-distribution", "cagette47", "coordination@cagette47.demo", "/distributions/1/"),
+    ("cagette47-member-pickup", "cagette47", "membre@cagette47.demo", "/retrait/"),
+    ("cagette47-member-booked", "cagette47", "membre@cagette47.demo", "/retrait/1/"),
+    ("emplettes-member-booking", "emplettes", "coordination@emplettes.demo", "/retrait/1/"),
+    ("emplettes-staff-points", "emplettes", "centre-social@emplettes.demo", "/points/"),
 ]
 
 

@@ -10,6 +10,7 @@ from config import urls_tenant
 from marketplace import services
 from marketplace.models import Collective, Invitation, Membership, Role, User
 from tests.conftest import PASSWORD, text
+from tests.pickup_points.factories import pickup_objects, pickup_state
 from tests.producers.factories import catalogue_ids, catalogue_state
 
 # Pages any visitor of a collective may open: they show what the directory already shows (name, town,
@@ -58,7 +59,10 @@ def beta_secrets(beta):
     people = [beta.coordinator, beta.producer, beta.staff, beta.member, applicant]
     markers = [person.email for person in people] + [person.last_name for person in people]
     markers += [invitation.email, invitation.token, used.email]
+    pickup = pickup_objects(beta, name="Point secret de Beta", household=applicant)
+    markers += ["Point secret de Beta", "Fermeture secrète"]
     ids = {
+        **pickup,
         "membership_id": pending.pk,
         "invitation_id": invitation.pk,
         "token": used.token,
@@ -90,6 +94,7 @@ def _beta_state(beta) -> tuple:
             )
         ),
         catalogue_state(beta),
+        pickup_state(beta),
     )
 
 
@@ -127,10 +132,12 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
         collective=alpha.collective, created_by=alpha.coordinator, role=Role.PRODUCER
     )
     member = Membership.objects.get(collective=alpha.collective, user=alpha.member)
+    pickup = pickup_objects(alpha, name="Point d'Alpha", household=alpha.member)
     url = _fill(
         name,
         regex,
         {
+            **pickup,
             "membership_id": member.pk,
             "invitation_id": invitation.pk,
             "token": invitation.token,
@@ -140,12 +147,14 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
         },
     )
     alpha_catalogue = catalogue_state(alpha)
+    alpha_pickup = pickup_state(alpha)
     coordinator = browse(beta, beta.coordinator)
     assert coordinator.post(url).status_code == 404
     assert coordinator.get(url).status_code in {404, 405}
     member.refresh_from_db()
     invitation.refresh_from_db()
     assert catalogue_state(alpha) == alpha_catalogue
+    assert pickup_state(alpha) == alpha_pickup
     assert member.roles == [Role.MEMBER] and member.is_active
     assert invitation.state == "pending"
     assert (

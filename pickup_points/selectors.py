@@ -1,0 +1,141 @@
+"""Reads for the views and templates of the pickup-points app."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from marketplace.models import Collective, Membership, Role, User
+from pickup_points.models import Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
+
+
+def points_visible(*, user: User, membership: Membership | None) -> QuerySet[PickupPoint]:
+    """Coordinators see every point of the collective; staff only the points they are assigned to."""
+    if membership is None:
+        return PickupPoint.objects.none()
+    if membership.has_role(Role.COORDINATOR):
+        return PickupPoint.objects.all()
+    if membership.has_role(Role.POINT_STAFF):
+        return PickupPoint.objects.filter(staff=user)
+    return PickupPoint.objects.none()
+
+
+def points_overview(*, user: User, membership: Membership | None) -> QuerySet[PickupPoint]:
+    """The points list: staff, hours and upcoming distributions of each point, in a fixed query count."""
+    upcoming = Distribution.objects.filter(date__gte=timezone.localdate()).order_by("date", "pk")
+    return (
+        points_visible(user=user, membership=membership)
+        .prefetch_related(
+            Prefetch("staff", queryset=User.objects.order_by("last_name", "first_name", "email")),
+            "opening_hours",
+            Prefetch("distributions", queryset=upcoming, to_attr="upcoming_distributions"),
+        )
+        .order_by("-is_active", "name", "pk")
+    )
+
+
+def points_active() -> QuerySet[PickupPoint]:
+    return PickupPoint.objects.filter(is_active=True).order_by("name", "pk")
+
+
+def closures_of(*, point: PickupPoint) -> QuerySet[Closure]:
+    return point.closures.order_by("starts_on", "pk")
+
+
+def staff_candidates(*, collective: Collective, point: PickupPoint) -> QuerySet[User]:
+    """Accounts with the pickup-point staff role in the collective, not yet assigned to this point."""
+    return (
+        User.objects.filter(
+            memberships__collective=collective,
+            memberships__status=Membership.Status.ACTIVE,
+            memberships__roles__contains=[Role.POINT_STAFF],
+        )
+        .exclude(pk__in=point.staff.values("pk"))
+        .order_by("last_name", "first_name", "email")
+    )
+
+
+def point_staff(*, point: PickupPoint) -> QuerySet[User]:
+    return point.staff.order_by("last_name", "first_name", "email")
+
+
+def distributions_overview(*, since: date | None = None) -> QuerySet[Distribution]:
+    distributions = Distribution.objects.all()
+    if since is not None:
+        distributions = distributions.filter(date__gte=since)
+    return distributions.prefetch_related("points").annotate(
+        slot_count=Count("slots", distinct=True), booking_count=Count("bookings", distinct=True)
+    )
+
+
+def distribution_points_summary(*, distribution: Distribution) -> QuerySet[PickupPoint]:
+    """Each point of a distribution with its number of slots, places and bookings that day."""
+    here = Q(slots__distribution=distribution)
+    return distribution.points.annotate(
+        slot_count=Count("slots", filter=here, distinct=True),
+        booking_count=Count("slots__bookings", filter=here),
+    ).order_by("name", "pk")
+
+
+def day_slots(*, distribution: Distribution, point: PickupPoint) -> QuerySet[PickupSlot]:
+    """The slots of one point on one distribution day, each with its bookings and households."""
+    bookings = SlotBooking.objects.select_related("user").order_by("basket_number")
+    return (
+        PickupSlot.objects.filter(distribution=distribution, point=point)
+        .prefetch_related(Prefetch("bookings", queryset=bookings))
+        .order_by("starts_at", "pk")
+    )
+
+
+def slots_overbooked(*, point: PickupPoint, slot_ids: list[int] | None = None) -> QuerySet[PickupSlot]:
+    """Upcoming slots of a point that hold more bookings than their capacity (kept on purpose)."""
+    slots = PickupSlot.objects.filter(
+        point=point, distribution__date__gte=timezone.localdate(), reserved__gt=F("capacity")
+    )
+    if slot_ids is not None:
+        slots = slots.filter(pk__in=slot_ids)
+    return slots.select_related("distribution").order_by("starts_at")
+
+
+def point_closure_on(*, point: PickupPoint, day: date) -> Closure | None:
+    return point.closures.filter(starts_on__lte=day, ends_on__gte=day).first()
+
+
+def upcoming_distributions(*, user: User) -> list[Distribution]:
+    """Distributions from today on, each with the household's booking (or None) as `my_booking`."""
+    distributions = list(Distribution.objects.filter(date__gte=timezone.localdate()).order_by("date", "pk"))
+    bookings = {
+        booking.distribution_id: booking
+        for booking in SlotBooking.objects.filter(user=user, distribution__in=distributions).select_related(
+            "slot__point"
+        )
+    }
+    for distribution in distributions:
+        distribution.my_booking = bookings.get(distribution.pk)
+    return distributions
+
+
+def booking_of(*, user: User, distribution: Distribution) -> SlotBooking | None:
+    return (
+        SlotBooking.objects.filter(user=user, distribution=distribution).select_related("slot__point").first()
+    )
+
+
+def points_for_booking(*, distribution: Distribution) -> list[PickupPoint]:
+    """The active points of a distribution with their open slots that day (`day_slots`) and the closure
+    covering that day if any (`day_closure`)."""
+    slots = PickupSlot.objects.filter(distribution=distribution, is_open=True).order_by("starts_at", "pk")
+    closures = Closure.objects.filter(starts_on__lte=distribution.date, ends_on__gte=distribution.date)
+    points = list(
+        distribution.points.filter(is_active=True)
+        .prefetch_related(
+            Prefetch("slots", queryset=slots, to_attr="day_slots"),
+            Prefetch("closures", queryset=closures, to_attr="day_closures"),
+        )
+        .order_by("name", "pk")
+    )
+    for point in points:
+        point.day_closure = point.day_closures[0] if point.day_closures else None
+    return points

@@ -1,0 +1,306 @@
+"""Staff change their point's rules and slots; bad input gets a clear French message and saves nothing;
+lowering a capacity never drops bookings."""
+
+from datetime import time
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from pickup_points import services
+from pickup_points.models import OpeningHours, PickupPoint, PickupSlot, SlotBooking
+from tests.conftest import text
+from tests.pickup_points.factories import FRIDAY, book, enter, household, words
+
+
+def _form(point: PickupPoint, **changes) -> dict:
+    data = {
+        "name": point.name,
+        "address": point.address,
+        "postcode": point.postcode,
+        "town": point.town,
+        "map_url": point.map_url,
+        "access_instructions": point.access_instructions,
+        "rules": point.rules,
+        "accessibility": point.accessibility,
+        "slot_minutes": str(point.slot_minutes),
+        "slot_capacity": str(point.slot_capacity),
+        "hours-TOTAL_FORMS": "1",
+        "hours-INITIAL_FORMS": "1",
+        "hours-0-weekday": str(FRIDAY),
+        "hours-0-starts_at": "17:00",
+        "hours-0-ends_at": "19:00",
+    }
+    data.update({key: str(value) for key, value in changes.items()})
+    return data
+
+
+def _saved(points) -> tuple:
+    enter(points.alpha)
+    point = PickupPoint.objects.get(pk=points.a.pk)
+    return (
+        point.name,
+        point.slot_minutes,
+        point.slot_capacity,
+        sorted(OpeningHours.objects.filter(point=point).values_list("weekday", "starts_at", "ends_at")),
+        sorted(PickupSlot.objects.filter(point=point).values_list("starts_at", "capacity")),
+    )
+
+
+def test_staff_describe_their_point(browse, points):
+    client = browse(points.alpha, points.alpha.staff)
+    response = client.post(
+        f"/points/{points.a.pk}/",
+        _form(
+            points.a,
+            access_instructions="Entrée côté parking.",
+            rules="Masque conseillé.",
+            accessibility="Plain-pied.",
+            map_url="https://www.openstreetmap.org/#map=18/44.2/0.6",
+        ),
+    )
+    assert response.status_code == 302
+    assert "Point de retrait enregistré." in text(client.get(response["Location"]))
+    booking_page = text(browse(points.alpha, points.alpha.member).get(f"/retrait/{points.distribution.pk}/"))
+    assert "Entrée côté parking." in booking_page and "Masque conseillé." in booking_page
+    assert "Plain-pied." in booking_page
+    assert 'href="https://www.openstreetmap.org/#map=18/44.2/0.6"' in booking_page
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"slot_minutes": 0}, "La durée d'un créneau doit être d'au moins 1 minute."),
+        ({"slot_minutes": -15}, "La durée d'un créneau doit être d'au moins 1 minute."),
+        ({"slot_capacity": 0}, "Un créneau doit accueillir au moins 1 foyer."),
+        ({"slot_capacity": -2}, "Un créneau doit accueillir au moins 1 foyer."),
+        ({"hours-0-ends_at": "16:00"}, "L'heure de fin doit être après l'heure de début."),
+        ({"hours-0-ends_at": "17:00"}, "L'heure de fin doit être après l'heure de début."),
+        (
+            {
+                "hours-TOTAL_FORMS": 2,
+                "hours-1-weekday": FRIDAY,
+                "hours-1-starts_at": "18:30",
+                "hours-1-ends_at": "20:00",
+            },
+            "Le vendredi, les horaires 17:00–19:00 et 18:30–20:00 se chevauchent.",
+        ),
+        ({"hours-0-ends_at": ""}, "Indiquez le jour, l'heure de début et l'heure de fin."),
+        ({"postcode": "470"}, "Un code postal a 5 chiffres, par ex. 47000."),
+    ],
+)
+def test_bad_rules_are_refused_and_nothing_is_saved(browse, points, changes, message):
+    before = _saved(points)
+    response = browse(points.alpha, points.alpha.staff).post(
+        f"/points/{points.a.pk}/", _form(points.a, **{"name": "Nouveau nom", "slot_capacity": 3, **changes})
+    )
+    assert response.status_code == 400
+    assert message in text(response)
+    assert _saved(points) == before
+
+
+def test_the_service_refuses_overlapping_hours_too(points):
+    enter(points.alpha)
+    before = _saved(points)
+    with pytest.raises(ValidationError) as refused:
+        services.point_update(
+            point=points.a,
+            slot_capacity=2,
+            hours=[(FRIDAY, time(17, 0), time(19, 0)), (FRIDAY, time(9, 0), time(17, 30))],
+        )
+    assert refused.value.messages == ["Le vendredi, les horaires 09:00–17:30 et 17:00–19:00 se chevauchent."]
+    assert _saved(points) == before
+
+
+def test_the_database_refuses_what_the_forms_refuse(points):
+    enter(points.alpha)
+    for row in [
+        OpeningHours(point=points.a, weekday=FRIDAY, starts_at=time(19, 0), ends_at=time(18, 0)),
+        OpeningHours(point=points.a, weekday=9, starts_at=time(8, 0), ends_at=time(9, 0)),
+    ]:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            row.save()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PickupPoint.objects.filter(pk=points.a.pk).update(slot_minutes=0)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PickupSlot.objects.filter(point=points.a).update(reserved=-1)
+
+
+def test_several_ranges_a_day_and_removing_one(browse, points):
+    client = browse(points.alpha, points.alpha.staff)
+    data = _form(
+        points.a,
+        **{
+            "hours-TOTAL_FORMS": 2,
+            "hours-1-weekday": FRIDAY,
+            "hours-1-starts_at": "08:00",
+            "hours-1-ends_at": "08:30",
+        },
+    )
+    assert client.post(f"/points/{points.a.pk}/", data).status_code == 302
+    enter(points.alpha)
+    assert OpeningHours.objects.filter(point=points.a).count() == 2
+    assert PickupSlot.objects.filter(point=points.a, distribution=points.distribution).count() == 10
+    page = text(client.get(f"/points/{points.a.pk}/"))
+    assert 'value="08:00"' in page and 'value="17:00"' in page
+
+    hours = list(OpeningHours.objects.filter(point=points.a).order_by("starts_at"))
+    data = {
+        **_form(points.a),
+        "hours-TOTAL_FORMS": "2",
+        "hours-INITIAL_FORMS": "2",
+        "hours-0-weekday": str(FRIDAY),
+        "hours-0-starts_at": "08:00",
+        "hours-0-ends_at": "08:30",
+        "hours-0-DELETE": "on",
+        "hours-1-weekday": str(FRIDAY),
+        "hours-1-starts_at": "17:00",
+        "hours-1-ends_at": "19:00",
+    }
+    assert len(hours) == 2
+    assert client.post(f"/points/{points.a.pk}/", data).status_code == 302
+    enter(points.alpha)
+    assert list(OpeningHours.objects.filter(point=points.a).values_list("starts_at", flat=True)) == [
+        time(17, 0)
+    ]
+
+
+def test_lowering_the_default_capacity_keeps_bookings_and_says_so(browse, points):
+    enter(points.alpha)
+    slot = points.slot(points.a, 17, 15)
+    services.slot_update(slot=slot, capacity=8)
+    book(slot, [household(points.alpha, number) for number in range(8)])
+    services.slot_update(slot=slot, capacity=6)  # back to the default, still 8 bookings
+    client = browse(points.alpha, points.alpha.staff)
+    response = client.post(f"/points/{points.a.pk}/", _form(points.a, slot_capacity=5), follow=True)
+    page = text(response)
+    assert "Point de retrait enregistré." in page
+    assert (
+        "17:15 – 17:30 : ce créneau a déjà 8 réservations pour 5 places : les réservations sont conservées."
+        in page
+    )
+    enter(points.alpha)
+    slot.refresh_from_db()
+    assert (slot.capacity, slot.reserved) == (5, 8)
+    assert SlotBooking.objects.filter(slot=slot).count() == 8
+    assert set(PickupSlot.objects.filter(point=points.a).values_list("capacity", flat=True)) == {5}
+    # Nobody else can book it until it has room again.
+    with pytest.raises(services.SlotFull):
+        services.slot_reserve(slot_id=slot.pk, user=household(points.alpha, 99))
+
+
+def test_a_new_default_capacity_leaves_slots_adjusted_by_hand(points):
+    enter(points.alpha)
+    adjusted = points.slot(points.a, 18)
+    services.slot_update(slot=adjusted, capacity=10)
+    services.point_update(point=points.a, slot_capacity=4)
+    adjusted.refresh_from_db()
+    assert adjusted.capacity == 10
+    assert points.slot(points.a, 17).capacity == 4
+
+
+def test_lowering_one_slot_capacity_below_its_bookings(browse, points):
+    enter(points.alpha)
+    slot = points.slot(points.a, 17, 30)
+    services.slot_update(slot=slot, capacity=8)
+    book(slot, [household(points.alpha, number) for number in range(8)])
+    client = browse(points.alpha, points.alpha.staff)
+    response = client.post(
+        f"/points/{points.a.pk}/creneaux/{slot.pk}/", {"action": "capacity", "capacity": "6"}
+    )
+    assert response.status_code == 302
+    page = text(client.get(response["Location"]))
+    assert "Ce créneau a déjà 8 réservations pour 6 places : les réservations sont conservées." in page
+    enter(points.alpha)
+    slot.refresh_from_db()
+    assert (slot.capacity, slot.reserved, slot.bookings.count()) == (6, 8, 8)
+    day = words(client.get(f"/points/{points.a.pk}/distributions/{points.distribution.pk}/"))
+    assert "17:30 – 17:45 8 / 6 places" in day and "Foyers attendus : 8" in day
+
+
+@pytest.mark.parametrize("capacity", ["0", "-3", "beaucoup"])
+def test_a_slot_capacity_must_be_a_positive_number(browse, points, capacity):
+    enter(points.alpha)
+    slot = points.slot(points.a, 17)
+    client = browse(points.alpha, points.alpha.staff)
+    response = client.post(
+        f"/points/{points.a.pk}/creneaux/{slot.pk}/", {"action": "capacity", "capacity": capacity}
+    )
+    page = text(client.get(response["Location"]))
+    assert "Créneau 17:00 – 17:15 :" in page
+    assert ("Un créneau doit accueillir au moins 1 foyer." in page) or (
+        "Indiquez un nombre entier de foyers." in page
+    )
+    enter(points.alpha)
+    slot.refresh_from_db()
+    assert slot.capacity == 6
+
+
+def test_staff_close_and_reopen_a_slot(browse, points):
+    enter(points.alpha)
+    slot = points.slot(points.a, 17)
+    staff = browse(points.alpha, points.alpha.staff)
+    staff.post(f"/points/{points.a.pk}/creneaux/{slot.pk}/", {"action": "close"})
+    member_page = text(browse(points.alpha, points.alpha.member).get(f"/retrait/{points.distribution.pk}/"))
+    assert "17:00 – 17:15" not in member_page and "17:15 – 17:30" in member_page
+    enter(points.alpha)
+    with pytest.raises(services.SlotFull, match="vient d'être fermé"):
+        services.slot_reserve(slot_id=slot.pk, user=points.alpha.member)
+    staff.post(f"/points/{points.a.pk}/creneaux/{slot.pk}/", {"action": "open"})
+    member_page = text(browse(points.alpha, points.alpha.member).get(f"/retrait/{points.distribution.pk}/"))
+    assert "17:00 – 17:15" in member_page
+
+
+def test_staff_open_an_extra_slot(browse, points):
+    client = browse(points.alpha, points.alpha.staff)
+    url = f"/points/{points.a.pk}/distributions/{points.distribution.pk}/creneaux/"
+    response = client.post(url, {"starts_at": "19:00", "ends_at": "19:30", "capacity": "3"})
+    assert response.status_code == 302
+    assert "Créneau 19:00 – 19:30 ajouté." in text(client.get(url))
+    member_page = text(browse(points.alpha, points.alpha.member).get(f"/retrait/{points.distribution.pk}/"))
+    assert "19:00 – 19:30" in member_page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"starts_at": "18:50", "ends_at": "19:30", "capacity": "3"},
+            "Ce créneau chevauche le créneau 18:45 – 19:00.",
+        ),
+        (
+            {"starts_at": "16:00", "ends_at": "20:00", "capacity": "3"},
+            "Ce créneau chevauche le créneau 17:00 – 17:15.",
+        ),
+        (
+            {"starts_at": "20:00", "ends_at": "19:30", "capacity": "3"},
+            "L'heure de fin doit être après l'heure de début.",
+        ),
+        (
+            {"starts_at": "20:00", "ends_at": "20:30", "capacity": "0"},
+            "Un créneau doit accueillir au moins 1 foyer.",
+        ),
+    ],
+)
+def test_bad_extra_slots_are_refused(browse, points, data, message):
+    enter(points.alpha)
+    before = PickupSlot.objects.filter(point=points.a).count()
+    url = f"/points/{points.a.pk}/distributions/{points.distribution.pk}/creneaux/"
+    response = browse(points.alpha, points.alpha.staff).post(url, data)
+    assert response.status_code == 400
+    assert message in text(response)
+    enter(points.alpha)
+    assert PickupSlot.objects.filter(point=points.a).count() == before
+
+
+def test_an_extra_slot_also_may_not_overlap_a_closed_one(points):
+    enter(points.alpha)
+    services.slot_update(slot=points.slot(points.a, 17), is_open=False)
+    with pytest.raises(ValidationError, match="chevauche le créneau 17:00 – 17:15"):
+        services.slot_add(
+            distribution=points.distribution,
+            point=points.a,
+            starts_at=time(17, 5),
+            ends_at=time(17, 10),
+            capacity=2,
+        )

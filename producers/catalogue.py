@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,8 +30,17 @@ from producers.models import VAT_RATES, Category, Producer, Product, Unit
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 IMPORT_MAX_ROWS = 2000
+XLSX_MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 
-# Column names as exported, then the other spellings accepted on import (compared without accents/case).
+
+def _french(text) -> str:
+    """A lazy UI string as written in the code (French), whatever the visitor's language."""
+    with translation.override("fr"):
+        return str(text)
+
+
+# Column names as exported (in the visitor's language), then the other spellings accepted on import;
+# the French names are always accepted too, so a file made in one language imports in the other.
 COLUMNS = {
     "id": (gettext_lazy("identifiant"), ["id", "ref", "reference"]),
     "name": (gettext_lazy("nom"), ["produit", "name"]),
@@ -169,7 +180,7 @@ class UnitWidget(widgets.Widget):
     def clean(self, value, row=None, **kwargs):
         text = _plain(value or "")
         for code, label in Unit.choices:
-            if text in {_plain(code), _plain(label), _plain(Unit(code).label)}:
+            if text in {_plain(code), _plain(label), _plain(_french(label))}:
                 return code
         if text in self.ALIASES:
             return self.ALIASES[text]
@@ -410,6 +421,13 @@ def _dataset_load(content: bytes, file_format: str) -> tablib.Dataset:
                 _("Une ligne du fichier a plus de colonnes que la première ligne (les noms des colonnes).")
             ) from None
     try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile:
+        unpacked = 0
+    if unpacked > XLSX_MAX_UNPACKED_BYTES:  # a small file that would unpack into gigabytes
+        raise CatalogueFileError(_("Ce tableur est trop gros : 2000 produits au plus."))
+    try:
         return tablib.Dataset().load(io.BytesIO(content), format="xlsx")
     except Exception:  # openpyxl raises many kinds of errors on a damaged or foreign file
         raise CatalogueFileError(
@@ -428,7 +446,7 @@ def dataset_read(content: bytes, file_format: str) -> tuple[tablib.Dataset, list
         )
     aliases = {}
     for attribute, (label, others) in COLUMNS.items():
-        for spelling in [attribute, str(label), *others]:
+        for spelling in [attribute, str(label), _french(label), *others]:
             aliases[_plain(spelling)] = attribute
     headers, ignored = [], []
     for header in raw.headers:

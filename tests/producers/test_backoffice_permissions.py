@@ -105,7 +105,7 @@ def test_other_roles_are_refused(browse, in_alpha, farm, tomatoes, role):
     back_to(in_alpha.collective)
     tomatoes.refresh_from_db()
     assert tomatoes.name == "Tomates anciennes"
-    assert not Category.objects.exists() or not Category.objects.filter(name="Piraté").exists()
+    assert not Category.objects.filter(name="Piraté").exists() and Producer.objects.count() == 1
 
 
 def test_visitors_are_sent_to_sign_in(browse, in_alpha, farm, tomatoes):

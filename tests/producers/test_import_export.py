@@ -1,6 +1,7 @@
 """Catalogue as CSV/XLSX: export, dry run row by row, confirmation, all or nothing, round trip."""
 
 import io
+import zipfile
 from decimal import Decimal
 
 import openpyxl
@@ -300,3 +301,14 @@ def test_unreadable_files_are_explained(browse, in_alpha, farm, name, content, m
         response = client.get(response["Location"])
     assert response.status_code == 400
     assert message in text(response)
+
+
+def test_a_spreadsheet_that_would_unpack_into_gigabytes_is_refused(browse, in_alpha, farm):
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (60 * 1024 * 1024))
+    assert len(bomb.getvalue()) < 2 * 1024 * 1024
+    client = browse(in_alpha, in_alpha.producer)
+    response = client.get(_review_url(_upload(client, farm, "bombe.xlsx", bomb.getvalue())))
+    assert response.status_code == 400
+    assert "Ce tableur est trop gros : 2000 produits au plus." in text(response)

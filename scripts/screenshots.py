@@ -59,6 +59,19 @@ PAGES = [
     ("cagette47-member-booked", "cagette47", "membre@cagette47.demo", "/retrait/1/"),
     ("emplettes-member-booking", "emplettes", "coordination@emplettes.demo", "/retrait/1/"),
     ("emplettes-staff-points", "emplettes", "centre-social@emplettes.demo", "/points/"),
+    # Producers: in cagette47 the demo's first farm (id 1) is the producer account's, its first product id 1.
+    ("cagette47-shop", "cagette47", None, "/boutique/"),
+    ("cagette47-shop-search", "cagette47", "membre@cagette47.demo", "/boutique/?q=miel"),
+    ("cagette47-shop-producer", "cagette47", None, "/boutique/producteurs/1/"),
+    ("cagette47-producer-catalogue", "cagette47", "producteur@cagette47.demo", "/producteurs/1/"),
+    ("cagette47-producer-product", "cagette47", "producteur@cagette47.demo", "/produits/1/"),
+    ("cagette47-producer-stock", "cagette47", "producteur@cagette47.demo", "/producteurs/1/prix-et-stocks/"),
+    ("cagette47-producer-import", "cagette47", "producteur@cagette47.demo", "/producteurs/1/importer/"),
+    ("cagette47-coordinator-producers", "cagette47", "coordination@cagette47.demo", "/producteurs/"),
+    ("cagette47-coordinator-accounts", "cagette47", "coordination@cagette47.demo", "/producteurs/1/comptes/"),
+    ("cagette47-coordinator-categories", "cagette47", "coordination@cagette47.demo", "/categories/"),
+    ("emplettes-shop", "emplettes", "membre@emplettes.demo", "/boutique/"),
+    ("emplettes-supplier-catalogue", "emplettes", "fournisseur@emplettes.demo", "/producteurs/"),
 ]
 
 

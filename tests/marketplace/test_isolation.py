@@ -1,14 +1,23 @@
 """Nothing of one collective reaches the people of another, and roles are checked on the server."""
 
 import io
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import URLResolver, reverse
+from django.utils import timezone
+from django_tenants.utils import tenant_context
 from PIL import Image
 
 from config import urls_tenant
 from marketplace import services
 from marketplace.models import Collective, Invitation, Membership, Role, User
+from orders import services as order_services
+from orders.models import Offer, Order, PaymentMethod, RecurringSchedule, Sale
+from pickup_points import services as point_services
+from producers import services as producer_services
+from producers.models import Unit
 from tests.conftest import PASSWORD, text
 from tests.pickup_points.factories import pickup_objects, pickup_state
 from tests.producers.factories import catalogue_ids, catalogue_state
@@ -39,6 +48,52 @@ def _fill(name: str, regex, values: dict[str, object]) -> str:
     return reverse(name, kwargs={key: values[key] for key in regex.groupindex})
 
 
+def _orders_objects(cast, *, title: str) -> dict[str, int]:
+    """A sale of `cast`'s collective with an order of its member, and a recurring schedule: their ids."""
+    with tenant_context(cast.collective):
+        order_services.shop_settings_update(payment_methods=[PaymentMethod.CASH])
+        farm = producer_services.producer_create(name=f"Ferme de {title}", town="Nérac")
+        product = producer_services.product_create(
+            producer=farm, name="Miel", price=Decimal("6.00"), unit=Unit.JAR, stock=5
+        )
+        point = point_services.point_create(
+            name=f"Point de {title}", address="1 rue", town="Ville", slot_minutes=60, slot_capacity=5
+        )
+        point_services.point_update(point=point, hours=[(day, time(17, 0), time(18, 0)) for day in range(7)])
+        day, paris = timezone.localdate() + timedelta(days=4), timezone.get_current_timezone()
+        sale = order_services.sale_create(
+            title=title,
+            opens_at=timezone.now() - timedelta(days=1),
+            closes_at=timezone.now() + timedelta(days=2),
+            distribution_starts_at=datetime.combine(day, time(17, 0), tzinfo=paris),
+            distribution_ends_at=datetime.combine(day, time(18, 0), tzinfo=paris),
+            points=[point],
+            producers=[farm],
+            publish=True,
+        )
+        order = order_services.order_place(
+            sale_id=sale.pk,
+            user=cast.member,
+            quantities={sale.offers.get(product=product).pk: 1},
+            slot_id=sale.distribution.slots.first().pk,
+            payment_method=PaymentMethod.CASH,
+        )
+        schedule = order_services.schedule_create(
+            title=f"Programmation de {title}", kind="weekly", points=[point], producers=[farm]
+        )
+    return {"sale_id": sale.pk, "order_id": order.pk, "schedule_id": schedule.pk}
+
+
+def _orders_state(cast) -> tuple:
+    with tenant_context(cast.collective):
+        return (
+            sorted(Sale.objects.values_list("pk", "title", "is_published", "opens_at")),
+            sorted(Offer.objects.values_list("pk", "quantity", "sold", "price")),
+            sorted(Order.objects.values_list("pk", "status", "total", "booking_id")),
+            sorted(RecurringSchedule.objects.values_list("pk", "title", "is_active")),
+        )
+
+
 @pytest.fixture
 def beta_secrets(beta):
     """Beta's private data (people, pending requests, invitations) and the ids that point at it."""
@@ -61,8 +116,11 @@ def beta_secrets(beta):
     markers += [invitation.email, invitation.token, used.email]
     pickup = pickup_objects(beta, name="Point secret de Beta", household=applicant)
     markers += ["Point secret de Beta", "Fermeture secrète"]
+    # A published sale's title is on the collective's home page: its order (beta's member) is the secret.
+    orders = _orders_objects(beta, title="Vente de Beta")
     ids = {
         **pickup,
+        **orders,
         "membership_id": pending.pk,
         "invitation_id": invitation.pk,
         "token": used.token,
@@ -95,6 +153,7 @@ def _beta_state(beta) -> tuple:
         ),
         catalogue_state(beta),
         pickup_state(beta),
+        _orders_state(beta),
     )
 
 
@@ -133,11 +192,13 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
     )
     member = Membership.objects.get(collective=alpha.collective, user=alpha.member)
     pickup = pickup_objects(alpha, name="Point d'Alpha", household=alpha.member)
+    orders = _orders_objects(alpha, title="Vente d'Alpha")
     url = _fill(
         name,
         regex,
         {
             **pickup,
+            **orders,
             "membership_id": member.pk,
             "invitation_id": invitation.pk,
             "token": invitation.token,
@@ -148,6 +209,7 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
     )
     alpha_catalogue = catalogue_state(alpha)
     alpha_pickup = pickup_state(alpha)
+    alpha_orders = _orders_state(alpha)
     coordinator = browse(beta, beta.coordinator)
     assert coordinator.post(url).status_code == 404
     assert coordinator.get(url).status_code in {404, 405}
@@ -155,6 +217,7 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
     invitation.refresh_from_db()
     assert catalogue_state(alpha) == alpha_catalogue
     assert pickup_state(alpha) == alpha_pickup
+    assert _orders_state(alpha) == alpha_orders
     assert member.roles == [Role.MEMBER] and member.is_active
     assert invitation.state == "pending"
     assert (

@@ -14,7 +14,7 @@ def django_for_bench() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/etal"))
     os.environ["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{BENCH_DATABASE}"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.bench")
 
     import psycopg
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", public.directory, name="home"),
     path("collectifs/nouveau/", public.collective_create, name="collective_create"),
     path("mes-collectifs/", public.my_collectives, name="my_collectives"),
+    path("sante/", public.health, name="health"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

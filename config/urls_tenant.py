@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.urls import include, path, re_path
 
-from marketplace.views import media, tenant
+from marketplace.views import media, public, tenant
 
 urlpatterns = [
     path("", tenant.home, name="home"),
     path("rejoindre/", tenant.join, name="join"),
+    path("sante/", public.health, name="health"),
     path("invitation/<str:token>/", tenant.invitation_accept, name="invitation_accept"),
     path("invitations/", tenant.invitations, name="invitations"),
     path("invitations/<int:invitation_id>/annuler/", tenant.invitation_revoke, name="invitation_revoke"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("reglages/", tenant.collective_settings, name="collective_settings"),
     path("", include("producers.urls")),
     path("", include("pickup_points.urls")),
+    path("", include("orders.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,1 +1,346 @@
-"""Tenant models of this app come with their own issue; the app is installed per collective schema."""
+"""Sales (ordering windows), their offers, recurring schedules, orders and order lines (tenant models)."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.money import money
+from orders.recurrence import MonthlyRule, WeeklyRule
+from pickup_points.models import Distribution, PickupPoint, SlotBooking
+from producers.models import Producer, Product, Unit
+
+MAX_LINE_QUANTITY = 99
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", _("Carte bancaire en ligne")
+    CASH = "cash", _("Espèces, sur place")
+    CHEQUE = "cheque", _("Chèque, sur place")
+    TRANSFER = "transfer", _("Virement bancaire")
+    FOOD_VOUCHER = "food_voucher", _("Chèques alimentaires / titres-restaurant, sur place")
+
+
+ON_SITE_METHODS = [
+    PaymentMethod.CASH,
+    PaymentMethod.CHEQUE,
+    PaymentMethod.TRANSFER,
+    PaymentMethod.FOOD_VOUCHER,
+]
+
+
+class ShopSettings(models.Model):
+    """The collective's ordering settings: one row per collective schema."""
+
+    payment_methods = ArrayField(
+        models.CharField(max_length=20, choices=PaymentMethod.choices),
+        default=list,
+        verbose_name=_("moyens de paiement acceptés"),
+    )
+
+    class Meta:
+        verbose_name = _("réglages des ventes")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="shop_settings_single_row")]
+
+    def __str__(self) -> str:
+        return ", ".join(self.payment_methods)
+
+    @classmethod
+    def current(cls) -> ShopSettings:
+        settings_row, _created = cls.objects.get_or_create(
+            pk=1, defaults={"payment_methods": [PaymentMethod.CASH]}
+        )
+        return settings_row
+
+    def accepted_methods(self) -> list[tuple[str, str]]:
+        # Card payment needs the collective's Stripe account (payments issue): on-site methods only for now.
+        return [(value, label) for value, label in PaymentMethod.choices if value in self.payment_methods]
+
+
+class RecurringSchedule(models.Model):
+    """Creates the next sales by itself: weekly (drive) or monthly (buying group order form)."""
+
+    class Kind(models.TextChoices):
+        WEEKLY = "weekly", _("Chaque semaine")
+        MONTHLY = "monthly", _("Chaque mois")
+
+    title = models.CharField(_("intitulé des ventes"), max_length=120)
+    kind = models.CharField(_("rythme"), max_length=10, choices=Kind.choices, default=Kind.WEEKLY)
+    # Weekly: Monday = 0.
+    open_weekday = models.PositiveSmallIntegerField(
+        _("jour d'ouverture"), default=5, validators=[MaxValueValidator(6)]
+    )
+    close_weekday = models.PositiveSmallIntegerField(
+        _("jour de clôture"), default=1, validators=[MaxValueValidator(6)]
+    )
+    distribution_weekday = models.PositiveSmallIntegerField(
+        _("jour de distribution"), default=4, validators=[MaxValueValidator(6)]
+    )
+    # Monthly: days of the month (beyond the month's end → its last day).
+    open_day = models.PositiveSmallIntegerField(
+        _("jour d'ouverture du mois"), default=1, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    close_day = models.PositiveSmallIntegerField(
+        _("jour de clôture du mois"), default=15, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    distribution_after_days = models.PositiveSmallIntegerField(
+        _("distribution, jours après la clôture"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    open_time = models.TimeField(_("heure d'ouverture"), default=time(8, 0))
+    close_time = models.TimeField(_("heure de clôture"), default=time(23, 59))
+    distribution_start = models.TimeField(_("début de la distribution"), default=time(17, 0))
+    distribution_end = models.TimeField(_("fin de la distribution"), default=time(19, 0))
+    points = models.ManyToManyField(PickupPoint, verbose_name=_("points de retrait"), related_name="+")
+    producers = models.ManyToManyField(Producer, verbose_name=_("producteurs"), related_name="+")
+    sales_ahead = models.PositiveSmallIntegerField(
+        _("ventes créées à l'avance"), default=2, validators=[MinValueValidator(1), MaxValueValidator(6)]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("programmation récurrente")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(distribution_end__gt=F("distribution_start")),
+                name="schedule_distribution_ends_later",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def rule(self) -> WeeklyRule | MonthlyRule:
+        common = {
+            "open_time": self.open_time,
+            "close_time": self.close_time,
+            "distribution_start": self.distribution_start,
+            "distribution_end": self.distribution_end,
+        }
+        if self.kind == self.Kind.WEEKLY:
+            return WeeklyRule(
+                open_weekday=self.open_weekday,
+                close_weekday=self.close_weekday,
+                distribution_weekday=self.distribution_weekday,
+                **common,
+            )
+        return MonthlyRule(
+            open_day=self.open_day,
+            close_day=self.close_day,
+            distribution_after_days=self.distribution_after_days,
+            **common,
+        )
+
+
+class Sale(models.Model):
+    """An ordering window (vente / bon de commande) and its distribution."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("brouillon")
+        SCHEDULED = "scheduled", _("programmée")
+        OPEN = "open", _("ouverte")
+        CLOSED = "closed", _("close")
+
+    title = models.CharField(_("intitulé"), max_length=120)
+    opens_at = models.DateTimeField(_("ouverture des commandes"))
+    closes_at = models.DateTimeField(_("clôture des commandes"))
+    distribution = models.OneToOneField(
+        Distribution, on_delete=models.PROTECT, related_name="sale", verbose_name=_("distribution")
+    )
+    distribution_starts_at = models.DateTimeField(_("début de la distribution"))
+    distribution_ends_at = models.DateTimeField(_("fin de la distribution"))
+    producers = models.ManyToManyField(Producer, verbose_name=_("producteurs"), related_name="sales")
+    is_published = models.BooleanField(_("publiée"), default=False)
+    # Set once by the closing job (jobs issue), in the same transaction as the closing work.
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    schedule = models.ForeignKey(
+        RecurringSchedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("vente")
+        verbose_name_plural = _("ventes")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="sale_closes_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(distribution_starts_at__gte=F("closes_at")),
+                name="sale_distribution_after_closing",
+            ),
+            models.CheckConstraint(
+                condition=Q(distribution_ends_at__gt=F("distribution_starts_at")),
+                name="sale_distribution_ends_later",
+            ),
+            models.UniqueConstraint(
+                fields=["schedule", "opens_at"],
+                condition=Q(schedule__isnull=False),
+                name="sale_once_per_schedule_occurrence",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def status_at(self, moment) -> str:
+        if not self.is_published:
+            return self.Status.DRAFT
+        if self.closed_at or moment >= self.closes_at:
+            return self.Status.CLOSED
+        if moment < self.opens_at:
+            return self.Status.SCHEDULED
+        return self.Status.OPEN
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Offer(models.Model):
+    """A product in one sale, its price frozen when the sale was made: members pay what they saw."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="offers")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="offers")
+    producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="offers")
+    name = models.CharField(_("nom"), max_length=120)
+    unit = models.CharField(_("unité"), max_length=12, choices=Unit.choices)
+    price = models.DecimalField(_("prix TTC (€)"), max_digits=12, decimal_places=2)
+    vat_rate = models.DecimalField(_("taux de TVA"), max_digits=3, decimal_places=1)
+    is_variable_weight = models.BooleanField(default=False)
+    estimated_weight_kg = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    # NULL: unlimited.
+    quantity = models.PositiveIntegerField(_("quantité proposée"), null=True, blank=True)
+    sold = models.PositiveIntegerField(_("quantité vendue"), default=0)
+
+    class Meta:
+        verbose_name = _("produit de la vente")
+        verbose_name_plural = _("produits de la vente")
+        ordering = ["producer__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "product"], name="offer_once_per_sale"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="offer_price_positive"),
+            # The last line of defence against overselling: the counter can never pass the quantity.
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=True) | Q(sold__lte=F("quantity")), name="offer_never_oversold"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.quantity is None else max(self.quantity - self.sold, 0)
+
+    @property
+    def unit_amount(self) -> Decimal:
+        """What one unit costs the member: the price, or the estimated price of one weighed piece."""
+        if self.is_variable_weight and self.estimated_weight_kg:
+            return money(self.price * self.estimated_weight_kg)
+        return self.price
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PLACED = "placed", _("validée")
+        CANCELLED = "cancelled", _("annulée")
+
+    sale = models.ForeignKey(Sale, on_delete=models.PROTECT, related_name="orders")
+    # DO_NOTHING: accounts live in the public schema, where Django cannot look for tenant rows; the
+    # database's foreign key still refuses to delete an account that has orders.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
+    number = models.CharField(_("numéro de commande"), max_length=20, unique=True)
+    booking = models.OneToOneField(
+        SlotBooking, on_delete=models.SET_NULL, null=True, blank=True, related_name="order"
+    )
+    basket_number = models.PositiveIntegerField(_("numéro de panier"), null=True, blank=True)
+    payment_method = models.CharField(_("paiement"), max_length=20, choices=PaymentMethod.choices)
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.PLACED)
+    total = models.DecimalField(_("total TTC"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("commande")
+        verbose_name_plural = _("commandes")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sale", "user"],
+                condition=Q(status="placed"),
+                name="order_one_placed_per_member_and_sale",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_placed(self) -> bool:
+        return self.status == self.Status.PLACED
+
+    @property
+    def has_variable_weight(self) -> bool:
+        return any(line.is_variable_weight for line in self.lines.all())
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="lines")
+    name = models.CharField(max_length=120)
+    unit = models.CharField(max_length=12, choices=Unit.choices)
+    quantity = models.PositiveIntegerField(_("quantité"))
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    vat_rate = models.DecimalField(max_digits=3, decimal_places=1)
+    is_variable_weight = models.BooleanField(default=False)
+    # Incl. VAT, rounded once per line (estimated for variable weight until weighed).
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["offer__producer__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "offer"], name="order_line_once_per_offer"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0) & Q(quantity__lte=MAX_LINE_QUANTITY),
+                name="order_line_quantity_range",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="order_line_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+class OrderEvent(models.Model):
+    """History of an order: every status change or edit writes one row (see services.order_event)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.kind}"

@@ -416,6 +416,16 @@ def member_distributions(request):
     return render(request, "pickup_points/member_distributions.html", {"distributions": distributions})
 
 
+def _sale_redirect(request, distribution):
+    """The pickup day of a sale: the slot is chosen (and changed) with the order, never on its own, so that
+    an order always keeps its place."""
+    sale = getattr(distribution, "sale", None)  # the reverse one-to-one raises AttributeError when absent
+    if sale is None:
+        return None
+    messages.info(request, _("Pour cette distribution, le créneau se choisit avec votre commande."))
+    return redirect("sale_shop", sale_id=sale.pk)
+
+
 def _render_booking(request, distribution, *, problem: str = "", status: int = 200):
     context = {
         "distribution": distribution,
@@ -429,6 +439,8 @@ def _render_booking(request, distribution, *, problem: str = "", status: int = 2
 @role_required(Role.MEMBER)
 def member_booking(request, distribution_id: int):
     distribution = get_object_or_404(Distribution, pk=distribution_id)
+    if sale_page := _sale_redirect(request, distribution):
+        return sale_page
     if request.method != "POST":
         return _render_booking(request, distribution)
     if distribution.is_past:
@@ -460,6 +472,8 @@ def member_booking(request, distribution_id: int):
 @role_required(Role.MEMBER)
 def member_booking_cancel(request, distribution_id: int):
     distribution = get_object_or_404(Distribution, pk=distribution_id)
+    if sale_page := _sale_redirect(request, distribution):
+        return sale_page
     booking = selectors.booking_of(user=request.user, distribution=distribution)
     if booking is None:
         messages.info(request, _("Vous n'aviez pas de créneau pour cette distribution."))

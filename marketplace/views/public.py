@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -45,6 +45,11 @@ def collective_create(request):
 def my_collectives(request):
     memberships = selectors.memberships_of_user(user=request.user)
     return render(request, "marketplace/my_collectives.html", {"memberships": memberships})
+
+
+def health(request):
+    """The framework's floor: no database query beyond the host lookup (health checks, benchmarks)."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def unknown_collective(request):

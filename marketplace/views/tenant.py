@@ -18,7 +18,9 @@ from marketplace.permissions import role_required
 
 
 def home(request):
-    return render(request, "marketplace/collective_home.html")
+    from orders.selectors import sales_open_or_coming
+
+    return render(request, "marketplace/collective_home.html", {"sales": sales_open_or_coming()})
 
 
 @require_POST

@@ -1,0 +1,275 @@
+"""Orders placed over HTTP by many concurrent members against gunicorn on PostgreSQL.
+
+Loads a sale of 300 products (some scarce, so members race for the last units), starts gunicorn, signs in
+N members, then each places one order (cart POST + checkout POST) from C concurrent client threads.
+Prints orders per second, p50/p95 latency of the checkout request and of a trivial page of the same app
+(`/sante/`, the framework's floor) in the same run, and the oversold count, which must be 0.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import time as clock
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlencode
+
+from _setup import django_for_bench
+
+django_for_bench()
+
+from django.db import connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from marketplace import services as marketplace_services  # noqa: E402
+from marketplace import tenancy  # noqa: E402
+from marketplace.models import Membership, Role, User  # noqa: E402
+from orders import services as order_services  # noqa: E402
+from orders.models import Offer, Order, OrderLine, PaymentMethod  # noqa: E402
+from pickup_points import services as point_services  # noqa: E402
+from producers import services as producer_services  # noqa: E402
+
+PRODUCTS = 300
+MEMBERS = int(os.environ.get("BENCH_MEMBERS", "240"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+PASSWORD = "bench-password-2026"
+HOST = "bench.localhost"
+
+
+def setup() -> tuple[int, list[int], list[int], list[str]]:
+    tenancy.public_tenant_ensure()
+    tenancy.template_tenant_ensure()
+    owner = User.objects.create_user(email="coord@bench.test", password=PASSWORD)
+    collective = marketplace_services.collective_create(
+        owner=owner, name="Bench", slug="bench", kind="drive", town="Agen", join_mode="open"
+    )
+    emails = []
+    for i in range(MEMBERS):
+        user = User.objects.create_user(
+            email=f"member{i}@bench.test", password=PASSWORD, first_name="M", last_name=str(i)
+        )
+        Membership.objects.create(user=user, collective=collective, roles=[Role.MEMBER])
+        emails.append(user.email)
+    connection.set_tenant(collective)
+    order_services.shop_settings_update(payment_methods=[PaymentMethod.CASH])
+    farms = [producer_services.producer_create(name=f"Ferme {i}", town="Agen") for i in range(10)]
+    for i in range(PRODUCTS):
+        # One product in ten is scarce: members race for its last units.
+        producer_services.product_create(
+            producer=farms[i % 10],
+            name=f"Produit {i}",
+            price=Decimal("2.40") + i % 7,
+            unit="piece",
+            stock=5 if i % 10 == 0 else 500,
+        )
+    point = point_services.point_create(
+        name="Mairie", address="1 place", town="Agen", slot_minutes=10, slot_capacity=40
+    )
+    point_services.point_update(point=point, hours=[(day, clock(16, 0), clock(20, 0)) for day in range(7)])
+    start = timezone.localtime() + timedelta(days=3)
+    sale = order_services.sale_create(
+        title="Vente bench",
+        opens_at=timezone.now() - timedelta(hours=1),
+        closes_at=timezone.now() + timedelta(days=1),
+        distribution_starts_at=start.replace(hour=16, minute=0),
+        distribution_ends_at=start.replace(hour=20, minute=0),
+        points=[point],
+        producers=farms,
+        publish=True,
+    )
+    offers = list(sale.offers.order_by("pk").values_list("pk", flat=True))
+    slots = list(sale.distribution.slots.values_list("pk", flat=True))
+    return sale.pk, offers, slots, emails
+
+
+class Browser:
+    """One member's keep-alive HTTP connection with cookies (session and CSRF)."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+        self.location = ""
+
+    def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str]:
+        headers = {"Host": HOST, "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if data is not None:
+            data = {**data, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")}
+            body = urlencode(data)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = f"http://{HOST}{path}"
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        text = response.read().decode()
+        self.location = response.getheader("Location", "")
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        return response.status, text
+
+    def login(self, email: str) -> None:
+        self.request("GET", "/accounts/login/")
+        status, _ = self.request("POST", "/accounts/login/", {"login": email, "password": PASSWORD})
+        check, _ = self.request("GET", "/commandes/")
+        if status != 302 or check != 200:
+            raise RuntimeError(
+                f"login failed for {email}: {status}, then {check} (cookies: {sorted(self.cookies)})"
+            )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    sale_id, offers, slots, emails = setup()
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.bench"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "-w",
+            str(WORKERS),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        browsers = [Browser(port) for _ in emails]
+        started = time.perf_counter()
+        queue = list(zip(browsers, emails, strict=True))
+        lock = threading.Lock()
+
+        def log_in_all():
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    browser, email = queue.pop()
+                browser.login(email)
+
+        threads = [threading.Thread(target=log_in_all) for _ in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(f"{len(emails)} members signed in in {time.perf_counter() - started:.1f} s")
+
+        floor: list[float] = []
+        checkout: list[float] = []
+        outcomes = {"placed": 0, "refused": 0, "error": 0}
+        todo = list(browsers)
+        rng = random.Random(47)
+        scarce = offers[::10]
+
+        def work():
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    browser = todo.pop()
+                    wanted = rng.sample(offers, 4) + [rng.choice(scarce)]
+                    slot = rng.choice(slots)
+                t0 = time.perf_counter()
+                browser.request("GET", "/sante/")
+                floor.append(time.perf_counter() - t0)
+                browser.request(
+                    "GET", f"/ventes/{sale_id}/"
+                )  # the member looks at the sale (and gets a CSRF cookie)
+                cart = {f"qty_{offer}": rng.randint(1, 2) for offer in wanted}
+                status, _ = browser.request("POST", f"/ventes/{sale_id}/", cart)
+                if status != 302:
+                    with lock:
+                        outcomes["refused"] += 1
+                    continue
+                t0 = time.perf_counter()
+                status, page = browser.request(
+                    "POST", f"/ventes/{sale_id}/commander/", {"slot": slot, "payment_method": "cash"}
+                )
+                checkout.append(time.perf_counter() - t0)
+                with lock:
+                    if status == 302 and "/commandes/" in browser.location:
+                        outcomes["placed"] += 1
+                    elif status == 400:
+                        outcomes["refused"] += 1
+                    else:
+                        outcomes["error"] += 1
+                        print("unexpected", status, re.sub(r"\s+", " ", page)[:200])
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=work) for _ in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    connection.set_schema("c_bench")
+    oversold = 0
+    for offer in Offer.objects.filter(sale_id=sale_id):
+        ordered = (
+            OrderLine.objects.filter(offer=offer, order__status=Order.Status.PLACED).aggregate(
+                total=Sum("quantity")
+            )["total"]
+            or 0
+        )
+        if (offer.quantity is not None and offer.sold > offer.quantity) or offer.sold != ordered:
+            oversold += 1
+    ms = 1000
+    rate = outcomes["placed"] / elapsed
+    print(
+        f"{CLIENTS} concurrent clients, gunicorn {WORKERS} sync workers, "
+        f"{PRODUCTS} products, {len(browsers)} members"
+    )
+    print(
+        f"orders: {outcomes['placed']} placed, {outcomes['refused']} refused (sold out), "
+        f"{outcomes['error']} errors"
+        f" in {elapsed:.1f} s: {rate:.1f} orders/s (each: sale page + cart + checkout + one /sante/)"
+    )
+    p50, p95 = statistics.median(checkout) * ms, percentile(checkout, 0.95) * ms
+    print(f"checkout POST (places the order): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+    p50, p95 = statistics.median(floor) * ms, percentile(floor, 0.95) * ms
+    print(f"trivial page /sante/ (the floor): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+    print(f"oversold offers: {oversold}")
+    if oversold or outcomes["error"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Member pages: a sale's products (the cart), checkout, my orders. Works without JavaScript."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import connection
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from marketplace.models import Role
+from marketplace.permissions import role_required
+from orders import selectors, services
+from orders.forms import CartForm, CheckoutForm
+from orders.models import Order, Sale, ShopSettings
+
+
+def _cart_key(sale: Sale) -> str:
+    # Sessions may be shared by every collective of the platform (one cookie domain): key by schema too.
+    return f"cart:{connection.schema_name}:{sale.pk}"
+
+
+def _cart(request, sale: Sale) -> dict[int, int]:
+    return {int(offer_id): qty for offer_id, qty in request.session.get(_cart_key(sale), {}).items()}
+
+
+def _cart_save(request, sale: Sale, quantities: dict[int, int]) -> None:
+    request.session[_cart_key(sale)] = {str(offer_id): qty for offer_id, qty in quantities.items()}
+
+
+def _visible_sale(sale_id: int) -> Sale:
+    sale = selectors.sale_for_members(sale_id=sale_id)
+    if sale is None:
+        raise Http404
+    return sale
+
+
+def _my_order(request, sale: Sale) -> Order | None:
+    if not request.user.is_authenticated:
+        return None
+    return selectors.order_of_member(sale=sale, user=request.user)
+
+
+def sale_shop(request, sale_id: int):
+    """The products of a sale; members choose quantities here (their cart)."""
+    sale = _visible_sale(sale_id)
+    offers = selectors.sale_offers(sale=sale)
+    order = _my_order(request, sale)
+    own = selectors.order_quantities(order=order) if order else {}
+    can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
+    form = CartForm(request.POST or None, offers=offers, own=own, quantities=_cart(request, sale) or own)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        if not can_order:
+            messages.error(
+                request,
+                _("Cette vente n'est pas ouverte aux commandes.")
+                if not sale.is_open
+                else _("Seuls les membres du collectif peuvent commander."),
+            )
+            return redirect("sale_shop", sale_id=sale.pk)
+        if form.is_valid():
+            quantities = form.quantities()
+            if not quantities:
+                form.add_error(None, _("Votre panier est vide : indiquez au moins une quantité."))
+            else:
+                _cart_save(request, sale, quantities)
+                return redirect("sale_checkout", sale_id=sale.pk)
+    context = {
+        "sale": sale,
+        "form": form,
+        "groups": selectors.offers_by_producer(form.rows()),
+        "order": order,
+        "can_order": can_order,
+    }
+    return render(request, "orders/sale_shop.html", context, status=400 if form.errors else 200)
+
+
+@role_required(Role.MEMBER)
+def sale_checkout(request, sale_id: int):
+    sale = _visible_sale(sale_id)
+    order = _my_order(request, sale)
+    quantities = _cart(request, sale) or (selectors.order_quantities(order=order) if order else {})
+    if not quantities:
+        messages.info(request, _("Votre panier est vide : choisissez vos produits."))
+        return redirect("sale_shop", sale_id=sale.pk)
+    slots = selectors.sale_slots(sale=sale)
+    initial = {}
+    if order and order.booking_id:
+        initial = {"slot": order.booking.slot_id, "payment_method": order.payment_method}
+    form = CheckoutForm(
+        request.POST or None,
+        initial=initial,
+        slots=slots,
+        payment_methods=ShopSettings.current().accepted_methods(),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            if order:
+                placed = services.order_update(
+                    order_id=order.pk,
+                    user=request.user,
+                    quantities=quantities,
+                    slot_id=form.cleaned_data["slot"],
+                    payment_method=form.cleaned_data["payment_method"],
+                )
+            else:
+                placed = services.order_place(
+                    sale_id=sale.pk,
+                    user=request.user,
+                    quantities=quantities,
+                    slot_id=form.cleaned_data["slot"],
+                    payment_method=form.cleaned_data["payment_method"],
+                )
+        except services.OrderRefused as refusal:
+            form.add_error(None, str(refusal))
+            slots = selectors.sale_slots(sale=sale)  # show the places as they are now
+            form.slots = list(slots)
+        else:
+            request.session.pop(_cart_key(sale), None)
+            messages.success(
+                request,
+                _("Commande modifiée.")
+                if order
+                else _("Merci ! Votre commande %(number)s est enregistrée.") % {"number": placed.number},
+            )
+            return redirect("order_detail", order_id=placed.pk)
+    summary = selectors.cart_summary(sale=sale, quantities=quantities)
+    context = {
+        "sale": sale,
+        "form": form,
+        "summary": summary,
+        "points": selectors.slots_by_point(form.slots),
+        "order": order,
+    }
+    return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
+
+
+@role_required(Role.MEMBER)
+def my_orders(request):
+    return render(request, "orders/my_orders.html", {"orders": selectors.orders_of_user(user=request.user)})
+
+
+@role_required(Role.MEMBER)
+def order_detail(request, order_id: int):
+    order = selectors.order_of_user(order_id=order_id, user=request.user)
+    if order is None:
+        raise Http404
+    context = {
+        "order": order,
+        "vat": selectors.vat_breakdown(order.lines.all()),
+        "can_change": order.is_placed and order.sale.status_at(timezone.now()) == Sale.Status.OPEN,
+    }
+    return render(request, "orders/order_detail.html", context)
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def order_cancel(request, order_id: int):
+    order = selectors.order_of_user(order_id=order_id, user=request.user)
+    if order is None:
+        raise Http404
+    try:
+        services.order_cancel(order_id=order.pk, user=request.user)
+    except services.OrderRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        request.session.pop(_cart_key(order.sale), None)
+        messages.success(request, _("Commande annulée : les produits et votre créneau sont libérés."))
+    return redirect("order_detail", order_id=order.pk)

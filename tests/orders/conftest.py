@@ -1,0 +1,106 @@
+"""A small market in collective alpha: one producer, four products, one pickup point, one open sale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from orders import services
+from orders.models import Offer, PaymentMethod, Sale
+from pickup_points import services as point_services
+from pickup_points.models import PickupPoint, PickupSlot
+from producers import services as producer_services
+from producers.models import Product, Unit
+
+
+@dataclass
+class Market:
+    sale: Sale
+    point: PickupPoint
+    tomatoes: Offer  # 10 in stock, 2.50 €
+    cheese: Offer  # unlimited, 4.20 €
+    beef: Offer  # by weight: 24.00 €/kg, about 0.5 kg a piece
+    wine: Offer  # 20 % VAT, 3 in stock
+
+    @property
+    def slots(self) -> list[PickupSlot]:
+        return list(PickupSlot.objects.filter(distribution=self.sale.distribution).order_by("starts_at"))
+
+
+def local_at(days: int, at: time) -> datetime:
+    return datetime.combine(
+        timezone.localdate() + timedelta(days=days), at, tzinfo=timezone.get_current_timezone()
+    )
+
+
+def make_sale(
+    point: PickupPoint, producers, *, opens_in_days: int = -1, title: str = "Vente de la semaine"
+) -> Sale:
+    return services.sale_create(
+        title=title,
+        opens_at=timezone.now() + timedelta(days=opens_in_days),
+        closes_at=timezone.now() + timedelta(days=opens_in_days + 3),
+        distribution_starts_at=local_at(opens_in_days + 5, time(17, 0)),
+        distribution_ends_at=local_at(opens_in_days + 5, time(19, 0)),
+        points=[point],
+        producers=producers,
+        publish=True,
+    )
+
+
+@pytest.fixture
+def in_alpha(alpha):
+    connection.set_tenant(alpha.collective)
+    return alpha
+
+
+@pytest.fixture
+def market(in_alpha) -> Market:
+    services.shop_settings_update(payment_methods=[PaymentMethod.CASH, PaymentMethod.FOOD_VOUCHER])
+    farm = producer_services.producer_create(name="Ferme du Pech", town="Nérac")
+    products = {
+        "tomatoes": producer_services.product_create(
+            producer=farm, name="Tomates", price=Decimal("2.50"), unit=Unit.KG, stock=10
+        ),
+        "cheese": producer_services.product_create(
+            producer=farm, name="Tomme", price=Decimal("4.20"), unit=Unit.PIECE, stock=None
+        ),
+        "beef": producer_services.product_create(
+            producer=farm,
+            name="Rôti de bœuf",
+            price=Decimal("24.00"),
+            unit=Unit.KG,
+            is_variable_weight=True,
+            estimated_weight_kg=Decimal("0.5"),
+            stock=20,
+        ),
+        "wine": producer_services.product_create(
+            producer=farm,
+            name="Vin de Buzet",
+            price=Decimal("9.90"),
+            unit=Unit.PIECE,
+            vat_rate=Decimal("20"),
+            stock=3,
+        ),
+    }
+    point = point_services.point_create(
+        name="Salle des fêtes", address="1 place de la Mairie", town="Agen", slot_minutes=30, slot_capacity=3
+    )
+    point_services.point_update(point=point, hours=[(day, time(17, 0), time(19, 0)) for day in range(7)])
+    sale = make_sale(point, [farm])
+    offers = {offer.product_id: offer for offer in sale.offers.all()}
+    return Market(
+        sale=sale,
+        point=point,
+        **{key: offers[product.pk] for key, product in products.items()},
+    )
+
+
+@pytest.fixture
+def product_prices():
+    return lambda: dict(Product.objects.values_list("name", "price"))

@@ -123,7 +123,13 @@ def sale_create(
     if not producers:
         raise ValidationError({"producers": _("Choisissez au moins un producteur.")})
     local_day = timezone.localtime(distribution_starts_at).date()
-    distribution = point_services.distribution_create(date=local_day, points=points, label=title)
+    start, end = timezone.localtime(distribution_starts_at), timezone.localtime(distribution_ends_at)
+    distribution = point_services.distribution_create(
+        date=local_day,
+        points=points,
+        label=title,
+        hours=(start.time(), end.time()) if start.date() == end.date() else None,
+    )
     sale = Sale(
         title=title.strip(),
         opens_at=opens_at,

@@ -209,12 +209,23 @@ class Distribution(models.Model):
     points = models.ManyToManyField(
         PickupPoint, related_name="distributions", verbose_name=_("points de retrait")
     )
+    # The hours of the sale this distribution belongs to: used at a point that has no distribution hours on
+    # that weekday (a monthly order form delivered "7 days after closing" falls on any day of the week).
+    hours_start = models.TimeField(_("début"), null=True, blank=True)
+    hours_end = models.TimeField(_("fin"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("distribution")
         verbose_name_plural = _("distributions")
         ordering = ["date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hours_start__isnull=True, hours_end__isnull=True)
+                | Q(hours_end__gt=F("hours_start")),
+                name="distribution_hours_end_later",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.label or str(self.date)

@@ -346,9 +346,11 @@ def _slots_generate(*, distribution: Distribution, point: PickupPoint) -> list[P
     The caller holds the point's lock."""
     if point.closures.filter(starts_on__lte=distribution.date, ends_on__gte=distribution.date).exists():
         return []
-    hours = point.opening_hours.filter(weekday=distribution.date.weekday()).values_list(
-        "starts_at", "ends_at"
+    hours = list(
+        point.opening_hours.filter(weekday=distribution.date.weekday()).values_list("starts_at", "ends_at")
     )
+    if not hours and distribution.hours_start and distribution.hours_end:
+        hours = [(distribution.hours_start, distribution.hours_end)]
     slots = [
         PickupSlot(
             distribution=distribution, point=point, starts_at=start, ends_at=end, capacity=point.slot_capacity
@@ -362,8 +364,11 @@ def _slots_generate(*, distribution: Distribution, point: PickupPoint) -> list[P
 
 
 @transaction.atomic
-def distribution_create(*, date: date, points: Iterable[PickupPoint], label: str = "") -> Distribution:
-    """A pickup day at the given points, with each point's slots generated from its rules."""
+def distribution_create(
+    *, date: date, points: Iterable[PickupPoint], label: str = "", hours: tuple[time, time] | None = None
+) -> Distribution:
+    """A pickup day at the given points, with each point's slots generated from its rules. `hours` (the
+    sale's distribution hours) stand in at a point that has no hours on that weekday."""
     point_ids = sorted({point.pk for point in points})
     errors = {}
     if date < timezone.localdate():
@@ -382,6 +387,8 @@ def distribution_create(*, date: date, points: Iterable[PickupPoint], label: str
             }
         )
     distribution = Distribution(date=date, label=label.strip())
+    if hours:
+        distribution.hours_start, distribution.hours_end = hours
     distribution.full_clean()
     distribution.save()
     distribution.points.set(locked)

@@ -143,3 +143,34 @@ def test_a_monthly_order_form_opens_on_the_first(market):
     assert sale.distribution.date == first.replace(day=22)
     assert sale.distribution_starts_at == datetime.combine(first.replace(day=22), time(14, 0), tzinfo=PARIS)
     assert sale.status == Sale.Status.SCHEDULED
+
+
+def test_a_distribution_day_without_point_hours_uses_the_sale_hours(in_alpha, market):
+    from pickup_points import services as point_services
+
+    saturdays_only = point_services.point_create(
+        name="Centre social", address="2 rue", town="Agen", slot_minutes=60, slot_capacity=4
+    )
+    point_services.point_update(point=saturdays_only, hours=[(5, time(9, 0), time(12, 0))])
+    day = timezone.localdate() + timedelta(days=10)
+    while day.weekday() != 1:  # a Tuesday: the point has no hours that day
+        day += timedelta(days=1)
+    paris = timezone.get_current_timezone()
+    sale = services.sale_create(
+        title="Bon de commande",
+        opens_at=timezone.now(),
+        closes_at=timezone.now() + timedelta(days=3),
+        distribution_starts_at=datetime.combine(day, time(14, 0), tzinfo=paris),
+        distribution_ends_at=datetime.combine(day, time(17, 0), tzinfo=paris),
+        points=[saturdays_only, market.point],
+        producers=[market.tomatoes.producer],
+    )
+    slots = sale.distribution.slots.filter(point=saturdays_only).order_by("starts_at")
+    assert [timezone.localtime(slot.starts_at).time() for slot in slots] == [
+        time(14, 0),
+        time(15, 0),
+        time(16, 0),
+    ]
+    assert {slot.capacity for slot in slots} == {4}
+    # A point with hours on that weekday keeps its own hours (17:00–19:00 in 30-minute slots).
+    assert sale.distribution.slots.filter(point=market.point).count() == 4

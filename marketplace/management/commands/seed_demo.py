@@ -27,7 +27,7 @@ def _logo(colour: tuple[int, int, int], initials: str) -> ContentFile:
 
 
 # Each tenant app fills the demo collectives with its own data, inside the collective's schema.
-DEMO_SEEDERS = ["producers.demo.seed", "pickup_points.demo.seed"]
+DEMO_SEEDERS = ["producers.demo.seed", "pickup_points.demo.seed", "orders.demo.seed"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,84 @@
+"""Demo sales for `manage.py seed_demo`: an open sale with a few orders, and a recurring schedule, in each
+demo collective. Idempotent: nothing is added once the collective has a sale."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+from orders import services
+from orders.models import PaymentMethod, RecurringSchedule, Sale
+from pickup_points.models import PickupPoint
+from producers.models import Producer
+
+DEMO = {
+    "cagette47": {
+        "payment_methods": [PaymentMethod.CASH, PaymentMethod.CHEQUE, PaymentMethod.TRANSFER],
+        "title": "Drive de la semaine",
+        "hours": (time(17, 0), time(19, 0)),
+        "schedule": {"title": "Drive du vendredi", "kind": RecurringSchedule.Kind.WEEKLY},
+        "orders": [("membre@cagette47.demo", 3, PaymentMethod.CASH)],
+    },
+    "emplettes": {
+        "payment_methods": [PaymentMethod.CASH, PaymentMethod.FOOD_VOUCHER],
+        "title": "Bon de commande du mois",
+        "hours": (time(9, 30), time(12, 0)),
+        "schedule": {
+            "title": "Bon de commande mensuel",
+            "kind": RecurringSchedule.Kind.MONTHLY,
+            "distribution_start": time(9, 30),
+            "distribution_end": time(12, 0),
+            "sales_ahead": 1,
+        },
+        "orders": [("membre@emplettes.demo", 4, PaymentMethod.FOOD_VOUCHER)],
+    },
+}
+
+
+def _distribution_day(points, after):
+    """The first day after `after` on which every demo point opens (the points' common weekday)."""
+    weekdays = set.intersection(
+        *(set(point.opening_hours.values_list("weekday", flat=True)) for point in points)
+    )
+    day = after + timedelta(days=1)
+    while day.weekday() not in weekdays:
+        day += timedelta(days=1)
+    return day
+
+
+def seed(*, collective, accounts: dict) -> None:
+    spec = DEMO.get(collective.slug)
+    if spec is None or Sale.objects.exists():
+        return
+    services.shop_settings_update(payment_methods=spec["payment_methods"])
+    points = list(PickupPoint.objects.filter(is_active=True).order_by("pk"))
+    producers = list(Producer.objects.filter(is_active=True))
+    main_point = points[0]
+    closes_at = timezone.localtime().replace(hour=23, minute=59, second=0, microsecond=0) + timedelta(days=2)
+    day = _distribution_day([main_point], closes_at.date())
+    tz = timezone.get_current_timezone()
+    start, end = spec["hours"]
+    sale = services.sale_create(
+        title=spec["title"],
+        opens_at=timezone.now() - timedelta(hours=2),
+        closes_at=closes_at,
+        distribution_starts_at=datetime.combine(day, start, tzinfo=tz),
+        distribution_ends_at=datetime.combine(day, end, tzinfo=tz),
+        points=[main_point] if collective.slug == "cagette47" else points,
+        producers=producers,
+        publish=True,
+    )
+    offers = list(sale.offers.filter(sold=0).order_by("pk"))
+    slots = list(sale.distribution.slots.filter(point=main_point).order_by("starts_at"))
+    for email, lines, payment in spec["orders"]:
+        chosen = offers[:: max(1, len(offers) // lines)][:lines]
+        services.order_place(
+            sale_id=sale.pk,
+            user=accounts[email],
+            quantities={offer.pk: 1 + index % 2 for index, offer in enumerate(chosen)},
+            slot_id=slots[min(1, len(slots) - 1)].pk,
+            payment_method=payment,
+        )
+    schedule = services.schedule_create(points=points[:1], producers=producers, **spec["schedule"])
+    services.schedule_sales_create(schedule_id=schedule.pk)

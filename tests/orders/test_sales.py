@@ -174,3 +174,19 @@ def test_a_distribution_day_without_point_hours_uses_the_sale_hours(in_alpha, ma
     assert {slot.capacity for slot in slots} == {4}
     # A point with hours on that weekday keeps its own hours (17:00–19:00 in 30-minute slots).
     assert sale.distribution.slots.filter(point=market.point).count() == 4
+
+
+def test_sale_life_cycle_draft_scheduled_open_closed(market):
+    sale = market.sale
+    now = timezone.now()
+    sale.is_published = False
+    assert sale.status_at(now) == Sale.Status.DRAFT
+    sale.is_published = True
+    assert sale.status_at(sale.opens_at - timedelta(seconds=1)) == Sale.Status.SCHEDULED
+    assert sale.status_at(sale.opens_at) == Sale.Status.OPEN
+    assert sale.status_at(sale.closes_at - timedelta(seconds=1)) == Sale.Status.OPEN
+    assert sale.status_at(sale.closes_at) == Sale.Status.CLOSED
+    # Closed by the closing job before its time (jobs issue): closed whatever the clock says.
+    sale.closed_at = now
+    assert sale.status_at(sale.opens_at) == Sale.Status.CLOSED
+    assert Sale.Status(sale.status).label == "close"

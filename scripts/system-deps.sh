@@ -2,10 +2,12 @@
 # Debian packages the suite needs and a fresh machine may lack; installed only when missing.
 #   chromium: browser tests and screenshots (Playwright drives Debian's chromium, never a downloaded build)
 #   poppler-utils: pdftoppm, to look at generated PDFs as images
+#   gettext: xgettext, with which the tests check that every French string of the UI has its English
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v xgettext >/dev/null 2>&1 || missing+=(gettext)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

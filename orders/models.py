@@ -163,6 +163,9 @@ class Sale(models.Model):
     is_published = models.BooleanField(_("publiée"), default=False)
     # Set once by the closing job (jobs issue), in the same transaction as the closing work.
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set once by the opening and reminder jobs, in the same transaction that queues their e-mails.
+    opened_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
     schedule = models.ForeignKey(
         RecurringSchedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales"
     )
@@ -344,3 +347,60 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} {self.kind}"
+
+
+def sheet_path(sheet: Sheet, filename: str) -> str:
+    """Sheets live under the collective's own folder; they are never served as public media."""
+    from django.db import connection
+
+    return f"{connection.schema_name}/sheets/sale-{sheet.sale_id}/{filename}"
+
+
+class Sheet(models.Model):
+    """A PDF made for a sale: what a producer brings, a pickup point's sign-in sheet, the coordinator's
+    summary, or a supplier's purchase order (buying groups). Made again, it replaces the previous one."""
+
+    class Kind(models.TextChoices):
+        PRODUCER = "producer", _("Bon de livraison producteur")
+        POINT = "point", _("Feuille d'émargement")
+        SUMMARY = "summary", _("Récapitulatif de la vente")
+        PURCHASE_ORDER = "purchase_order", _("Bon de commande fournisseur")
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="sheets")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    producer = models.ForeignKey(Producer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    point = models.ForeignKey(PickupPoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=200)
+    file = models.FileField(upload_to=sheet_path)
+    pages = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sale", "kind", "producer", "point"],
+                nulls_distinct=False,
+                name="sheet_once_per_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class MemberPreferences(models.Model):
+    """A member's choices in one collective (a row only once they changed something)."""
+
+    # DO_NOTHING: accounts live in the public schema (see Order.user).
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
+    reminders = models.BooleanField(
+        _("recevoir un rappel la veille de la clôture si je n'ai pas commandé"), default=True
+    )
+
+    class Meta:
+        verbose_name = _("préférences d'un membre")
+        verbose_name_plural = _("préférences des membres")
+
+    def __str__(self) -> str:
+        return str(self.user_id)

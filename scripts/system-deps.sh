@@ -2,12 +2,16 @@
 # Debian packages the suite needs and a fresh machine may lack; installed only when missing.
 #   chromium: browser tests and screenshots (Playwright drives Debian's chromium, never a downloaded build)
 #   poppler-utils: pdftoppm, to look at generated PDFs as images
+#   libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: WeasyPrint's text layout and the sheets' font
 #   gettext: xgettext, with which the tests check that every French string of the UI has its English
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v xgettext >/dev/null 2>&1 || missing+=(gettext)
+ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so" || missing+=(libpango-1.0-0)
+ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so" || missing+=(libpangoft2-1.0-0)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -13,6 +13,7 @@ def media(request, schema_name: str, path: str):
         # The directory shows every collective's logo, and nothing else of theirs.
         if not path.startswith("branding/"):
             raise Http404
-    elif schema_name != tenant.schema_name:
+    elif schema_name != tenant.schema_name or path.startswith("sheets/"):
+        # Sheets name members and their phones: only orders.views_sheets serves them, to whom they concern.
         raise Http404
     return serve(request, f"{schema_name}/{path}", document_root=settings.MEDIA_ROOT)

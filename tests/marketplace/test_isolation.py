@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLResolver, reverse
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -14,7 +15,7 @@ from config import urls_tenant
 from marketplace import services
 from marketplace.models import Collective, Invitation, Membership, Role, User
 from orders import services as order_services
-from orders.models import Offer, Order, PaymentMethod, RecurringSchedule, Sale
+from orders.models import Offer, Order, PaymentMethod, RecurringSchedule, Sale, Sheet
 from pickup_points import services as point_services
 from producers import services as producer_services
 from producers.models import Unit
@@ -81,7 +82,10 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         schedule = order_services.schedule_create(
             title=f"Programmation de {title}", kind="weekly", points=[point], producers=[farm]
         )
-    return {"sale_id": sale.pk, "order_id": order.pk, "schedule_id": schedule.pk}
+        # A stored sheet (its content does not matter here: who may fetch it does).
+        sheet = Sheet(sale=sale, kind=Sheet.Kind.SUMMARY, title=f"Récapitulatif de {title}")
+        sheet.file.save("summary.pdf", ContentFile(b"%PDF-1.4 private"), save=True)
+    return {"sale_id": sale.pk, "order_id": order.pk, "schedule_id": schedule.pk, "sheet_id": sheet.pk}
 
 
 def _orders_state(cast) -> tuple:

@@ -1,0 +1,181 @@
+"""The PDF sheets of a sale, made with WeasyPrint from HTML templates (A4, printable in black and white).
+
+`sheets_render` reads the whole sale in a constant number of queries (prefetch, no query per order), builds
+one context per sheet and stores each PDF under the collective's folder, replacing the previous version.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.db.models import Prefetch
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.text import slugify
+from weasyprint import HTML
+
+from marketplace.models import Collective
+from orders.models import Order, OrderLine, Sale, Sheet
+from orders.selectors import vat_breakdown
+
+
+@dataclass
+class ProductTotal:
+    name: str
+    unit: str
+    unit_price: Decimal
+    is_variable_weight: bool
+    quantity: int = 0
+    amount: Decimal = Decimal("0")
+
+
+@dataclass
+class ProducerSheet:
+    producer: object
+    products: dict = field(default_factory=dict)  # offer id → ProductTotal
+    per_point: dict = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )  # point → name → qty
+    baskets: list = field(default_factory=list)  # (order, [lines])
+    lines: list = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((product.amount for product in self.products.values()), Decimal("0"))
+
+
+def _sale_data(sale: Sale) -> list[Order]:
+    lines = OrderLine.objects.select_related("offer__producer").order_by("offer__producer__name", "name")
+    return list(
+        Order.objects.filter(sale=sale, status=Order.Status.PLACED)
+        .select_related("user", "booking__slot__point")
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .order_by("basket_number", "pk")
+    )
+
+
+def _pdf(template: str, context: dict) -> tuple[bytes, int]:
+    document = HTML(string=render_to_string(template, context)).render()
+    return document.write_pdf(), len(document.pages)
+
+
+def _store(
+    sale: Sale, *, kind: str, title: str, content: bytes, pages: int, producer=None, point=None
+) -> Sheet:
+    sheet = Sheet.objects.filter(sale=sale, kind=kind, producer=producer, point=point).first()
+    old_name = sheet.file.name if sheet else None
+    sheet = sheet or Sheet(sale=sale, kind=kind, producer=producer, point=point)
+    sheet.title = title
+    sheet.pages = pages
+    sheet.created_at = timezone.now()
+    sheet.file.save(
+        f"{kind}-{slugify(title)[:60]}-{timezone.now():%Y%m%d%H%M%S}.pdf", ContentFile(content), save=False
+    )
+    sheet.save()
+    if old_name and old_name != sheet.file.name:
+        storage, name = sheet.file.storage, old_name
+        transaction.on_commit(lambda: storage.delete(name))
+    return sheet
+
+
+@transaction.atomic
+def sheets_render(*, sale_id: int) -> list[Sheet]:
+    """Make (or make again) every sheet of a sale: one per producer, one per pickup point, the summary and,
+    for a buying group, one purchase order per supplier."""
+    sale = Sale.objects.select_related("distribution").get(pk=sale_id)
+    collective = Collective.objects.get(schema_name=connection.schema_name)
+    orders = _sale_data(sale)
+    producers: dict[int, ProducerSheet] = {}
+    points: dict[int, dict] = {}
+    payments: dict[str, Decimal] = defaultdict(Decimal)
+    all_lines = []
+    for order in orders:
+        point = order.booking.slot.point if order.booking else None
+        if point is not None:
+            entry = points.setdefault(
+                point.pk, {"point": point, "slots": defaultdict(list), "total": Decimal("0")}
+            )
+            entry["slots"][order.booking.slot].append(order)
+            entry["total"] += order.total
+        payments[order.get_payment_method_display()] += order.total
+        per_producer_lines = defaultdict(list)
+        for line in order.lines.all():
+            all_lines.append(line)
+            sheet = producers.setdefault(line.offer.producer_id, ProducerSheet(producer=line.offer.producer))
+            product = sheet.products.setdefault(
+                line.offer_id,
+                ProductTotal(line.name, line.get_unit_display(), line.unit_price, line.is_variable_weight),
+            )
+            product.quantity += line.quantity
+            product.amount += line.amount
+            sheet.lines.append(line)
+            if point is not None:
+                sheet.per_point[point.name][line.name] += line.quantity
+            per_producer_lines[line.offer.producer_id].append(line)
+        for producer_id, lines in per_producer_lines.items():
+            producers[producer_id].baskets.append((order, lines))
+    common = {"sale": sale, "collective": collective, "made_at": timezone.now()}
+    made = []
+    for sheet in sorted(producers.values(), key=lambda item: item.producer.name):
+        context = {
+            **common,
+            "sheet": sheet,
+            "products": list(sheet.products.values()),
+            "per_point": {name: dict(items) for name, items in sheet.per_point.items()},
+            "vat": vat_breakdown(sheet.lines),
+        }
+        content, pages = _pdf("orders/sheets/producer.html", context)
+        made.append(
+            _store(
+                sale,
+                kind=Sheet.Kind.PRODUCER,
+                title=sheet.producer.name,
+                content=content,
+                pages=pages,
+                producer=sheet.producer,
+            )
+        )
+        if collective.is_buying_group:
+            content, pages = _pdf("orders/sheets/purchase_order.html", context)
+            made.append(
+                _store(
+                    sale,
+                    kind=Sheet.Kind.PURCHASE_ORDER,
+                    title=sheet.producer.name,
+                    content=content,
+                    pages=pages,
+                    producer=sheet.producer,
+                )
+            )
+    for entry in sorted(points.values(), key=lambda item: item["point"].name):
+        slots = sorted(entry["slots"].items(), key=lambda item: item[0].starts_at)
+        content, pages = _pdf("orders/sheets/point.html", {**common, "point": entry["point"], "slots": slots})
+        made.append(
+            _store(
+                sale,
+                kind=Sheet.Kind.POINT,
+                title=entry["point"].name,
+                content=content,
+                pages=pages,
+                point=entry["point"],
+            )
+        )
+    summary = {
+        **common,
+        "producers": [
+            {"producer": item.producer, "total": item.total, "vat": vat_breakdown(item.lines)}
+            for item in sorted(producers.values(), key=lambda item: item.producer.name)
+        ],
+        "points": sorted(points.values(), key=lambda item: item["point"].name),
+        "payments": sorted(payments.items()),
+        "orders": len(orders),
+        "total": sum((order.total for order in orders), Decimal("0")),
+        "vat": vat_breakdown(all_lines),
+    }
+    content, pages = _pdf("orders/sheets/summary.html", summary)
+    made.append(_store(sale, kind=Sheet.Kind.SUMMARY, title=sale.title, content=content, pages=pages))
+    return made

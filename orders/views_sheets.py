@@ -1,0 +1,61 @@
+"""The PDF sheets of a sale: listed for whom they concern, downloaded only by them, made again by
+coordinators. Sheets are never public media (see marketplace.views.media)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from marketplace.models import Role
+from marketplace.permissions import role_required
+from orders import sheets
+from orders.models import Sale, Sheet
+
+
+def _visible_sheets(request, sale: Sale):
+    """Coordinators see every sheet; a producer the sheets of the producers they manage; pickup-point staff
+    the sign-in sheets of their points."""
+    membership = request.membership
+    found = Sheet.objects.filter(sale=sale).select_related("producer", "point")
+    if membership.has_role(Role.COORDINATOR):
+        return found
+    allowed = Q(pk__in=[])
+    if membership.has_role(Role.PRODUCER):
+        allowed |= Q(producer__accounts=request.user)
+    if membership.has_role(Role.POINT_STAFF):
+        allowed |= Q(point__staff=request.user, kind=Sheet.Kind.POINT)
+    return found.filter(allowed).distinct()
+
+
+@role_required(Role.COORDINATOR, Role.PRODUCER, Role.POINT_STAFF)
+def sale_sheets(request, sale_id: int):
+    sale = get_object_or_404(Sale, pk=sale_id)
+    visible = _visible_sheets(request, sale)
+    is_coordinator = request.membership.has_role(Role.COORDINATOR)
+    if not is_coordinator and not visible.exists():
+        raise PermissionDenied
+    return render(
+        request, "orders/sale_sheets.html", {"sale": sale, "sheets": visible, "can_make": is_coordinator}
+    )
+
+
+@role_required(Role.COORDINATOR, Role.PRODUCER, Role.POINT_STAFF)
+def sheet_download(request, sheet_id: int):
+    sheet = Sheet.objects.filter(pk=sheet_id).select_related("sale").first()
+    if sheet is None or not _visible_sheets(request, sheet.sale).filter(pk=sheet.pk).exists():
+        raise Http404
+    return FileResponse(sheet.file.open("rb"), content_type="application/pdf", filename=f"{sheet.title}.pdf")
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def sheets_make(request, sale_id: int):
+    sale = get_object_or_404(Sale, pk=sale_id)
+    made = sheets.sheets_render(sale_id=sale.pk)
+    messages.success(request, _("Feuilles refaites : %(count)s PDF.") % {"count": len(made)})
+    return redirect("sale_sheets", sale_id=sale.pk)

@@ -66,3 +66,10 @@ class CheckoutForm(forms.Form):
         )
         if len(payment_methods) == 1:
             self.fields["payment_method"].initial = payment_methods[0][0]
+
+
+class PreferencesForm(forms.Form):
+    reminders = forms.BooleanField(
+        label=_("Me rappeler la veille de la clôture d'une vente si je n'ai pas encore commandé"),
+        required=False,
+    )

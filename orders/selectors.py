@@ -11,7 +11,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from marketplace.money import money
-from orders.models import Offer, Order, OrderLine, Sale
+from orders.models import MemberPreferences, Offer, Order, OrderLine, Sale
 from pickup_points.models import PickupSlot
 
 
@@ -213,3 +213,8 @@ def slots_by_point(slots) -> list[PointSlots]:
     for slot in slots:
         groups.setdefault(slot.point_id, PointSlots(point=slot.point, slots=[])).slots.append(slot)
     return list(groups.values())
+
+
+def member_preferences(*, user) -> MemberPreferences:
+    """A member's preferences in the current collective; the defaults (unsaved) if never changed."""
+    return MemberPreferences.objects.filter(user=user).first() or MemberPreferences(user=user)

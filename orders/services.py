@@ -20,6 +20,7 @@ from marketplace.money import money
 from orders import locks
 from orders.models import (
     MAX_LINE_QUANTITY,
+    MemberPreferences,
     Offer,
     Order,
     OrderEvent,
@@ -56,6 +57,15 @@ def shop_settings_update(*, payment_methods: Iterable[str]) -> ShopSettings:
     settings_row.full_clean()
     settings_row.save()
     return settings_row
+
+
+@transaction.atomic
+def member_preferences_update(*, user: User, reminders: bool) -> MemberPreferences:
+    preferences, _created = MemberPreferences.objects.select_for_update().get_or_create(user=user)
+    preferences.reminders = reminders
+    preferences.full_clean(validate_constraints=False)
+    preferences.save()
+    return preferences
 
 
 # Sales ------------------------------------------------------------------------------------------------------
@@ -410,6 +420,12 @@ def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
             given = Offer.objects.filter(pk=offer_id, sold__gte=-delta).update(sold=F("sold") + delta)
             if given != 1:
                 raise RuntimeError(f"offer {offer_id}: sold counter out of step")
+
+
+def stock_give_back(*, quantities: Mapping[int, int]) -> None:
+    """Give quantities back to their offers (lines cancelled by the closing job), in ascending pk order.
+    Runs inside the caller's transaction."""
+    _move_stock({}, {offer_id: -quantity for offer_id, quantity in quantities.items() if quantity})
 
 
 def _lines(order: Order, offers: dict[int, Offer], quantities: Mapping[int, int]) -> list[OrderLine]:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from celery import shared_task
+from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django_tenants.utils import schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
-from marketplace.models import Collective
-from orders import selectors
+from marketplace.models import Collective, User
+from orders import emails, jobs, selectors
+from orders.models import Sale
+from producers.models import Producer
 
 
 @shared_task
@@ -34,4 +39,71 @@ def order_confirmation_send(*, schema_name: str, order_id: int, kind: str) -> No
             message=render_to_string("orders/email/order.txt", context),
             from_email=None,
             recipient_list=[order.user.email],
+        )
+
+
+# Clock jobs (beat → fan-out over the collectives → one task per collective) --------------------------------
+
+
+def _tenant_schemas() -> list[str]:
+    return list(
+        Collective.objects.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
+        .order_by("pk")
+        .values_list("schema_name", flat=True)
+    )
+
+
+@shared_task
+def tenants_due_sales() -> None:
+    """Beat, every minute, in the public schema: one task per collective."""
+    for schema_name in _tenant_schemas():
+        sales_due_process.delay(schema_name=schema_name)
+
+
+@shared_task
+def tenants_schedules() -> None:
+    """Beat, every hour, in the public schema: one task per collective."""
+    for schema_name in _tenant_schemas():
+        schedules_run.delay(schema_name=schema_name)
+
+
+@shared_task
+def sales_due_process(*, schema_name: str) -> None:
+    with schema_context(schema_name):
+        jobs.due_sales_process()
+
+
+@shared_task
+def schedules_run(*, schema_name: str) -> None:
+    with schema_context(schema_name):
+        jobs.schedules_run()
+
+
+@shared_task
+def sale_member_email_send(*, schema_name: str, sale_id: int, user_id: int, kind: str) -> None:
+    collective = Collective.objects.get(schema_name=schema_name)
+    with schema_context(schema_name):
+        sale = Sale.objects.select_related("distribution").get(pk=sale_id)
+        emails.sale_member_email(
+            collective=collective, sale=sale, user=User.objects.get(pk=user_id), kind=kind
+        )
+
+
+@shared_task
+def order_lines_cancelled_send(*, schema_name: str, order_id: int, removed: list[str]) -> None:
+    collective = Collective.objects.get(schema_name=schema_name)
+    with schema_context(schema_name):
+        order = selectors.order_detail(order_id=order_id)
+        emails.order_lines_cancelled_email(collective=collective, order=order, removed=removed)
+
+
+@shared_task
+def producer_minimum_missed_send(*, schema_name: str, sale_id: int, producer_id: int, total: str) -> None:
+    collective = Collective.objects.get(schema_name=schema_name)
+    with schema_context(schema_name):
+        emails.producer_minimum_missed_email(
+            collective=collective,
+            sale=Sale.objects.get(pk=sale_id),
+            producer=Producer.objects.get(pk=producer_id),
+            total=Decimal(total),
         )

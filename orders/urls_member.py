@@ -8,4 +8,5 @@ urlpatterns = [
     path("commandes/", views.my_orders, name="my_orders"),
     path("commandes/<int:order_id>/", views.order_detail, name="order_detail"),
     path("commandes/<int:order_id>/annuler/", views.order_cancel, name="order_cancel"),
+    path("mes-preferences/", views.my_preferences, name="my_preferences"),
 ]

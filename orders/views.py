@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from marketplace.models import Role
 from marketplace.permissions import role_required
 from orders import selectors, services
-from orders.forms import CartForm, CheckoutForm
+from orders.forms import CartForm, CheckoutForm, PreferencesForm
 from orders.models import Order, Sale, ShopSettings
 
 
@@ -173,3 +173,17 @@ def order_cancel(request, order_id: int):
         request.session.pop(_cart_key(order.sale), None)
         messages.success(request, _("Commande annulée : les produits et votre créneau sont libérés."))
     return redirect("order_detail", order_id=order.pk)
+
+
+@role_required(Role.MEMBER)
+def my_preferences(request):
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            services.member_preferences_update(user=request.user, reminders=form.cleaned_data["reminders"])
+            messages.success(request, _("Vos préférences sont enregistrées."))
+            return redirect("my_preferences")
+    else:
+        preferences = selectors.member_preferences(user=request.user)
+        form = PreferencesForm(initial={"reminders": preferences.reminders})
+    return render(request, "orders/my_preferences.html", {"form": form})

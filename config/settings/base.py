@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -144,7 +145,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# Fan-out tasks in the public schema; each enqueues one task per collective (orders.tasks). They expire
+# before the next beat: while the workers are down, beat's ticks do not pile up (the next run catches up).
+CELERY_BEAT_SCHEDULE: dict = {
+    "due-sales": {
+        "task": "orders.tasks.tenants_due_sales",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 55},
+    },
+    "schedules": {
+        "task": "orders.tasks.tenants_schedules",
+        "schedule": crontab(minute=7),  # every hour
+        "options": {"expires": 3300},
+    },
+}
 
 CACHES = {
     "default": {

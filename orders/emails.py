@@ -1,0 +1,92 @@
+"""The e-mails of the clock jobs: plain text with an HTML alternative, in French, with links to the
+collective's own sub-domain. Called by the tasks (after the jobs' transactions have committed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from marketplace.models import Collective, User
+from orders.models import Order, Sale
+from producers.models import Producer
+
+
+def _send(*, to: list[str], subject: str, template: str, context: dict) -> None:
+    if not to:
+        return
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string(f"orders/email/{template}.txt", context), to=to
+    )
+    message.attach_alternative(render_to_string(f"orders/email/{template}.html", context), "text/html")
+    message.send()
+
+
+def _sale_context(collective: Collective, sale: Sale) -> dict:
+    return {
+        "collective": collective,
+        "sale": sale,
+        "points": sale.distribution.points.order_by("name"),
+        "sale_url": f"{collective.base_url}/ventes/{sale.pk}/",
+        "preferences_url": f"{collective.base_url}/mes-preferences/",
+    }
+
+
+def sale_member_email(*, collective: Collective, sale: Sale, user: User, kind: str) -> None:
+    """`kind`: "open" (the sale is open) or "reminder" (it closes within 24 hours, no order yet)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {**_sale_context(collective, sale), "user": user}
+        if kind == "open":
+            subject = _("%(collective)s : la vente « %(sale)s » est ouverte")
+        else:
+            subject = _("%(collective)s : la vente « %(sale)s » ferme bientôt")
+        _send(
+            to=[user.email],
+            subject=subject % {"collective": collective.name, "sale": sale.title},
+            template=f"sale_{kind}",
+            context=context,
+        )
+
+
+def order_lines_cancelled_email(*, collective: Collective, order: Order, removed: list[str]) -> None:
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "collective": collective,
+            "order": order,
+            "removed": removed,
+            "order_url": f"{collective.base_url}/commandes/{order.pk}/",
+        }
+        _send(
+            to=[order.user.email],
+            subject=_("%(collective)s : votre commande %(number)s a changé à la clôture")
+            % {"collective": collective.name, "number": order.number},
+            template="order_lines_cancelled",
+            context=context,
+        )
+
+
+def producer_minimum_missed_email(
+    *, collective: Collective, sale: Sale, producer: Producer, total: Decimal
+) -> None:
+    recipients = sorted(
+        {account.email for account in producer.accounts.all()} | {producer.contact_email} - {""}
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "collective": collective,
+            "sale": sale,
+            "producer": producer,
+            "total": total,
+            "sale_url": f"{collective.base_url}/ventes/{sale.pk}/",
+        }
+        _send(
+            to=recipients,
+            subject=_("%(collective)s : minimum de commande non atteint pour « %(sale)s »")
+            % {"collective": collective.name, "sale": sale.title},
+            template="producer_minimum_missed",
+            context=context,
+        )

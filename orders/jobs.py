@@ -1,0 +1,308 @@
+"""What happens by the clock (beat → orders.tasks): announce a sale when it opens, remind the members who
+have not ordered, close a sale, make the next sales of the recurring schedules.
+
+Each job that must happen once marks itself done (`opened_notified_at`, `reminded_at`, `closed_at`) in the
+same transaction as its work, on a row taken with `select_for_update(skip_locked=True)`: a second worker (or
+beat firing twice) skips the row or finds it already marked, and a worker killed in the middle rolls the
+whole transaction back, mark included, so the next run simply does it again. E-mails leave only after the
+commit (`transaction.on_commit`), so a rolled-back run sends nothing.
+
+Sales whose row is held by an order being placed (FOR SHARE, see locks) are skipped for this run and taken
+by the next one, a minute later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from marketplace.models import Collective, Membership, Role
+from orders import services
+from orders.models import MemberPreferences, Order, OrderLine, RecurringSchedule, Sale
+from pickup_points import services as point_services
+from producers.models import Producer
+
+logger = logging.getLogger(__name__)
+
+REMINDER_BEFORE_CLOSING = timedelta(hours=24)
+
+
+def _collective() -> Collective:
+    return Collective.objects.get(schema_name=connection.schema_name)
+
+
+def _member_ids(collective: Collective) -> list[int]:
+    """Accounts holding the member role, active in the collective (accounts live in the public schema)."""
+    return list(
+        Membership.objects.filter(
+            collective=collective,
+            status=Membership.Status.ACTIVE,
+            roles__contains=[Role.MEMBER],
+            user__is_active=True,
+        )
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+
+
+def _queue_member_emails(*, sale_id: int, user_ids: list[int], kind: str) -> None:
+    from orders import tasks
+
+    schema = connection.schema_name
+
+    def queue() -> None:
+        for user_id in user_ids:  # one task each: a failing address does not hold back the others
+            tasks.sale_member_email_send.delay(
+                schema_name=schema, sale_id=sale_id, user_id=user_id, kind=kind
+            )
+
+    transaction.on_commit(queue)
+
+
+# Open -------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sale_open_notify(*, sale_id: int, now: datetime | None = None) -> int:
+    """Tell every member that a published sale is open (closing time, pickup points), once. Returns how many
+    e-mails were queued; 0 when there is nothing to do (not open yet, already told, closed, or busy)."""
+    now = now or timezone.now()
+    sale = (
+        Sale.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(
+            pk=sale_id,
+            is_published=True,
+            opened_notified_at__isnull=True,
+            closed_at__isnull=True,
+            opens_at__lte=now,
+            closes_at__gt=now,
+        )
+        .first()
+    )
+    if sale is None:
+        return 0
+    sale.opened_notified_at = now
+    sale.save(update_fields=["opened_notified_at"])
+    user_ids = _member_ids(_collective())
+    _queue_member_emails(sale_id=sale.pk, user_ids=user_ids, kind="open")
+    return len(user_ids)
+
+
+# Remind -----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sale_remind(*, sale_id: int, now: datetime | None = None) -> int:
+    """24 hours before closing, remind the members who have not ordered and did not opt out, once.
+
+    A sale that opened less than 24 hours before its closing gets no reminder: its opening e-mail is
+    recent enough."""
+    now = now or timezone.now()
+    sale = (
+        Sale.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(
+            pk=sale_id,
+            is_published=True,
+            reminded_at__isnull=True,
+            closed_at__isnull=True,
+            opens_at__lte=now,
+            opens_at__lt=F("closes_at") - REMINDER_BEFORE_CLOSING,
+            closes_at__gt=now,
+            closes_at__lte=now + REMINDER_BEFORE_CLOSING,
+        )
+        .first()
+    )
+    if sale is None:
+        return 0
+    sale.reminded_at = now
+    sale.save(update_fields=["reminded_at"])
+    ordered = set(
+        Order.objects.filter(sale=sale, status=Order.Status.PLACED).values_list("user_id", flat=True)
+    )
+    opted_out = set(MemberPreferences.objects.filter(reminders=False).values_list("user_id", flat=True))
+    user_ids = [user_id for user_id in _member_ids(_collective()) if user_id not in ordered | opted_out]
+    _queue_member_emails(sale_id=sale.pk, user_ids=user_ids, kind="reminder")
+    return len(user_ids)
+
+
+# Close ------------------------------------------------------------------------------------------------------
+
+
+def _producer_totals(sale: Sale) -> dict[int, Decimal]:
+    rows = (
+        OrderLine.objects.filter(order__sale=sale, order__status=Order.Status.PLACED)
+        .values("offer__producer_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["offer__producer_id"]: row["total"] for row in rows}
+
+
+def _minimums_enforce(sale: Sale, now: datetime) -> None:
+    """Cancel the lines of every producer whose minimum order amount (if set) the sale did not reach: the
+    stock goes back to the offers, each order's total is recomputed, an order left empty is cancelled and
+    frees its slot; members and producers hear of it after the commit."""
+    totals = _producer_totals(sale)
+    missed = {
+        producer.pk: (producer, totals[producer.pk])
+        for producer in Producer.objects.filter(pk__in=totals, minimum_order_amount__isnull=False)
+        if totals[producer.pk] < producer.minimum_order_amount
+    }
+    if not missed:
+        return
+    lines = list(
+        OrderLine.objects.filter(
+            order__sale=sale, order__status=Order.Status.PLACED, offer__producer_id__in=missed
+        )
+        .select_related("order__booking", "offer")
+        .order_by("order_id", "pk")
+    )
+    # Lock order: offers (ascending pk, by their conditional UPDATEs) → slots → orders; the sale is held.
+    given_back: dict[int, int] = defaultdict(int)
+    for line in lines:
+        given_back[line.offer_id] += line.quantity
+    services.stock_give_back(quantities=given_back)
+    removed_by_order: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in lines:
+        removed_by_order[line.order_id].append(line)
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
+    remaining = dict(
+        OrderLine.objects.filter(order_id__in=removed_by_order)
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values_list("order_id", "total")
+    )
+    orders = {line.order_id: line.order for line in lines}
+    emptied = sorted(
+        (order for order_id, order in orders.items() if order_id not in remaining),
+        key=lambda order: (order.booking.slot_id if order.booking else 0, order.pk),
+    )
+    for order in emptied:  # slots in ascending order, like every other path that takes several
+        if order.booking is not None:
+            point_services.slot_release(booking=order.booking)
+    changed = []
+    for order_id in sorted(orders):
+        order = orders[order_id]
+        if order_id in remaining:
+            order.total = remaining[order_id]
+            kind = "lines_cancelled"
+        else:
+            order.total = Decimal("0")
+            order.status = Order.Status.CANCELLED
+            order.booking = None
+            order.basket_number = None
+            kind = "cancelled"
+        names = sorted({missed[line.offer.producer_id][0].name for line in removed_by_order[order_id]})
+        services.order_event(order=order, kind=kind, note="minimum not reached: " + ", ".join(names))
+        order.updated_at = now  # bulk_update does not touch auto_now fields
+        changed.append(order)
+    Order.objects.bulk_update(changed, ["total", "status", "booking", "basket_number", "updated_at"])
+    _queue_minimum_emails(sale, missed, removed_by_order)
+
+
+def _queue_minimum_emails(
+    sale: Sale, missed: dict[int, tuple[Producer, Decimal]], removed_by_order: dict[int, list[OrderLine]]
+) -> None:
+    from orders import tasks
+
+    schema = connection.schema_name
+    per_order = {
+        order_id: [f"{line.quantity} × {line.name}" for line in lines]
+        for order_id, lines in removed_by_order.items()
+    }
+    per_producer = {producer_id: str(total) for producer_id, (_producer, total) in missed.items()}
+
+    def queue() -> None:
+        for order_id, removed in per_order.items():
+            tasks.order_lines_cancelled_send.delay(schema_name=schema, order_id=order_id, removed=removed)
+        for producer_id, total in per_producer.items():
+            tasks.producer_minimum_missed_send.delay(
+                schema_name=schema, sale_id=sale.pk, producer_id=producer_id, total=total
+            )
+
+    transaction.on_commit(queue)
+
+
+def on_sale_closed(sale: Sale) -> None:
+    """Hook called by sale_close inside its transaction, once the orders are final.
+
+    The delivery sheets (per producer, per pickup point, the coordinator's summary, buying groups' purchase
+    orders) are to be made here, with their e-mails queued on commit. Whatever is added must stay
+    idempotent by state: if the worker dies, the whole close (closed_at included) rolls back and is redone.
+    """
+
+
+@transaction.atomic
+def sale_close(*, sale_id: int, now: datetime | None = None) -> bool:
+    """Close a published sale whose closing time has passed, exactly once: the orders freeze (closed_at
+    set, the order services refuse any change), producers' minimums are enforced, then on_sale_closed.
+    Returns False when there is nothing to do: not due, already closed, or being closed by another worker."""
+    now = now or timezone.now()
+    sale = (
+        Sale.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(pk=sale_id, is_published=True, closed_at__isnull=True, closes_at__lte=now)
+        .first()
+    )
+    if sale is None:
+        return False
+    sale.closed_at = now
+    sale.save(update_fields=["closed_at"])
+    _minimums_enforce(sale, now)
+    on_sale_closed(sale)
+    return True
+
+
+# Fan-out ----------------------------------------------------------------------------------------------------
+
+
+def due_sales_process(*, now: datetime | None = None) -> dict[str, int]:
+    """Everything due in the current collective: openings to announce, reminders, closings. Each sale is its
+    own transaction, so one failing sale does not hold back the others (it is logged and retried next run)."""
+    now = now or timezone.now()
+    published = Sale.objects.filter(is_published=True, closed_at__isnull=True)
+    due = {
+        "opened": (
+            sale_open_notify,
+            published.filter(opened_notified_at__isnull=True, opens_at__lte=now, closes_at__gt=now),
+        ),
+        "reminded": (
+            sale_remind,
+            published.filter(
+                reminded_at__isnull=True,
+                opens_at__lte=now,
+                closes_at__gt=now,
+                closes_at__lte=now + REMINDER_BEFORE_CLOSING,
+            ),
+        ),
+        "closed": (sale_close, published.filter(closes_at__lte=now)),
+    }
+    done = {}
+    for name, (job, sales) in due.items():
+        done[name] = 0
+        for sale_id in sales.order_by("closes_at", "pk").values_list("pk", flat=True):
+            try:
+                done[name] += bool(job(sale_id=sale_id, now=now))
+            except Exception:  # noqa: BLE001 - logged; the sale is retried by the next run
+                logger.exception("%s: sale %s of %s failed", name, sale_id, connection.schema_name)
+    return done
+
+
+def schedules_run(*, now: datetime | None = None) -> int:
+    """Make the next sales of every active recurring schedule; returns how many were created."""
+    created = 0
+    for schedule_id in (
+        RecurringSchedule.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
+    ):
+        try:
+            created += len(services.schedule_sales_create(schedule_id=schedule_id, now=now))
+        except ValidationError as error:
+            logger.warning(
+                "schedule %s of %s: no sale created: %s", schedule_id, connection.schema_name, error.messages
+            )
+    return created

@@ -233,9 +233,14 @@ def on_sale_closed(sale: Sale) -> None:
     """Hook called by sale_close inside its transaction, once the orders are final.
 
     The delivery sheets (per producer, per pickup point, the coordinator's summary, buying groups' purchase
-    orders) are to be made here, with their e-mails queued on commit. Whatever is added must stay
-    idempotent by state: if the worker dies, the whole close (closed_at included) rolls back and is redone.
+    orders) are made by a task queued on commit, so that the close itself stays short. Making them is
+    idempotent (each sheet replaces its previous version), so a redelivered task does no harm; if the
+    worker dies during the close, the whole close (closed_at included) rolls back and is redone.
     """
+    from orders import tasks
+
+    schema = connection.schema_name
+    transaction.on_commit(lambda: tasks.sheets_make.delay(schema_name=schema, sale_id=sale.pk))
 
 
 @transaction.atomic

@@ -107,3 +107,12 @@ def producer_minimum_missed_send(*, schema_name: str, sale_id: int, producer_id:
             producer=Producer.objects.get(pk=producer_id),
             total=Decimal(total),
         )
+
+
+@shared_task
+def sheets_make(*, schema_name: str, sale_id: int) -> int:
+    """The PDF sheets of a closed sale (see orders.sheets)."""
+    from orders import sheets
+
+    with schema_context(schema_name):
+        return len(sheets.sheets_render(sale_id=sale_id))

@@ -124,3 +124,19 @@ def test_sheets_reach_only_whom_they_concern(two_orders, media_root, alpha, beta
     # Only a coordinator makes them again.
     assert producer.post(f"/ventes/{two_orders.sale.pk}/feuilles/refaire/").status_code == 403
     assert coordinator.post(f"/ventes/{two_orders.sale.pk}/feuilles/refaire/").status_code == 302
+
+
+def test_closing_a_sale_makes_its_sheets(two_orders, media_root, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders import jobs
+    from orders.models import Sale
+
+    Sale.objects.filter(pk=two_orders.sale.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.sale_close(sale_id=two_orders.sale.pk)
+    made = {sheet.kind: sheet for sheet in Sheet.objects.filter(sale=two_orders.sale)}
+    assert set(made) == {"producer", "point", "summary"}
+    assert "2 commandes, 56,30 € TTC." in _text(made["summary"])

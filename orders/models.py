@@ -374,6 +374,8 @@ class Sheet(models.Model):
     file = models.FileField(upload_to=sheet_path)
     pages = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when the sheet has been e-mailed to whom it concerns; a sheet made again is sent again.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "title"]

@@ -71,6 +71,7 @@ def _store(
     sheet = sheet or Sheet(sale=sale, kind=kind, producer=producer, point=point)
     sheet.title = title
     sheet.pages = pages
+    sheet.emailed_at = None
     sheet.created_at = timezone.now()
     sheet.file.save(
         f"{kind}-{slugify(title)[:60]}-{timezone.now():%Y%m%d%H%M%S}.pdf", ContentFile(content), save=False
@@ -179,3 +180,74 @@ def sheets_render(*, sale_id: int) -> list[Sheet]:
     content, pages = _pdf("orders/sheets/summary.html", summary)
     made.append(_store(sale, kind=Sheet.Kind.SUMMARY, title=sale.title, content=content, pages=pages))
     return made
+
+
+def sheet_recipients(sheet: Sheet) -> list[str]:
+    """Whom a sheet concerns: the producer's accounts and contact address, the point's staff, or the
+    collective's coordinators for the summary."""
+    from marketplace.models import Membership, Role
+
+    if sheet.kind in {Sheet.Kind.PRODUCER, Sheet.Kind.PURCHASE_ORDER}:
+        emails = [user.email for user in sheet.producer.accounts.all()]
+        emails += [sheet.producer.contact_email] if sheet.producer.contact_email else []
+    elif sheet.kind == Sheet.Kind.POINT:
+        emails = [user.email for user in sheet.point.staff.all()]
+    else:
+        collective = Collective.objects.get(schema_name=connection.schema_name)
+        emails = list(
+            Membership.objects.filter(
+                collective=collective, status=Membership.Status.ACTIVE, roles__contains=[Role.COORDINATOR]
+            ).values_list("user__email", flat=True)
+        )
+    return sorted({email.lower() for email in emails if email})
+
+
+def sheets_send(*, sale_id: int) -> list[int]:
+    """Queue one e-mail per sheet not yet sent (each sheet is sent by its own task, once)."""
+    from orders import tasks
+
+    schema = connection.schema_name
+    ids = list(Sheet.objects.filter(sale_id=sale_id, emailed_at__isnull=True).values_list("pk", flat=True))
+    for sheet_id in ids:
+        transaction.on_commit(
+            lambda sheet_id=sheet_id: tasks.sheet_email_send.delay(schema_name=schema, sheet_id=sheet_id)
+        )
+    return ids
+
+
+@transaction.atomic
+def sheet_email(*, sheet_id: int) -> bool:
+    """Send one sheet to whom it concerns, with the PDF attached, and mark it sent in the same transaction;
+    a sheet already sent (or being sent by another worker) is skipped."""
+    from django.core.mail import EmailMultiAlternatives
+    from django.utils import translation
+
+    sheet = (
+        Sheet.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("sale", "producer", "point")
+        .filter(pk=sheet_id, emailed_at__isnull=True)
+        .first()
+    )
+    if sheet is None:
+        return False
+    recipients = sheet_recipients(sheet)
+    if recipients:
+        collective = Collective.objects.get(schema_name=connection.schema_name)
+        with translation.override("fr"):
+            context = {
+                "sheet": sheet,
+                "collective": collective,
+                "url": collective.base_url + f"/feuilles/{sheet.pk}/",
+            }
+            message = EmailMultiAlternatives(
+                subject=f"{collective.name} : {sheet.get_kind_display()} – {sheet.title}",
+                body=render_to_string("orders/email/sheet.txt", context),
+                to=recipients,
+            )
+            message.attach_alternative(render_to_string("orders/email/sheet.html", context), "text/html")
+        with sheet.file.open("rb") as handle:
+            message.attach(f"{slugify(sheet.title) or 'feuille'}.pdf", handle.read(), "application/pdf")
+        message.send()
+    sheet.emailed_at = timezone.now()
+    sheet.save(update_fields=["emailed_at"])
+    return bool(recipients)

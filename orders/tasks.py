@@ -7,6 +7,7 @@ from decimal import Decimal
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -114,5 +115,15 @@ def sheets_make(*, schema_name: str, sale_id: int) -> int:
     """The PDF sheets of a closed sale (see orders.sheets)."""
     from orders import sheets
 
+    with schema_context(schema_name), transaction.atomic():
+        made = sheets.sheets_render(sale_id=sale_id)
+        sheets.sheets_send(sale_id=sale_id)
+    return len(made)
+
+
+@shared_task
+def sheet_email_send(*, schema_name: str, sheet_id: int) -> bool:
+    from orders import sheets
+
     with schema_context(schema_name):
-        return len(sheets.sheets_render(sale_id=sale_id))
+        return sheets.sheet_email(sheet_id=sheet_id)

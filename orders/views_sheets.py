@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -56,6 +57,8 @@ def sheet_download(request, sheet_id: int):
 @role_required(Role.COORDINATOR)
 def sheets_make(request, sale_id: int):
     sale = get_object_or_404(Sale, pk=sale_id)
-    made = sheets.sheets_render(sale_id=sale.pk)
-    messages.success(request, _("Feuilles refaites : %(count)s PDF.") % {"count": len(made)})
+    with transaction.atomic():
+        made = sheets.sheets_render(sale_id=sale.pk)
+        sheets.sheets_send(sale_id=sale.pk)
+    messages.success(request, _("Feuilles refaites et envoyées : %(count)s PDF.") % {"count": len(made)})
     return redirect("sale_sheets", sale_id=sale.pk)

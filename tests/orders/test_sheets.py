@@ -140,3 +140,33 @@ def test_closing_a_sale_makes_its_sheets(two_orders, media_root, django_capture_
     made = {sheet.kind: sheet for sheet in Sheet.objects.filter(sale=two_orders.sale)}
     assert set(made) == {"producer", "point", "summary"}
     assert "2 commandes, 56,30 € TTC." in _text(made["summary"])
+
+
+def test_each_sheet_is_e_mailed_once_to_whom_it_concerns(
+    two_orders, media_root, alpha, mailoutbox, django_capture_on_commit_callbacks
+):
+    from orders import tasks
+    from pickup_points import services as point_services
+    from producers import services as producer_services
+
+    producer_services.producer_account_link(producer=two_orders.tomatoes.producer, user=alpha.producer)
+    point_services.point_staff_add(collective=alpha.collective, point=two_orders.point, user=alpha.staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sheets_make(schema_name=alpha.collective.schema_name, sale_id=two_orders.sale.pk)
+    sent = {message.to[0]: message for message in mailoutbox}
+    assert set(sent) == {alpha.producer.email, alpha.staff.email, alpha.coordinator.email}
+    producer_mail = sent[alpha.producer.email]
+    assert "Bon de livraison producteur" in producer_mail.subject and "Ferme du Pech" in producer_mail.subject
+    ((name, content, mimetype),) = producer_mail.attachments
+    assert mimetype == "application/pdf" and content.startswith(b"%PDF") and name == "ferme-du-pech.pdf"
+    assert "http://alpha.localhost/feuilles/" in producer_mail.body
+    assert producer_mail.alternatives[0][1] == "text/html"
+    assert "Feuille d'émargement" in sent[alpha.staff.email].subject
+    assert "Récapitulatif de la vente" in sent[alpha.coordinator.email].subject
+    assert Sheet.objects.filter(emailed_at__isnull=True).count() == 0
+
+    # A redelivered task (or a second worker) sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        for sheet in Sheet.objects.all():
+            tasks.sheet_email_send(schema_name=alpha.collective.schema_name, sheet_id=sheet.pk)
+    assert len(mailoutbox) == 3

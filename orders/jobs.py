@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from marketplace.models import Collective, Membership, Role
 from orders import services
-from orders.models import MemberPreferences, Order, OrderLine, RecurringSchedule, Sale
+from orders.models import MemberPreferences, Order, OrderEvent, OrderLine, RecurringSchedule, Sale
 from pickup_points import services as point_services
 from producers.models import Producer
 
@@ -186,7 +186,7 @@ def _minimums_enforce(sale: Sale, now: datetime) -> None:
     for order in emptied:  # slots in ascending order, like every other path that takes several
         if order.booking is not None:
             point_services.slot_release(booking=order.booking)
-    changed = []
+    changed, events = [], []
     for order_id in sorted(orders):
         order = orders[order_id]
         if order_id in remaining:
@@ -199,10 +199,12 @@ def _minimums_enforce(sale: Sale, now: datetime) -> None:
             order.basket_number = None
             kind = "cancelled"
         names = sorted({missed[line.offer.producer_id][0].name for line in removed_by_order[order_id]})
-        services.order_event(order=order, kind=kind, note="minimum not reached: " + ", ".join(names))
+        note = ("minimum not reached: " + ", ".join(names))[:300]
+        events.append(OrderEvent(order=order, kind=kind, note=note, at=now))  # one INSERT for them all
         order.updated_at = now  # bulk_update does not touch auto_now fields
         changed.append(order)
     Order.objects.bulk_update(changed, ["total", "status", "booking", "basket_number", "updated_at"])
+    OrderEvent.objects.bulk_create(events)
     _queue_minimum_emails(sale, missed, removed_by_order)
 
 

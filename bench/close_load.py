@@ -161,21 +161,7 @@ def sale_with_orders(n: int, users, farms, points, rng: random.Random) -> tuple[
     )
     lines = []
     for order, items in zip(orders, wanted, strict=True):
-        for pk, qty in sorted(items.items()):
-            offer = by_pk[pk]
-            lines.append(
-                OrderLine(
-                    order=order,
-                    offer=offer,
-                    name=offer.name,
-                    unit=offer.unit,
-                    quantity=qty,
-                    unit_price=offer.price,
-                    vat_rate=offer.vat_rate,
-                    is_variable_weight=offer.is_variable_weight,
-                    amount=money(offer.unit_amount * qty),
-                )
-            )
+        lines += order_services.order_lines_build(order, by_pk, items)
     OrderLine.objects.bulk_create(lines, batch_size=2000)
     OrderEvent.objects.bulk_create(OrderEvent(order=order, kind="placed") for order in orders)
     for offer in offers:

@@ -428,7 +428,10 @@ def stock_give_back(*, quantities: Mapping[int, int]) -> None:
     _move_stock({}, {offer_id: -quantity for offer_id, quantity in quantities.items() if quantity})
 
 
-def _lines(order: Order, offers: dict[int, Offer], quantities: Mapping[int, int]) -> list[OrderLine]:
+def order_lines_build(
+    order: Order, offers: dict[int, Offer], quantities: Mapping[int, int]
+) -> list[OrderLine]:
+    """The lines of an order at the sale's frozen prices, each amount rounded once (not saved)."""
     lines = []
     for offer_id, quantity in sorted(quantities.items()):
         offer = offers[offer_id]
@@ -497,7 +500,7 @@ def order_place(
         payment_method=payment_method,
     )
     order.save()
-    lines = _lines(order, offers, wanted)
+    lines = order_lines_build(order, offers, wanted)
     OrderLine.objects.bulk_create(lines)
     order.number = f"{sale.pk}-{order.pk:05d}"
     order.total = sum((line.amount for line in lines), Decimal("0"))
@@ -544,7 +547,7 @@ def order_update(
             _("Votre commande vient d'être modifiée ailleurs : rechargez la page et recommencez.")
         )
     order.lines.all().delete()
-    lines = _lines(order, offers, wanted)
+    lines = order_lines_build(order, offers, wanted)
     OrderLine.objects.bulk_create(lines)
     order.booking = booking
     order.basket_number = booking.basket_number

@@ -18,11 +18,13 @@ from orders import sheets
 from orders.models import Sale, Sheet
 
 
-def _visible_sheets(request, sale: Sale):
+def _visible_sheets(request, sale: Sale | None = None):
     """Coordinators see every sheet; a producer the sheets of the producers they manage; pickup-point staff
-    the sign-in sheets of their points."""
+    the sign-in sheets of their points. Of one sale, or of every sale."""
     membership = request.membership
-    found = Sheet.objects.filter(sale=sale).select_related("producer", "point")
+    found = Sheet.objects.select_related("producer", "point", "sale")
+    if sale is not None:
+        found = found.filter(sale=sale)
     if membership.has_role(Role.COORDINATOR):
         return found
     allowed = Q(pk__in=[])
@@ -43,6 +45,13 @@ def sale_sheets(request, sale_id: int):
     return render(
         request, "orders/sale_sheets.html", {"sale": sale, "sheets": visible, "can_make": is_coordinator}
     )
+
+
+@role_required(Role.COORDINATOR, Role.PRODUCER, Role.POINT_STAFF)
+def my_sheets(request):
+    """Every sheet that concerns me, newest sale first (producers and staff get them by e-mail too)."""
+    sheets_found = _visible_sheets(request).order_by("-sale__distribution_starts_at", "kind", "title")[:200]
+    return render(request, "orders/my_sheets.html", {"sheets": sheets_found})
 
 
 @role_required(Role.COORDINATOR, Role.PRODUCER, Role.POINT_STAFF)

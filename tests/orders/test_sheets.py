@@ -170,3 +170,24 @@ def test_each_sheet_is_e_mailed_once_to_whom_it_concerns(
         for sheet in Sheet.objects.all():
             tasks.sheet_email_send(schema_name=alpha.collective.schema_name, sheet_id=sheet.pk)
     assert len(mailoutbox) == 3
+
+
+def test_producers_and_staff_find_their_sheets_in_one_place(two_orders, media_root, alpha, browse):
+    from pickup_points import services as point_services
+    from producers import services as producer_services
+
+    made = {sheet.kind: sheet for sheet in sheets.sheets_render(sale_id=two_orders.sale.pk)}
+    producer_services.producer_account_link(producer=two_orders.tomatoes.producer, user=alpha.producer)
+    point_services.point_staff_add(collective=alpha.collective, point=two_orders.point, user=alpha.staff)
+    producer_page = browse(alpha, alpha.producer).get("/feuilles/").content.decode()
+    assert "Mes feuilles" in producer_page and f"/feuilles/{made['producer'].pk}/" in producer_page
+    assert (
+        f"/feuilles/{made['point'].pk}/" not in producer_page
+        and f"/feuilles/{made['summary'].pk}/" not in producer_page
+    )
+    staff_page = browse(alpha, alpha.staff).get("/feuilles/").content.decode()
+    assert (
+        f"/feuilles/{made['point'].pk}/" in staff_page
+        and f"/feuilles/{made['producer'].pk}/" not in staff_page
+    )
+    assert browse(alpha, alpha.member).get("/feuilles/").status_code == 403

@@ -29,14 +29,6 @@ class PaymentMethod(models.TextChoices):
     FOOD_VOUCHER = "food_voucher", _("Chèques alimentaires / titres-restaurant, sur place")
 
 
-ON_SITE_METHODS = [
-    PaymentMethod.CASH,
-    PaymentMethod.CHEQUE,
-    PaymentMethod.TRANSFER,
-    PaymentMethod.FOOD_VOUCHER,
-]
-
-
 class ShopSettings(models.Model):
     """The collective's ordering settings: one row per collective schema."""
 
@@ -55,10 +47,8 @@ class ShopSettings(models.Model):
 
     @classmethod
     def current(cls) -> ShopSettings:
-        settings_row, _created = cls.objects.get_or_create(
-            pk=1, defaults={"payment_methods": [PaymentMethod.CASH]}
-        )
-        return settings_row
+        """The saved settings, or the defaults (cash only) unsaved: reading never writes."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1, payment_methods=[PaymentMethod.CASH])
 
     def accepted_methods(self) -> list[tuple[str, str]]:
         # Card payment needs the collective's Stripe account (payments issue): on-site methods only for now.

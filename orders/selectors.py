@@ -53,11 +53,6 @@ def sales_open_or_coming() -> QuerySet[Sale]:
     )
 
 
-def sale_current() -> Sale | None:
-    now = timezone.now()
-    return sales_open_or_coming().filter(opens_at__lte=now).first()
-
-
 def sale_offers(*, sale: Sale) -> QuerySet[Offer]:
     return (
         Offer.objects.filter(sale=sale)

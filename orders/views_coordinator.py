@@ -32,7 +32,7 @@ from orders.forms_coordinator import (
     ScheduleForm,
     add_service_errors,
 )
-from orders.models import Order, OrderLine, PaymentMethod, RecurringSchedule, Sale, ShopSettings
+from orders.models import Order, OrderLine, RecurringSchedule, Sale, ShopSettings
 from orders.recurrence import MonthlyRule, WeeklyRule
 from pickup_points.models import Weekday
 from pickup_points.services import slot_label
@@ -494,9 +494,7 @@ def schedule_sales_create(request, schedule_id: int):
 
 @role_required(Role.COORDINATOR)
 def payment_settings(request):
-    # Read without ShopSettings.current(), which creates the row: a GET writes nothing.
-    current = ShopSettings.objects.filter(pk=1).first()
-    accepted = current.payment_methods if current else [PaymentMethod.CASH]
+    accepted = ShopSettings.current().payment_methods
     form = PaymentSettingsForm(request.POST or None, initial={"payment_methods": accepted})
     if request.method == "POST" and form.is_valid():
         try:

@@ -3,12 +3,14 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from marketplace.views import media, public
+from orders.views_payments import stripe_webhook
 
 urlpatterns = [
     path("", public.directory, name="home"),
     path("collectifs/nouveau/", public.collective_create, name="collective_create"),
     path("mes-collectifs/", public.my_collectives, name="my_collectives"),
     path("sante/", public.health, name="health"),
+    path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -122,6 +122,9 @@ class Collective(TenantMixin):
     is_listed = models.BooleanField(_("visible dans l'annuaire"), default=True)
     # Name, town and department (number and name) without accents, for the directory's search.
     search_text = models.TextField(editable=False, default="")
+    # Stripe Connect: the collective's own account; card payments are charged on it (direct charges).
+    stripe_account_id = models.CharField(max_length=64, blank=True, default="", editable=False)
+    stripe_charges_enabled = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     auto_create_schema = True
@@ -269,3 +272,21 @@ class Invitation(models.Model):
             "expired": _("expirée"),
             "pending": _("en attente"),
         }[self.state]
+
+
+class StripeEvent(models.Model):
+    """Every verified Stripe event received, once (public schema: events are routed to collectives by their
+    connected account). A second delivery of the same id finds its row and changes nothing."""
+
+    event_id = models.CharField(max_length=80, unique=True)
+    type = models.CharField(max_length=80)
+    account = models.CharField(max_length=64, blank=True)
+    schema_name = models.CharField(max_length=63, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"

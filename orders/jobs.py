@@ -24,8 +24,17 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from marketplace.models import Collective, Membership, Role
-from orders import services
-from orders.models import MemberPreferences, Order, OrderEvent, OrderLine, RecurringSchedule, Sale
+from orders import payments, services
+from orders.models import (
+    MemberPreferences,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PaymentStatus,
+    RecurringSchedule,
+    Sale,
+)
 from pickup_points import services as point_services
 from producers.models import Producer
 
@@ -205,6 +214,14 @@ def _minimums_enforce(sale: Sale, now: datetime) -> None:
         changed.append(order)
     Order.objects.bulk_update(changed, ["total", "status", "booking", "basket_number", "updated_at"])
     OrderEvent.objects.bulk_create(events)
+    # Money already paid for the cancelled lines goes back (card refunds leave after the commit).
+    for order in (
+        Order.objects.filter(pk__in=sorted(orders), payments__isnull=False).distinct().order_by("pk")
+    ):
+        if order.is_placed:
+            payments.excess_refund(order)
+        else:
+            payments.on_order_cancelled(order)
     _queue_minimum_emails(sale, missed, removed_by_order)
 
 
@@ -260,9 +277,40 @@ def sale_close(*, sale_id: int, now: datetime | None = None) -> bool:
         return False
     sale.closed_at = now
     sale.save(update_fields=["closed_at"])
+    _unpaid_release(sale)
     _minimums_enforce(sale, now)
     on_sale_closed(sale)
     return True
+
+
+def _unpaid_release(sale: Sale) -> None:
+    """Card orders still waiting for their payment when the sale closes are released (their members are
+    told); a payment that still arrives later is refunded in full by payments.payment_sync."""
+    awaiting = Order.objects.filter(
+        sale=sale, status=Order.Status.PLACED, payment_status=PaymentStatus.AWAITING
+    ).order_by("pk")
+    for order_id in awaiting.values_list("pk", flat=True):
+        services.order_release(order_id=order_id)
+
+
+def unpaid_orders_release(*, now: datetime | None = None) -> int:
+    """Card orders whose payment delay has passed: ask Stripe once more (a payment may have come without
+    its webhook yet), then release those still unpaid. Returns how many were released."""
+    now = now or timezone.now()
+    released = 0
+    overdue = Order.objects.filter(
+        status=Order.Status.PLACED, payment_status=PaymentStatus.AWAITING, hold_until__lte=now
+    ).order_by("pk")
+    for order_id in overdue.values_list("pk", flat=True):
+        try:
+            for payment_id in Payment.objects.filter(
+                order_id=order_id, status=Payment.Status.PENDING, stripe_session_id__isnull=False
+            ).values_list("pk", flat=True):
+                payments.payment_sync(payment_id=payment_id)
+            released += services.order_release(order_id=order_id)
+        except Exception:  # noqa: BLE001 - logged; retried by the next run
+            logger.exception("release of order %s of %s failed", order_id, connection.schema_name)
+    return released
 
 
 # Fan-out ----------------------------------------------------------------------------------------------------
@@ -289,7 +337,7 @@ def due_sales_process(*, now: datetime | None = None) -> dict[str, int]:
         ),
         "closed": (sale_close, published.filter(closes_at__lte=now)),
     }
-    done = {}
+    done = {"released": unpaid_orders_release(now=now)}
     for name, (job, sales) in due.items():
         done[name] = 0
         for sale_id in sales.order_by("closes_at", "pk").values_list("pk", flat=True):

@@ -29,6 +29,20 @@ class PaymentMethod(models.TextChoices):
     FOOD_VOUCHER = "food_voucher", _("Chèques alimentaires / titres-restaurant, sur place")
 
 
+ON_SITE_METHODS = [method for method in PaymentMethod.values if method != PaymentMethod.CARD]
+
+
+class PaymentStatus(models.TextChoices):
+    """Where an order's money stands (kept on the order by payments.order_payment_refresh)."""
+
+    DUE = "due", _("à régler")
+    AWAITING = "awaiting", _("paiement en attente")
+    AUTHORIZED = "authorized", _("carte autorisée, débit après pesée")
+    PARTIAL = "partial", _("réglée en partie")
+    PAID = "paid", _("payée")
+    REFUNDED = "refunded", _("remboursée")
+
+
 class ShopSettings(models.Model):
     """The collective's ordering settings: one row per collective schema."""
 
@@ -36,6 +50,21 @@ class ShopSettings(models.Model):
         models.CharField(max_length=20, choices=PaymentMethod.choices),
         default=list,
         verbose_name=_("moyens de paiement acceptés"),
+    )
+    weight_margin_percent = models.PositiveSmallIntegerField(
+        _("marge sur les produits au poids (%)"),
+        default=15,
+        validators=[MaxValueValidator(50)],
+        help_text=_(
+            "Payé par carte, un produit au poids est autorisé pour son estimation plus cette marge : "
+            "le membre n'est jamais débité davantage."
+        ),
+    )
+    card_hold_minutes = models.PositiveSmallIntegerField(
+        _("délai de paiement par carte (minutes)"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+        help_text=_("Une commande non payée dans ce délai est annulée : produits et créneau sont libérés."),
     )
 
     class Meta:
@@ -50,9 +79,13 @@ class ShopSettings(models.Model):
         """The saved settings, or the defaults (cash only) unsaved: reading never writes."""
         return cls.objects.filter(pk=1).first() or cls(pk=1, payment_methods=[PaymentMethod.CASH])
 
-    def accepted_methods(self) -> list[tuple[str, str]]:
-        # Card payment needs the collective's Stripe account (payments issue): on-site methods only for now.
-        return [(value, label) for value, label in PaymentMethod.choices if value in self.payment_methods]
+    def accepted_methods(self, *, card_ready: bool) -> list[tuple[str, str]]:
+        """The methods members may choose; card only while the collective's Stripe account takes charges."""
+        return [
+            (value, label)
+            for value, label in PaymentMethod.choices
+            if value in self.payment_methods and (value != PaymentMethod.CARD or card_ready)
+        ]
 
 
 class RecurringSchedule(models.Model):
@@ -269,6 +302,11 @@ class Order(models.Model):
     payment_method = models.CharField(_("paiement"), max_length=20, choices=PaymentMethod.choices)
     status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.PLACED)
     total = models.DecimalField(_("total TTC"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    payment_status = models.CharField(
+        _("règlement"), max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.DUE
+    )
+    # Card orders not paid yet keep their stock and place until then (then the release job cancels them).
+    hold_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -296,6 +334,16 @@ class Order(models.Model):
     def has_variable_weight(self) -> bool:
         return any(line.is_variable_weight for line in self.lines.all())
 
+    @property
+    def is_weighed(self) -> bool:
+        """Every weighed line has its real weight (true for orders without weighed goods)."""
+        return all(line.weight_kg is not None for line in self.lines.all() if line.is_variable_weight)
+
+    @property
+    def final_total(self) -> Decimal:
+        """The amount due: the real amounts of weighed lines, the estimate for lines not weighed yet."""
+        return sum((line.final_amount for line in self.lines.all()), Decimal("0"))
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
@@ -308,6 +356,11 @@ class OrderLine(models.Model):
     is_variable_weight = models.BooleanField(default=False)
     # Incl. VAT, rounded once per line (estimated for variable weight until weighed).
     amount = models.DecimalField(max_digits=12, decimal_places=2)
+    # Variable weight: the total weight of the line's pieces once weighed, and the amount it gives.
+    weight_kg = models.DecimalField(
+        _("poids pesé (kg)"), max_digits=8, decimal_places=3, null=True, blank=True
+    )
+    weighed_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["offer__producer__name", "name"]
@@ -318,10 +371,18 @@ class OrderLine(models.Model):
                 name="order_line_quantity_range",
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="order_line_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | (Q(is_variable_weight=True) & Q(weight_kg__gt=0)),
+                name="order_line_weight_only_for_weighed_goods",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.name}"
+
+    @property
+    def final_amount(self) -> Decimal:
+        return self.weighed_amount if self.weighed_amount is not None else self.amount
 
 
 class OrderEvent(models.Model):
@@ -396,3 +457,84 @@ class MemberPreferences(models.Model):
 
     def __str__(self) -> str:
         return str(self.user_id)
+
+
+class Payment(models.Model):
+    """Money received for an order: a card payment through Stripe Checkout (on the collective's connected
+    account) or a payment recorded on site. Card payments change status only in payments.payment_sync, from
+    what Stripe says (a verified event or a server-side retrieval)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("en attente")
+        AUTHORIZED = "authorized", _("autorisé")
+        SUCCEEDED = "succeeded", _("reçu")
+        FAILED = "failed", _("refusé")
+        CANCELED = "canceled", _("abandonné")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(_("moyen de paiement"), max_length=20, choices=PaymentMethod.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # Received (captured, or recorded on site); for an authorisation, what may still be captured.
+    amount = models.DecimalField(_("montant"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount_authorized = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    capture_method = models.CharField(max_length=10, blank=True)
+    stripe_account = models.CharField(max_length=64, blank=True)
+    stripe_session_id = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    checkout_url = models.URLField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    note = models.CharField(_("précision"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_authorized__gte=0), name="payment_authorized_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.method} {self.amount}"
+
+    @property
+    def is_card(self) -> bool:
+        return self.method == PaymentMethod.CARD
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum(
+            (refund.amount for refund in self.refunds.all() if refund.status != Refund.Status.FAILED),
+            Decimal("0"),
+        )
+
+
+class Refund(models.Model):
+    """Money given back on a payment, with its reason; card refunds are sent to Stripe by a task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("en cours")
+        SUCCEEDED = "succeeded", _("effectué")
+        FAILED = "failed", _("échoué")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("montant"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("motif"), max_length=200)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    stripe_refund_id = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.payment} −{self.amount}"

@@ -11,7 +11,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from marketplace.money import money
-from orders.models import MemberPreferences, Offer, Order, OrderLine, Sale
+from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, PaymentMethod, Sale
 from pickup_points.models import PickupSlot
 
 
@@ -213,3 +213,62 @@ def slots_by_point(slots) -> list[PointSlots]:
 def member_preferences(*, user) -> MemberPreferences:
     """A member's preferences in the current collective; the defaults (unsaved) if never changed."""
     return MemberPreferences.objects.filter(user=user).first() or MemberPreferences(user=user)
+
+
+@dataclass
+class OrderMoneyRow:
+    order: Order
+    balance: object  # payments.Balance
+    by_method: dict[str, Decimal]
+
+
+@dataclass
+class SalePaymentsReport:
+    rows: list[OrderMoneyRow]
+    per_method: list[tuple[str, Decimal, Decimal]]  # (label, received, refunded)
+    due: Decimal
+    received: Decimal
+    refunded: Decimal
+    authorized: Decimal
+    remaining: Decimal
+
+
+def sale_payments_report(*, sale: Sale) -> SalePaymentsReport:
+    """Per order and per payment method: what was paid, refunded, authorised and is still due. Orders that
+    were cancelled appear while money is attached to them (to be refunded, or refunded)."""
+    from orders.payments import order_balance
+
+    orders = list(
+        Order.objects.filter(sale=sale)
+        .filter(Q(status=Order.Status.PLACED) | Q(payments__isnull=False))
+        .distinct()
+        .select_related("user")
+        .prefetch_related("lines", Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")))
+        .order_by("basket_number", "pk")
+    )
+    received_by: dict[str, Decimal] = defaultdict(Decimal)
+    refunded_by: dict[str, Decimal] = defaultdict(Decimal)
+    rows = []
+    for order in orders:
+        by_method: dict[str, Decimal] = defaultdict(Decimal)
+        for payment in order.payments.all():
+            if payment.status == Payment.Status.SUCCEEDED:
+                by_method[payment.method] += payment.amount
+                received_by[payment.method] += payment.amount
+            refunded_by[payment.method] += payment.refunded
+        rows.append(OrderMoneyRow(order=order, balance=order_balance(order), by_method=dict(by_method)))
+    labels = dict(PaymentMethod.choices)
+    per_method = [
+        (labels[method], received_by[method], refunded_by[method])
+        for method in PaymentMethod.values
+        if received_by[method] or refunded_by[method]
+    ]
+    return SalePaymentsReport(
+        rows=rows,
+        per_method=per_method,
+        due=sum((row.balance.due for row in rows), Decimal("0")),
+        received=sum((row.balance.received for row in rows), Decimal("0")),
+        refunded=sum((row.balance.refunded for row in rows), Decimal("0")),
+        authorized=sum((row.balance.authorized for row in rows), Decimal("0")),
+        remaining=sum((row.balance.remaining for row in rows), Decimal("0")),
+    )

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from marketplace.models import User
+from marketplace.models import Collective, User
 from marketplace.money import money
-from orders import locks
+from orders import locks, payments, stripe_gateway
 from orders.models import (
     MAX_LINE_QUANTITY,
     MemberPreferences,
@@ -26,13 +26,14 @@ from orders.models import (
     OrderEvent,
     OrderLine,
     PaymentMethod,
+    PaymentStatus,
     RecurringSchedule,
     Sale,
     ShopSettings,
 )
 from pickup_points import locks as point_locks
 from pickup_points import services as point_services
-from pickup_points.models import PickupPoint, PickupSlot
+from pickup_points.models import PickupPoint, PickupSlot, SlotBooking
 from producers.models import Producer, Product
 
 
@@ -44,19 +45,54 @@ class OrderRefused(Exception):
 
 
 @transaction.atomic
-def shop_settings_update(*, payment_methods: Iterable[str]) -> ShopSettings:
+def shop_settings_update(
+    *,
+    payment_methods: Iterable[str],
+    weight_margin_percent: int | None = None,
+    card_hold_minutes: int | None = None,
+) -> ShopSettings:
     methods = [value for value in PaymentMethod.values if value in set(payment_methods)]
     if not methods:
         raise ValidationError({"payment_methods": _("Choisissez au moins un moyen de paiement.")})
-    if PaymentMethod.CARD in methods:
+    if PaymentMethod.CARD in methods and not payments.card_ready():
         raise ValidationError(
             {"payment_methods": _("Le paiement par carte sera disponible une fois le compte Stripe relié.")}
         )
     settings_row = ShopSettings.current()
     settings_row.payment_methods = methods
+    if weight_margin_percent is not None:
+        settings_row.weight_margin_percent = weight_margin_percent
+    if card_hold_minutes is not None:
+        settings_row.card_hold_minutes = card_hold_minutes
     settings_row.full_clean()
     settings_row.save()
     return settings_row
+
+
+def stripe_connect_start(*, collective: Collective, email: str, refresh_url: str, return_url: str) -> str:
+    """The Stripe onboarding address for the collective's own account (created on first use)."""
+    if not stripe_gateway.is_configured():
+        raise ValidationError(_("Stripe n'est pas configuré sur cette instance (STRIPE_SECRET_KEY)."))
+    if not collective.stripe_account_id:
+        account = stripe_gateway.account_create(
+            email=email, name=collective.name, schema_name=collective.schema_name
+        )
+        Collective.objects.filter(pk=collective.pk).update(stripe_account_id=account.id)
+        collective.stripe_account_id = account.id
+    return stripe_gateway.account_link_create(
+        account=collective.stripe_account_id, refresh_url=refresh_url, return_url=return_url
+    )
+
+
+def stripe_account_refresh(*, collective: Collective) -> bool:
+    """Read from Stripe whether the collective's account takes charges; True when it does."""
+    if not collective.stripe_account_id:
+        return False
+    account = stripe_gateway.account_retrieve(collective.stripe_account_id)
+    enabled = bool(account.charges_enabled)
+    Collective.objects.filter(pk=collective.pk).update(stripe_charges_enabled=enabled)
+    collective.stripe_charges_enabled = enabled
+    return enabled
 
 
 @transaction.atomic
@@ -505,6 +541,7 @@ def order_place(
     order.number = f"{sale.pk}-{order.pk:05d}"
     order.total = sum((line.amount for line in lines), Decimal("0"))
     order.save(update_fields=["number", "total"])
+    payments.hold_start(order)
     order_event(order=order, kind="placed")
     _notify(order, "placed")
     return order
@@ -549,11 +586,21 @@ def order_update(
     order.lines.all().delete()
     lines = order_lines_build(order, offers, wanted)
     OrderLine.objects.bulk_create(lines)
+    try:
+        payments.order_change_check(
+            order,
+            new_cap=payments.order_amounts(order).cap,
+            payment_method=payment_method,
+        )
+    except payments.PaymentRefused as refusal:
+        raise OrderRefused(str(refusal)) from refusal
     order.booking = booking
     order.basket_number = booking.basket_number
     order.payment_method = payment_method
     order.total = sum((line.amount for line in lines), Decimal("0"))
     order.save()
+    payments.hold_start(order)
+    payments.excess_refund(order)
     order_event(order=order, kind="updated")
     _notify(order, "updated")
     return order
@@ -579,10 +626,43 @@ def order_cancel(*, order_id: int, user: User, seen_updated_at: datetime | None 
         raise OrderRefused(
             _("Votre commande vient d'être modifiée ailleurs : rechargez la page et recommencez.")
         )
+    _cancel(order, kind="cancelled")
+    return order
+
+
+def _cancel(order: Order, *, kind: str) -> None:
     order.status = Order.Status.CANCELLED
     order.booking = None
     order.basket_number = None  # the number may go to another household's booking
     order.save(update_fields=["status", "booking", "basket_number", "updated_at"])
-    order_event(order=order, kind="cancelled")
-    _notify(order, "cancelled")
-    return order
+    payments.on_order_cancelled(order)
+    order_event(order=order, kind=kind)
+    _notify(order, kind)
+
+
+class _ChangedMeanwhile(Exception):
+    pass
+
+
+def order_release(*, order_id: int) -> bool:
+    """Cancel a card order whose payment did not come in time (or before the sale closed): its stock and
+    place go back to the others and the member is told. False when it was paid or changed meanwhile."""
+    current = Order.objects.filter(pk=order_id).first()
+    if current is None or not current.is_placed or current.payment_status != PaymentStatus.AWAITING:
+        return False
+    try:
+        with transaction.atomic():
+            locks.sale_share(current.sale_id)
+            old = dict(current.lines.values_list("offer_id", "quantity"))
+            offers = Offer.objects.in_bulk(list(old))
+            _move_stock(offers, {offer_id: -quantity for offer_id, quantity in old.items()})
+            booking = SlotBooking.objects.filter(pk=current.booking_id).first()
+            if booking is not None:
+                point_services.slot_release(booking=booking)
+            order = locks.order_lock(current.pk)
+            if order.updated_at != current.updated_at or order.payment_status != PaymentStatus.AWAITING:
+                raise _ChangedMeanwhile  # rolls the stock back: it was paid or changed meanwhile
+            _cancel(order, kind="released")
+            return True
+    except _ChangedMeanwhile:
+        return False

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from marketplace.models import Collective, User
-from orders import emails, jobs, selectors
+from orders import emails, jobs, payments, selectors, stripe_gateway
 from orders.models import Sale
 from producers.models import Producer
 
@@ -27,6 +27,7 @@ def order_confirmation_send(*, schema_name: str, order_id: int, kind: str) -> No
             "placed": _("Votre commande %(number)s à %(name)s"),
             "updated": _("Votre commande %(number)s à %(name)s a été modifiée"),
             "cancelled": _("Votre commande %(number)s à %(name)s est annulée"),
+            "released": _("Votre commande %(number)s à %(name)s n'a pas été payée : elle est annulée"),
         }
         context = {
             "order": order,
@@ -127,3 +128,24 @@ def sheet_email_send(*, schema_name: str, sheet_id: int) -> bool:
 
     with schema_context(schema_name):
         return sheets.sheet_email(sheet_id=sheet_id)
+
+
+# Payments (orders.payments): each call is idempotent, so a redelivered task does no harm --------------------
+
+
+@shared_task(autoretry_for=(stripe_gateway.StripeError,), retry_backoff=5, max_retries=5)
+def refund_send(*, schema_name: str, refund_id: int) -> None:
+    with schema_context(schema_name):
+        payments.refund_send(refund_id=refund_id)
+
+
+@shared_task(autoretry_for=(stripe_gateway.StripeError,), retry_backoff=5, max_retries=5)
+def authorization_cancel(*, schema_name: str, payment_id: int) -> None:
+    with schema_context(schema_name):
+        payments.authorization_cancel(payment_id=payment_id)
+
+
+@shared_task(autoretry_for=(stripe_gateway.StripeError,), retry_backoff=5, max_retries=5)
+def checkout_expire(*, schema_name: str, payment_id: int) -> None:
+    with schema_context(schema_name):
+        payments.checkout_expire(payment_id=payment_id)

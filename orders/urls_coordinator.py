@@ -1,6 +1,7 @@
 from django.urls import path
 
 from orders import views_coordinator as views
+from orders import views_payments
 
 urlpatterns = [
     path("ventes/", views.sale_list, name="sale_list"),
@@ -16,5 +17,37 @@ urlpatterns = [
         views.schedule_sales_create,
         name="schedule_sales_create",
     ),
+    path("ventes/<int:sale_id>/paiements/", views_payments.sale_payments, name="sale_payments"),
+    path(
+        "ventes/<int:sale_id>/commandes/<int:order_id>/",
+        views_payments.order_money,
+        name="order_money",
+    ),
+    path(
+        "ventes/<int:sale_id>/commandes/<int:order_id>/paiement/",
+        views_payments.order_onsite_payment,
+        name="order_onsite_payment",
+    ),
+    path(
+        "ventes/<int:sale_id>/commandes/<int:order_id>/remboursement/",
+        views_payments.order_refund,
+        name="order_refund",
+    ),
+    path(
+        "ventes/<int:sale_id>/commandes/<int:order_id>/lignes/<int:line_id>/poids/",
+        views_payments.order_weigh,
+        name="order_weigh",
+    ),
+    path(
+        "ventes/<int:sale_id>/commandes/<int:order_id>/regler/",
+        views_payments.order_settle,
+        name="order_settle",
+    ),
     path("reglages/paiements/", views.payment_settings, name="payment_settings"),
+    path("reglages/paiements/stripe/", views_payments.stripe_connect, name="stripe_connect"),
+    path(
+        "reglages/paiements/stripe/retour/",
+        views_payments.stripe_connect_return,
+        name="stripe_connect_return",
+    ),
 ]

@@ -12,9 +12,10 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from orders import selectors, services
+from orders import payments, selectors, services
 from orders.forms import CartForm, CheckoutForm, PreferencesForm
-from orders.models import Order, Sale, ShopSettings
+from orders.models import Order, PaymentStatus, Sale, ShopSettings
+from orders.views_payments import checkout_redirect
 
 
 def _cart_key(sale: Sale) -> str:
@@ -97,7 +98,9 @@ def sale_checkout(request, sale_id: int):
         request.POST or None,
         initial=initial,
         slots=slots,
-        payment_methods=ShopSettings.current().accepted_methods(),
+        payment_methods=ShopSettings.current().accepted_methods(
+            card_ready=payments.card_ready(request.tenant)
+        ),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -123,6 +126,13 @@ def sale_checkout(request, sale_id: int):
             form.slots = list(slots)
         else:
             request.session.pop(_cart_key(sale), None)
+            if placed.payment_status == PaymentStatus.AWAITING:
+                messages.success(
+                    request,
+                    _("Commande %(number)s enregistrée : il reste à la payer par carte.")
+                    % {"number": placed.number},
+                )
+                return checkout_redirect(request, placed)
             messages.success(
                 request,
                 _("Commande modifiée.")
@@ -151,10 +161,15 @@ def order_detail(request, order_id: int):
     order = selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
+    can_change = order.is_placed and order.sale.status_at(timezone.now()) == Sale.Status.OPEN
     context = {
         "order": order,
         "vat": selectors.vat_breakdown(order.lines.all()),
-        "can_change": order.is_placed and order.sale.status_at(timezone.now()) == Sale.Status.OPEN,
+        "can_change": can_change,
+        "can_pay": can_change and order.payment_status == PaymentStatus.AWAITING,
+        "balance": payments.order_balance(order),
+        "amounts": payments.order_amounts(order),
+        "payments": order.payments.prefetch_related("refunds"),
     }
     return render(request, "orders/order_detail.html", context)
 

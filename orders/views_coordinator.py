@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from orders import selectors, services
+from orders import payments, selectors, services, stripe_gateway
 from orders.forms_coordinator import (
     OfferFormSet,
     OrderFilterForm,
@@ -494,19 +494,28 @@ def schedule_sales_create(request, schedule_id: int):
 
 @role_required(Role.COORDINATOR)
 def payment_settings(request):
-    accepted = ShopSettings.current().payment_methods
-    form = PaymentSettingsForm(request.POST or None, initial={"payment_methods": accepted})
+    current = ShopSettings.current()
+    card_ready = payments.card_ready(request.tenant)
+    initial = {
+        "payment_methods": current.payment_methods,
+        "weight_margin_percent": current.weight_margin_percent,
+        "card_hold_minutes": current.card_hold_minutes,
+    }
+    form = PaymentSettingsForm(request.POST or None, initial=initial, card_ready=card_ready)
     if request.method == "POST" and form.is_valid():
         try:
-            services.shop_settings_update(payment_methods=form.cleaned_data["payment_methods"])
+            services.shop_settings_update(**form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Moyens de paiement enregistrés."))
+            messages.success(request, _("Réglages des paiements enregistrés."))
             return redirect("payment_settings")
+    context = {
+        "form": form,
+        "card_ready": card_ready,
+        "stripe_configured": stripe_gateway.is_configured(),
+        "stripe_account": request.tenant.stripe_account_id,
+    }
     return render(
-        request,
-        "orders/coordinator/payment_settings.html",
-        {"form": form},
-        status=400 if form.errors else 200,
+        request, "orders/coordinator/payment_settings.html", context, status=400 if form.errors else 200
     )

@@ -171,6 +171,16 @@ CACHES = {
 
 INVITATION_VALID_DAYS = 14
 
+# Stripe (card payments through Stripe Checkout on each collective's connected account). Secrets come only
+# from the environment. STRIPE_API_BASE points the official library elsewhere than api.stripe.com: `make dev`
+# and the tests set it to the local Stripe double (config/stripe_double) when no real key is given.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+# One secret per webhook endpoint (platform events and connected-account events may use two endpoints).
+STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
+# A card authorisation stays capturable for 7 days on most cards: keep a day of margin.
+STRIPE_AUTHORIZATION_DAYS = env.int("STRIPE_AUTHORIZATION_DAYS", default=6)
+
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 LOGGING = {

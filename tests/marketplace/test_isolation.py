@@ -79,13 +79,20 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
             slot_id=sale.distribution.slots.first().pk,
             payment_method=PaymentMethod.CASH,
         )
+        line_id = order.lines.first().pk
         schedule = order_services.schedule_create(
             title=f"Programmation de {title}", kind="weekly", points=[point], producers=[farm]
         )
         # A stored sheet (its content does not matter here: who may fetch it does).
         sheet = Sheet(sale=sale, kind=Sheet.Kind.SUMMARY, title=f"Récapitulatif de {title}")
         sheet.file.save("summary.pdf", ContentFile(b"%PDF-1.4 private"), save=True)
-    return {"sale_id": sale.pk, "order_id": order.pk, "schedule_id": schedule.pk, "sheet_id": sheet.pk}
+    return {
+        "sale_id": sale.pk,
+        "order_id": order.pk,
+        "line_id": line_id,
+        "schedule_id": schedule.pk,
+        "sheet_id": sheet.pk,
+    }
 
 
 def _orders_state(cast) -> tuple:

@@ -823,7 +823,7 @@ def test_choosing_the_payment_methods(browse, alpha, market):
     response = client.post("/reglages/paiements/", {"payment_methods": ["cheque", "transfer"]})
     assert response.status_code == 302 and response["Location"] == "/reglages/paiements/"
     assert ShopSettings.current().payment_methods == ["cheque", "transfer"]
-    assert "Moyens de paiement enregistrés." in text(client.get("/reglages/paiements/"))
+    assert "Réglages des paiements enregistrés." in text(client.get("/reglages/paiements/"))
 
 
 @pytest.mark.parametrize(

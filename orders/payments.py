@@ -1,0 +1,615 @@
+"""Every write about money: card payments through Stripe Checkout, on-site payments, weighing, capture and
+refunds. Views and the webhook call these; the Stripe calls themselves are in orders.stripe_gateway.
+
+Rules:
+- Amounts come from the order's lines, never from a request; Decimal euros (cents only in the gateway).
+- A card payment changes status only in `payment_sync`, from what Stripe says when asked server-side (a
+  verified webhook event or a return from Checkout triggers the question; neither is believed by itself).
+  So events may come twice, late or in any order: each one only makes us read the truth again.
+- Weighed goods paid by card: authorised for the estimate plus the collective's margin (the cap) and captured
+  at the real amount when the distribution falls within the authorisation's validity; otherwise the cap is
+  charged and the difference refunded after weighing. Never more than the cap.
+- Locks: the order row (orders.locks.order_lock) around every change of an order's money.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from marketplace.models import Collective, User
+from marketplace.money import money
+from orders import locks
+from orders import stripe_gateway as gateway
+from orders.models import (
+    ON_SITE_METHODS,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    ShopSettings,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_AMOUNT = Decimal("10000")
+MAX_WEIGHT_KG = Decimal("500")
+# Stripe refuses a Checkout Session that expires sooner than 30 minutes after its creation.
+CHECKOUT_MIN_LIFETIME = timedelta(minutes=31)
+
+
+class PaymentRefused(Exception):
+    """A payment action that cannot be done; the message says why, for the person who tried."""
+
+
+# Reading ----------------------------------------------------------------------------------------------------
+
+
+def card_ready(collective: Collective | None = None) -> bool:
+    """Card payment can be offered: Stripe is configured and the collective's account takes charges."""
+    collective = collective or connection.tenant
+    return (
+        gateway.is_configured() and bool(collective.stripe_account_id) and collective.stripe_charges_enabled
+    )
+
+
+@dataclass(frozen=True)
+class Amounts:
+    estimate: Decimal  # the order's total with estimated weights
+    cap: Decimal  # the most the member can be charged: weighed lines + the collective's margin
+    has_weighed_goods: bool
+
+
+def order_amounts(order: Order, margin_percent: int | None = None) -> Amounts:
+    if margin_percent is None:
+        margin_percent = ShopSettings.current().weight_margin_percent
+    lines = list(order.lines.all())
+    fixed = sum((line.amount for line in lines if not line.is_variable_weight), Decimal("0"))
+    weighed = sum((line.amount for line in lines if line.is_variable_weight), Decimal("0"))
+    cap = fixed + money(weighed * (100 + margin_percent) / 100)
+    return Amounts(estimate=fixed + weighed, cap=cap, has_weighed_goods=weighed > 0)
+
+
+def capture_method_for(order: Order, now: datetime | None = None) -> str:
+    """Manual capture (authorise now, capture the weighed amount) when the distribution ends while the
+    authorisation is still valid; automatic otherwise and whenever nothing is weighed."""
+    now = now or timezone.now()
+    if not order_amounts(order).has_weighed_goods:
+        return "automatic"
+    valid_until = now + timedelta(days=settings.STRIPE_AUTHORIZATION_DAYS)
+    return "manual" if order.sale.distribution_ends_at <= valid_until else "automatic"
+
+
+@dataclass(frozen=True)
+class Balance:
+    received: Decimal
+    refunded: Decimal
+    authorized: Decimal
+    due: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.received - self.refunded
+
+    @property
+    def remaining(self) -> Decimal:
+        """Still to pay (on site, or by card when nothing is authorised)."""
+        return max(self.due - self.net - self.authorized, Decimal("0"))
+
+    @property
+    def excess(self) -> Decimal:
+        return max(self.net - self.due, Decimal("0"))
+
+
+def order_balance(order: Order) -> Balance:
+    payments = list(order.payments.all())
+    received = sum((p.amount for p in payments if p.status == Payment.Status.SUCCEEDED), Decimal("0"))
+    refunded = sum((p.refunded for p in payments), Decimal("0"))
+    authorized = sum(
+        (p.amount_authorized for p in payments if p.status == Payment.Status.AUTHORIZED), Decimal("0")
+    )
+    due = order.final_total if order.is_placed else Decimal("0")
+    return Balance(received=received, refunded=refunded, authorized=authorized, due=due)
+
+
+def _status_for(order: Order, balance: Balance) -> str:
+    if not order.is_placed:
+        if balance.refunded and not balance.net:
+            return PaymentStatus.REFUNDED
+        return PaymentStatus.PAID if balance.net else PaymentStatus.DUE
+    if balance.due and balance.net >= balance.due:
+        return PaymentStatus.PAID
+    if balance.authorized:
+        return PaymentStatus.AUTHORIZED
+    if balance.net > 0:
+        return PaymentStatus.PARTIAL
+    if order.payment_method == PaymentMethod.CARD:
+        return PaymentStatus.AWAITING
+    return PaymentStatus.DUE
+
+
+def order_payment_refresh(order: Order) -> Order:
+    """Store where the order's money stands (call under the order lock, after any money change)."""
+    status = _status_for(order, order_balance(order))
+    hold_until = order.hold_until if status == PaymentStatus.AWAITING else None
+    if (status, hold_until) != (order.payment_status, order.hold_until):
+        Order.objects.filter(pk=order.pk).update(payment_status=status, hold_until=hold_until)
+        order.payment_status, order.hold_until = status, hold_until
+    return order
+
+
+def hold_start(order: Order, now: datetime | None = None) -> None:
+    """A card order keeps its stock and place until hold_until (called by the order services, in their
+    transaction, when an order is placed or switched to card)."""
+    now = now or timezone.now()
+    if order.payment_method == PaymentMethod.CARD and order.payment_status in (
+        PaymentStatus.DUE,
+        PaymentStatus.AWAITING,
+    ):
+        order.hold_until = order.hold_until or now + timedelta(
+            minutes=ShopSettings.current().card_hold_minutes
+        )
+        order.payment_status = PaymentStatus.AWAITING
+        Order.objects.filter(pk=order.pk).update(
+            payment_status=order.payment_status, hold_until=order.hold_until
+        )
+        return
+    if order.payment_method != PaymentMethod.CARD:  # switched to paying on site: stop the open sessions
+        for payment in order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING):
+            _session_drop(payment)
+    order_payment_refresh(order)
+
+
+def excess_refund(order: Order) -> None:
+    """After a basket got smaller: what was charged by card beyond the new cap goes back at once."""
+    excess = order_balance(order).net - order_amounts(order).cap
+    left = excess
+    for payment, refundable in _refundable_payments(order):
+        if left <= 0:
+            break
+        if payment.is_card:
+            part = min(left, refundable)
+            _refund_add(payment, part, _("Panier réduit"), by=None)
+            left -= part
+    order_payment_refresh(order)
+
+
+def _card_commitment(order: Order) -> Decimal:
+    """What the member has paid or authorised by card on this order."""
+    balance = order_balance(order)
+    return balance.net + balance.authorized
+
+
+def order_change_check(order: Order, *, new_cap: Decimal, payment_method: str) -> None:
+    """Called by order_update before a change: a card payment already made limits what may change."""
+    committed = _card_commitment(order)
+    if not committed or not order.payments.filter(method=PaymentMethod.CARD).exists():
+        return
+    if payment_method != PaymentMethod.CARD:
+        raise PaymentRefused(
+            _("Votre commande est déjà payée par carte : le moyen de paiement ne peut plus changer.")
+        )
+    if new_cap > committed:
+        raise PaymentRefused(
+            _(
+                "Votre commande est déjà payée par carte (%(amount)s €) : vous pouvez réduire votre panier "
+                "ou changer de créneau. Pour ajouter des produits, annulez-la (remboursement intégral) et "
+                "commandez à nouveau."
+            )
+            % {"amount": committed}
+        )
+
+
+# Card payment: Checkout -------------------------------------------------------------------------------------
+
+
+def _schema() -> str:
+    return connection.schema_name
+
+
+@transaction.atomic
+def checkout_start(*, order_id: int, user: User, success_url: str, cancel_url: str) -> str:
+    """The Stripe Checkout address where the member pays the order (an open session is reused)."""
+    order = locks.order_lock(order_id)
+    if order.user_id != user.pk or not order.is_placed:
+        raise PaymentRefused(_("Cette commande n'existe pas ou a été annulée."))
+    if order.sale.closed_at is not None:
+        raise PaymentRefused(_("Cette vente est close : le paiement se fait sur place."))
+    if order.payment_method != PaymentMethod.CARD or order.payment_status != PaymentStatus.AWAITING:
+        raise PaymentRefused(_("Cette commande n'attend pas de paiement par carte."))
+    collective = connection.tenant
+    if not card_ready(collective):
+        raise PaymentRefused(_("Le paiement par carte n'est pas disponible pour le moment."))
+    amounts = order_amounts(order)
+    pending = order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING).last()
+    if pending and pending.amount_authorized == amounts.cap and pending.checkout_url:
+        return pending.checkout_url
+    if pending:  # the basket changed since: this session's amount is wrong
+        _session_drop(pending)
+    now = timezone.now()
+    payment = Payment.objects.create(
+        order=order,
+        method=PaymentMethod.CARD,
+        amount_authorized=amounts.cap,
+        capture_method=capture_method_for(order, now),
+        stripe_account=collective.stripe_account_id,
+    )
+    expires = max(order.hold_until or now, now + CHECKOUT_MIN_LIFETIME)
+    session = gateway.checkout_session_create(
+        account=collective.stripe_account_id,
+        idempotency_key=f"checkout-{_schema()}-{payment.pk}",
+        description=_("Commande %(number)s — %(name)s") % {"number": order.number, "name": collective.name},
+        amount=amounts.cap,
+        capture_method=payment.capture_method,
+        metadata={"schema": _schema(), "order_id": str(order.pk), "payment_id": str(payment.pk)},
+        email=user.email,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        expires_at=int(expires.timestamp()),
+    )
+    payment.stripe_session_id = session.id
+    payment.checkout_url = session.url
+    payment.save(update_fields=["stripe_session_id", "checkout_url", "updated_at"])
+    return session.url
+
+
+def _session_drop(payment: Payment) -> None:
+    """Stop a pending Checkout Session from being paid (expired at Stripe after commit)."""
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.CANCELED, checkout_url="")
+    if payment.stripe_session_id:
+        from orders import tasks
+
+        schema = _schema()
+        transaction.on_commit(lambda: tasks.checkout_expire.delay(schema_name=schema, payment_id=payment.pk))
+
+
+def checkout_expire(*, payment_id: int) -> None:
+    """Expire a dropped session at Stripe; if it was paid meanwhile, payment_sync refunds it."""
+    payment = Payment.objects.get(pk=payment_id)
+    try:
+        gateway.checkout_session_expire(account=payment.stripe_account, session_id=payment.stripe_session_id)
+    except gateway.StripeError as error:
+        logger.info("session %s not expired (%s); reading it again", payment.stripe_session_id, error)
+    payment_sync(payment_id=payment.pk)
+
+
+# The truth from Stripe --------------------------------------------------------------------------------------
+
+
+_PI_STATUS = {
+    "succeeded": Payment.Status.SUCCEEDED,
+    "requires_capture": Payment.Status.AUTHORIZED,
+    "canceled": Payment.Status.CANCELED,
+}
+
+
+def payment_sync(*, payment_id: int) -> Payment:
+    """Read the payment's Checkout Session, PaymentIntent and refunds from Stripe and apply them. The only
+    code path that marks a card payment received or authorised."""
+    payment = Payment.objects.get(pk=payment_id)
+    if not payment.is_card or not payment.stripe_session_id:
+        return payment
+    account = payment.stripe_account
+    session = gateway.checkout_session_retrieve(account=account, session_id=payment.stripe_session_id)
+    intent_id = payment.stripe_payment_intent_id or _id_of(session.payment_intent)
+    intent = (
+        gateway.payment_intent_retrieve(account=account, payment_intent_id=intent_id) if intent_id else None
+    )
+    refunds = gateway.refunds_list(account=account, payment_intent_id=intent_id) if intent_id else []
+    with transaction.atomic():
+        order = locks.order_lock(payment.order_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        _apply(payment, session, intent)
+        _refunds_apply(payment, refunds)
+        _cancelled_order_unwind(order, payment)
+        order_payment_refresh(order)
+    return payment
+
+
+def _id_of(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.id
+
+
+def _apply(payment: Payment, session, intent) -> None:
+    status = payment.status
+    if intent is not None:
+        payment.stripe_payment_intent_id = intent.id
+        if intent.status in _PI_STATUS:
+            status = _PI_STATUS[intent.status]
+        elif intent.status == "requires_payment_method" and intent.last_payment_error:
+            payment.last_error = _("Paiement refusé : %(message)s") % {
+                "message": intent.last_payment_error.message or intent.last_payment_error.code
+            }
+        if status == Payment.Status.SUCCEEDED:
+            payment.amount = gateway.euros(intent.amount_received)
+            payment.amount_authorized = Decimal("0")
+            payment.last_error = ""
+        elif status == Payment.Status.AUTHORIZED:
+            payment.amount = Decimal("0")
+            payment.amount_authorized = gateway.euros(intent.amount_capturable)
+            payment.last_error = ""
+        elif status == Payment.Status.CANCELED:
+            payment.amount_authorized = Decimal("0")
+    if session.status == "expired" and status == Payment.Status.PENDING:
+        status = Payment.Status.CANCELED
+    if status != Payment.Status.PENDING:
+        payment.checkout_url = ""
+    payment.status = status
+    payment.save()
+
+
+def _refunds_apply(payment: Payment, refunds) -> None:
+    statuses = {
+        "succeeded": Refund.Status.SUCCEEDED,
+        "failed": Refund.Status.FAILED,
+        "canceled": Refund.Status.FAILED,
+    }
+    for remote in refunds:
+        status = statuses.get(remote.status, Refund.Status.PENDING)
+        local_id = (remote.metadata or {}).get("refund_id")
+        refund = (
+            Refund.objects.filter(stripe_refund_id=remote.id).first()
+            or Refund.objects.filter(pk=local_id, payment=payment, stripe_refund_id__isnull=True).first()
+        )
+        if refund is None:  # made outside Étal (the collective's Stripe dashboard)
+            Refund.objects.create(
+                payment=payment,
+                amount=gateway.euros(remote.amount),
+                reason=_("Remboursement fait depuis Stripe"),
+                status=status,
+                stripe_refund_id=remote.id,
+            )
+        elif (refund.stripe_refund_id, refund.status) != (remote.id, status):
+            refund.stripe_refund_id, refund.status = remote.id, status
+            refund.save(update_fields=["stripe_refund_id", "status"])
+
+
+def _cancelled_order_unwind(order: Order, payment: Payment) -> None:
+    """Money that arrives for an order that no longer stands (released or cancelled meanwhile) goes back."""
+    if order.is_placed:
+        return
+    if payment.status == Payment.Status.AUTHORIZED:
+        _intent_cancel_later(payment)
+    elif payment.status == Payment.Status.SUCCEEDED:
+        pending = payment.amount - payment.refunded
+        if pending > 0:
+            _refund_add(payment, pending, _("Commande annulée : remboursement intégral"), by=None)
+
+
+# Cancelling, refunding --------------------------------------------------------------------------------------
+
+
+def _intent_cancel_later(payment: Payment) -> None:
+    from orders import tasks
+
+    schema = _schema()
+    transaction.on_commit(lambda: tasks.authorization_cancel.delay(schema_name=schema, payment_id=payment.pk))
+
+
+def authorization_cancel(*, payment_id: int) -> None:
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status != Payment.Status.AUTHORIZED:
+        return
+    gateway.payment_intent_cancel(
+        account=payment.stripe_account,
+        payment_intent_id=payment.stripe_payment_intent_id,
+        idempotency_key=f"cancel-{_schema()}-{payment.pk}",
+    )
+    payment_sync(payment_id=payment.pk)
+
+
+def _refund_add(payment: Payment, amount: Decimal, reason: str, *, by: User | None) -> Refund:
+    """A refund on one payment: on-site payments are given back at once, card refunds sent after commit."""
+    on_site = not payment.is_card
+    refund = Refund.objects.create(
+        payment=payment,
+        amount=amount,
+        reason=reason[:200],
+        status=Refund.Status.SUCCEEDED if on_site else Refund.Status.PENDING,
+        created_by=by,
+    )
+    if not on_site:
+        from orders import tasks
+
+        schema = _schema()
+        transaction.on_commit(lambda: tasks.refund_send.delay(schema_name=schema, refund_id=refund.pk))
+    return refund
+
+
+def refund_send(*, refund_id: int) -> Refund:
+    """Send a pending card refund to Stripe (idempotent: the key is the refund's own id)."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != Refund.Status.PENDING or refund.stripe_refund_id:
+        return refund
+    payment = refund.payment
+    try:
+        remote = gateway.refund_create(
+            account=payment.stripe_account,
+            payment_intent_id=payment.stripe_payment_intent_id,
+            amount=refund.amount,
+            idempotency_key=f"refund-{_schema()}-{refund.pk}",
+            metadata={"schema": _schema(), "refund_id": str(refund.pk), "order_id": str(payment.order_id)},
+        )
+    except gateway.StripeError as error:
+        logger.warning("refund %s refused by Stripe: %s", refund.pk, error.user_message or error)
+        with transaction.atomic():
+            order = locks.order_lock(payment.order_id)
+            Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+                status=Refund.Status.FAILED
+            )
+            order_payment_refresh(order)
+        refund.refresh_from_db()
+        return refund
+    with transaction.atomic():
+        order = locks.order_lock(payment.order_id)
+        Refund.objects.filter(pk=refund.pk).update(
+            stripe_refund_id=remote.id,
+            status=Refund.Status.SUCCEEDED if remote.status == "succeeded" else refund.status,
+        )
+        order_payment_refresh(order)
+    refund.refresh_from_db()
+    return refund
+
+
+def on_order_cancelled(order: Order) -> None:
+    """Called in the cancelling transaction (member's cancel, release of an unpaid order): every euro goes
+    back and every pending Checkout Session is stopped."""
+    for payment in order.payments.select_for_update().all():
+        if payment.status == Payment.Status.PENDING:
+            _session_drop(payment)
+        elif payment.status == Payment.Status.AUTHORIZED:
+            _intent_cancel_later(payment)
+        elif payment.status == Payment.Status.SUCCEEDED:
+            pending = payment.amount - payment.refunded
+            if pending > 0:
+                _refund_add(payment, pending, _("Commande annulée : remboursement intégral"), by=None)
+    order_payment_refresh(order)
+
+
+def _refundable_payments(order: Order) -> list[tuple[Payment, Decimal]]:
+    rows = []
+    for payment in order.payments.filter(status=Payment.Status.SUCCEEDED).order_by("-created_at", "-pk"):
+        left = payment.amount - payment.refunded
+        if left > 0:
+            rows.append((payment, left))
+    return rows
+
+
+@transaction.atomic
+def refund_create(*, order_id: int, amount: Decimal, reason: str, by: User) -> list[Refund]:
+    """A coordinator gives part of an order back (a missing product, a weight adjustment), with a reason.
+    Taken from the latest payments first; card refunds go to Stripe after commit."""
+    order = locks.order_lock(order_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise PaymentRefused(_("Indiquez le motif du remboursement : le membre le verra."))
+    if amount is None or amount <= 0 or money(amount) != amount:
+        raise PaymentRefused(_("Le montant à rembourser doit être positif, en euros et centimes."))
+    refundable = sum((left for _payment, left in _refundable_payments(order)), Decimal("0"))
+    if amount > refundable:
+        raise PaymentRefused(
+            _("On ne peut rembourser que ce qui a été payé : %(amount)s € au plus.") % {"amount": refundable}
+        )
+    refunds, left_to_refund = [], amount
+    for payment, left in _refundable_payments(order):
+        part = min(left, left_to_refund)
+        refunds.append(_refund_add(payment, part, reason, by=by))
+        left_to_refund -= part
+        if not left_to_refund:
+            break
+    order_payment_refresh(order)
+    return refunds
+
+
+# On site ----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def onsite_payment_record(*, order_id: int, method: str, amount: Decimal, note: str, by: User) -> Payment:
+    """Cash, cheque, transfer or food vouchers received for an order (by staff or a coordinator)."""
+    order = locks.order_lock(order_id)
+    if not order.is_placed:
+        raise PaymentRefused(_("Cette commande est annulée : aucun paiement ne peut y être enregistré."))
+    if method not in ON_SITE_METHODS:
+        raise PaymentRefused(_("Choisissez un moyen de paiement sur place."))
+    if amount is None or amount <= 0 or amount > MAX_AMOUNT or money(amount) != amount:
+        raise PaymentRefused(_("Le montant doit être positif, en euros et centimes."))
+    payment = Payment.objects.create(
+        order=order,
+        method=method,
+        status=Payment.Status.SUCCEEDED,
+        amount=amount,
+        note=(note or "").strip()[:200],
+        recorded_by=by,
+    )
+    order_payment_refresh(order)
+    return payment
+
+
+# Weighing and settling --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def line_weigh(*, line_id: int, weight_kg: Decimal) -> OrderLine:
+    """The real weight of a weighed line (all its pieces together); its amount follows, rounded once."""
+    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+    if line is None or not line.is_variable_weight:
+        raise PaymentRefused(_("Cette ligne ne se pèse pas."))
+    order = locks.order_lock(line.order_id)
+    if not order.is_placed:
+        raise PaymentRefused(_("Cette commande est annulée."))
+    if weight_kg is None or weight_kg <= 0 or weight_kg > MAX_WEIGHT_KG:
+        raise PaymentRefused(_("Le poids doit être positif, en kilogrammes (par ex. 1,250)."))
+    line.weight_kg = weight_kg.quantize(Decimal("0.001"))
+    line.weighed_amount = money(line.unit_price * line.weight_kg)
+    line.save(update_fields=["weight_kg", "weighed_amount"])
+    order_payment_refresh(order)
+    return line
+
+
+@dataclass(frozen=True)
+class Settlement:
+    captured: Decimal
+    refunded: Decimal
+    remaining: Decimal  # still due, to be paid on site
+
+
+def order_settle(*, order_id: int, by: User | None) -> Settlement:
+    """Once everything is weighed: capture the real amount of a card authorisation (never above it), or
+    refund what was charged beyond the real amount. What is still due is paid on site."""
+    with transaction.atomic():
+        order = locks.order_lock(order_id)
+        if not order.is_placed:
+            raise PaymentRefused(_("Cette commande est annulée."))
+        if not order.is_weighed:
+            raise PaymentRefused(_("Pesez d'abord tous les produits au poids de cette commande."))
+        authorized = list(order.payments.filter(status=Payment.Status.AUTHORIZED))
+    captured = Decimal("0")
+    for payment in authorized:  # outside the lock: Stripe answers, then payment_sync applies
+        balance = order_balance(Order.objects.get(pk=order_id))
+        to_capture = min(max(balance.due - balance.net, Decimal("0")), payment.amount_authorized)
+        if to_capture > 0:
+            gateway.payment_intent_capture(
+                account=payment.stripe_account,
+                payment_intent_id=payment.stripe_payment_intent_id,
+                amount=to_capture,
+                idempotency_key=f"capture-{_schema()}-{payment.pk}",
+            )
+            captured += to_capture
+        else:
+            gateway.payment_intent_cancel(
+                account=payment.stripe_account,
+                payment_intent_id=payment.stripe_payment_intent_id,
+                idempotency_key=f"cancel-{_schema()}-{payment.pk}",
+            )
+        payment_sync(payment_id=payment.pk)
+    with transaction.atomic():
+        order = locks.order_lock(order_id)
+        balance = order_balance(order)
+        refunded = Decimal("0")
+        if balance.excess > 0:
+            left = balance.excess
+            for payment, refundable in _refundable_payments(order):
+                part = min(left, refundable)
+                _refund_add(payment, part, _("Ajustement après pesée"), by=by)
+                refunded += part
+                left -= part
+                if not left:
+                    break
+        from orders.services import order_event
+
+        order_event(order=order, kind="settled", note=str(order.final_total))
+        order_payment_refresh(order)
+        remaining = order_balance(order).remaining
+    return Settlement(captured=captured, refunded=refunded, remaining=remaining)

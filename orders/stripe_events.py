@@ -1,0 +1,116 @@
+"""Stripe webhook events: verified, recorded once, routed to their collective, applied by reading the truth.
+
+An event is believed only once its signature matches one of our endpoint secrets. Its id is stored under a
+unique constraint in the same transaction as its effects, so a second delivery changes nothing and a failure
+rolls the record back (Stripe delivers it again). An event never sets a state by itself: it names a payment,
+and payments.payment_sync reads that payment's session, intent and refunds from Stripe, on the connected
+account the event came from. So the order in which events arrive does not matter.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from marketplace.models import Collective, StripeEvent
+from orders import payments
+from orders import stripe_gateway as gateway
+from orders.models import Payment
+
+logger = logging.getLogger(__name__)
+
+HANDLED = {
+    "checkout.session.completed",
+    "checkout.session.expired",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.canceled",
+    "charge.refunded",
+    "charge.captured",
+    "refund.updated",
+    "account.updated",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    message: str
+
+
+def event_receive(*, payload: bytes, signature: str) -> Outcome:
+    try:
+        event = gateway.event_construct(payload=payload, signature=signature)
+    except (gateway.SignatureError, ValueError):
+        return Outcome(400, "invalid signature")
+    with schema_context(get_public_schema_name()):
+        try:
+            with transaction.atomic():
+                record = StripeEvent.objects.create(
+                    event_id=event.id, type=event.type, account=event.get("account") or ""
+                )
+                outcome = _route(event, record)
+                record.outcome = outcome[:200]
+                record.save(update_fields=["outcome", "schema_name"])
+        except IntegrityError:
+            return Outcome(200, "already received")
+        except gateway.StripeError as error:  # Stripe could not be read back: let Stripe deliver it again
+            logger.warning("event %s not applied yet: %s", event.id, error)
+            return Outcome(503, "retry later")
+    return Outcome(200, outcome)
+
+
+def _route(event, record: StripeEvent) -> str:
+    if event.type not in HANDLED:
+        return "ignored"
+    obj = event.data.object
+    account = event.get("account") or ""
+    if event.type == "account.updated":
+        account = obj.id
+    collective = Collective.objects.filter(stripe_account_id=account).first() if account else None
+    if collective is None:
+        return "unknown account"
+    record.schema_name = collective.schema_name
+    if event.type == "account.updated":
+        from orders import services
+
+        services.stripe_account_refresh(collective=collective)
+        return "account refreshed"
+    metadata_schema = (obj.get("metadata") or {}).get("schema")
+    if metadata_schema and metadata_schema != collective.schema_name:
+        return "other collective"
+    with schema_context(collective.schema_name):
+        payment = _payment_for(obj, account)
+        if payment is None:
+            return "no such payment"
+        payments.payment_sync(payment_id=payment.pk)
+        return f"payment {payment.pk} synced"
+
+
+def _payment_for(obj, account: str) -> Payment | None:
+    kind = obj.get("object")
+    if kind == "checkout.session":
+        return Payment.objects.filter(stripe_session_id=obj.id, stripe_account=account).first()
+    if kind == "payment_intent":
+        intent = obj
+    elif kind in ("charge", "refund") and obj.get("payment_intent"):
+        known = Payment.objects.filter(stripe_payment_intent_id=obj.payment_intent, stripe_account=account)
+        if known.exists():
+            return known.first()
+        intent = gateway.payment_intent_retrieve(account=account, payment_intent_id=obj.payment_intent)
+    else:
+        return None
+    known = Payment.objects.filter(stripe_payment_intent_id=intent.id, stripe_account=account).first()
+    if known:
+        return known
+    # Not linked yet (this event came before checkout.session.completed): the intent names its payment.
+    payment_id = (intent.get("metadata") or {}).get("payment_id", "")
+    if not payment_id.isdigit():
+        return None
+    return Payment.objects.filter(pk=int(payment_id), stripe_account=account).first()

@@ -1,0 +1,194 @@
+"""The only module that talks to Stripe, through the official library: thin calls, euros in and out.
+
+Charges are direct charges on the collective's connected account (the `stripe_account` option). Amounts are
+Decimal euros everywhere else; they become integer cents only here. With STRIPE_API_BASE set (the tests and
+`make dev` without keys), the same calls go to the local Stripe double instead of api.stripe.com.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+
+from marketplace.money import money
+
+StripeError = stripe.StripeError
+SignatureError = stripe.SignatureVerificationError
+
+
+class NotConfigured(Exception):
+    """No Stripe secret key: card payment is not offered on this instance."""
+
+
+def is_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        raise NotConfigured
+    base = settings.STRIPE_API_BASE
+    addresses = {"api": base, "connect": base} if base else None
+    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses=addresses, max_network_retries=2)
+
+
+def cents(amount: Decimal) -> int:
+    return int((money(amount) * 100).to_integral_value())
+
+
+def euros(amount_cents: int | None) -> Decimal:
+    return money(Decimal(amount_cents or 0) / 100)
+
+
+def _options(account: str, idempotency_key: str | None = None) -> dict:
+    options: dict = {"stripe_account": account}
+    if idempotency_key:
+        options["idempotency_key"] = idempotency_key
+    return options
+
+
+# Connect ----------------------------------------------------------------------------------------------------
+
+
+def account_create(*, email: str, name: str, schema_name: str) -> stripe.Account:
+    return client().v1.accounts.create(
+        {
+            "type": "standard",
+            "country": "FR",
+            "email": email,
+            "business_profile": {"name": name},
+            "metadata": {"schema": schema_name},
+        },
+        {"idempotency_key": f"account-{schema_name}"},
+    )
+
+
+def account_retrieve(account: str) -> stripe.Account:
+    return client().v1.accounts.retrieve(account)
+
+
+def account_link_create(*, account: str, refresh_url: str, return_url: str) -> str:
+    link = client().v1.account_links.create(
+        {
+            "account": account,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        }
+    )
+    return link.url
+
+
+# Checkout and payments --------------------------------------------------------------------------------------
+
+
+def checkout_session_create(
+    *,
+    account: str,
+    idempotency_key: str,
+    description: str,
+    amount: Decimal,
+    capture_method: str,
+    metadata: dict[str, str],
+    email: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
+) -> stripe.checkout.Session:
+    return client().v1.checkout.sessions.create(
+        {
+            "mode": "payment",
+            "locale": "fr",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": cents(amount),
+                        "product_data": {"name": description},
+                    },
+                }
+            ],
+            "payment_intent_data": {
+                "capture_method": capture_method,
+                "description": description,
+                "metadata": metadata,
+            },
+            "metadata": metadata,
+            "client_reference_id": metadata["payment_id"],
+            "customer_email": email,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": expires_at,
+        },
+        _options(account, idempotency_key),
+    )
+
+
+def checkout_session_retrieve(*, account: str, session_id: str) -> stripe.checkout.Session:
+    return client().v1.checkout.sessions.retrieve(session_id, options=_options(account))
+
+
+def checkout_session_expire(*, account: str, session_id: str) -> stripe.checkout.Session:
+    return client().v1.checkout.sessions.expire(session_id, options=_options(account))
+
+
+def payment_intent_retrieve(*, account: str, payment_intent_id: str) -> stripe.PaymentIntent:
+    return client().v1.payment_intents.retrieve(
+        payment_intent_id, {"expand": ["latest_charge"]}, _options(account)
+    )
+
+
+def payment_intent_capture(
+    *, account: str, payment_intent_id: str, amount: Decimal, idempotency_key: str
+) -> stripe.PaymentIntent:
+    return client().v1.payment_intents.capture(
+        payment_intent_id, {"amount_to_capture": cents(amount)}, _options(account, idempotency_key)
+    )
+
+
+def payment_intent_cancel(
+    *, account: str, payment_intent_id: str, idempotency_key: str
+) -> stripe.PaymentIntent:
+    return client().v1.payment_intents.cancel(
+        payment_intent_id,
+        {"cancellation_reason": "requested_by_customer"},
+        _options(account, idempotency_key),
+    )
+
+
+def refund_create(
+    *, account: str, payment_intent_id: str, amount: Decimal, idempotency_key: str, metadata: dict[str, str]
+) -> stripe.Refund:
+    return client().v1.refunds.create(
+        {
+            "payment_intent": payment_intent_id,
+            "amount": cents(amount),
+            "reason": "requested_by_customer",
+            "metadata": metadata,
+        },
+        _options(account, idempotency_key),
+    )
+
+
+def refunds_list(*, account: str, payment_intent_id: str) -> list[stripe.Refund]:
+    page = client().v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100}, _options(account))
+    return list(page.data)
+
+
+# Webhooks ---------------------------------------------------------------------------------------------------
+
+
+def event_construct(*, payload: bytes, signature: str) -> stripe.Event:
+    """The event, if its signature matches one of our endpoint secrets; SignatureError otherwise."""
+    if not signature or not settings.STRIPE_WEBHOOK_SECRETS:
+        raise SignatureError("missing signature", signature)
+    error: Exception | None = None
+    for secret in settings.STRIPE_WEBHOOK_SECRETS:
+        try:
+            return stripe.Webhook.construct_event(payload, signature, secret)
+        except SignatureError as exc:
+            error = exc
+    raise error  # type: ignore[misc]

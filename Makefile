@@ -27,7 +27,14 @@ system-deps:
 dev: install
 	$(PY) -m config.embedded dev
 
-test: install system-deps
+# axe-core for the browser journeys' accessibility checks, from tests/browser/package-lock.json (npm ci).
+# npm leaves the package's own (1985) dates on its files: touch, so that the next run finds it up to date.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json | system-deps
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
+
+test: install system-deps $(AXE)
 	$(PY) -m config.embedded test -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from marketplace.models import Collective, User
 from marketplace.money import money
+from marketplace.templatetags.money import euros
 from orders import locks
 from orders import stripe_gateway as gateway
 from orders.models import (
@@ -201,11 +202,11 @@ def order_change_check(order: Order, *, new_cap: Decimal, payment_method: str) -
     if new_cap > committed:
         raise PaymentRefused(
             _(
-                "Votre commande est déjà payée par carte (%(amount)s €) : vous pouvez réduire votre panier "
+                "Votre commande est déjà payée par carte (%(amount)s) : vous pouvez réduire votre panier "
                 "ou changer de créneau. Pour ajouter des produits, annulez-la (remboursement intégral) et "
                 "commandez à nouveau."
             )
-            % {"amount": committed}
+            % {"amount": euros(committed)}
         )
 
 
@@ -499,7 +500,8 @@ def refund_create(*, order_id: int, amount: Decimal, reason: str, by: User) -> l
     refundable = sum((left for _payment, left in _refundable_payments(order)), Decimal("0"))
     if amount > refundable:
         raise PaymentRefused(
-            _("On ne peut rembourser que ce qui a été payé : %(amount)s € au plus.") % {"amount": refundable}
+            _("On ne peut rembourser que ce qui a été payé : %(amount)s au plus.")
+            % {"amount": euros(refundable)}
         )
     refunds, left_to_refund = [], amount
     for payment, left in _refundable_payments(order):

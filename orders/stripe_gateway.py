@@ -7,6 +7,7 @@ Decimal euros everywhere else; they become integer cents only here. With STRIPE_
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 import stripe
@@ -61,7 +62,8 @@ def account_create(*, email: str, name: str, schema_name: str) -> stripe.Account
             "business_profile": {"name": name},
             "metadata": {"schema": schema_name},
         },
-        {"idempotency_key": f"account-{schema_name}"},
+        # A double click makes one account, not two.
+        {"idempotency_key": f"account-{schema_name}-{hashlib.sha256(email.encode()).hexdigest()[:16]}"},
     )
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
+from marketplace.templatetags.money import euros
 from orders import payments, selectors, services, stripe_events
 from orders import stripe_gateway as gateway
 from orders.forms_payments import OnSitePaymentForm, RefundForm, WeightForm
@@ -109,7 +110,8 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         "balance": payments.order_balance(order),
         "amounts": payments.order_amounts(order),
         "payments": order.payments.prefetch_related("refunds"),
-        "onsite_form": forms.get("onsite_form") or OnSitePaymentForm(initial={"method": order.payment_method}),
+        "onsite_form": forms.get("onsite_form")
+        or OnSitePaymentForm(initial={"method": order.payment_method}),
         "refund_form": forms.get("refund_form") or RefundForm(),
     }
     return render(request, "orders/coordinator/order_money.html", context, status=status)
@@ -183,13 +185,13 @@ def order_settle(request, sale_id: int, order_id: int):
         messages.success(
             request,
             _(
-                "Montant final réglé : %(captured)s € débités, %(refunded)s € remboursés, "
-                "%(remaining)s € restent dus."
+                "Montant final réglé : %(captured)s débités, %(refunded)s remboursés, "
+                "%(remaining)s restent dus."
             )
             % {
-                "captured": settlement.captured,
-                "refunded": settlement.refunded,
-                "remaining": settlement.remaining,
+                "captured": euros(settlement.captured),
+                "refunded": euros(settlement.refunded),
+                "remaining": euros(settlement.remaining),
             },
         )
     return redirect("order_money", sale_id=sale_id, order_id=order.pk)

@@ -104,3 +104,46 @@ def market(in_alpha) -> Market:
 @pytest.fixture
 def product_prices():
     return lambda: dict(Product.objects.values_list("name", "price"))
+
+
+# Card payments against the Stripe double ------------------------------------------------------------------
+
+STRIPE_TEST_KEY = "sk_test_etal_double"
+WEBHOOK_SECRET = "whsec_etal_tests"
+
+
+@pytest.fixture(scope="session")
+def stripe_double():
+    """The local Stripe double (config/stripe_double) for the whole session; tests deliver its events."""
+    from config.stripe_double import StripeDouble
+
+    double = StripeDouble(webhook_secret=WEBHOOK_SECRET).start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def stripe_on(settings, stripe_double):
+    """The official stripe library pointed at the double, as `make dev` does without keys."""
+    settings.STRIPE_SECRET_KEY = STRIPE_TEST_KEY
+    settings.STRIPE_API_BASE = stripe_double.url
+    settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
+    return stripe_double
+
+
+def stripe_connect(collective, double) -> str:
+    """Connect the collective's Stripe account and finish its onboarding, as a coordinator would."""
+    services.stripe_connect_start(
+        collective=collective, email="coord@test", refresh_url="http://x/", return_url="http://x/"
+    )
+    double.onboard(collective.stripe_account_id)
+    assert services.stripe_account_refresh(collective=collective)
+    return collective.stripe_account_id
+
+
+@pytest.fixture
+def card_market(market, stripe_on) -> Market:
+    """The market of alpha, with its Stripe account connected and card payment accepted."""
+    stripe_connect(connection.tenant, stripe_on)
+    services.shop_settings_update(payment_methods=[PaymentMethod.CARD, PaymentMethod.CASH])
+    return market

@@ -88,6 +88,37 @@ def embedded_redis() -> Iterator[None]:
         server.shutdown()
 
 
+@contextlib.contextmanager
+def stripe_double() -> Iterator[None]:
+    """Without Stripe keys, card payments go to the local Stripe double (config/stripe_double), whose
+    hosted page lets a tester pay with test cards; its events come back signed to our webhook."""
+    if os.environ.get("STRIPE_SECRET_KEY"):
+        _say("Stripe: using STRIPE_SECRET_KEY")
+        yield
+        return
+    from config.stripe_double import StripeDouble
+
+    secret = "whsec_etal_dev_double"  # noqa: S105 - the double's own, as public as the double
+    port = int(os.environ.get("STRIPE_DOUBLE_PORT", "0")) or _free_port()
+    double = StripeDouble(
+        port=port,
+        webhook_url=f"http://localhost:{WEB_PORT}/stripe/webhook/",
+        webhook_secret=secret,
+        public_url=f"http://localhost:{port}",
+    ).start()
+    os.environ.update(
+        STRIPE_SECRET_KEY="sk_test_etal_dev_double",
+        STRIPE_API_BASE=double.url,
+        STRIPE_WEBHOOK_SECRETS=secret,
+        STRIPE_DOUBLE_URL=double.url,
+    )
+    _say(f"Stripe: local Stripe double on {double.public_url} (test cards on its payment page)")
+    try:
+        yield
+    finally:
+        double.stop()
+
+
 def _run(command: list[str]) -> int:
     process = subprocess.Popen(command)
     try:
@@ -131,7 +162,7 @@ def dev() -> int:
         return 1
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     os.environ.setdefault("PUBLIC_PORT", str(WEB_PORT))
-    with embedded_postgres(), embedded_redis():
+    with embedded_postgres(), embedded_redis(), stripe_double():
         _say("Applying migrations and loading the demo data…")
         _manage("migrate_schemas", "--executor", "standard", "-v", "0")
         _manage("seed_demo", "--quiet")

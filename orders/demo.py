@@ -3,12 +3,14 @@ demo collective. Idempotent: nothing is added once the collective has a sale."""
 
 from __future__ import annotations
 
+import os
+import urllib.request
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from orders import services
-from orders.models import PaymentMethod, RecurringSchedule, Sale
+from orders import services, stripe_gateway
+from orders.models import PaymentMethod, RecurringSchedule, Sale, ShopSettings
 from pickup_points.models import PickupPoint
 from producers.models import Producer
 
@@ -47,11 +49,44 @@ def _distribution_day(points, after):
     return day
 
 
+def stripe_double_connect(collective) -> bool:
+    """Under `make dev` without Stripe keys: link the drive's account at the local Stripe double and
+    accept cards, at every start (the double forgets everything when it stops). True when card is on."""
+    double_url = os.environ.get("STRIPE_DOUBLE_URL")
+    if not double_url or collective.slug != "cagette47":
+        return False
+    if collective.stripe_account_id:
+        try:
+            stripe_gateway.account_retrieve(collective.stripe_account_id)
+        except stripe_gateway.StripeError:  # an account of a previous run of the double
+            collective.stripe_account_id = ""
+    services.stripe_connect_start(
+        collective=collective,
+        email="coordination@cagette47.demo",
+        refresh_url=double_url,
+        return_url=double_url,
+    )
+    request = urllib.request.Request(  # noqa: S310 - the local double's control endpoint
+        f"{double_url}/_double/accounts/{collective.stripe_account_id}/onboard", data=b"", method="POST"
+    )
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    if not services.stripe_account_refresh(collective=collective):
+        return False
+    current = ShopSettings.current().payment_methods
+    if PaymentMethod.CARD not in current:
+        services.shop_settings_update(payment_methods=[PaymentMethod.CARD, *current])
+    return True
+
+
 def seed(*, collective, accounts: dict) -> None:
+    stripe_double_connect(collective)
     spec = DEMO.get(collective.slug)
     if spec is None or Sale.objects.exists():
         return
-    services.shop_settings_update(payment_methods=spec["payment_methods"])
+    methods = spec["payment_methods"]
+    if PaymentMethod.CARD in ShopSettings.current().payment_methods:
+        methods = [PaymentMethod.CARD, *methods]
+    services.shop_settings_update(payment_methods=methods)
     points = list(PickupPoint.objects.filter(is_active=True).order_by("pk"))
     producers = list(Producer.objects.filter(is_active=True))
     main_point = points[0]

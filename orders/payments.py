@@ -133,6 +133,8 @@ def _status_for(order: Order, balance: Balance) -> str:
         return PaymentStatus.AUTHORIZED
     if balance.net > 0:
         return PaymentStatus.PARTIAL
+    if balance.refunded:
+        return PaymentStatus.REFUNDED
     if order.payment_method == PaymentMethod.CARD:
         return PaymentStatus.AWAITING
     return PaymentStatus.DUE
@@ -358,7 +360,7 @@ def _refunds_apply(payment: Payment, refunds) -> None:
     }
     for remote in refunds:
         status = statuses.get(remote.status, Refund.Status.PENDING)
-        local_id = (remote.metadata or {}).get("refund_id")
+        local_id = (remote.to_dict().get("metadata") or {}).get("refund_id")
         refund = (
             Refund.objects.filter(stripe_refund_id=remote.id).first()
             or Refund.objects.filter(pk=local_id, payment=payment, stripe_refund_id__isnull=True).first()

@@ -46,14 +46,14 @@ class Outcome:
 
 def event_receive(*, payload: bytes, signature: str) -> Outcome:
     try:
-        event = gateway.event_construct(payload=payload, signature=signature)
+        event = gateway.event_construct(payload=payload, signature=signature).to_dict()
     except (gateway.SignatureError, ValueError):
         return Outcome(400, "invalid signature")
     with schema_context(get_public_schema_name()):
         try:
             with transaction.atomic():
                 record = StripeEvent.objects.create(
-                    event_id=event.id, type=event.type, account=event.get("account") or ""
+                    event_id=event["id"], type=event["type"], account=event.get("account") or ""
                 )
                 outcome = _route(event, record)
                 record.outcome = outcome[:200]
@@ -61,23 +61,23 @@ def event_receive(*, payload: bytes, signature: str) -> Outcome:
         except IntegrityError:
             return Outcome(200, "already received")
         except gateway.StripeError as error:  # Stripe could not be read back: let Stripe deliver it again
-            logger.warning("event %s not applied yet: %s", event.id, error)
+            logger.warning("event %s not applied yet: %s", event["id"], error)
             return Outcome(503, "retry later")
     return Outcome(200, outcome)
 
 
-def _route(event, record: StripeEvent) -> str:
-    if event.type not in HANDLED:
+def _route(event: dict, record: StripeEvent) -> str:
+    if event["type"] not in HANDLED:
         return "ignored"
-    obj = event.data.object
+    obj = event["data"]["object"]
     account = event.get("account") or ""
-    if event.type == "account.updated":
-        account = obj.id
+    if event["type"] == "account.updated":
+        account = obj["id"]
     collective = Collective.objects.filter(stripe_account_id=account).first() if account else None
     if collective is None:
         return "unknown account"
     record.schema_name = collective.schema_name
-    if event.type == "account.updated":
+    if event["type"] == "account.updated":
         from orders import services
 
         services.stripe_account_refresh(collective=collective)
@@ -93,20 +93,22 @@ def _route(event, record: StripeEvent) -> str:
         return f"payment {payment.pk} synced"
 
 
-def _payment_for(obj, account: str) -> Payment | None:
+def _payment_for(obj: dict, account: str) -> Payment | None:
     kind = obj.get("object")
     if kind == "checkout.session":
-        return Payment.objects.filter(stripe_session_id=obj.id, stripe_account=account).first()
+        return Payment.objects.filter(stripe_session_id=obj["id"], stripe_account=account).first()
     if kind == "payment_intent":
         intent = obj
     elif kind in ("charge", "refund") and obj.get("payment_intent"):
-        known = Payment.objects.filter(stripe_payment_intent_id=obj.payment_intent, stripe_account=account)
+        known = Payment.objects.filter(stripe_payment_intent_id=obj["payment_intent"], stripe_account=account)
         if known.exists():
             return known.first()
-        intent = gateway.payment_intent_retrieve(account=account, payment_intent_id=obj.payment_intent)
+        intent = gateway.payment_intent_retrieve(
+            account=account, payment_intent_id=obj["payment_intent"]
+        ).to_dict()
     else:
         return None
-    known = Payment.objects.filter(stripe_payment_intent_id=intent.id, stripe_account=account).first()
+    known = Payment.objects.filter(stripe_payment_intent_id=intent["id"], stripe_account=account).first()
     if known:
         return known
     # Not linked yet (this event came before checkout.session.completed): the intent names its payment.

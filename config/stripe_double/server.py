@@ -52,6 +52,7 @@ PAGE_ROUTES: list[tuple[str, re.Pattern, str]] = [
         ("POST", r"/_double/reset", "control_reset"),
         ("GET", r"/_double/events", "control_events"),
         ("POST", r"/_double/sessions/(cs_\w+)/expire", "control_expire"),
+        ("POST", r"/_double/accounts/(acct_\w+)/onboard", "control_onboard"),
     ]
 ]
 
@@ -316,6 +317,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def control_events(self, form: dict) -> None:
         self._json(200, self.double.events)
+
+    def control_onboard(self, form: dict, account_id: str) -> None:
+        try:
+            self._json(200, self.double.onboard(account_id))
+        except StripeError as error:
+            self._json(error.status, error.body())
 
     def control_expire(self, form: dict, session_id: str) -> None:
         try:

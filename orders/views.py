@@ -126,12 +126,7 @@ def sale_checkout(request, sale_id: int):
             form.slots = list(slots)
         else:
             request.session.pop(_cart_key(sale), None)
-            if placed.payment_status == PaymentStatus.AWAITING:
-                messages.success(
-                    request,
-                    _("Commande %(number)s enregistrée : il reste à la payer par carte.")
-                    % {"number": placed.number},
-                )
+            if placed.payment_status == PaymentStatus.AWAITING:  # straight on to paying
                 return checkout_redirect(request, placed)
             messages.success(
                 request,

@@ -103,11 +103,13 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         else (line, None)
         for line in order.lines.all()
     ]
+    balance = payments.order_balance(order)
+    initial = {"method": order.payment_method, "amount": balance.remaining or None}
     context = {
         "order": order,
         "sale": order.sale,
         "rows": rows,
-        "balance": payments.order_balance(order),
+        "balance": balance,
         "amounts": payments.order_amounts(order),
         "payments": order.payments.prefetch_related("refunds"),
         "onsite_form": forms.get("onsite_form")

@@ -177,6 +177,8 @@ def test_an_abandoned_checkout_releases_stock_and_slot_after_the_delay(
     assert [m.subject for m in mailoutbox] == [
         f"Votre commande {order.number} à Drive Alpha n'a pas été payée : elle est annulée"
     ]
+    assert "n'a pas été payée à temps : elle est annulée" in mailoutbox[0].body
+    assert "Rien n'a été débité." in mailoutbox[0].body
     # Stripe was told to close the page: a late payment is no longer possible.
     session = stripe_gateway.checkout_session_retrieve(
         account=order.payments.get().stripe_account, session_id=_session_id(response)

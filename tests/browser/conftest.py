@@ -21,6 +21,10 @@ What a journey gets (all fixtures are function-scoped unless said otherwise):
   ``name-1280.png`` (full page, 360×800 then 1280×900). The journey folder is the test's name;
   ``shoot.journey("2-mairie")`` gives a shooter for another folder. ``<artifacts>`` is ``artifacts/browser/``
   at the repository root, or ``$ETAL_ARTIFACTS``; the end of the run prints where the screenshots are.
+- ``stripe_double`` → :class:`config.stripe_double.StripeDouble`: the local Stripe double, started for the
+  test, with the settings of the live server pointed at it (``STRIPE_SECRET_KEY``, ``STRIPE_API_BASE``,
+  ``STRIPE_WEBHOOK_SECRETS``) and its signed events sent to the public host's ``/stripe/webhook/``, as Stripe
+  would. Its hosted pages (payment, 3-D Secure, Connect onboarding) are at ``double.url``.
 - ``axe_check`` → ``axe_check(page)`` runs axe-core (``tests/browser/node_modules``, pinned in
   ``package.json``, installed by ``make test``) in the page and fails on any violation of impact serious
   or critical, listing the rules and the elements concerned.
@@ -160,6 +164,30 @@ class Mailbox:
 @pytest.fixture
 def mailbox() -> Mailbox:
     return Mailbox()
+
+
+# ------------------------------------------------------------------------------------------------ Stripe
+
+STRIPE_TEST_KEY = "sk_test_etal_browser"
+STRIPE_WEBHOOK_SECRET = "whsec_etal_browser"
+
+
+@pytest.fixture
+def stripe_double(site, settings):
+    """The Stripe double for this test; the live server (same process) and the worker talk to it."""
+    from config.stripe_double import StripeDouble
+
+    double = StripeDouble(
+        webhook_url=f"{site.public_url}/stripe/webhook/", webhook_secret=STRIPE_WEBHOOK_SECRET
+    ).start()
+    settings.STRIPE_SECRET_KEY = STRIPE_TEST_KEY
+    settings.STRIPE_API_BASE = double.url
+    settings.STRIPE_WEBHOOK_SECRETS = [STRIPE_WEBHOOK_SECRET]
+    try:
+        yield double
+    finally:
+        double.wait_idle(5)  # no event left in flight towards a server that is going away
+        double.stop()
 
 
 # ------------------------------------------------------------------------------------------------ people

@@ -8,21 +8,34 @@ One test builds one live world in order, each step being a journey (or part of o
 2. the town hall's staff member follows the invitation e-mail, signs up, accepts, sets up the point
    (address, access, hours, slot length and capacity) and a closure, and sees only that point;
 3. the producer follows the invitation e-mail, signs up, accepts, adds products (one sold by weight),
-   edits prices and stocks on one screen, imports a CSV made by a French Excel, and finds them in the shop.
+   edits prices and stocks on one screen, imports a CSV made by a French Excel, and finds them in the shop;
+4. a member pays by card: the coordinator links the collective's Stripe account (the local Stripe double)
+   and accepts cards; four households of the village fill the first slot; the member signs up, joins, fills
+   a cart with a chicken sold by weight, books a slot at the town hall, pays on the double's page and gets
+   an authorisation (estimate plus margin, captured after weighing); the sale closes by the clock job, which
+   makes the PDF sheets; the producer downloads their delivery sheet; on distribution day the town hall's
+   staff checks the member in, the chicken is weighed and the final amount is captured from the card.
 
 The world is shared because each journey needs the previous ones (a transactional test cannot pass its
-database on to the next test). A later journey — a member ordering from the sale — is one more step at the
-end of ``test_drive_fermier_journeys``: the sale it scheduled is open, with slots at the town hall.
+database on to the next test).
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import re
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+from django_tenants.utils import schema_context
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
+
+from marketplace.models import Collective
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
@@ -40,6 +53,11 @@ class Drive:
     producer: str = "Ferme du Pech"
     distribution_day: date | None = None
     sale_title: str = ""
+    sale_id: int = 0
+
+    @property
+    def schema_name(self) -> str:
+        return Collective.objects.get(slug=self.slug).schema_name
 
 
 def label(text: str) -> re.Pattern:
@@ -57,6 +75,25 @@ def menu(page: Page, name: str):
 def flash(page: Page):
     """The confirmation messages shown at the top of the page."""
     return page.locator(".messages")
+
+
+def euros(amount: str) -> re.Pattern:
+    """« 31,70 € » whatever space the page puts before the euro sign (Django's is a no-break one)."""
+    return re.compile(rf"{re.escape(amount)}\s€")
+
+
+def fact(page: Page, term: str):
+    """The value (<dd>) of a term (<dt>) in a list of facts."""
+    return page.locator(f"dl.facts dt:text-is('{term}') + dd")
+
+
+def wait_until(what: str, check, timeout: float = 20.0):
+    """Poll `check()` until it returns something true (the worker runs in a thread of this process)."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"still waiting after {timeout} s for {what}"
+        time.sleep(0.1)
+    return result
 
 
 # ---------------------------------------------------------------------------------------- 1. coordinator
@@ -329,19 +366,325 @@ def producer_builds_catalogue(producer, mailbox, drive: Drive, tmp_path, shoot, 
     shoot(page, "06-shop")
 
 
+# ------------------------------------------------------------------------------------------------ 4. member
+
+MEMBER_CART = {"Poulet fermier": 1, "Œufs plein air": 2}  # a chicken sold by weight (≈ 1,8 kg), two dozens
+ESTIMATE, CARD_CAP = "31,70", "35,08"  # 22,50 + 9,20; the chicken's 22,50 + 15 % margin = 25,88, + 9,20
+WEIGHED_KG, WEIGHED_AMOUNT, FINAL = "1,940", "24,25", "33,45"  # 12,50 €/kg × 1,940 kg, + 9,20
+
+
+def coordinator_links_stripe(coordinator, drive: Drive, stripe_double, shoot, axe_check) -> None:
+    page = coordinator.page
+    menu(page, "Ventes").click()
+    page.get_by_role("link", name="Moyens de paiement").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Paiements")
+    card = page.get_by_role("checkbox", name=re.compile(r"^Carte bancaire en ligne"))
+    expect(card).to_be_disabled()  # not before the account is linked
+    shoot(page, "30-payments-before-stripe")
+    page.get_by_role("button", name="Relier un compte Stripe").click()
+
+    # Stripe's onboarding (the double's page): identity and bank account at Stripe, a button here.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(stripe_double.url)}/connect/onboarding/"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("activer les paiements")
+    shoot(page, "31-stripe-onboarding")
+    page.get_by_role("button", name="Activer les paiements et revenir").click()
+
+    expect(page).to_have_url(drive.url + "/reglages/paiements/")
+    expect(flash(page)).to_contain_text("Compte Stripe relié")
+    expect(page.get_by_role("region", name="Paiement par carte (Stripe)")).to_contain_text("est relié")
+    expect(card).to_be_enabled()
+    card.check()
+    expect(page.get_by_role("checkbox", name=re.compile(r"^Espèces"))).to_be_checked()  # kept as well
+    expect(page.get_by_label("Marge sur les produits au poids payés par carte (%)")).to_have_value("15")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(flash(page)).to_contain_text("Réglages des paiements enregistrés.")
+    expect(card).to_be_checked()
+    axe_check(page)
+    shoot(page, "32-payments-card-on")
+
+
+def neighbours_fill_first_slot(drive: Drive) -> str:
+    """Four households of the village already ordered eggs for the first slot at the town hall, which is
+    now full (4 households a slot). Built with the services, as their own orders would have been."""
+    from marketplace import services as marketplace_services
+    from marketplace.models import User
+    from orders import services as order_services
+    from orders.models import PaymentMethod, Sale
+
+    collective = Collective.objects.get(slug=drive.slug)
+    with schema_context(collective.schema_name):
+        sale = Sale.objects.get(title=drive.sale_title)
+        drive.sale_id = sale.pk
+        first = sale.distribution.slots.order_by("starts_at").first()
+        eggs = sale.offers.get(product__name="Œufs plein air")
+        for number in range(1, 5):
+            neighbour = User.objects.create_user(
+                email=f"voisin{number}@montayral.test", first_name="Voisin", last_name=str(number)
+            )
+            marketplace_services.membership_join(collective=collective, user=neighbour)
+            order_services.order_place(
+                sale_id=sale.pk,
+                user=neighbour,
+                quantities={eggs.pk: 1},
+                slot_id=first.pk,
+                payment_method=PaymentMethod.CASH,
+            )
+        return f"{timezone.localtime(first.starts_at):%H:%M}"
+
+
+def member_orders_and_pays_by_card(
+    member, mailbox, drive: Drive, full_slot: str, stripe_double, shoot, axe_check
+) -> dict:
+    page = member.page
+    page.goto(drive.url + "/")
+    menu(page, "Créer un compte").click()
+    member.sign_up()
+    expect(page).to_have_url(drive.url + "/")
+    expect(page.get_by_role("main")).to_contain_text("Ce collectif est ouvert à tous.")
+    page.get_by_role("button", name="Rejoindre le collectif").click()
+    expect(flash(page)).to_contain_text("Bienvenue ! Vous êtes membre du collectif.")
+    shoot(page, "01-joined")
+
+    page.get_by_role("region", name="Ventes").get_by_role("link", name="Commander").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(drive.sale_title)
+    expect(page).to_have_url(f"{drive.url}/ventes/{drive.sale_id}/")
+    chicken = page.locator(".shop-item", has=page.get_by_role("heading", name="Poulet fermier"))
+    expect(chicken).to_contain_text(re.compile(r"12,50\s€\s*/ kg"))
+    expect(chicken).to_contain_text(re.compile(r"≈ 22,50\s€ la pièce \(environ 1,8.*kg\)"))
+    for product, quantity in MEMBER_CART.items():
+        page.get_by_role("spinbutton", name=f"Quantité : {product}").fill(str(quantity))
+    axe_check(page)
+    shoot(page, "02-sale-shop")
+    page.get_by_role("button", name="Continuer : choisir mon créneau").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Valider ma commande")
+    cart = page.locator(".cart-table")
+    expect(cart.locator("tbody tr")).to_have_count(2)
+    expect(cart.locator("tfoot")).to_contain_text(euros(f"≈ {ESTIMATE}"))
+    slots = page.get_by_role("group", name="Créneau de retrait")
+    expect(slots.get_by_role("heading", level=3)).to_have_text([drive.point])
+    full = slots.locator("label", has=page.get_by_role("radio", name=re.compile(rf"^{full_slot} – ")))
+    expect(full).to_contain_text("Complet")
+    expect(full.get_by_role("radio")).to_be_disabled()
+    chosen = slots.locator("label", has=page.locator("input:enabled")).first
+    expect(chosen).to_contain_text("4 places")
+    slot_text = chosen.inner_text().split("\n")[0].strip()
+    chosen.get_by_role("radio").check()
+    payment = page.get_by_role("group", name="Paiement")
+    payment.get_by_role("radio", name="Carte bancaire en ligne").check()
+    axe_check(page)
+    shoot(page, "03-checkout")
+    page.get_by_role("button", name="Commander").click()
+
+    # Stripe Checkout (the double's hosted page), for the card cap: the estimate plus the margin.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(stripe_double.url)}/c/pay/cs_"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Paiement de votre commande")
+    expect(page.locator("tr.total")).to_contain_text(euros(CARD_CAP))
+    page.get_by_label("Numéro de carte").fill("4242 4242 4242 4242")
+    page.get_by_label("Nom sur la carte").fill(f"{member.first_name} {member.last_name}")
+    shoot(page, "04-stripe-payment-page")
+    page.get_by_role("button", name=re.compile(r"^Payer")).click()
+
+    expect(page).to_have_url(re.compile(rf"^{re.escape(drive.url)}/commandes/\d+/paiement/\?session_id="))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Merci, votre paiement est reçu")
+    main = page.get_by_role("main")
+    expect(main).to_contain_text(euros(CARD_CAP))
+    expect(main).to_contain_text("sont autorisés sur votre carte")
+    expect(main).to_contain_text("jamais davantage")
+    number = re.search(r"Commande (\S+), panier n° (\d+)", main.inner_text())
+    assert number, main.inner_text()
+    axe_check(page)
+    shoot(page, "05-payment-received")
+
+    menu(page, "Mes commandes").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes commandes")
+    page.get_by_role("link", name=f"Commande {number[1]}").click()
+    expect(fact(page, "Panier n°")).to_have_text(number[2])
+    expect(fact(page, "Retrait")).to_contain_text(drive.point)
+    expect(fact(page, "Retrait")).to_contain_text(slot_text)
+    expect(fact(page, "Paiement").first).to_contain_text("Carte bancaire en ligne")
+    expect(fact(page, "Paiement").first).to_contain_text("carte autorisée, débit après pesée")
+    expect(fact(page, "Estimation")).to_have_text(euros(ESTIMATE))
+    expect(fact(page, "Plafond carte")).to_contain_text(euros(CARD_CAP))
+    expect(fact(page, "Montant final")).to_have_text("après la pesée")
+    expect(fact(page, "Autorisé sur la carte")).to_have_text(euros(CARD_CAP))
+    expect(page.locator("ul.payments")).to_contain_text("autorisés sur la carte, débités après la pesée")
+    axe_check(page)
+    shoot(page, "06-order-authorised")
+    mailbox.wait_for(to=member.email, subject=number[1])
+    return {"number": number[1], "basket": number[2], "order_url": page.url}
+
+
+def sale_closes_by_the_clock(drive: Drive) -> None:
+    """The closing time passes: the clock's job closes the sale in the worker and makes the PDF sheets."""
+    from orders import tasks
+    from orders.models import Sale, Sheet
+
+    schema = drive.schema_name
+    with schema_context(schema):
+        Sale.objects.filter(pk=drive.sale_id).update(closes_at=timezone.now() - timedelta(minutes=1))
+    tasks.sales_due_process.delay(schema_name=schema)
+
+    def sheets_made():
+        with schema_context(schema):
+            kinds = set(Sheet.objects.filter(sale_id=drive.sale_id).values_list("kind", flat=True))
+            return {Sheet.Kind.PRODUCER, Sheet.Kind.POINT, Sheet.Kind.SUMMARY} <= kinds
+
+    wait_until("the sheets of the closed sale", sheets_made)
+
+
+FETCH_FILE = """async (url) => {
+    const response = await fetch(url);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    let binary = "";
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return {
+        status: response.status,
+        type: response.headers.get("content-type"),
+        disposition: response.headers.get("content-disposition") || "",
+        body: btoa(binary),
+    };
+}"""
+
+
+def producer_downloads_delivery_sheet(producer, mailbox, drive: Drive, member, order: dict, shoot) -> None:
+    mailbox.wait_for(to=producer.email, subject=drive.producer)  # the sheet, e-mailed by the worker
+    page = producer.page
+    page.goto(drive.url + "/")
+    menu(page, "Mes feuilles").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes feuilles")
+    expect(page.get_by_role("heading", level=2)).to_have_text([drive.sale_title])
+    link = page.get_by_role("link", name=f"Bon de livraison producteur : {drive.producer}")
+    expect(page.get_by_role("main").get_by_role("link")).to_have_count(1)  # only their own sheet
+    shoot(page, "10-my-sheets")
+    # The sheet opens in the browser's PDF viewer (served inline): fetch it from the page, with the
+    # producer's session (Playwright's own request client does not resolve *.localhost as chromium does).
+    response = page.evaluate(FETCH_FILE, link.get_attribute("href"))
+    assert response["status"] == 200, response["status"]
+    assert response["type"] == "application/pdf"
+    assert f'filename="{drive.producer}.pdf"' in response["disposition"]
+    body = base64.b64decode(response["body"])
+    assert body.startswith(b"%PDF-")
+    text = " ".join(sheet.extract_text() for sheet in PdfReader(io.BytesIO(body)).pages)
+    text = re.sub(r"\s+", " ", text)
+    assert "Poulet fermier" in text, text
+    assert member.last_name in text, text  # the member's basket is on the producer's sheet
+
+
+def staff_checks_member_in(staff, drive: Drive, member, order: dict, shoot, axe_check) -> bool:
+    """The town hall's day page: the member collects their basket. True when that page also weighs."""
+    page = staff.page
+    page.goto(drive.url + "/")
+    menu(page, "Mes points de retrait").click()
+    day = drive.distribution_day
+    page.get_by_role("link", name=re.compile(rf"^{WEEKDAYS[day.weekday()].capitalize()} {day.day} ")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(drive.point)
+    expect(page).to_have_url(re.compile(rf"^{re.escape(drive.url)}/points/\d+/distributions/\d+/$"))
+    summary = page.locator(".day-summary")
+    expect(summary).to_contain_text(re.compile(r"Foyers attendus :\s*5"))
+    basket = page.locator(f"#panier-{order['basket']}")
+    name = f"{member.first_name} {member.last_name}"
+    expect(basket).to_contain_text(name)
+    expect(basket.locator(".checkin-status")).to_have_text("attendu")
+    shoot(page, "10-day-page")
+    basket.get_by_role("button", name=f"Retiré : {name}", exact=True).click()
+    expect(basket.locator(".checkin-status")).to_contain_text("✓ retiré")
+    expect(basket.get_by_role("button", name=f"Retiré : {name}", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(summary).to_contain_text(re.compile(r"Retirés :\s*1"))
+    axe_check(page)
+    shoot(page, "11-day-page-checked-in")
+    return page.get_by_role("button", name=re.compile(r"^Enregistrer le poids")).count() > 0
+
+
+def weigh_and_settle_on_day_page(producer, staff, drive: Drive, order: dict, shots: dict, axe_check) -> None:
+    """The producer weighs their chicken on the day page; the town hall's staff settles the final amount."""
+    day_url = staff.page.url.split("#")[0]
+    number = order["basket"]
+    page = producer.page
+    page.goto(day_url)  # the address the staff gave them: a producer opens any point's day page
+    basket = page.locator(f"#panier-{number}")
+    expect(basket.locator(".basket-lines")).to_contain_text("à peser")
+    expect(basket.get_by_role("button", name=re.compile(r"Retiré"))).to_have_count(0)  # producers only weigh
+    expect(basket.get_by_text("Enregistrer un paiement sur place")).to_have_count(0)
+    basket.get_by_label(re.compile(r"^Poids pesé \(kg\)")).fill(WEIGHED_KG)
+    basket.get_by_role("button", name="Enregistrer le poids : Poulet fermier").click()
+    expect(flash(page)).to_contain_text(f"Panier n° {number} : Poulet fermier pesé")
+    expect(flash(page)).to_contain_text(euros(WEIGHED_AMOUNT))
+    expect(basket.locator(".basket-lines")).to_contain_text("1,940 kg pesés")
+    axe_check(page)
+    shots["producer"](page, "11-day-page-weighed")
+
+    page = staff.page
+    page.goto(day_url)
+    basket = page.locator(f"#panier-{number}")
+    expect(basket.locator(".basket-payment")).to_contain_text("carte autorisée, débit après pesée")
+    expect(basket.locator(".basket-balance")).to_contain_text(euros(CARD_CAP))
+    basket.get_by_role("button", name=f"Régler le montant final : panier n° {number}").click()
+    expect(flash(page)).to_contain_text(
+        re.compile(rf"Montant final réglé : {FINAL}\s€ débités, 0,00\s€ remboursés, 0,00\s€ restent dus\.")
+    )
+    expect(basket.locator(".basket-payment")).to_contain_text("payée")
+    axe_check(page)
+    shots["staff"](page, "12-day-page-settled")
+
+
+def coordinator_weighs_and_settles(coordinator, drive: Drive, order: dict, shoot, axe_check) -> None:
+    """Fallback while the day page has no weighing: the coordinator's page of the order."""
+    page = coordinator.page
+    menu(page, "Ventes").click()
+    page.get_by_role("link", name=re.compile(rf"commandes · {re.escape(drive.sale_title)}$")).click()
+    page.get_by_role("link", name=order["number"], exact=True).click()
+    expect(page).to_have_url(f"{drive.url}/ventes/{drive.sale_id}/commandes/{order['order_id']}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Commande {order['number']}")
+    expect(fact(page, "Plafond carte")).to_have_text(euros(CARD_CAP))
+    expect(fact(page, "Autorisé sur la carte")).to_have_text(euros(CARD_CAP))
+    page.get_by_label(label("Poids pesé (kg)")).fill(WEIGHED_KG)
+    page.get_by_role("button", name="Enregistrer le poids").click()
+    expect(flash(page)).to_contain_text("Poids enregistré.")
+    expect(fact(page, "Montant dû")).to_have_text(euros(FINAL))
+    page.get_by_role(
+        "button", name="Régler le montant final (débit de la carte ou remboursement de l'écart)"
+    ).click()
+    expect(flash(page)).to_contain_text(
+        re.compile(rf"Montant final réglé : {FINAL}\s€ débités, 0,00\s€ remboursés, 0,00\s€ restent dus\.")
+    )
+    expect(fact(page, "Reçu")).to_have_text(euros(FINAL))
+    expect(fact(page, "Reste à régler")).to_have_text(euros("0,00"))
+    axe_check(page)
+    shoot(page, "40-order-settled")
+
+
+def member_sees_final_amount(member, order: dict, shoot, axe_check) -> None:
+    page = member.page
+    page.goto(order["order_url"])
+    expect(fact(page, "Paiement").first).to_contain_text("payée")
+    expect(fact(page, "Montant final")).to_have_text(euros(FINAL))
+    expect(fact(page, "Payé")).to_have_text(euros(FINAL))
+    expect(fact(page, "Autorisé sur la carte")).to_have_count(0)
+    expect(page.locator("ul.payments")).to_contain_text(re.compile(rf"{FINAL}\s€ reçus le"))
+    axe_check(page)
+    shoot(page, "07-order-paid")
+
+
 # ---------------------------------------------------------------------------------------------- the world
 
 
-def test_drive_fermier_journeys(site, celery_worker, person, mailbox, shoot, axe_check, tmp_path):
+def test_drive_fermier_journeys(
+    site, celery_worker, stripe_double, person, mailbox, shoot, axe_check, tmp_path
+):
     drive = Drive(url=site.collective_url(Drive.slug))
     drive.distribution_day = datetime.now(PARIS).date() + timedelta(days=3)
     coordinator = person("Colette", "Lagarde", "colette@ferme-du-lot.test")
     staff = person("Samia", "Benali", "accueil@mairie-montayral.test")
     producer = person("Pierre", "Delmas", "pierre@ferme-du-pech.test")
+    member = person("Lucie", "Garric", "lucie.garric@montayral.test")
     shots = {
         "coordinator": shoot.journey("1-coordinateur"),
         "staff": shoot.journey("2-mairie"),
         "producer": shoot.journey("3-producteur"),
+        "member": shoot.journey("4-membre"),
     }
 
     coordinator_creates_collective(coordinator, site, drive, shots["coordinator"], axe_check)
@@ -350,3 +693,18 @@ def test_drive_fermier_journeys(site, celery_worker, person, mailbox, shoot, axe
     staff_sets_up_point(staff, mailbox, drive, shots["staff"])
     producer_builds_catalogue(producer, mailbox, drive, tmp_path, shots["producer"], axe_check)
     coordinator_schedules_sale(coordinator, drive, shots["coordinator"], axe_check)
+
+    # 4. A member pays by card; the sale closes; distribution day.
+    coordinator_links_stripe(coordinator, drive, stripe_double, shots["coordinator"], axe_check)
+    full_slot = neighbours_fill_first_slot(drive)
+    order = member_orders_and_pays_by_card(
+        member, mailbox, drive, full_slot, stripe_double, shots["member"], axe_check
+    )
+    order["order_id"] = int(order["order_url"].rstrip("/").rsplit("/", 1)[1])
+    sale_closes_by_the_clock(drive)
+    producer_downloads_delivery_sheet(producer, mailbox, drive, member, order, shots["producer"])
+    if staff_checks_member_in(staff, drive, member, order, shots["staff"], axe_check):
+        weigh_and_settle_on_day_page(producer, staff, drive, order, shots, axe_check)
+    else:
+        coordinator_weighs_and_settles(coordinator, drive, order, shots["coordinator"], axe_check)
+    member_sees_final_amount(member, order, shots["member"], axe_check)

@@ -50,8 +50,14 @@ def sale_sheets(request, sale_id: int):
 @role_required(Role.COORDINATOR, Role.PRODUCER, Role.POINT_STAFF)
 def my_sheets(request):
     """Every sheet that concerns me, newest sale first (producers and staff get them by e-mail too)."""
-    sheets_found = _visible_sheets(request).order_by("-sale__distribution_starts_at", "kind", "title")[:200]
-    return render(request, "orders/my_sheets.html", {"sheets": sheets_found})
+    sheets_found = (
+        _visible_sheets(request)
+        .select_related("sale__distribution")
+        .prefetch_related("sale__distribution__points")
+        .order_by("-sale__distribution_starts_at", "kind", "title")[:200]
+    )
+    context = {"sheets": sheets_found, "weighs": request.membership.has_role(Role.PRODUCER)}
+    return render(request, "orders/my_sheets.html", context)
 
 
 @role_required(Role.COORDINATOR, Role.PRODUCER, Role.POINT_STAFF)

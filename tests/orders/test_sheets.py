@@ -185,7 +185,11 @@ def test_producers_and_staff_find_their_sheets_in_one_place(two_orders, media_ro
         f"/feuilles/{made['point'].pk}/" not in producer_page
         and f"/feuilles/{made['summary'].pk}/" not in producer_page
     )
+    # Producers also find the day page of each point of the distribution, to enter weights.
+    day_page = f"/points/{two_orders.point.pk}/distributions/{two_orders.sale.distribution_id}/"
+    assert "pesez vos produits au poids" in producer_page and day_page in producer_page
     staff_page = browse(alpha, alpha.staff).get("/feuilles/").content.decode()
+    assert "pesez vos produits au poids" not in staff_page
     assert (
         f"/feuilles/{made['point'].pk}/" in staff_page
         and f"/feuilles/{made['producer'].pk}/" not in staff_page

@@ -21,7 +21,7 @@ from marketplace.templatetags.money import euros
 from orders import payments, selectors, services, stripe_events
 from orders import stripe_gateway as gateway
 from orders.forms_payments import OnSitePaymentForm, RefundForm, WeightForm
-from orders.models import Order, PaymentStatus, Sale
+from orders.models import ON_SITE_METHODS, Order, PaymentMethod, PaymentStatus, Sale
 
 # Member: paying by card -------------------------------------------------------------------------------------
 
@@ -104,7 +104,8 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         for line in order.lines.all()
     ]
     balance = payments.order_balance(order)
-    initial = {"method": order.payment_method, "amount": balance.remaining or None}
+    method = order.payment_method if order.payment_method in ON_SITE_METHODS else PaymentMethod.CASH
+    initial = {"method": method, "amount": balance.remaining or None}
     context = {
         "order": order,
         "sale": order.sale,
@@ -112,8 +113,7 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         "balance": balance,
         "amounts": payments.order_amounts(order),
         "payments": order.payments.prefetch_related("refunds"),
-        "onsite_form": forms.get("onsite_form")
-        or OnSitePaymentForm(initial={"method": order.payment_method}),
+        "onsite_form": forms.get("onsite_form") or OnSitePaymentForm(initial=initial),
         "refund_form": forms.get("refund_form") or RefundForm(),
     }
     return render(request, "orders/coordinator/order_money.html", context, status=status)

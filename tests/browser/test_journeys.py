@@ -13,8 +13,9 @@ One test builds one live world in order, each step being a journey (or part of o
    and accepts cards; four households of the village fill the first slot; the member signs up, joins, fills
    a cart with a chicken sold by weight, books a slot at the town hall, pays on the double's page and gets
    an authorisation (estimate plus margin, captured after weighing); the sale closes by the clock job, which
-   makes the PDF sheets; the producer downloads their delivery sheet; on distribution day the town hall's
-   staff checks the member in, the chicken is weighed and the final amount is captured from the card.
+   makes the PDF sheets; the producer downloads their delivery sheet; on distribution day, on the town
+   hall's day page, the staff checks the member in, the producer weighs the chicken and the staff settles
+   the final amount, captured from the card (never above the authorisation).
 
 The world is shared because each journey needs the previous ones (a transactional test cannot pass its
 database on to the next test).
@@ -25,17 +26,17 @@ from __future__ import annotations
 import base64
 import io
 import re
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from marketplace.models import Collective
+from tests.browser.helpers import FETCH_FILE, euros, fact, flash, label, menu, sale_closes_by_the_clock
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
@@ -58,42 +59,6 @@ class Drive:
     @property
     def schema_name(self) -> str:
         return Collective.objects.get(slug=self.slug).schema_name
-
-
-def label(text: str) -> re.Pattern:
-    """A form label exactly, whatever follows it: Django ends French labels with « : »."""
-    return re.compile(rf"^{re.escape(text)}\W*$")
-
-
-def menu(page: Page, name: str):
-    """A link of the site's main navigation."""
-    return page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name=name, exact=True
-    )
-
-
-def flash(page: Page):
-    """The confirmation messages shown at the top of the page."""
-    return page.locator(".messages")
-
-
-def euros(amount: str) -> re.Pattern:
-    """« 31,70 € » whatever space the page puts before the euro sign (Django's is a no-break one)."""
-    return re.compile(rf"{re.escape(amount)}\s€")
-
-
-def fact(page: Page, term: str):
-    """The value (<dd>) of a term (<dt>) in a list of facts."""
-    return page.locator(f"dl.facts dt:text-is('{term}') + dd")
-
-
-def wait_until(what: str, check, timeout: float = 20.0):
-    """Poll `check()` until it returns something true (the worker runs in a thread of this process)."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"still waiting after {timeout} s for {what}"
-        time.sleep(0.1)
-    return result
 
 
 # ---------------------------------------------------------------------------------------- 1. coordinator
@@ -515,38 +480,6 @@ def member_orders_and_pays_by_card(
     return {"number": number[1], "basket": number[2], "order_url": page.url}
 
 
-def sale_closes_by_the_clock(drive: Drive) -> None:
-    """The closing time passes: the clock's job closes the sale in the worker and makes the PDF sheets."""
-    from orders import tasks
-    from orders.models import Sale, Sheet
-
-    schema = drive.schema_name
-    with schema_context(schema):
-        Sale.objects.filter(pk=drive.sale_id).update(closes_at=timezone.now() - timedelta(minutes=1))
-    tasks.sales_due_process.delay(schema_name=schema)
-
-    def sheets_made():
-        with schema_context(schema):
-            kinds = set(Sheet.objects.filter(sale_id=drive.sale_id).values_list("kind", flat=True))
-            return {Sheet.Kind.PRODUCER, Sheet.Kind.POINT, Sheet.Kind.SUMMARY} <= kinds
-
-    wait_until("the sheets of the closed sale", sheets_made)
-
-
-FETCH_FILE = """async (url) => {
-    const response = await fetch(url);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    let binary = "";
-    for (const byte of bytes) binary += String.fromCharCode(byte);
-    return {
-        status: response.status,
-        type: response.headers.get("content-type"),
-        disposition: response.headers.get("content-disposition") || "",
-        body: btoa(binary),
-    };
-}"""
-
-
 def producer_downloads_delivery_sheet(producer, mailbox, drive: Drive, member, order: dict, shoot) -> None:
     mailbox.wait_for(to=producer.email, subject=drive.producer)  # the sheet, e-mailed by the worker
     page = producer.page
@@ -555,7 +488,7 @@ def producer_downloads_delivery_sheet(producer, mailbox, drive: Drive, member, o
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes feuilles")
     expect(page.get_by_role("heading", level=2)).to_have_text([drive.sale_title])
     link = page.get_by_role("link", name=f"Bon de livraison producteur : {drive.producer}")
-    expect(page.get_by_role("main").get_by_role("link")).to_have_count(1)  # only their own sheet
+    expect(page.locator(".cards").get_by_role("link")).to_have_count(1)  # only their own sheet
     shoot(page, "10-my-sheets")
     # The sheet opens in the browser's PDF viewer (served inline): fetch it from the page, with the
     # producer's session (Playwright's own request client does not resolve *.localhost as chromium does).
@@ -571,8 +504,8 @@ def producer_downloads_delivery_sheet(producer, mailbox, drive: Drive, member, o
     assert member.last_name in text, text  # the member's basket is on the producer's sheet
 
 
-def staff_checks_member_in(staff, drive: Drive, member, order: dict, shoot, axe_check) -> bool:
-    """The town hall's day page: the member collects their basket. True when that page also weighs."""
+def staff_checks_member_in(staff, drive: Drive, member, order: dict, shoot, axe_check) -> None:
+    """The town hall's day page: the member collects their basket."""
     page = staff.page
     page.goto(drive.url + "/")
     menu(page, "Mes points de retrait").click()
@@ -595,7 +528,6 @@ def staff_checks_member_in(staff, drive: Drive, member, order: dict, shoot, axe_
     expect(summary).to_contain_text(re.compile(r"Retirés :\s*1"))
     axe_check(page)
     shoot(page, "11-day-page-checked-in")
-    return page.get_by_role("button", name=re.compile(r"^Enregistrer le poids")).count() > 0
 
 
 def weigh_and_settle_on_day_page(producer, staff, drive: Drive, order: dict, shots: dict, axe_check) -> None:
@@ -603,7 +535,12 @@ def weigh_and_settle_on_day_page(producer, staff, drive: Drive, order: dict, sho
     day_url = staff.page.url.split("#")[0]
     number = order["basket"]
     page = producer.page
-    page.goto(day_url)  # the address the staff gave them: a producer opens any point's day page
+    menu(page, "Mes feuilles").click()
+    page.get_by_role("main").get_by_role("paragraph").filter(has_text="pesez vos produits").get_by_role(
+        "link", name=drive.point
+    ).click()
+    expect(page).to_have_url(day_url)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(drive.point)
     basket = page.locator(f"#panier-{number}")
     expect(basket.locator(".basket-lines")).to_contain_text("à peser")
     expect(basket.get_by_role("button", name=re.compile(r"Retiré"))).to_have_count(0)  # producers only weigh
@@ -628,32 +565,6 @@ def weigh_and_settle_on_day_page(producer, staff, drive: Drive, order: dict, sho
     expect(basket.locator(".basket-payment")).to_contain_text("payée")
     axe_check(page)
     shots["staff"](page, "12-day-page-settled")
-
-
-def coordinator_weighs_and_settles(coordinator, drive: Drive, order: dict, shoot, axe_check) -> None:
-    """Fallback while the day page has no weighing: the coordinator's page of the order."""
-    page = coordinator.page
-    menu(page, "Ventes").click()
-    page.get_by_role("link", name=re.compile(rf"commandes · {re.escape(drive.sale_title)}$")).click()
-    page.get_by_role("link", name=order["number"], exact=True).click()
-    expect(page).to_have_url(f"{drive.url}/ventes/{drive.sale_id}/commandes/{order['order_id']}/")
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Commande {order['number']}")
-    expect(fact(page, "Plafond carte")).to_have_text(euros(CARD_CAP))
-    expect(fact(page, "Autorisé sur la carte")).to_have_text(euros(CARD_CAP))
-    page.get_by_label(label("Poids pesé (kg)")).fill(WEIGHED_KG)
-    page.get_by_role("button", name="Enregistrer le poids").click()
-    expect(flash(page)).to_contain_text("Poids enregistré.")
-    expect(fact(page, "Montant dû")).to_have_text(euros(FINAL))
-    page.get_by_role(
-        "button", name="Régler le montant final (débit de la carte ou remboursement de l'écart)"
-    ).click()
-    expect(flash(page)).to_contain_text(
-        re.compile(rf"Montant final réglé : {FINAL}\s€ débités, 0,00\s€ remboursés, 0,00\s€ restent dus\.")
-    )
-    expect(fact(page, "Reçu")).to_have_text(euros(FINAL))
-    expect(fact(page, "Reste à régler")).to_have_text(euros("0,00"))
-    axe_check(page)
-    shoot(page, "40-order-settled")
 
 
 def member_sees_final_amount(member, order: dict, shoot, axe_check) -> None:
@@ -701,10 +612,10 @@ def test_drive_fermier_journeys(
         member, mailbox, drive, full_slot, stripe_double, shots["member"], axe_check
     )
     order["order_id"] = int(order["order_url"].rstrip("/").rsplit("/", 1)[1])
-    sale_closes_by_the_clock(drive)
+    sale_closes_by_the_clock(
+        schema_name=drive.schema_name, sale_id=drive.sale_id, kinds={"producer", "point", "summary"}
+    )
     producer_downloads_delivery_sheet(producer, mailbox, drive, member, order, shots["producer"])
-    if staff_checks_member_in(staff, drive, member, order, shots["staff"], axe_check):
-        weigh_and_settle_on_day_page(producer, staff, drive, order, shots, axe_check)
-    else:
-        coordinator_weighs_and_settles(coordinator, drive, order, shots["coordinator"], axe_check)
+    staff_checks_member_in(staff, drive, member, order, shots["staff"], axe_check)
+    weigh_and_settle_on_day_page(producer, staff, drive, order, shots, axe_check)
     member_sees_final_amount(member, order, shots["member"], axe_check)

@@ -380,9 +380,15 @@ def _refunds_apply(payment: Payment, refunds) -> None:
 
 def _cancelled_order_unwind(order: Order, payment: Payment) -> None:
     """Money that arrives for an order that no longer stands (released or cancelled meanwhile) goes back."""
-    if order.is_placed:
-        return
-    if payment.status == Payment.Status.AUTHORIZED:
+    if not order.is_placed:
+        _give_back(payment)
+
+
+def _give_back(payment: Payment) -> None:
+    """Everything of one payment back: a session stopped, an authorisation released, a charge refunded."""
+    if payment.status == Payment.Status.PENDING:
+        _session_drop(payment)
+    elif payment.status == Payment.Status.AUTHORIZED:
         _intent_cancel_later(payment)
     elif payment.status == Payment.Status.SUCCEEDED:
         pending = payment.amount - payment.refunded
@@ -469,14 +475,7 @@ def on_order_cancelled(order: Order) -> None:
     """Called in the cancelling transaction (member's cancel, release of an unpaid order): every euro goes
     back and every pending Checkout Session is stopped."""
     for payment in order.payments.select_for_update().all():
-        if payment.status == Payment.Status.PENDING:
-            _session_drop(payment)
-        elif payment.status == Payment.Status.AUTHORIZED:
-            _intent_cancel_later(payment)
-        elif payment.status == Payment.Status.SUCCEEDED:
-            pending = payment.amount - payment.refunded
-            if pending > 0:
-                _refund_add(payment, pending, _("Commande annulée : remboursement intégral"), by=None)
+        _give_back(payment)
     order_payment_refresh(order)
 
 
@@ -567,6 +566,16 @@ class Settlement:
     captured: Decimal
     refunded: Decimal
     remaining: Decimal  # still due, to be paid on site
+
+    @property
+    def summary(self) -> str:
+        return _(
+            "Montant final réglé : %(captured)s débités, %(refunded)s remboursés, %(remaining)s restent dus."
+        ) % {
+            "captured": euros(self.captured),
+            "refunded": euros(self.refunded),
+            "remaining": euros(self.remaining),
+        }
 
 
 def order_settle(*, order_id: int, by: User | None) -> Settlement:

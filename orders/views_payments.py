@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from marketplace.templatetags.money import euros
 from orders import payments, selectors, services, stripe_events
 from orders import stripe_gateway as gateway
 from orders.forms_payments import OnSitePaymentForm, RefundForm, WeightForm
@@ -184,18 +183,7 @@ def order_settle(request, sale_id: int, order_id: int):
     except gateway.StripeError:
         messages.error(request, _("Le service de paiement ne répond pas : réessayez dans un instant."))
     else:
-        messages.success(
-            request,
-            _(
-                "Montant final réglé : %(captured)s débités, %(refunded)s remboursés, "
-                "%(remaining)s restent dus."
-            )
-            % {
-                "captured": euros(settlement.captured),
-                "refunded": euros(settlement.refunded),
-                "remaining": euros(settlement.remaining),
-            },
-        )
+        messages.success(request, settlement.summary)
     return redirect("order_money", sale_id=sale_id, order_id=order.pk)
 
 

@@ -423,18 +423,7 @@ def point_day_settle(request, order_id: int):
     except gateway.StripeError:
         messages.error(request, _("Le service de paiement ne répond pas : réessayez dans un instant."))
     else:
-        messages.success(
-            request,
-            _(
-                "Montant final réglé : %(captured)s débités, %(refunded)s remboursés, "
-                "%(remaining)s restent dus."
-            )
-            % {
-                "captured": euros(settlement.captured),
-                "refunded": euros(settlement.refunded),
-                "remaining": euros(settlement.remaining),
-            },
-        )
+        messages.success(request, settlement.summary)
     return redirect(_day_url(order.booking))
 
 

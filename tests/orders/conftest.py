@@ -124,7 +124,9 @@ def stripe_double():
 
 @pytest.fixture
 def stripe_on(settings, stripe_double):
-    """The official stripe library pointed at the double, as `make dev` does without keys."""
+    """The official stripe library pointed at the double, as `make dev` does without keys; the double
+    starts each test empty (a transactional test restarts the id sequences our idempotency keys use)."""
+    stripe_double.reset()
     settings.STRIPE_SECRET_KEY = STRIPE_TEST_KEY
     settings.STRIPE_API_BASE = stripe_double.url
     settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]

@@ -188,7 +188,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},  # one line per API call otherwise
+    },
 }
 
 # Set to ".<BASE_DOMAIN>" in production so that one sign-in covers the public site and every collective.

@@ -90,7 +90,7 @@ def setup(double: StripeDouble):
         estimated_weight_kg=Decimal("0.5"),
     )
     point = point_services.point_create(
-        name="Mairie", address="1 place", town="Agen", slot_minutes=60, slot_capacity=10 * N
+        name="Mairie", address="1 place", town="Agen", slot_minutes=60, slot_capacity=min(500, 3 * N)
     )
     point_services.point_update(point=point, hours=[(day, clock(16), clock(20)) for day in range(7)])
     start = timezone.localtime() + timedelta(days=3)

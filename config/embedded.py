@@ -99,12 +99,17 @@ def stripe_double() -> Iterator[None]:
     from config.stripe_double import StripeDouble
 
     secret = "whsec_etal_dev_double"  # noqa: S105 - the double's own, as public as the double
-    port = int(os.environ.get("STRIPE_DOUBLE_PORT", "0")) or _free_port()
+    # A fixed port and a saved state, so that payments of a previous run stay readable after a restart.
+    port = int(os.environ.get("STRIPE_DOUBLE_PORT", "12111"))
+    if _port_taken(port):
+        port = _free_port()
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     double = StripeDouble(
         port=port,
         webhook_url=f"http://localhost:{WEB_PORT}/stripe/webhook/",
         webhook_secret=secret,
         public_url=f"http://localhost:{port}",
+        state_file=str(LOCAL_DIR / "stripe-double.json"),
     ).start()
     os.environ.update(
         STRIPE_SECRET_KEY="sk_test_etal_dev_double",

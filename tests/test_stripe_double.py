@@ -537,3 +537,25 @@ def test_sessions_expire_by_themselves_at_expires_at(client, double, receiver, a
         time.sleep(0.1)
     assert double.wait_idle()
     assert receiver.types() == ["checkout.session.expired"]
+
+
+def test_what_the_double_knows_survives_a_restart_with_a_state_file(tmp_path):
+    """`make dev` keeps the double's state in .local/: payments of a previous run stay readable."""
+    state = tmp_path / "stripe-double.json"
+    first = StripeDouble(webhook_secret=SECRET, state_file=str(state)).start()
+    client = stripe.StripeClient("sk_test_double", base_addresses={"api": first.url, "connect": first.url})
+    account = client.v1.accounts.create({"type": "standard", "country": "FR"}, {"idempotency_key": "acct-1"})
+    first.onboard(account.id)
+    first.stop()
+    second = StripeDouble(webhook_secret=SECRET, state_file=str(state)).start()
+    try:
+        client = stripe.StripeClient(
+            "sk_test_double", base_addresses={"api": second.url, "connect": second.url}
+        )
+        assert client.v1.accounts.retrieve(account.id).charges_enabled is True
+        replay = client.v1.accounts.create(
+            {"type": "standard", "country": "FR"}, {"idempotency_key": "acct-1"}
+        )
+        assert replay.id == account.id
+    finally:
+        second.stop()

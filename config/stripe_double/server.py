@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import sys
 import threading
@@ -347,8 +348,11 @@ class StripeDouble:
         webhook_secret: str = "whsec_double",  # noqa: S107 - a test secret, as public as the double
         public_url: str | None = None,
         verbose: bool = False,
+        state_file: str | None = None,
     ):
+        """`state_file`: where the double keeps what it knows between runs (read at start, saved at stop)."""
         self.verbose = verbose
+        self.state_file = state_file
         self.dispatcher = Dispatcher(webhook_url, webhook_secret)
         self.store = Store(emit=self.dispatcher.submit, public_url=lambda: self.public_url)
         self._server = _Server((host, port), Handler)
@@ -360,6 +364,9 @@ class StripeDouble:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> StripeDouble:
+        if self.state_file and os.path.exists(self.state_file):
+            with open(self.state_file) as saved:
+                self.store.restore(json.load(saved))
         self.dispatcher.start()
         for target, name in [(self._server.serve_forever, "http"), (self._expire_loop, "expiry")]:
             thread = threading.Thread(target=target, name=f"stripe-double-{name}", daemon=True)
@@ -374,6 +381,9 @@ class StripeDouble:
         self.dispatcher.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.state_file:
+            with open(self.state_file, "w") as saved:
+                json.dump(self.store.state(), saved)
 
     def _expire_loop(self) -> None:
         while not self._stopping.wait(1.0):

@@ -8,6 +8,7 @@ a request and its events happen atomically, as they appear to from outside Strip
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import string
 import threading
@@ -198,6 +199,38 @@ class Store:
             self.links: dict[str, dict] = {}  # onboarding token → account link details
             self.idempotency: dict[tuple, tuple] = {}  # (account, key) → (fingerprint, status, body)
             self.events: list[dict] = []
+
+    _STATE = (
+        "objects",
+        "owner",
+        "line_items",
+        "intent_data",
+        "session_of",
+        "pending_cards",
+        "links",
+        "events",
+    )
+
+    def state(self) -> dict:
+        """Everything the double knows, as JSON data (`make dev` keeps it between runs)."""
+        with self.lock:
+            data = {name: getattr(self, name) for name in self._STATE}
+            data["idempotency"] = [
+                [list(slot), [saved[0], saved[1], saved[2].decode(), saved[3]]]
+                for slot, saved in self.idempotency.items()
+            ]
+            return json.loads(json.dumps(data))
+
+    def restore(self, data: dict) -> None:
+        with self.lock:
+            self.reset()
+            for name in self._STATE:
+                if name in data:
+                    setattr(self, name, data[name])
+            self.idempotency = {
+                tuple(slot): (saved[0], saved[1], saved[2].encode(), saved[3])
+                for slot, saved in data.get("idempotency", [])
+            }
 
     # ------------------------------------------------------------------ plumbing
 

@@ -1,0 +1,64 @@
+"""Money under concurrency, on the real PostgreSQL with real threads: refunds asked at the same moment
+never add up to more than what was paid (the order row lock in payments.refund_create)."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from orders import payments, services
+from orders.models import Order, PaymentMethod, PaymentStatus, Refund
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _in_threads(alpha, count: int, work) -> tuple[list[str], list[str]]:
+    barrier = threading.Barrier(count)
+    outcomes, unexpected = [], []
+
+    def run(index):
+        connection.set_tenant(alpha.collective)
+        try:
+            barrier.wait()
+            work(index)
+            outcomes.append("done")
+        except payments.PaymentRefused:
+            outcomes.append("refused")
+        except Exception as error:  # noqa: BLE001 - any other error is a failure of the test
+            unexpected.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    connection.set_tenant(alpha.collective)
+    return outcomes, unexpected
+
+
+def test_coordinators_refunding_at_once_never_refund_more_than_was_paid(market, alpha):
+    order = services.order_place(
+        sale_id=market.sale.pk,
+        user=alpha.member,
+        quantities={market.tomatoes.pk: 4},  # 10.00 €
+        slot_id=market.slots[0].pk,
+        payment_method=PaymentMethod.CASH,
+    )
+    payments.onsite_payment_record(
+        order_id=order.pk, method=PaymentMethod.CASH, amount=order.total, note="", by=alpha.coordinator
+    )
+    outcomes, unexpected = _in_threads(
+        alpha,
+        8,
+        lambda i: payments.refund_create(
+            order_id=order.pk, amount=Decimal("4.00"), reason=f"Remboursement {i}", by=alpha.coordinator
+        ),
+    )
+    assert unexpected == []
+    assert outcomes.count("done") == 2 and outcomes.count("refused") == 6
+    assert sum(refund.amount for refund in Refund.objects.all()) == Decimal("8.00")
+    order = Order.objects.get(pk=order.pk)
+    assert order.payment_status == PaymentStatus.PARTIAL

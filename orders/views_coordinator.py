@@ -342,6 +342,7 @@ def _orders_csv(sale: Sale, orders) -> HttpResponse:
             _("Prix unitaire TTC"),
             _("Montant TTC"),
             _("Paiement"),
+            _("Règlement"),
             _("Statut"),
         ]
     )
@@ -369,6 +370,7 @@ def _orders_csv(sale: Sale, orders) -> HttpResponse:
                     _number(line.unit_price),
                     _number(line.amount),
                     order.get_payment_method_display(),
+                    order.get_payment_status_display(),
                     order.get_status_display(),
                 ]
             )

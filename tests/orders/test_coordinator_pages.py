@@ -497,6 +497,7 @@ CSV_HEADER = [
     "Prix unitaire TTC",
     "Montant TTC",
     "Paiement",
+    "Règlement",
     "Statut",
 ]
 
@@ -537,6 +538,7 @@ def test_the_csv_export_has_one_row_per_order_line(browse, alpha, market, two_po
         "2,50",
         "5,00",
         "Espèces, sur place",
+        "à régler",
         "validée",
     ]
     assert by_product["Rôti de bœuf"][10:13] == ["kg (au poids, montant estimé)", "24,00", "12,00"]

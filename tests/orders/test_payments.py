@@ -106,6 +106,7 @@ def test_a_member_pays_by_card_and_sees_the_order_paid(browse, alpha, card_marke
     assert order.payment_status == PaymentStatus.PAID and order.hold_until is None
     detail = text(client.get(f"/commandes/{order.pk}/"))
     assert "payée" in detail and "5,00\xa0€ reçus" in detail
+    assert "payée" in text(client.get("/commandes/"))  # « Mes commandes » says it too
 
 
 def test_a_declined_card_leaves_the_order_waiting_with_a_retry(browse, alpha, card_market, stripe_on):

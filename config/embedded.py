@@ -167,6 +167,10 @@ def dev() -> int:
         return 1
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     os.environ.setdefault("PUBLIC_PORT", str(WEB_PORT))
+    # Ctrl-C, and also SIGTERM (docker stop, a supervisor) or SIGINT to a background `make dev`, stop
+    # everything cleanly: web, worker, beat, then PostgreSQL and Redis.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with embedded_postgres(), embedded_redis(), stripe_double():
         _say("Applying migrations and loading the demo data…")
         _manage("migrate_schemas", "--executor", "standard", "-v", "0")

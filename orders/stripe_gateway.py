@@ -15,6 +15,8 @@ from django.conf import settings
 
 from marketplace.money import money
 
+STRIPE_TIMEOUT_SECONDS = 15
+
 StripeError = stripe.StripeError
 SignatureError = stripe.SignatureVerificationError
 
@@ -32,7 +34,13 @@ def client() -> stripe.StripeClient:
         raise NotConfigured
     base = settings.STRIPE_API_BASE
     addresses = {"api": base, "connect": base} if base else None
-    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses=addresses, max_network_retries=2)
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses=addresses,
+        max_network_retries=2,
+        # Some calls run under an order's row lock: never wait on Stripe for long (the default is 80 s).
+        http_client=stripe.new_default_http_client(timeout=STRIPE_TIMEOUT_SECONDS),
+    )
 
 
 def cents(amount: Decimal) -> int:

@@ -335,12 +335,12 @@ def _apply(payment: Payment, session, intent) -> None:
                 "message": intent.last_payment_error.message or intent.last_payment_error.code
             }
         if status == Payment.Status.SUCCEEDED:
-            payment.amount = gateway.euros(intent.amount_received)
+            payment.amount = gateway.from_cents(intent.amount_received)
             payment.amount_authorized = Decimal("0")
             payment.last_error = ""
         elif status == Payment.Status.AUTHORIZED:
             payment.amount = Decimal("0")
-            payment.amount_authorized = gateway.euros(intent.amount_capturable)
+            payment.amount_authorized = gateway.from_cents(intent.amount_capturable)
             payment.last_error = ""
         elif status == Payment.Status.CANCELED:
             payment.amount_authorized = Decimal("0")
@@ -368,7 +368,7 @@ def _refunds_apply(payment: Payment, refunds) -> None:
         if refund is None:  # made outside Étal (the collective's Stripe dashboard)
             Refund.objects.create(
                 payment=payment,
-                amount=gateway.euros(remote.amount),
+                amount=gateway.from_cents(remote.amount),
                 reason=_("Remboursement fait depuis Stripe"),
                 status=status,
                 stripe_refund_id=remote.id,

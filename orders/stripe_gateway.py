@@ -47,7 +47,7 @@ def cents(amount: Decimal) -> int:
     return int((money(amount) * 100).to_integral_value())
 
 
-def euros(amount_cents: int | None) -> Decimal:
+def from_cents(amount_cents: int | None) -> Decimal:
     return money(Decimal(amount_cents or 0) / 100)
 
 

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import ON_SITE_METHODS, PaymentMethod
-from orders.payments import MAX_AMOUNT, MAX_WEIGHT_KG
+from orders.payments import MAX_AMOUNT, MAX_WEIGHT_KG, PaymentRefused
+
+
+def form_apply(form: forms.Form, action: Callable[[dict], object]) -> bool:
+    """Run `action(cleaned_data)` for a valid form; a refusal of the payment services becomes the form's
+    own error, so the page shows it next to what was typed. True when it was done."""
+    if not form.is_valid():
+        return False
+    try:
+        action(form.cleaned_data)
+    except PaymentRefused as refusal:
+        form.add_error(None, str(refusal))
+        return False
+    return True
+
 
 _AMOUNT_ERRORS = {
     "invalid": _("Indiquez un montant en euros, par ex. 12,50."),

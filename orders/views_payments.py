@@ -8,6 +8,7 @@ import contextlib
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,8 +20,8 @@ from marketplace.models import Role
 from marketplace.permissions import role_required
 from orders import payments, selectors, services, stripe_events
 from orders import stripe_gateway as gateway
-from orders.forms_payments import OnSitePaymentForm, RefundForm, WeightForm
-from orders.models import ON_SITE_METHODS, Order, PaymentMethod, PaymentStatus, Sale
+from orders.forms_payments import OnSitePaymentForm, RefundForm, WeightForm, form_apply
+from orders.models import ON_SITE_METHODS, Order, Payment, PaymentMethod, PaymentStatus, Sale
 
 # Member: paying by card -------------------------------------------------------------------------------------
 
@@ -85,8 +86,13 @@ def payment_cancelled(request, order_id: int):
 
 
 def _coordinator_order(sale_id: int, order_id: int) -> Order:
+    """The order with what its page reads several times (lines; payments with their refunds) loaded once."""
     return get_object_or_404(
-        Order.objects.select_related("sale", "booking__slot__point"), pk=order_id, sale_id=sale_id
+        Order.objects.select_related("sale", "user", "booking__slot__point").prefetch_related(
+            "lines", Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds"))
+        ),
+        pk=order_id,
+        sale_id=sale_id,
     )
 
 
@@ -111,7 +117,7 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         "rows": rows,
         "balance": balance,
         "amounts": payments.order_amounts(order),
-        "payments": order.payments.prefetch_related("refunds"),
+        "payments": order.payments.all(),
         "onsite_form": forms.get("onsite_form") or OnSitePaymentForm(initial=initial),
         "refund_form": forms.get("refund_form") or RefundForm(),
     }
@@ -128,14 +134,11 @@ def order_money(request, sale_id: int, order_id: int):
 def order_onsite_payment(request, sale_id: int, order_id: int):
     order = _coordinator_order(sale_id, order_id)
     form = OnSitePaymentForm(request.POST)
-    if form.is_valid():
-        try:
-            payments.onsite_payment_record(order_id=order.pk, by=request.user, **form.cleaned_data)
-        except payments.PaymentRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, _("Paiement enregistré."))
-            return redirect("order_money", sale_id=sale_id, order_id=order.pk)
+    if form_apply(
+        form, lambda data: payments.onsite_payment_record(order_id=order.pk, by=request.user, **data)
+    ):
+        messages.success(request, _("Paiement enregistré."))
+        return redirect("order_money", sale_id=sale_id, order_id=order.pk)
     return _order_money_page(request, order, status=400, onsite_form=form)
 
 
@@ -144,14 +147,9 @@ def order_onsite_payment(request, sale_id: int, order_id: int):
 def order_refund(request, sale_id: int, order_id: int):
     order = _coordinator_order(sale_id, order_id)
     form = RefundForm(request.POST)
-    if form.is_valid():
-        try:
-            payments.refund_create(order_id=order.pk, by=request.user, **form.cleaned_data)
-        except payments.PaymentRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, _("Remboursement enregistré : le membre le voit sur sa commande."))
-            return redirect("order_money", sale_id=sale_id, order_id=order.pk)
+    if form_apply(form, lambda data: payments.refund_create(order_id=order.pk, by=request.user, **data)):
+        messages.success(request, _("Remboursement enregistré : le membre le voit sur sa commande."))
+        return redirect("order_money", sale_id=sale_id, order_id=order.pk)
     return _order_money_page(request, order, status=400, refund_form=form)
 
 
@@ -161,14 +159,9 @@ def order_weigh(request, sale_id: int, order_id: int, line_id: int):
     order = _coordinator_order(sale_id, order_id)
     line = get_object_or_404(order.lines.all(), pk=line_id, is_variable_weight=True)
     form = WeightForm(request.POST, prefix=f"line{line.pk}")
-    if form.is_valid():
-        try:
-            payments.line_weigh(line_id=line.pk, weight_kg=form.cleaned_data["weight_kg"])
-        except payments.PaymentRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, _("Poids enregistré."))
-            return redirect("order_money", sale_id=sale_id, order_id=order.pk)
+    if form_apply(form, lambda data: payments.line_weigh(line_id=line.pk, weight_kg=data["weight_kg"])):
+        messages.success(request, _("Poids enregistré."))
+        return redirect("order_money", sale_id=sale_id, order_id=order.pk)
     return _order_money_page(request, order, status=400, weight_forms={line.pk: form})
 
 

@@ -187,15 +187,21 @@ def excess_refund(order: Order) -> None:
 
 
 def _card_commitment(order: Order) -> Decimal:
-    """What the member has paid or authorised by card on this order."""
-    balance = order_balance(order)
-    return balance.net + balance.authorized
+    """What the member has paid (net of refunds) or has authorised by card on this order."""
+    committed = Decimal("0")
+    for payment in order.payments.all():
+        if payment.is_card and payment.status == Payment.Status.SUCCEEDED:
+            committed += payment.amount - payment.refunded
+        elif payment.is_card and payment.status == Payment.Status.AUTHORIZED:
+            committed += payment.amount_authorized
+    return committed
 
 
 def order_change_check(order: Order, *, new_cap: Decimal, payment_method: str) -> None:
-    """Called by order_update before a change: a card payment already made limits what may change."""
+    """Called by order_update before a change: a card payment already made limits what may change (money
+    paid on site, or a card session that was abandoned, does not)."""
     committed = _card_commitment(order)
-    if not committed or not order.payments.filter(method=PaymentMethod.CARD).exists():
+    if not committed:
         return
     if payment_method != PaymentMethod.CARD:
         raise PaymentRefused(

@@ -328,6 +328,24 @@ def test_a_paid_order_cannot_grow_or_leave_the_card(browse, alpha, card_market, 
     assert order.total == Decimal("5.00") and order.lines.get().quantity == 2
 
 
+def test_an_abandoned_card_session_does_not_lock_an_order_paid_on_site(
+    browse, alpha, card_market, stripe_on, django_capture_on_commit_callbacks
+):
+    """The member gave up on the card page and switched to cash, paid part of it early: the order may
+    still grow (nothing was paid by card)."""
+    client, response, order = _place_card_order(browse, alpha, card_market, {card_market.tomatoes: 2})
+    with django_capture_on_commit_callbacks(execute=True):
+        _checkout(client, card_market, {card_market.tomatoes: 2}, method=PaymentMethod.CASH)
+    assert order.payments.get().status == Payment.Status.CANCELED
+    payments.onsite_payment_record(
+        order_id=order.pk, method=PaymentMethod.CASH, amount=Decimal("5.00"), note="", by=alpha.coordinator
+    )
+    grown = _checkout(client, card_market, {card_market.tomatoes: 3}, method=PaymentMethod.CASH)
+    assert grown.status_code == 302
+    order.refresh_from_db()
+    assert order.total == Decimal("7.50") and order.payment_status == PaymentStatus.PARTIAL
+
+
 def test_a_smaller_basket_refunds_the_difference_at_once(
     browse, alpha, card_market, stripe_on, django_capture_on_commit_callbacks
 ):

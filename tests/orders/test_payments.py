@@ -186,6 +186,9 @@ def test_an_abandoned_checkout_releases_stock_and_slot_after_the_delay(
     )
     assert session.status == "expired"
     assert order.payments.get().status == Payment.Status.CANCELED
+    # Coming back from Stripe's page late: the page says so and leads back to the sale.
+    late = text(client.get(f"/commandes/{order.pk}/paiement/abandon/"))
+    assert "Cette commande est annulée. Rien n'a été débité." in late and "Revenir à la vente" in late
 
 
 def test_a_payment_that_arrives_during_the_release_check_keeps_the_order(

@@ -160,6 +160,22 @@ def outsider(db) -> User:
     return User.objects.get(email="outsider@nowhere.test")
 
 
+@pytest.fixture
+def real_worker(settings):
+    """A real Celery worker in a thread, fed through the real Redis broker (tasks are no longer eager)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        app.conf.task_always_eager = True
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_after_test():
     yield

@@ -64,22 +64,47 @@ def point_staff(*, point: PickupPoint) -> QuerySet[User]:
     return point.staff.order_by("last_name", "first_name", "email")
 
 
-def distributions_overview(*, since: date | None = None) -> QuerySet[Distribution]:
-    distributions = Distribution.objects.all()
-    if since is not None:
-        distributions = distributions.filter(date__gte=since)
-    return distributions.prefetch_related("points").annotate(
-        slot_count=Count("slots", distinct=True), booking_count=Count("bookings", distinct=True)
+def distributions_upcoming() -> QuerySet[Distribution]:
+    """Distributions from today on, with their points and their number of bookings (`booking_count`)."""
+    return (
+        Distribution.objects.filter(date__gte=timezone.localdate())
+        .prefetch_related("points")
+        .annotate(booking_count=Count("bookings"))
+        .order_by("date", "pk")
     )
 
 
-def distribution_points_summary(*, distribution: Distribution) -> QuerySet[PickupPoint]:
-    """Each point of a distribution with its number of slots, places and bookings that day."""
+def distributions_past(*, limit: int = 10) -> QuerySet[Distribution]:
+    """The most recent past distributions, latest first."""
+    return Distribution.objects.filter(date__lt=timezone.localdate()).order_by("-date", "-pk")[:limit]
+
+
+def _closure_on(day: date) -> Prefetch:
+    """Prefetch a point's closures covering `day` as `day_closures`; `_day_closure_set` turns them into
+    `day_closure` (one closure or None)."""
+    closures = Closure.objects.filter(starts_on__lte=day, ends_on__gte=day)
+    return Prefetch("closures", queryset=closures, to_attr="day_closures")
+
+
+def _day_closure_set(points: list[PickupPoint]) -> list[PickupPoint]:
+    for point in points:
+        point.day_closure = point.day_closures[0] if point.day_closures else None
+    return points
+
+
+def distribution_points_summary(*, distribution: Distribution) -> list[PickupPoint]:
+    """Each point of a distribution with its number of slots and bookings that day, and the closure covering
+    that day if any (`day_closure`)."""
     here = Q(slots__distribution=distribution)
-    return distribution.points.annotate(
-        slot_count=Count("slots", filter=here, distinct=True),
-        booking_count=Count("slots__bookings", filter=here),
-    ).order_by("name", "pk")
+    points = (
+        distribution.points.annotate(
+            slot_count=Count("slots", filter=here, distinct=True),
+            booking_count=Count("slots__bookings", filter=here),
+        )
+        .prefetch_related(_closure_on(distribution.date))
+        .order_by("name", "pk")
+    )
+    return _day_closure_set(list(points))
 
 
 def day_slots(*, distribution: Distribution, point: PickupPoint) -> QuerySet[PickupSlot]:
@@ -130,18 +155,14 @@ def points_for_booking(*, distribution: Distribution) -> list[PickupPoint]:
     """The active points of a distribution with their open slots that day (`day_slots`) and the closure
     covering that day if any (`day_closure`)."""
     slots = PickupSlot.objects.filter(distribution=distribution, is_open=True).order_by("starts_at", "pk")
-    closures = Closure.objects.filter(starts_on__lte=distribution.date, ends_on__gte=distribution.date)
-    points = list(
+    points = (
         distribution.points.filter(is_active=True)
         .prefetch_related(
-            Prefetch("slots", queryset=slots, to_attr="day_slots"),
-            Prefetch("closures", queryset=closures, to_attr="day_closures"),
+            Prefetch("slots", queryset=slots, to_attr="day_slots"), _closure_on(distribution.date)
         )
         .order_by("name", "pk")
     )
-    for point in points:
-        point.day_closure = point.day_closures[0] if point.day_closures else None
-    return points
+    return _day_closure_set(list(points))
 
 
 def day_baskets(

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -541,12 +540,10 @@ def distribution_list(request):
                 _("Distribution du %(day)s créée.") % {"day": services.day_label(distribution.date)},
             )
             return redirect("distribution_detail", distribution_id=distribution.pk)
-    today = timezone.localdate()
-    distributions = list(selectors.distributions_overview().order_by("-date", "-pk"))
     context = {
         "form": form,
-        "upcoming": sorted((d for d in distributions if d.date >= today), key=lambda d: (d.date, d.pk)),
-        "past": [d for d in distributions if d.date < today][:10],
+        "upcoming": selectors.distributions_upcoming(),
+        "past": selectors.distributions_past(),
         "has_points": selectors.points_active().exists(),
     }
     return render(
@@ -557,9 +554,7 @@ def distribution_list(request):
 @role_required(Role.COORDINATOR)
 def distribution_detail(request, distribution_id: int):
     distribution = get_object_or_404(Distribution, pk=distribution_id)
-    points = list(selectors.distribution_points_summary(distribution=distribution))
-    for point in points:
-        point.day_closure = selectors.point_closure_on(point=point, day=distribution.date)
+    points = selectors.distribution_points_summary(distribution=distribution)
     return render(
         request, "pickup_points/distribution_detail.html", {"distribution": distribution, "points": points}
     )

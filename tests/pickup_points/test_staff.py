@@ -3,9 +3,12 @@ by e-mail, the invitation assigning its taker to the point when accepted."""
 
 import re
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from marketplace.models import Invitation, Membership, Role, User
+from pickup_points import services
 from pickup_points.models import PickupPoint
 from tests.conftest import PASSWORD, text
 from tests.pickup_points.factories import enter, words
@@ -180,3 +183,28 @@ def test_a_signed_in_stranger_is_not_staff(points, outsider):
     client = Client(HTTP_HOST=points.alpha.host)
     client.force_login(outsider)
     assert client.get("/points/").status_code == 403
+
+
+def test_distribution_pages_take_no_query_per_point_or_distribution(browse, points):
+    client = browse(points.alpha, points.alpha.coordinator)
+    detail = f"/distributions/{points.distribution.pk}/"
+    with CaptureQueriesContext(connection) as few_points:
+        client.get(detail)
+    with CaptureQueriesContext(connection) as few_distributions:
+        client.get("/distributions/")
+    enter(points.alpha)
+    day = points.distribution.date
+    more = [
+        services.point_create(name=f"Point {number}", address="1 rue", town="Agen") for number in range(3)
+    ]
+    services.closure_create(point=more[0], starts_on=day, ends_on=day, reason="Élections")
+    services.distribution_create(date=day, points=[points.a, *more])
+    services.distribution_create(date=day, points=[points.b])
+    distribution = services.distribution_create(date=day, points=[points.a, points.b, *more])
+    with CaptureQueriesContext(connection) as many_points:
+        page = words(client.get(f"/distributions/{distribution.pk}/"))
+    with CaptureQueriesContext(connection) as many_distributions:
+        client.get("/distributions/")
+    assert "Point 0 Fermé ce jour-là : Élections." in page
+    assert len(many_points) == len(few_points)
+    assert len(many_distributions) == len(few_distributions)

@@ -108,23 +108,19 @@ def distribution_points_summary(*, distribution: Distribution) -> list[PickupPoi
 
 
 def day_slots(*, distribution: Distribution, point: PickupPoint) -> QuerySet[PickupSlot]:
-    """The slots of one point on one distribution day, each with its bookings and households."""
-    bookings = SlotBooking.objects.select_related("user").order_by("basket_number")
-    return (
-        PickupSlot.objects.filter(distribution=distribution, point=point)
-        .prefetch_related(Prefetch("bookings", queryset=bookings))
-        .order_by("starts_at", "pk")
-    )
+    """The slots of one point on one distribution day (their counter `reserved` says how many booked)."""
+    return PickupSlot.objects.filter(distribution=distribution, point=point).order_by("starts_at", "pk")
 
 
-def slots_overbooked(*, point: PickupPoint, slot_ids: list[int] | None = None) -> QuerySet[PickupSlot]:
+def slots_overbooked(*, point: PickupPoint) -> QuerySet[PickupSlot]:
     """Upcoming slots of a point that hold more bookings than their capacity (kept on purpose)."""
-    slots = PickupSlot.objects.filter(
-        point=point, distribution__date__gte=timezone.localdate(), reserved__gt=F("capacity")
+    return (
+        PickupSlot.objects.filter(
+            point=point, distribution__date__gte=timezone.localdate(), reserved__gt=F("capacity")
+        )
+        .select_related("distribution")
+        .order_by("starts_at")
     )
-    if slot_ids is not None:
-        slots = slots.filter(pk__in=slot_ids)
-    return slots.select_related("distribution").order_by("starts_at")
 
 
 def point_closure_on(*, point: PickupPoint, day: date) -> Closure | None:

@@ -462,8 +462,8 @@ def slot_update(*, slot: PickupSlot, capacity: int | None = None, is_open: bool 
 # Bookings ----------------------------------------------------------------------------------------------
 
 
-def _unavailable(slot_id: int, slot: PickupSlot) -> SlotFull:
-    now = PickupSlot.objects.filter(pk=slot_id).values("is_open").first()
+def _unavailable(slot: PickupSlot) -> SlotFull:
+    now = PickupSlot.objects.filter(pk=slot.pk).values("is_open").first()
     if now is None:
         return SlotFull(_("Ce créneau n'existe plus : choisissez-en un autre."))
     if not now["is_open"]:
@@ -498,7 +498,7 @@ def slot_reserve(*, slot_id: int, user: User) -> SlotBooking:
         reserved=F("reserved") + 1
     )
     if taken != 1:
-        raise _unavailable(slot_id, slot)
+        raise _unavailable(slot)
     locks.distribution_lock(slot.distribution_id)
     last = SlotBooking.objects.filter(distribution_id=slot.distribution_id).aggregate(
         last=Max("basket_number")

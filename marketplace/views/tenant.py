@@ -195,9 +195,8 @@ def collective_settings(request):
     collective = request.tenant
     form = CollectiveSettingsForm(request.POST or None, request.FILES or None, instance=collective)
     if request.method == "POST" and form.is_valid():
-        changed = {field: form.cleaned_data[field] for field in form.changed_data}
-        if changed.get("logo") is False:  # "clear" ticked: the form says False, the model field wants ""
-            changed["logo"] = ""
+        # Values as the ModelForm put them on the instance: a cleared logo is already "" there.
+        changed = {field: getattr(form.instance, field) for field in form.changed_data}
         try:
             services.collective_update(collective=collective, **changed)
         except ValidationError as error:

@@ -27,7 +27,13 @@ class SignupExtraForm(forms.Form):
         user.save(update_fields=["first_name", "last_name", "phone"])
 
 
-class CollectiveCreateForm(forms.ModelForm):
+class _CollectiveForm(forms.ModelForm):
+    def clean_department(self) -> str:
+        # "2a" is Corse-du-Sud too; the model's validator only knows the upper-case spelling.
+        return self.cleaned_data["department"].strip().upper()
+
+
+class CollectiveCreateForm(_CollectiveForm):
     class Meta:
         model = Collective
         fields = [
@@ -60,15 +66,11 @@ class CollectiveCreateForm(forms.ModelForm):
     def clean_slug(self) -> str:
         return self.cleaned_data["slug"].strip().lower()
 
-    def clean_department(self) -> str:
-        # "2a" is Corse-du-Sud too; the model's validator only knows the upper-case spelling.
-        return self.cleaned_data["department"].strip().upper()
-
     def validate_unique(self) -> None:
         """Uniqueness is the service's job (with a clearer message); the model also has a constraint."""
 
 
-class CollectiveSettingsForm(forms.ModelForm):
+class CollectiveSettingsForm(_CollectiveForm):
     class Meta:
         model = Collective
         fields = [
@@ -89,9 +91,6 @@ class CollectiveSettingsForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 4}),
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
         }
-
-    def clean_department(self) -> str:
-        return self.cleaned_data["department"].strip().upper()
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")

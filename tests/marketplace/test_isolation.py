@@ -408,6 +408,13 @@ def test_logo_can_be_removed(browse, alpha, media_root):
     assert "/media/" not in text(browse(alpha).get("/"))
 
 
+def test_settings_accept_a_lower_case_corsican_department(browse, alpha, public_host):
+    response = browse(alpha, alpha.coordinator).post("/reglages/", {**SETTINGS_FORM, "department": "2b"})
+    assert response.status_code == 302
+    assert Collective.objects.get(pk=alpha.collective.pk).department == "2B"
+    assert "Drive Alpha renommé" in text(browse(public_host).get("/?q=Haute-Corse"))
+
+
 def test_settings_refuse_a_file_that_is_not_an_image(browse, alpha, media_root):
     fake = io.BytesIO(b"MZ\x90\x00 ceci n'est pas une image")
     fake.name = "logo.png"

@@ -601,13 +601,15 @@ def member_booking(request, distribution_id: int):
     form = forms.BookingForm(request.POST)
     if not form.is_valid():
         return _render_booking(request, distribution, problem=_("Choisissez un créneau."), status=400)
-    slot = PickupSlot.objects.filter(pk=form.cleaned_data["slot"], distribution=distribution).first()
-    if slot is None:
+    slot_id = form.cleaned_data["slot"]
+    if PickupSlot.objects.filter(pk=slot_id).exclude(distribution=distribution).exists():
         raise Http404
+    # A slot gone since the page was shown (its point's hours changed) is refused with the reason, not a 404.
     try:
-        booking = services.slot_reserve(slot_id=slot.pk, user=request.user)
+        booking = services.slot_reserve(slot_id=slot_id, user=request.user)
     except services.BookingRefused as refusal:
         return _render_booking(request, distribution, problem=str(refusal), status=409)
+    slot = booking.slot
     messages.success(
         request,
         _("C'est réservé : %(point)s, %(day)s, %(slot)s. Votre numéro de panier : %(number)s.")

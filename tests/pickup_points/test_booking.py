@@ -257,3 +257,20 @@ def test_the_member_list_shows_upcoming_distributions(browse, points):
     assert "Pas encore de créneau. Choisir un créneau" in page
     assert services.day_label(points.distribution.date).capitalize() in page
     assert 'href="/retrait/"' in text(client.get("/"))
+
+
+def test_a_slot_removed_since_the_page_was_shown_asks_for_another(browse, points):
+    """Staff changed the point's hours while the member was choosing: the slots were generated again."""
+    member = browse(points.alpha, points.alpha.member)
+    page = text(member.get(f"/retrait/{points.distribution.pk}/"))
+    enter(points.alpha)
+    gone = points.slot(points.a, 17)
+    assert _radio(page, gone)
+    services.point_update(point=points.a, slot_minutes=20)
+    response = member.post(f"/retrait/{points.distribution.pk}/", {"slot": gone.pk})
+    assert response.status_code == 409
+    page = words(response)
+    assert "Ce créneau n'existe plus : choisissez-en un autre." in page
+    assert "17:00 – 17:20 6 places" in page
+    enter(points.alpha)
+    assert not SlotBooking.objects.exists()

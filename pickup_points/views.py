@@ -431,7 +431,7 @@ def point_day_settle(request, order_id: int):
 def booking_check_in(request, point_id: int, booking_id: int):
     point = _point(request, point_id)
     booking = get_object_or_404(
-        SlotBooking.objects.filter(slot__point=point).select_related("user"), pk=booking_id
+        SlotBooking.objects.filter(slot__point=point).select_related("user", "slot"), pk=booking_id
     )
     collected = request.POST.get("collected")
     if collected not in {"0", "1"}:
@@ -441,8 +441,7 @@ def booking_check_in(request, point_id: int, booking_id: int):
         messages.success(request, _("Panier n° %(number)s retiré.") % {"number": booking.basket_number})
     else:
         messages.info(request, _("Panier n° %(number)s noté non retiré.") % {"number": booking.basket_number})
-    url = reverse("point_day", kwargs={"point_id": point.pk, "distribution_id": booking.distribution_id})
-    return redirect(f"{url}#panier-{booking.basket_number}")
+    return redirect(_day_url(booking))
 
 
 @role_required(*STAFF_ROLES)

@@ -78,10 +78,9 @@ class SlotRulesForm(forms.Form):
 
     @classmethod
     def for_point(cls, point: PickupPoint | None = None, data=None) -> SlotRulesForm:
-        initial = {"slot_minutes": 15, "slot_capacity": 6}
-        if point is not None:
-            initial = {"slot_minutes": point.slot_minutes, "slot_capacity": point.slot_capacity}
-        return cls(data, initial=initial)
+        """The rules of `point`, or the model's defaults for a new point."""
+        point = point or PickupPoint()
+        return cls(data, initial={"slot_minutes": point.slot_minutes, "slot_capacity": point.slot_capacity})
 
 
 class HoursForm(forms.Form):

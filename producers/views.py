@@ -10,12 +10,12 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
@@ -312,11 +312,10 @@ CONTENT_TYPES = {
 }
 
 
+@require_safe
 @role_required(*BACK_OFFICE)
 def catalogue_export(request, producer_id: int):
     producer = _managed_producer(request, producer_id)
-    if request.method not in {"GET", "HEAD"}:
-        return HttpResponseNotAllowed(["GET", "HEAD"])
     file_format = request.GET.get("format", "csv")
     if file_format not in CONTENT_TYPES:
         raise Http404
@@ -441,9 +440,8 @@ def _producer_word(request) -> str:
     return _("Fournisseur") if request.tenant.is_buying_group else _("Producteur")
 
 
+@require_safe
 def shop(request):
-    if request.method not in {"GET", "HEAD"}:
-        return HttpResponseNotAllowed(["GET", "HEAD"])
     categories = list(selectors.shop_categories())
     producers = list(selectors.shop_producers())
     form = ShopFilterForm(
@@ -470,12 +468,11 @@ def shop(request):
     )
 
 
+@require_safe
 def shop_producer(request, producer_id: int):
     producer = selectors.shop_producer(producer_id=producer_id)
     if producer is None:
         raise Http404
-    if request.method not in {"GET", "HEAD"}:
-        return HttpResponseNotAllowed(["GET", "HEAD"])
     items = selectors.shop_items(producer_id=producer.pk)
     sections = selectors.shop_sections(items)
     return render(

@@ -59,6 +59,19 @@ def objects_of_b(points):
     return {"closure": closure, "slot": slot, "booking": booking}
 
 
+@pytest.fixture
+def ids_of_b(points, objects_of_b) -> dict[str, int]:
+    """Every id a pickup-point URL takes, each naming something of point B."""
+    return {
+        "point_id": points.b.pk,
+        "distribution_id": points.distribution.pk,
+        "closure_id": objects_of_b["closure"].pk,
+        "slot_id": objects_of_b["slot"].pk,
+        "booking_id": objects_of_b["booking"].pk,
+        "user_id": points.staff_b.pk,
+    }
+
+
 def _state(points) -> tuple:
     enter(points.alpha)
     return (
@@ -75,15 +88,7 @@ def _url(name: str, kwargs: set[str], values: dict) -> str:
 
 
 @pytest.mark.parametrize(("name", "kwargs"), POINT_URLS, ids=[name for name, _ in POINT_URLS])
-def test_staff_of_point_a_get_nothing_of_point_b(browse, points, objects_of_b, name, kwargs):
-    ids_of_b = {
-        "point_id": points.b.pk,
-        "distribution_id": points.distribution.pk,
-        "closure_id": objects_of_b["closure"].pk,
-        "slot_id": objects_of_b["slot"].pk,
-        "booking_id": objects_of_b["booking"].pk,
-        "user_id": points.staff_b.pk,
-    }
+def test_staff_of_point_a_get_nothing_of_point_b(browse, points, ids_of_b, name, kwargs):
     before = _state(points)
     client = browse(points.alpha, points.alpha.staff)
     # Point B's own URL, then point A's URL with B's objects in it: both are B's data.
@@ -142,16 +147,9 @@ def test_staff_without_the_role_any_more_lose_their_point(browse, points):
 
 
 @pytest.mark.parametrize("role", ["member", "producer"])
-def test_members_and_producers_get_no_staff_page(browse, points, objects_of_b, role):
+def test_members_and_producers_get_no_staff_page(browse, points, ids_of_b, role):
     client = browse(points.alpha, getattr(points.alpha, role))
-    values = {
-        "point_id": points.a.pk,
-        "distribution_id": points.distribution.pk,
-        "closure_id": objects_of_b["closure"].pk,
-        "slot_id": objects_of_b["slot"].pk,
-        "booking_id": objects_of_b["booking"].pk,
-        "user_id": points.alpha.staff.pk,
-    }
+    values = {**ids_of_b, "point_id": points.a.pk, "user_id": points.alpha.staff.pk}
     before = _state(points)
     for name, kwargs in POINT_URLS:
         url = _url(name, kwargs, values)
@@ -210,19 +208,11 @@ def test_beta_people_get_nothing_of_alpha_points(browse, points, beta):
     assert _state(points) == before
 
 
-def test_beta_coordinator_with_alpha_ids_finds_nothing(browse, points, objects_of_b, beta):
+def test_beta_coordinator_with_alpha_ids_finds_nothing(browse, points, ids_of_b, beta):
     client = browse(beta, beta.coordinator)
-    values = {
-        "point_id": points.b.pk,
-        "distribution_id": points.distribution.pk,
-        "closure_id": objects_of_b["closure"].pk,
-        "slot_id": objects_of_b["slot"].pk,
-        "booking_id": objects_of_b["booking"].pk,
-        "user_id": points.staff_b.pk,
-    }
     before = _state(points)
     for name, kwargs in POINT_URLS:
-        url = _url(name, kwargs, values)
+        url = _url(name, kwargs, ids_of_b)
         assert client.post(url, TAMPERING).status_code == 404, url
         assert client.get(url).status_code in {404, 405}, url
     assert _state(points) == before

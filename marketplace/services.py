@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
@@ -60,11 +60,12 @@ def collective_create(
     slug = slug.strip().lower()
     if slug in RESERVED_SLUGS:
         raise ValidationError({"slug": _("Cette adresse est réservée, choisissez-en une autre.")})
+    taken = ValidationError({"slug": _("Cette adresse est déjà prise par un autre collectif.")})
     if (
         Collective.objects.filter(slug=slug).exists()
         or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists()
     ):
-        raise ValidationError({"slug": _("Cette adresse est déjà prise par un autre collectif.")})
+        raise taken
     collective = Collective(
         schema_name=schema_name_for_slug(slug),
         slug=slug,
@@ -81,7 +82,11 @@ def collective_create(
     collective.full_clean()
     tenancy.template_tenant_ensure()
     with schema_context(get_public_schema_name()):
-        collective.save(verbosity=0)
+        try:
+            with transaction.atomic():
+                collective.save(verbosity=0)
+        except IntegrityError as conflict:  # the same address sent twice at once (a double click)
+            raise taken from conflict
         domain = Domain(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=collective, is_primary=True)
         domain.full_clean()
         domain.save()

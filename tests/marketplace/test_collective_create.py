@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 from django.db import connection
 
@@ -172,3 +174,26 @@ def test_anonymous_visitor_is_sent_to_log_in(browse, public_host):
 
 def test_collectives_are_not_created_on_a_collective_subdomain(browse, alpha):
     assert browse(alpha, alpha.coordinator).get("/collectifs/nouveau/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_create_makes_one_collective_and_no_error_page(browse, public_host, outsider):
+    clients = [browse(public_host, outsider) for _ in range(4)]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def create(client) -> None:
+        try:
+            barrier.wait()
+            statuses.append(client.post("/collectifs/nouveau/", FORM).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [302, 400, 400, 400]
+    assert Collective.objects.filter(slug="paniers-albret").count() == 1

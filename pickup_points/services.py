@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max
@@ -48,14 +46,10 @@ class AlreadyBooked(BookingRefused):
     """The household already has a slot for this distribution."""
 
 
-def collective_timezone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
 def _aware(moment: datetime) -> datetime:
     """A wall-clock time of the collective's zone as an aware UTC datetime. A time skipped by the spring
     change (02:30 on the last Sunday of March) lands after the gap, like a clock put forward."""
-    return moment.replace(tzinfo=collective_timezone()).astimezone(UTC)
+    return moment.replace(tzinfo=timezone.get_default_timezone()).astimezone(UTC)
 
 
 def _time_label(moment: datetime) -> str:

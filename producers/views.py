@@ -131,9 +131,7 @@ def producer_accounts(request, producer_id: int):
                 email=form.cleaned_data["email"],
             )
         except ValidationError as error:
-            form.add_error(
-                "email" if hasattr(error, "error_dict") and "email" in error.error_dict else None, error
-            )
+            form.add_error(None, error)  # an {"email": …} error lands on the e-mail field
         else:
             if result.linked:
                 messages.success(

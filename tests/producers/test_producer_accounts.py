@@ -126,3 +126,14 @@ def test_the_receiver_ignores_other_invitations(in_alpha, neighbour, outsider):
     services.producer_account_link(producer=neighbour, user=outsider)
     services.producer_account_link(producer=neighbour, user=outsider)
     assert ProducerAccount.objects.count() == 1
+
+
+def test_an_address_too_long_for_an_invitation_is_said_on_the_field(browse, in_alpha, neighbour):
+    # Valid for the form (320 characters at most) but not for the invitation (254): said, never a 500.
+    email = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 63}.{'e' * 50}.fr"
+    response = browse(in_alpha, in_alpha.coordinator).post(
+        f"/producteurs/{neighbour.pk}/comptes/", {"email": email}
+    )
+    assert response.status_code == 400
+    assert "254 caractères" in text(response)
+    assert not Invitation.objects.exists()

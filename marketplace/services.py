@@ -131,7 +131,7 @@ class JoinRefused(Exception):
 @transaction.atomic
 def membership_join(*, collective: Collective, user: User) -> Membership:
     """Join from the collective's home page: open → member now; approval → pending; invitation → refused."""
-    membership = Membership.objects.select_for_update().filter(collective=collective, user=user).first()
+    membership = Membership.objects.filter(collective=collective, user=user).first()
     if membership:
         return membership
     if collective.join_mode == Collective.JoinMode.INVITATION:
@@ -141,10 +141,11 @@ def membership_join(*, collective: Collective, user: User) -> Membership:
         if collective.join_mode == Collective.JoinMode.OPEN
         else Membership.Status.PENDING
     )
-    membership = Membership.objects.create(
-        collective=collective, user=user, roles=[Role.MEMBER], status=status
+    # get_or_create: the second request of a double click finds the row the first one created.
+    membership, created = Membership.objects.get_or_create(
+        collective=collective, user=user, defaults={"roles": [Role.MEMBER], "status": status}
     )
-    if status == Membership.Status.PENDING:
+    if created and status == Membership.Status.PENDING:
         from marketplace import tasks
 
         transaction.on_commit(lambda: tasks.join_request_notify.delay(membership_id=membership.pk))

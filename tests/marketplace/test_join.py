@@ -1,5 +1,8 @@
+import threading
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from marketplace import services
 from marketplace.models import Collective, Invitation, Membership, Role
@@ -31,6 +34,35 @@ def test_joining_twice_changes_nothing(browse, alpha):
     browse(alpha, alpha.producer).post("/rejoindre/")
     membership = Membership.objects.get(user=alpha.producer, collective=alpha.collective)
     assert membership.roles == [Role.PRODUCER]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("join_mode", [Collective.JoinMode.OPEN, Collective.JoinMode.APPROVAL])
+def test_a_double_click_on_join_makes_one_membership_and_no_error_page(
+    browse, alpha, outsider, join_mode, mailoutbox
+):
+    _set_join_mode(alpha, join_mode)
+    clients = [browse(alpha, outsider) for _ in range(4)]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def join(client) -> None:
+        try:
+            barrier.wait()
+            statuses.append(client.post("/rejoindre/").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=join, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [302] * len(clients)
+    assert Membership.objects.filter(user=outsider, collective=alpha.collective).count() == 1
+    # An approval request reaches the coordinator once.
+    assert len(mailoutbox) == (1 if join_mode == Collective.JoinMode.APPROVAL else 0)
 
 
 def test_anonymous_visitor_is_sent_to_log_in_to_join(browse, alpha):

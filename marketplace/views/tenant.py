@@ -15,11 +15,10 @@ from marketplace import selectors, services
 from marketplace.forms import CollectiveSettingsForm, InvitationForm, RolesForm
 from marketplace.models import Invitation, Membership, Role
 from marketplace.permissions import role_required
+from orders.selectors import sales_open_or_coming
 
 
 def home(request):
-    from orders.selectors import sales_open_or_coming
-
     return render(request, "marketplace/collective_home.html", {"sales": sales_open_or_coming()})
 
 

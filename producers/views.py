@@ -241,16 +241,18 @@ def product_edit(request, product_id: int):
 def products_bulk_edit(request, producer_id: int):
     producer = _managed_producer(request, producer_id)
     products = {product.pk: product for product in selectors.producer_products(producer=producer)}
-    initial = [
-        {
+    initial = {
+        product.pk: {
             "product": product.pk,
             "price": product.price,
             "stock": product.stock,
             "unlimited": product.stock is None,
         }
         for product in products.values()
-    ]
-    formset = BulkFormSet(request.POST or None, initial=initial if request.method != "POST" else None)
+    }
+    formset = BulkFormSet(
+        request.POST or None, initial=list(initial.values()) if request.method != "POST" else None
+    )
     if request.method == "POST":
         # Rows are matched by the product id they carry, never by their position: an id that is not one
         # of this producer's products is refused outright, before anything else is looked at.
@@ -258,7 +260,7 @@ def products_bulk_edit(request, producer_id: int):
             raw_id = form["product"].value()
             if not str(raw_id).isdigit() or int(raw_id) not in products:
                 raise Http404
-            form.initial = next(row for row in initial if row["product"] == int(raw_id))
+            form.initial = initial[int(raw_id)]
         if formset.is_valid():
             changes = [
                 services.StockPriceChange(

@@ -205,62 +205,64 @@ def sale_create(
 @transaction.atomic
 def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
     """Change what a sale offers. Prices are frozen once the sale is open; a quantity never goes below
-    what is already sold."""
+    what is already sold. Errors are keyed by product id (the page shows each on its product's row)."""
+    # The sale FOR UPDATE is enough: every change of an offer's counter holds the sale (FOR SHARE, see locks).
     sale = locks.sale_lock(sale_id)
-    is_open_or_closed = sale.status in {Sale.Status.OPEN, Sale.Status.CLOSED}
-    offers = {
-        offer.product_id: offer
-        for offer in Offer.objects.select_for_update().filter(sale=sale).order_by("pk")
-    }
-    errors = []
-    products = Product.objects.in_bulk([row.product_id for row in rows])
+    rows = list(rows)
+    prices_frozen = sale.status in {Sale.Status.OPEN, Sale.Status.CLOSED}
+    offers = {offer.product_id: offer for offer in Offer.objects.filter(sale=sale)}
+    producer_ids = set(sale.producers.values_list("pk", flat=True))
+    products = Product.objects.in_bulk([row.product_id for row in rows if row.product_id not in offers])
+    errors: dict[str, list[str]] = {}
+
+    def refuse(row: OfferRow, message: str) -> None:
+        errors.setdefault(str(row.product_id), []).append(message)
+
     for row in rows:
         offer = offers.get(row.product_id)
         if offer is None:
             product = products.get(row.product_id)
-            if (
-                row.included
-                and product is not None
-                and sale.producers.filter(pk=product.producer_id).exists()
-            ):
-                if is_open_or_closed and row.price != product.price:
-                    errors.append(
-                        _("%(name)s : le prix ne peut plus changer, la vente est ouverte.")
-                        % {"name": product.name}
-                    )
-                    continue
-                new = _offer_for(sale, product, quantity=row.quantity, price=row.price)
-                new.sale = sale
-                new.save()
-            continue
-        if not row.included:
+            if not row.included or product is None or product.producer_id not in producer_ids:
+                continue
+            if prices_frozen and money(row.price) != product.price:
+                refuse(
+                    row,
+                    _("%(name)s : le prix ne peut plus changer, la vente est ouverte.")
+                    % {"name": product.name},
+                )
+                continue
+            new = _offer_for(sale, product, quantity=row.quantity, price=row.price)
+            new.sale = sale
+            new.save()
+        elif not row.included:
             if offer.sold:
-                errors.append(
+                refuse(
+                    row,
                     _("%(name)s : déjà commandé, il ne peut pas être retiré de la vente.")
-                    % {"name": offer.name}
+                    % {"name": offer.name},
                 )
             else:
                 offer.delete()
-            continue
-        if row.quantity is not None and row.quantity < offer.sold:
-            errors.append(
+        elif row.quantity is not None and row.quantity < offer.sold:
+            refuse(
+                row,
                 ngettext(
                     "%(name)s : %(sold)s déjà commandé, la quantité ne peut pas être inférieure.",
                     "%(name)s : %(sold)s déjà commandés, la quantité ne peut pas être inférieure.",
                     offer.sold,
                 )
-                % {"name": offer.name, "sold": offer.sold}
+                % {"name": offer.name, "sold": offer.sold},
             )
-            continue
-        if money(row.price) != offer.price and is_open_or_closed:
-            errors.append(
-                _("%(name)s : le prix ne peut plus changer, la vente est ouverte.") % {"name": offer.name}
+        elif prices_frozen and money(row.price) != offer.price:
+            refuse(
+                row,
+                _("%(name)s : le prix ne peut plus changer, la vente est ouverte.") % {"name": offer.name},
             )
-            continue
-        offer.quantity = row.quantity
-        offer.price = money(row.price)
-        offer.full_clean(validate_constraints=False)
-        offer.save(update_fields=["quantity", "price"])
+        else:
+            offer.quantity = row.quantity
+            offer.price = money(row.price)
+            offer.full_clean(validate_constraints=False)
+            offer.save(update_fields=["quantity", "price"])
     if errors:
         raise ValidationError(errors)
     return sale

@@ -204,11 +204,10 @@ def _freeze_prices(formset, sale: Sale) -> None:
 
 
 def _offer_errors_on_rows(rows, error: ValidationError) -> None:
-    """The service names the product at the start of each message: show it on that product's row."""
-    for message in error.messages:
-        matching = [row["form"] for row in rows if message.startswith((row["offer"] or row["product"]).name)]
-        for form in matching or [rows[0]["form"]]:
-            form.add_error(None, message)
+    """The service keys its errors by product id: show each on that product's row."""
+    forms_by_product = {str(row["product"].pk): row["form"] for row in rows}
+    for product_id, texts in error.message_dict.items():
+        forms_by_product.get(product_id, rows[0]["form"]).add_error(None, texts)
 
 
 @require_POST

@@ -21,6 +21,8 @@ from orders.models import Offer, Order, PaymentMethod, RecurringSchedule, Sale, 
 from orders.recurrence import PARIS
 from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupSlot
+from producers import services as producer_services
+from producers.models import Unit
 from tests.conftest import PASSWORD
 from tests.conftest import text as page_text
 from tests.orders.conftest import local_at
@@ -335,6 +337,30 @@ def test_once_open_prices_are_frozen_and_errors_show_on_their_product(browse, al
     assert client.post(f"/ventes/{market.sale.pk}/produits/", data).status_code == 302
     assert Offer.objects.get(pk=market.wine.pk).price == Decimal("9.90")
     assert Offer.objects.get(pk=market.tomatoes.pk).quantity == 12
+
+
+def test_an_offer_error_stays_on_its_row_when_another_name_starts_the_same(browse, alpha, market):
+    """Rows are matched by product id, not by name: « Tomates » must not take « Tomates cerises »' error."""
+    farm = market.tomatoes.producer
+    cherry = producer_services.product_create(
+        producer=farm, name="Tomates cerises", price=Decimal("3.00"), unit=Unit.KG, stock=5
+    )
+    services.sale_offers_update(
+        sale_id=market.sale.pk,
+        rows=[services.OfferRow(product_id=cherry.pk, included=True, quantity=5, price=Decimal("3.00"))],
+    )
+    cherries = Offer.objects.get(sale=market.sale, product=cherry)
+    _place(market.sale, alpha.member, {cherries: 2}, slot=market.slots[0])
+    client = browse(alpha, alpha.coordinator)
+    data = _offers_form(client, market.sale)
+    data[f"{_row(data, cherry.pk)}-quantity"] = "1"
+    response = client.post(f"/ventes/{market.sale.pk}/produits/", data)
+    assert response.status_code == 400
+    rows = {row["product"].name: row["form"] for row in response.context["rows"]}
+    assert rows["Tomates cerises"].non_field_errors() == [
+        "Tomates cerises : 2 déjà commandés, la quantité ne peut pas être inférieure."
+    ]
+    assert not rows["Tomates"].errors
 
 
 def test_bad_numbers_are_shown_on_their_row(browse, alpha, market):

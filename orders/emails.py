@@ -1,18 +1,20 @@
-"""The e-mails of the clock jobs: plain text with an HTML alternative, in French, with links to the
-collective's own sub-domain. Called by the tasks (after the jobs' transactions have committed)."""
+"""The e-mails of the ordering app, in French, with links to the collective's own sub-domain: order
+confirmations (plain text) and the clock jobs' notices (plain text with an HTML alternative). Called by the
+tasks, after the transactions that queued them have committed."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from marketplace.models import Collective, User
 from orders.models import Order, Sale
+from orders.selectors import vat_breakdown
 from producers.models import Producer
 
 
@@ -34,6 +36,30 @@ def _sale_context(collective: Collective, sale: Sale) -> dict:
         "sale_url": f"{collective.base_url}/ventes/{sale.pk}/",
         "preferences_url": f"{collective.base_url}/mes-preferences/",
     }
+
+
+def order_email(*, collective: Collective, order: Order, kind: str) -> None:
+    """To the member, after `kind` ("placed", "updated", "cancelled" or "released") happened to the order."""
+    subjects = {
+        "placed": _("Votre commande %(number)s à %(name)s"),
+        "updated": _("Votre commande %(number)s à %(name)s a été modifiée"),
+        "cancelled": _("Votre commande %(number)s à %(name)s est annulée"),
+        "released": _("Votre commande %(number)s à %(name)s n'a pas été payée : elle est annulée"),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "order": order,
+            "collective": collective,
+            "kind": kind,
+            "vat": vat_breakdown(order.lines.all()),
+            "url": f"{collective.base_url}/commandes/{order.pk}/",
+        }
+        send_mail(
+            subject=subjects[kind] % {"number": order.number, "name": collective.name},
+            message=render_to_string("orders/email/order.txt", context),
+            from_email=None,
+            recipient_list=[order.user.email],
+        )
 
 
 def sale_member_email(*, collective: Collective, sale: Sale, user: User, kind: str) -> None:

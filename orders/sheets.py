@@ -120,6 +120,9 @@ def sheets_render(*, sale_id: int) -> list[Sheet]:
         for producer_id, lines in per_producer_lines.items():
             producers[producer_id].baskets.append((order, lines))
     common = {"sale": sale, "collective": collective, "made_at": timezone.now()}
+    producer_kinds = [Sheet.Kind.PRODUCER]
+    if collective.is_buying_group:
+        producer_kinds.append(Sheet.Kind.PURCHASE_ORDER)
     made = []
     for sheet in sorted(producers.values(), key=lambda item: item.producer.name):
         context = {
@@ -129,23 +132,12 @@ def sheets_render(*, sale_id: int) -> list[Sheet]:
             "per_point": {name: dict(items) for name, items in sheet.per_point.items()},
             "vat": vat_breakdown(sheet.lines),
         }
-        content, pages = _pdf("orders/sheets/producer.html", context)
-        made.append(
-            _store(
-                sale,
-                kind=Sheet.Kind.PRODUCER,
-                title=sheet.producer.name,
-                content=content,
-                pages=pages,
-                producer=sheet.producer,
-            )
-        )
-        if collective.is_buying_group:
-            content, pages = _pdf("orders/sheets/purchase_order.html", context)
+        for kind in producer_kinds:
+            content, pages = _pdf(f"orders/sheets/{kind}.html", context)
             made.append(
                 _store(
                     sale,
-                    kind=Sheet.Kind.PURCHASE_ORDER,
+                    kind=kind,
                     title=sheet.producer.name,
                     content=content,
                     pages=pages,
@@ -182,7 +174,15 @@ def sheets_render(*, sale_id: int) -> list[Sheet]:
     return made
 
 
-def sheet_recipients(sheet: Sheet) -> list[str]:
+@transaction.atomic
+def sheets_make(*, sale_id: int) -> list[Sheet]:
+    """Make every sheet of a sale again and queue the e-mails of those not sent yet (after the commit)."""
+    made = sheets_render(sale_id=sale_id)
+    sheets_send(sale_id=sale_id)
+    return made
+
+
+def sheet_recipients(sheet: Sheet, *, collective: Collective) -> list[str]:
     """Whom a sheet concerns: the producer's accounts and contact address, the point's staff, or the
     collective's coordinators for the summary."""
     from marketplace.models import Membership, Role
@@ -193,7 +193,6 @@ def sheet_recipients(sheet: Sheet) -> list[str]:
     elif sheet.kind == Sheet.Kind.POINT:
         emails = [user.email for user in sheet.point.staff.all()]
     else:
-        collective = Collective.objects.get(schema_name=connection.schema_name)
         emails = list(
             Membership.objects.filter(
                 collective=collective, status=Membership.Status.ACTIVE, roles__contains=[Role.COORDINATOR]
@@ -230,9 +229,9 @@ def sheet_email(*, sheet_id: int) -> bool:
     )
     if sheet is None:
         return False
-    recipients = sheet_recipients(sheet)
+    collective = Collective.objects.get(schema_name=connection.schema_name)
+    recipients = sheet_recipients(sheet, collective=collective)
     if recipients:
-        collective = Collective.objects.get(schema_name=connection.schema_name)
         with translation.override("fr"):
             context = {
                 "sheet": sheet,

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from marketplace.models import Collective, User
@@ -94,10 +93,8 @@ def sheets_make(*, schema_name: str, sale_id: int) -> int:
     """The PDF sheets of a closed sale (see orders.sheets)."""
     from orders import sheets
 
-    with schema_context(schema_name), transaction.atomic():
-        made = sheets.sheets_render(sale_id=sale_id)
-        sheets.sheets_send(sale_id=sale_id)
-    return len(made)
+    with schema_context(schema_name):
+        return len(sheets.sheets_make(sale_id=sale_id))
 
 
 @shared_task

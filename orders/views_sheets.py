@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -72,8 +71,6 @@ def sheet_download(request, sheet_id: int):
 @role_required(Role.COORDINATOR)
 def sheets_make(request, sale_id: int):
     sale = get_object_or_404(Sale, pk=sale_id)
-    with transaction.atomic():
-        made = sheets.sheets_render(sale_id=sale.pk)
-        sheets.sheets_send(sale_id=sale.pk)
+    made = sheets.sheets_make(sale_id=sale.pk)
     messages.success(request, _("Feuilles refaites et envoyées : %(count)s PDF.") % {"count": len(made)})
     return redirect("sale_sheets", sale_id=sale.pk)

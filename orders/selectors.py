@@ -89,7 +89,6 @@ def sale_orders(
     orders = (
         Order.objects.filter(sale=sale)
         .select_related("user", "booking__slot__point")
-        .prefetch_related("lines")
         .order_by("basket_number", "pk")
     )
     if status:

@@ -277,11 +277,15 @@ def sale_duplicate(request, sale_id: int):
 # Orders of a sale -------------------------------------------------------------------------------------------
 
 
+def _filtered_orders(request, sale: Sale):
+    form = OrderFilterForm(request.GET or None, points=sale.distribution.points.order_by("name", "pk"))
+    return form, selectors.sale_orders(sale=sale, **form.filters())
+
+
 @role_required(Role.COORDINATOR)
 def sale_orders(request, sale_id: int):
     sale = _sale(sale_id)
-    form = OrderFilterForm(request.GET or None, points=sale.distribution.points.order_by("name", "pk"))
-    orders = selectors.sale_orders(sale=sale, **form.filters())
+    form, orders = _filtered_orders(request, sale)
     if request.GET.get("format") == "csv":
         return _orders_csv(sale, orders)
     orders = list(orders)
@@ -302,8 +306,8 @@ def sale_orders(request, sale_id: int):
 @role_required(Role.COORDINATOR)
 def sale_orders_csv(request, sale_id: int):
     sale = _sale(sale_id)
-    form = OrderFilterForm(request.GET or None, points=sale.distribution.points.order_by("name", "pk"))
-    return _orders_csv(sale, selectors.sale_orders(sale=sale, **form.filters()))
+    _form, orders = _filtered_orders(request, sale)
+    return _orders_csv(sale, orders)
 
 
 def _cell(value) -> str:
@@ -318,7 +322,7 @@ def _number(value) -> str:
 
 def _orders_csv(sale: Sale, orders) -> HttpResponse:
     """One row per order line, for a French spreadsheet: UTF-8 with a BOM, `;` between the columns."""
-    orders = orders.prefetch_related(None).prefetch_related(
+    orders = orders.prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("offer__producer"))
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")

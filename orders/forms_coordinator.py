@@ -14,6 +14,7 @@ from orders.models import Order, PaymentMethod, RecurringSchedule
 from pickup_points.models import PickupPoint, Weekday
 from pickup_points.selectors import points_active
 from producers.models import Producer
+from producers.selectors import shop_producers
 
 DATETIME_WIDGET = forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
 DATE_WIDGET = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
@@ -38,10 +39,6 @@ def add_service_errors(form: forms.Form, error) -> None:
         field = SERVICE_FIELDS.get(key, key)
         messages = [message for item in field_errors for message in item.messages]
         form.add_error(field if field in form.fields else None, messages)
-
-
-def _producers_active():
-    return Producer.objects.filter(is_active=True).order_by("name")
 
 
 class SaleDatesForm(forms.Form):
@@ -117,7 +114,7 @@ class SaleForm(SaleDatesForm):
     def __init__(self, *args, producer_label=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["points"].queryset = points_active()
-        self.fields["producers"].queryset = _producers_active()
+        self.fields["producers"].queryset = shop_producers()
         if producer_label:
             self.fields["producers"].label = producer_label
 
@@ -246,7 +243,7 @@ class ScheduleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = RecurringSchedule.Kind.choices  # no empty "---------" radio
         self.fields["points"].queryset = points_active()
-        self.fields["producers"].queryset = _producers_active()
+        self.fields["producers"].queryset = shop_producers()
         if producer_label:
             self.fields["producers"].label = producer_label
 

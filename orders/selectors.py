@@ -69,12 +69,14 @@ def sale_slots(*, sale: Sale) -> QuerySet[PickupSlot]:
     )
 
 
-def order_detail(*, order_id: int) -> Order:
-    return (
-        Order.objects.select_related("sale", "user", "booking__slot__point")
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("offer__producer")))
-        .get(pk=order_id)
+def _orders_with_lines() -> QuerySet[Order]:
+    return Order.objects.select_related("sale", "booking__slot__point").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("offer__producer"))
     )
+
+
+def order_detail(*, order_id: int) -> Order:
+    return _orders_with_lines().select_related("user").get(pk=order_id)
 
 
 def orders_of_user(*, user) -> QuerySet[Order]:
@@ -136,12 +138,7 @@ def order_of_member(*, sale: Sale, user) -> Order | None:
 
 
 def order_of_user(*, order_id: int, user) -> Order | None:
-    return (
-        Order.objects.filter(pk=order_id, user=user)
-        .select_related("sale", "booking__slot__point")
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("offer__producer")))
-        .first()
-    )
+    return _orders_with_lines().filter(pk=order_id, user=user).first()
 
 
 def order_quantities(*, order: Order) -> dict[int, int]:

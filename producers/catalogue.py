@@ -154,6 +154,8 @@ class CategoryWidget(widgets.Widget):
 
     def __init__(self):
         super().__init__()
+        # Filled on first use; each resource works on its own copy of the fields (Resource.__init__
+        # deep-copies them), so the cache lives for one import.
         self._categories: dict[str, Category] | None = None
 
     def clean(self, value, row=None, **kwargs):
@@ -300,7 +302,6 @@ class ProductResource(resources.ModelResource):
         super().__init__()
         self.producer = producer
         self._seen_ids: set[int] = set()
-        self.fields["category"].widget = CategoryWidget()  # its cache of categories lives for one import
 
     def get_queryset(self):
         return Product.objects.filter(producer=self.producer).select_related("category")

@@ -279,14 +279,6 @@ class Product(models.Model):
             return None
         return estimated_price(price_per_kg=self.price, weight_kg=self.estimated_weight_kg)
 
-    @property
-    def is_sold_out(self) -> bool:
-        return self.stock == 0
-
-    @property
-    def is_low_stock(self) -> bool:
-        return self.stock is not None and 0 < self.stock <= LOW_STOCK
-
 
 class ImportJob(models.Model):
     """An uploaded catalogue file kept server-side between the dry run and the confirmation."""

@@ -231,6 +231,12 @@ def test_coordinator_creates_a_producer(browse, in_alpha):
     assert "Un producteur de ce collectif porte déjà ce nom." in text(response)
 
 
+def test_a_buying_group_creates_suppliers(browse, beta):
+    page = text(browse(beta, beta.coordinator).get("/producteurs/nouveau/"))
+    assert "Nouveau fournisseur" in page and "← Fournisseurs" in page
+    assert "Producteurs" not in page
+
+
 def test_coordinator_manages_categories(browse, in_alpha, farm, tomatoes, vegetables):
     client = browse(in_alpha, in_alpha.coordinator)
     assert client.post("/categories/", {"name": "Fruits", "position": "2"}).status_code == 302

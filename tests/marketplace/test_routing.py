@@ -54,3 +54,12 @@ def test_search_ignores_accents_and_knows_department_names(browse, public_host, 
     assert "Groupement Beta" in accents and "Drive Alpha" not in accents
     # A department number is a whole word: "4" is not the Lot-et-Garonne.
     assert "Aucun collectif ne correspond" in text(browse(public_host).get("/", {"q": "4"}))
+
+
+def test_health_page_answers_on_the_public_site_and_on_a_collective(
+    browse, public_host, alpha, django_assert_max_num_queries
+):
+    for host in [public_host, alpha.host]:
+        with django_assert_max_num_queries(2):  # search_path and the host lookup, nothing else
+            response = browse(host).get("/sante/")
+        assert response.status_code == 200 and response.content == b"ok"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import connection
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,7 +15,7 @@ from marketplace.models import Role
 from marketplace.permissions import role_required
 from orders import payments, selectors, services
 from orders.forms import CartForm, CheckoutForm, PreferencesForm
-from orders.models import Order, PaymentStatus, Sale, ShopSettings
+from orders.models import Order, Payment, PaymentStatus, Sale, ShopSettings
 from orders.views_payments import checkout_redirect
 
 
@@ -156,6 +157,10 @@ def order_detail(request, order_id: int):
     order = selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
+    # Payments with their refunds, once: the balance and the list below both read them.
+    prefetch_related_objects(
+        [order], Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds"))
+    )
     can_change = order.is_placed and order.sale.status_at(timezone.now()) == Sale.Status.OPEN
     context = {
         "order": order,
@@ -164,7 +169,7 @@ def order_detail(request, order_id: int):
         "can_pay": can_change and order.payment_status == PaymentStatus.AWAITING,
         "balance": payments.order_balance(order),
         "amounts": payments.order_amounts(order),
-        "payments": order.payments.prefetch_related("refunds"),
+        "payments": order.payments.all(),
     }
     return render(request, "orders/order_detail.html", context)
 

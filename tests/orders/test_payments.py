@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from marketplace.models import Membership, Role, User
-from orders import jobs, payments, stripe_gateway
+from orders import jobs, payments, services, stripe_gateway
 from orders.models import Offer, Order, Payment, PaymentMethod, PaymentStatus, Refund, ShopSettings
 from pickup_points.models import PickupSlot
 from tests.conftest import text
@@ -84,6 +84,20 @@ def test_without_stripe_keys_card_is_never_offered(browse, alpha, market, settin
     page = text(browse(alpha, alpha.coordinator).get("/reglages/paiements/"))
     assert "Le paiement par carte n'est pas configuré sur cette instance" in page
     assert not payments.card_ready(alpha.collective)
+
+
+def test_card_only_and_the_stripe_account_suspended_says_so_at_checkout(browse, alpha, card_market):
+    services.shop_settings_update(payment_methods=[PaymentMethod.CARD])
+    type(alpha.collective).objects.filter(pk=alpha.collective.pk).update(stripe_charges_enabled=False)
+    client = browse(alpha, alpha.member)
+    client.post(f"/ventes/{card_market.sale.pk}/", {f"qty_{card_market.cheese.pk}": 1})
+    page = text(client.get(f"/ventes/{card_market.sale.pk}/commander/"))
+    assert "Aucun moyen de paiement n'est disponible pour le moment" in page
+    refused = client.post(
+        f"/ventes/{card_market.sale.pk}/commander/",
+        {"slot": card_market.slots[0].pk, "payment_method": "card"},
+    )
+    assert refused.status_code == 400 and not Order.objects.exists()
 
 
 def test_a_member_pays_by_card_and_sees_the_order_paid(browse, alpha, card_market, stripe_on):

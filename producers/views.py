@@ -359,12 +359,14 @@ def catalogue_import_review(request, producer_id: int, job_id: int):
         try:
             report = services.import_job_apply(job=job)
         except services.ImportRefused as refusal:
+            if refusal.report is None:  # confirmed twice (a double click): the first request imported it
+                messages.info(request, str(refusal))
+                return redirect("producer_catalogue", producer_id=producer.pk)
             messages.error(request, str(refusal))
-            report = refusal.report or services.import_job_dry_run(job=job)
             return render(
                 request,
                 "producers/import_review.html",
-                {"producer": producer, "job": job, "report": report},
+                {"producer": producer, "job": job, "report": refusal.report},
                 status=400,
             )
         messages.success(

@@ -312,3 +312,24 @@ def test_a_spreadsheet_that_would_unpack_into_gigabytes_is_refused(browse, in_al
     response = client.get(_review_url(_upload(client, farm, "bombe.xlsx", bomb.getvalue())))
     assert response.status_code == 400
     assert "Ce tableur est trop gros : 2000 produits au plus." in text(response)
+
+
+def test_a_second_confirmation_waiting_on_the_first_goes_back_to_the_catalogue(
+    browse, in_alpha, farm, catalogue, monkeypatch
+):
+    # A double click: the second request read the job before the first one committed, then waits on the
+    # job's lock and finds it imported. No second dry run of the file, no error page.
+    client = browse(in_alpha, in_alpha.producer)
+    review_url = _review_url(_upload(client, farm, "new.csv", f"{HEADER}\n;Radis;botte;1,50;5,5\n".encode()))
+
+    def already_applied(*, job):
+        raise services.ImportRefused("Ce fichier a déjà été importé.")
+
+    def no_dry_run(*, job):
+        raise AssertionError("the file is not read again")
+
+    monkeypatch.setattr(services, "import_job_apply", already_applied)
+    monkeypatch.setattr(services, "import_job_dry_run", no_dry_run)
+    response = client.post(review_url)
+    assert response.status_code == 302 and response["Location"] == f"/producteurs/{farm.pk}/"
+    assert "Ce fichier a déjà été importé." in text(client.get(response["Location"]))

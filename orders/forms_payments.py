@@ -55,6 +55,12 @@ class OnSitePaymentForm(forms.Form):
     amount = _amount_field(_("Montant reçu (€)"))
     note = forms.CharField(label=_("Précision (n° de chèque, de titre…)"), max_length=200, required=False)
 
+    @classmethod
+    def for_order(cls, order, balance, **kwargs) -> OnSitePaymentForm:
+        """Prefilled with what is still due, in the member's on-site method (cash for a card order)."""
+        method = order.payment_method if order.payment_method in ON_SITE_METHODS else PaymentMethod.CASH
+        return cls(initial={"method": method, "amount": balance.remaining or None}, **kwargs)
+
 
 class RefundForm(forms.Form):
     amount = _amount_field(_("Montant à rembourser (€)"))

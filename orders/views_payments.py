@@ -21,7 +21,7 @@ from marketplace.permissions import role_required
 from orders import payments, selectors, services, stripe_events
 from orders import stripe_gateway as gateway
 from orders.forms_payments import OnSitePaymentForm, RefundForm, WeightForm, form_apply
-from orders.models import ON_SITE_METHODS, Order, Payment, PaymentMethod, PaymentStatus, Sale
+from orders.models import Order, Payment, PaymentStatus, Sale
 
 # Member: paying by card -------------------------------------------------------------------------------------
 
@@ -109,8 +109,6 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         for line in order.lines.all()
     ]
     balance = payments.order_balance(order)
-    method = order.payment_method if order.payment_method in ON_SITE_METHODS else PaymentMethod.CASH
-    initial = {"method": method, "amount": balance.remaining or None}
     context = {
         "order": order,
         "sale": order.sale,
@@ -118,10 +116,26 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         "balance": balance,
         "amounts": payments.order_amounts(order),
         "payments": order.payments.all(),
-        "onsite_form": forms.get("onsite_form") or OnSitePaymentForm(initial=initial),
+        "onsite_form": forms.get("onsite_form") or OnSitePaymentForm.for_order(order, balance),
         "refund_form": forms.get("refund_form") or RefundForm(),
     }
     return render(request, "orders/coordinator/order_money.html", context, status=status)
+
+
+def settle_and_tell(request, order: Order, *, basket: int | None = None) -> None:
+    """Settle the order's final amount and tell the person what happened (the day page, with many baskets
+    on one page, names the basket in a refusal)."""
+    try:
+        settlement = payments.order_settle(order_id=order.pk, by=request.user)
+    except payments.PaymentRefused as refusal:
+        problem = str(refusal)
+        if basket is not None:
+            problem = _("Panier n° %(number)s : %(problem)s") % {"number": basket, "problem": problem}
+        messages.error(request, problem)
+    except gateway.StripeError:
+        messages.error(request, _("Le service de paiement ne répond pas : réessayez dans un instant."))
+    else:
+        messages.success(request, settlement.summary)
 
 
 @role_required(Role.COORDINATOR)
@@ -169,14 +183,7 @@ def order_weigh(request, sale_id: int, order_id: int, line_id: int):
 @role_required(Role.COORDINATOR)
 def order_settle(request, sale_id: int, order_id: int):
     order = _coordinator_order(sale_id, order_id)
-    try:
-        settlement = payments.order_settle(order_id=order.pk, by=request.user)
-    except payments.PaymentRefused as refusal:
-        messages.error(request, str(refusal))
-    except gateway.StripeError:
-        messages.error(request, _("Le service de paiement ne répond pas : réessayez dans un instant."))
-    else:
-        messages.success(request, settlement.summary)
+    settle_and_tell(request, order)
     return redirect("order_money", sale_id=sale_id, order_id=order.pk)
 
 

@@ -21,9 +21,9 @@ from marketplace.models import Role
 from marketplace.permissions import role_required
 from marketplace.templatetags.money import euros
 from orders import payments
-from orders import stripe_gateway as gateway
-from orders.forms_payments import OnSitePaymentForm, WeightForm
-from orders.models import ON_SITE_METHODS, Order, OrderLine, PaymentMethod
+from orders.forms_payments import OnSitePaymentForm, WeightForm, form_apply
+from orders.models import Order, OrderLine
+from orders.views_payments import settle_and_tell
 from pickup_points import forms, selectors, services
 from pickup_points.models import Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
 from producers import selectors as producer_selectors
@@ -275,10 +275,7 @@ def _day_access(request, point_id: int) -> tuple[PickupPoint, list[int] | None]:
 
 
 def _onsite_form(order: Order) -> OnSitePaymentForm:
-    method = order.payment_method if order.payment_method in ON_SITE_METHODS else PaymentMethod.CASH
-    return OnSitePaymentForm(
-        prefix=f"order{order.pk}", initial={"method": method, "amount": order.balance.remaining or None}
-    )
+    return OnSitePaymentForm.for_order(order, order.balance, prefix=f"order{order.pk}")
 
 
 def _render_point_day(
@@ -355,18 +352,15 @@ def point_day_payment(request, order_id: int):
     order = _day_order(request, order_id)
     booking = order.booking
     form = OnSitePaymentForm(request.POST, prefix=f"order{order.pk}")
-    if form.is_valid():
-        try:
-            payments.onsite_payment_record(order_id=order.pk, by=request.user, **form.cleaned_data)
-        except payments.PaymentRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(
-                request,
-                _("Panier n° %(number)s : paiement de %(amount)s enregistré.")
-                % {"number": booking.basket_number, "amount": euros(form.cleaned_data["amount"])},
-            )
-            return redirect(_day_url(booking))
+    if form_apply(
+        form, lambda data: payments.onsite_payment_record(order_id=order.pk, by=request.user, **data)
+    ):
+        messages.success(
+            request,
+            _("Panier n° %(number)s : paiement de %(amount)s enregistré.")
+            % {"number": booking.basket_number, "amount": euros(form.cleaned_data["amount"])},
+        )
+        return redirect(_day_url(booking))
     return _render_point_day(
         request, booking.slot.point, booking.distribution, None, payment_forms={order.pk: form}, status=400
     )
@@ -386,22 +380,14 @@ def point_day_weigh(request, line_id: int):
     if producer_ids is not None and line.offer.producer_id not in producer_ids:
         raise Http404
     form = WeightForm(request.POST, prefix=f"line{line.pk}")
-    if form.is_valid():
-        try:
-            weighed = payments.line_weigh(line_id=line.pk, weight_kg=form.cleaned_data["weight_kg"])
-        except payments.PaymentRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(
-                request,
-                _("Panier n° %(number)s : %(name)s pesé, %(amount)s.")
-                % {
-                    "number": booking.basket_number,
-                    "name": line.name,
-                    "amount": euros(weighed.weighed_amount),
-                },
-            )
-            return redirect(_day_url(booking))
+    if form_apply(form, lambda data: payments.line_weigh(line_id=line.pk, weight_kg=data["weight_kg"])):
+        line.refresh_from_db(fields=["weighed_amount"])
+        messages.success(
+            request,
+            _("Panier n° %(number)s : %(name)s pesé, %(amount)s.")
+            % {"number": booking.basket_number, "name": line.name, "amount": euros(line.weighed_amount)},
+        )
+        return redirect(_day_url(booking))
     return _render_point_day(
         request, point, booking.distribution, producer_ids, weight_forms={line.pk: form}, status=400
     )
@@ -411,18 +397,7 @@ def point_day_weigh(request, line_id: int):
 @role_required(*STAFF_ROLES)
 def point_day_settle(request, order_id: int):
     order = _day_order(request, order_id)
-    try:
-        settlement = payments.order_settle(order_id=order.pk, by=request.user)
-    except payments.PaymentRefused as refusal:
-        messages.error(
-            request,
-            _("Panier n° %(number)s : %(problem)s")
-            % {"number": order.booking.basket_number, "problem": refusal},
-        )
-    except gateway.StripeError:
-        messages.error(request, _("Le service de paiement ne répond pas : réessayez dans un instant."))
-    else:
-        messages.success(request, settlement.summary)
+    settle_and_tell(request, order, basket=order.booking.basket_number)
     return redirect(_day_url(order.booking))
 
 

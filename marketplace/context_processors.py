@@ -1,17 +1,16 @@
 from django.conf import settings
-from django_tenants.utils import get_public_schema_name
 
 from marketplace.models import Role
+from marketplace.selectors import collective_is_public
 
 
 def collective(request):
     tenant = getattr(request, "tenant", None)
-    is_public = tenant is None or tenant.schema_name == get_public_schema_name()
-    membership = getattr(request, "membership", None) if not is_public else None
     port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
     return {
-        "collective": None if is_public else tenant,
-        "membership": membership or None,
+        "collective": None if collective_is_public(tenant) else tenant,
+        # MembershipMiddleware already answers None on the public site.
+        "membership": getattr(request, "membership", None) or None,
         "Role": Role,
         "platform_url": f"{settings.SITE_SCHEME}://{settings.BASE_DOMAIN}{port}",
     }

@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.test import override_settings
 
@@ -126,18 +125,9 @@ def site(live_server, browser) -> Site:
 
 
 @pytest.fixture
-def celery_worker():
-    from config.celery import app
-
-    app.conf.task_always_eager = False
-    try:
-        with (
-            override_settings(CELERY_TASK_ALWAYS_EAGER=False),
-            start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
-        ):
-            yield
-    finally:
-        app.conf.task_always_eager = True
+def celery_worker(real_worker):
+    """The real worker of the root conftest (tests/conftest.py), under the journeys' name."""
+    return real_worker
 
 
 class Mailbox:

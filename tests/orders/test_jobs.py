@@ -11,12 +11,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from config.celery import app
 from marketplace.models import Membership, Role, User
 from orders import jobs, services, tasks
 from orders.models import MemberPreferences, Offer, Order, OrderEvent, PaymentMethod, RecurringSchedule, Sale
@@ -407,17 +405,6 @@ def test_two_workers_closing_at_once_close_once(market, members, monkeypatch):
     market.tomatoes.refresh_from_db()
     assert market.tomatoes.sold == 0  # released once, not twice (the counter would have refused)
     assert [message.to for message in mail.outbox] == [[maud.email]]
-
-
-@pytest.fixture
-def real_worker(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.task_always_eager = False
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.task_always_eager = True
 
 
 @pytest.mark.django_db(transaction=True)

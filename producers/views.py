@@ -10,7 +10,7 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -312,10 +312,12 @@ CONTENT_TYPES = {
 }
 
 
-@require_safe
 @role_required(*BACK_OFFICE)
 def catalogue_export(request, producer_id: int):
+    # Looked up before the method is checked: a POST with another collective's id is a 404 too.
     producer = _managed_producer(request, producer_id)
+    if request.method not in {"GET", "HEAD"}:
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     file_format = request.GET.get("format", "csv")
     if file_format not in CONTENT_TYPES:
         raise Http404
@@ -470,11 +472,12 @@ def shop(request):
     )
 
 
-@require_safe
 def shop_producer(request, producer_id: int):
     producer = selectors.shop_producer(producer_id=producer_id)
-    if producer is None:
+    if producer is None:  # before the method check, as in catalogue_export
         raise Http404
+    if request.method not in {"GET", "HEAD"}:
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     items = selectors.shop_items(producer_id=producer.pk)
     sections = selectors.shop_sections(items)
     return render(

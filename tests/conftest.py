@@ -212,3 +212,11 @@ def text(response) -> str:
     import html
 
     return html.unescape(response.content.decode())
+
+
+def words(response) -> str:
+    """The page's visible text, tags dropped and spaces collapsed: what a person reads on the screen."""
+    import re
+
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", text(response), flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split())

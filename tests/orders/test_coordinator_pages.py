@@ -23,7 +23,7 @@ from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupSlot
 from producers import services as producer_services
 from producers.models import Unit
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, words
 from tests.conftest import text as page_text
 from tests.orders.conftest import local_at
 
@@ -31,11 +31,6 @@ from tests.orders.conftest import local_at
 def text(response) -> str:
     """The page as read, non-breaking spaces (in amounts: « 2,50 € ») as plain spaces."""
     return page_text(response).replace("\xa0", " ")
-
-
-def words(response) -> str:
-    """What the page says, without its markup, spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
 
 
 def _member(alpha, number: int, *, last_name: str | None = None, first_name: str = "Ana") -> User:

@@ -6,8 +6,6 @@ Tenant models live in the collective's schema: `enter(cast)` switches the connec
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import date, time, timedelta
 
 from django.db import connection
@@ -33,13 +31,6 @@ def next_weekday(weekday: int, after: date | None = None) -> date:
     """The first `weekday` strictly after `after` (today by default)."""
     after = after or timezone.localdate()
     return after + timedelta(days=(weekday - after.weekday() - 1) % 7 + 1)
-
-
-def words(response) -> str:
-    """The page's visible text, tags dropped and spaces collapsed: what a person reads on the screen."""
-    body = html.unescape(response.content.decode())
-    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
-    return " ".join(re.sub(r"<[^>]+>", " ", body).split())
 
 
 def enter(cast: Cast) -> None:

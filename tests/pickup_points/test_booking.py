@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from pickup_points import services
 from pickup_points.models import PickupSlot, SlotBooking
-from tests.conftest import text
-from tests.pickup_points.factories import FRIDAY, book, enter, household, next_weekday, words
+from tests.conftest import text, words
+from tests.pickup_points.factories import FRIDAY, book, enter, household, next_weekday
 
 
 def _radio(page: str, slot: PickupSlot) -> str:

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from marketplace.models import Collective, User
 from pickup_points.models import Distribution, OpeningHours, PickupPoint, PickupSlot, SlotBooking, Weekday
-from tests.conftest import text
-from tests.pickup_points.factories import next_weekday, words
+from tests.conftest import text, words
+from tests.pickup_points.factories import next_weekday
 
 
 @pytest.fixture

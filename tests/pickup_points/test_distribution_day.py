@@ -20,8 +20,8 @@ from pickup_points import services as point_services
 from pickup_points.models import PickupPoint, PickupSlot, SlotBooking
 from producers import services as producer_services
 from producers.models import Producer, Unit
-from tests.conftest import PASSWORD, Cast, text
-from tests.pickup_points.factories import enter, household, words
+from tests.conftest import PASSWORD, Cast, text, words
+from tests.pickup_points.factories import enter, household
 
 
 @dataclass

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 
 from pickup_points import services
 from pickup_points.models import OpeningHours, PickupPoint, PickupSlot, SlotBooking
-from tests.conftest import text
-from tests.pickup_points.factories import FRIDAY, book, enter, household, words
+from tests.conftest import text, words
+from tests.pickup_points.factories import FRIDAY, book, enter, household
 
 
 def _form(point: PickupPoint, **changes) -> dict:

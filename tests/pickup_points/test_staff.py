@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from marketplace.models import Invitation, Membership, Role, User
 from pickup_points import services
 from pickup_points.models import PickupPoint
-from tests.conftest import PASSWORD, text
-from tests.pickup_points.factories import enter, words
+from tests.conftest import PASSWORD, text, words
+from tests.pickup_points.factories import enter
 
 
 def test_coordinator_creates_a_point(browse, alpha):

@@ -82,10 +82,3 @@ def back_to(collective) -> None:
 def read(response) -> str:
     """The page as a user reads it, non-breaking spaces (« 4,50 € ») as plain spaces."""
     return text(response).replace("\u00a0", " ").replace("\u202f", " ")
-
-
-def words(response) -> str:
-    """The page's text without its tags, spaces collapsed: « prix TTC (€) : 4,50 → 4,90 »."""
-    import re
-
-    return " ".join(re.sub(r"<[^>]+>", " ", read(response)).split())

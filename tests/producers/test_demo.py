@@ -7,7 +7,7 @@ from django_tenants.utils import tenant_context
 
 from marketplace.models import Collective, User
 from producers.models import Category, Producer, Product
-from tests.producers.conftest import words
+from tests.conftest import words
 
 
 def _catalogue(slug: str) -> tuple[int, int, int]:

@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from producers import services
 from producers.models import ImportJob, Product
+from tests.conftest import words
 from tests.producers import factories
-from tests.producers.conftest import back_to, words
+from tests.producers.conftest import back_to
 from tests.producers.conftest import read as text
 
 HEADER = (

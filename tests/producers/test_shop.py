@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from marketplace.money import money
 from producers import services
 from producers.models import Product, Unit, estimated_price
+from tests.conftest import words
 from tests.producers import factories
-from tests.producers.conftest import back_to, words
+from tests.producers.conftest import back_to
 from tests.producers.conftest import read as text
 
 

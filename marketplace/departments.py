@@ -107,3 +107,12 @@ DEPARTMENTS = {  # fmt: skip
 
 def department_name(code: str) -> str:
     return DEPARTMENTS.get(code.upper(), "")
+
+
+def validate_department(code: str) -> None:
+    """A French department number that exists (« 47 », « 2A », « 974 »)."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if code and code.upper() not in DEPARTMENTS:
+        raise ValidationError(_("Numéro de département, par ex. 47 ou 2A."), code="invalid")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
-from marketplace.departments import department_name
+from marketplace.departments import department_name, validate_department
 
 
 def search_normalize(value: str) -> str:
@@ -107,7 +107,7 @@ class Collective(TenantMixin):
         _("département"),
         max_length=3,
         blank=True,
-        validators=[RegexValidator(r"^(\d{2,3}|2[AB])$", _("Numéro de département, par ex. 47 ou 2A."))],
+        validators=[validate_department],
     )
     contact_email = models.EmailField(_("e-mail de contact"), blank=True)
     contact_phone = models.CharField(_("téléphone de contact"), max_length=30, blank=True)

@@ -137,6 +137,7 @@ def test_missing_required_field_is_refused_and_nothing_is_created(browse, public
     [
         ("contact_email", "pas-une-adresse", "Saisissez une adresse de courriel valide."),
         ("department", "Lot", "Numéro de département, par ex. 47 ou 2A."),
+        ("department", "99", "Numéro de département, par ex. 47 ou 2A."),  # no such department
         ("kind", "supermarche", "Sélectionnez un choix valide."),
     ],
 )

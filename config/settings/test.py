@@ -16,4 +16,6 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # The tests' cache (allauth's log-in rate limits live there) gets a Redis database of its own, emptied at
 # the start of every session, so that a run never inherits a lock-out from the previous one.
 _redis = urlsplit(REDIS_URL)  # noqa: F405
-CACHES["default"]["LOCATION"] = urlunsplit(_redis._replace(path="/15"))  # noqa: F405
+# TEST_CACHE_DB keeps two runs on one machine (two work trees) apart.
+_cache_db = env.int("TEST_CACHE_DB", default=15)  # noqa: F405
+CACHES["default"]["LOCATION"] = urlunsplit(_redis._replace(path=f"/{_cache_db}"))  # noqa: F405

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev test lint format bench messages system-deps clean
+.PHONY: install dev test test-dates lint format bench messages system-deps clean
 
 $(UV):
 	$(PYTHON) -m venv .local/uv
@@ -36,6 +36,18 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json | system-deps
 
 test: install system-deps $(AXE)
 	$(PY) -m config.embedded test -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# The date-sensitive tests (everything but the browser journeys) with the clock set to each day of a week,
+# both summer-time nights, a month end and a year end (tests/conftest.py reads ETAL_TODAY). The quick sweep
+# that `make test` runs is tests/test_any_day.py.
+DATE_SWEEP := 2026-12-07T09:00 2026-12-08T09:00 2026-12-09T09:00 2026-12-10T09:00 2026-12-11T09:00 \
+	2026-12-12T09:00 2026-12-13T23:30 2027-03-28T01:30 2027-10-31T02:30 2027-02-28T23:45 2026-12-31T23:59
+test-dates: install
+	@for moment in $(DATE_SWEEP); do \
+		echo "[etal] tests on $$moment"; \
+		ETAL_TODAY=$$moment $(PY) -m config.embedded test -- $(PY) -m pytest -q --ignore=tests/browser $(PYTEST_ARGS) \
+			|| exit 1; \
+	done
 
 lint: install
 	$(VENV)/bin/ruff check .

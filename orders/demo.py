@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orders import services, stripe_gateway
 from orders.models import PaymentMethod, RecurringSchedule, Sale, ShopSettings
-from pickup_points.models import PickupPoint
+from pickup_points.models import Distribution, PickupPoint
 from producers.models import Producer
 
 DEMO = {
@@ -39,12 +39,14 @@ DEMO = {
 
 
 def _distribution_day(points, after):
-    """The first day after `after` on which every demo point opens (the points' common weekday)."""
+    """The first day after `after` on which every demo point opens (the points' common weekday) and none of
+    them has a distribution yet: the demo never shows two pickups of one morning at one place."""
     weekdays = set.intersection(
         *(set(point.opening_hours.values_list("weekday", flat=True)) for point in points)
     )
+    taken = set(Distribution.objects.filter(points__in=points, date__gt=after).values_list("date", flat=True))
     day = after + timedelta(days=1)
-    while day.weekday() not in weekdays:
+    while day.weekday() not in weekdays or day in taken:
         day += timedelta(days=1)
     return day
 

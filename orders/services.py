@@ -33,7 +33,7 @@ from orders.models import (
 )
 from pickup_points import locks as point_locks
 from pickup_points import services as point_services
-from pickup_points.models import PickupPoint, PickupSlot, SlotBooking
+from pickup_points.models import Distribution, PickupPoint, PickupSlot, SlotBooking
 from producers.models import Producer, Product
 
 
@@ -319,10 +319,17 @@ def schedule_sales_create(*, schedule_id: int, now: datetime | None = None) -> l
     created = []
     points = list(schedule.points.filter(is_active=True))
     producers = list(schedule.producers.filter(is_active=True))
-    for occurrence in islice(schedule.rule().occurrences(after=now), schedule.sales_ahead):
+    # A day that already has a pickup at one of the points (a one-off sale, a stand-alone distribution) is
+    # skipped: two distributions of one morning in one hall would double its slots and confuse members.
+    taken = set(
+        Distribution.objects.filter(points__in=points, date__gte=timezone.localdate(now))
+        .exclude(sale__schedule=schedule)
+        .values_list("date", flat=True)
+    )
+    for occurrence in islice(schedule.rule().occurrences(after=now), schedule.sales_ahead + len(taken)):
         if upcoming + len(created) >= schedule.sales_ahead:
             break
-        if occurrence.opens_at in existing:
+        if occurrence.opens_at in existing or occurrence.distribution_date in taken:
             continue
         created.append(
             sale_create(

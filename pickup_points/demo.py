@@ -11,7 +11,8 @@ from pickup_points.models import Distribution, PickupPoint, PickupSlot, SlotBook
 
 FRIDAY, SATURDAY, WEDNESDAY = Weekday.FRIDAY, Weekday.SATURDAY, Weekday.WEDNESDAY
 
-# Per collective: points (fields, hours, staff e-mails), the weekday of the demo distribution, its label,
+# Per collective: points (fields, hours, staff e-mails), the weekday of a stand-alone distribution (no sale:
+# the orders demo puts its sale on another day), its label,
 # and a few households already booked (e-mail, point name, slot start) so the check-in list is not empty.
 DEMO = {
     "cagette47": {
@@ -40,7 +41,7 @@ DEMO = {
             }
         ],
         "weekday": FRIDAY,
-        "label": "Drive du vendredi",
+        "label": "Paniers réservés par téléphone",
         "bookings": [
             ("membre@cagette47.demo", "Salle des fêtes de la mairie", time(17, 15)),
             ("coordination@cagette47.demo", "Salle des fêtes de la mairie", time(17, 15)),
@@ -95,7 +96,7 @@ DEMO = {
             },
         ],
         "weekday": SATURDAY,
-        "label": "Bon de commande du mois",
+        "label": "Colis de dépannage",
         "bookings": [
             ("membre@emplettes.demo", "Centre socio-culturel des Izards", time(10, 0)),
             ("claire@demo.etal", "Maison des solidarités Bagatelle", time(14, 20)),

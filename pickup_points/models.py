@@ -228,7 +228,19 @@ class Distribution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.label or str(self.date)
+        return self.title or str(self.date)
+
+    @property
+    def sale_or_none(self):
+        """The sale whose pickup day this is, or None for a stand-alone distribution. Points know sales only
+        through the reverse accessor (orders builds on this app); `select_related("sale")` makes it free."""
+        return getattr(self, "sale", None)  # the reverse one-to-one raises AttributeError when absent
+
+    @property
+    def title(self) -> str:
+        """What tells two distributions of one day apart: the sale's current title, else the label."""
+        sale = self.sale_or_none
+        return sale.title if sale is not None else self.label
 
     @property
     def is_past(self) -> bool:

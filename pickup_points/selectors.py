@@ -27,7 +27,11 @@ def points_visible(*, user: User, membership: Membership | None) -> QuerySet[Pic
 
 def points_overview(*, user: User, membership: Membership | None) -> QuerySet[PickupPoint]:
     """The points list: staff, hours and upcoming distributions of each point, in a fixed query count."""
-    upcoming = Distribution.objects.filter(date__gte=timezone.localdate()).order_by("date", "pk")
+    upcoming = (
+        Distribution.objects.filter(date__gte=timezone.localdate())
+        .select_related("sale")
+        .order_by("date", "pk")
+    )
     return (
         points_visible(user=user, membership=membership)
         .prefetch_related(
@@ -68,6 +72,7 @@ def distributions_upcoming() -> QuerySet[Distribution]:
     """Distributions from today on, with their points and their number of bookings (`booking_count`)."""
     return (
         Distribution.objects.filter(date__gte=timezone.localdate())
+        .select_related("sale")
         .prefetch_related("points")
         .annotate(booking_count=Count("bookings"))
         .order_by("date", "pk")
@@ -76,7 +81,12 @@ def distributions_upcoming() -> QuerySet[Distribution]:
 
 def distributions_past(*, limit: int = 10) -> QuerySet[Distribution]:
     """The most recent past distributions, latest first."""
-    return Distribution.objects.filter(date__lt=timezone.localdate()).order_by("-date", "-pk")[:limit]
+    return (
+        Distribution.objects.filter(date__lt=timezone.localdate())
+        .select_related("sale")
+        .prefetch_related("points")
+        .order_by("-date", "-pk")[:limit]
+    )
 
 
 def _closure_on(day: date) -> Prefetch:
@@ -129,7 +139,12 @@ def point_closure_on(*, point: PickupPoint, day: date) -> Closure | None:
 
 def upcoming_distributions(*, user: User) -> list[Distribution]:
     """Distributions from today on, each with the household's booking (or None) as `my_booking`."""
-    distributions = list(Distribution.objects.filter(date__gte=timezone.localdate()).order_by("date", "pk"))
+    distributions = list(
+        Distribution.objects.filter(date__gte=timezone.localdate())
+        .select_related("sale")
+        .prefetch_related("points")
+        .order_by("date", "pk")
+    )
     bookings = {
         booking.distribution_id: booking
         for booking in SlotBooking.objects.filter(user=user, distribution__in=distributions).select_related(

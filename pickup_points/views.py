@@ -45,7 +45,9 @@ def _point(request, point_id: int) -> PickupPoint:
 
 
 def _distribution_at(point: PickupPoint, distribution_id: int) -> Distribution:
-    return get_object_or_404(Distribution.objects.filter(points=point), pk=distribution_id)
+    return get_object_or_404(
+        Distribution.objects.filter(points=point).select_related("sale"), pk=distribution_id
+    )
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -527,7 +529,7 @@ def distribution_list(request):
 
 @role_required(Role.COORDINATOR)
 def distribution_detail(request, distribution_id: int):
-    distribution = get_object_or_404(Distribution, pk=distribution_id)
+    distribution = get_object_or_404(Distribution.objects.select_related("sale"), pk=distribution_id)
     points = selectors.distribution_points_summary(distribution=distribution)
     return render(
         request, "pickup_points/distribution_detail.html", {"distribution": distribution, "points": points}

@@ -7,7 +7,10 @@ member, plus accounts that belong to no collective. Tests reach a collective thr
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -18,6 +21,21 @@ from marketplace import services, tenancy
 from marketplace.models import Collective, Membership, Role, User
 
 PASSWORD = "un-mot-de-passe-solide"
+
+
+def pytest_configure(config):
+    """ETAL_TODAY=2027-03-28T01:30 runs the whole session on that day and hour (Paris time), the clock
+    ticking from there: `make test-dates` runs the date-sensitive tests over a week and both summer-time
+    changes this way. Only this process travels (a Celery worker started as its own process does not)."""
+    today = os.environ.get("ETAL_TODAY")
+    if today:
+        import time_machine
+
+        moment = datetime.fromisoformat(today)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo("Europe/Paris"))
+        config._etal_travel = time_machine.travel(moment, tick=True)
+        config._etal_travel.start()
 
 
 @dataclass(frozen=True)

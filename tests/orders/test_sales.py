@@ -7,11 +7,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from orders import services
 from orders.models import Offer, PaymentMethod, RecurringSchedule, Sale
 from orders.recurrence import PARIS
+from pickup_points import services as point_services
 from producers import services as producer_services
+from tests.conftest import words
 from tests.orders.conftest import local_at
 
 
@@ -120,6 +123,41 @@ def test_a_weekly_schedule_keeps_two_sales_ahead_and_runs_once(market):
     assert [sale.opens_at for sale in later] == [
         datetime.combine(wednesday + 17 * day, time(8, 0), tzinfo=PARIS)
     ]
+
+
+def test_a_weekly_schedule_skips_a_day_that_already_has_a_pickup_at_its_point(market):
+    schedule = _schedule(market, kind=RecurringSchedule.Kind.WEEKLY)
+    wednesday = _next_wednesday()
+    now = datetime.combine(wednesday, time(12, 0), tzinfo=PARIS)
+    first_friday = wednesday + timedelta(days=9)
+    point_services.distribution_create(date=first_friday, points=[market.point], label="Permanence")
+    created = services.schedule_sales_create(schedule_id=schedule.pk, now=now)
+    assert [sale.distribution.date for sale in created] == [
+        first_friday + timedelta(days=7),
+        first_friday + timedelta(days=14),
+    ]
+    assert services.schedule_sales_create(schedule_id=schedule.pk, now=now) == []
+
+
+def test_staff_tell_apart_two_distributions_of_one_day(market, alpha, browse):
+    """A stand-alone distribution on the sale's pickup day: « Mes points de retrait », « Distributions »
+    and the day page name the sale (with its hours) or say « hors vente »."""
+    day = market.sale.distribution.date
+    standalone = point_services.distribution_create(date=day, points=[market.point], label="Permanence")
+    point_services.point_staff_add(collective=alpha.collective, point=market.point, user=alpha.staff)
+    staff = browse(alpha, alpha.staff)
+    page = words(staff.get("/points/"))
+    when = f"{date_format(day, 'l j F').capitalize()} · "
+    assert f"{when}Vente de la semaine · 17:00–19:00" in page
+    assert f"{when}Distribution hors vente « Permanence »" in page
+    listing = words(browse(alpha, alpha.coordinator).get("/distributions/"))
+    assert (
+        "Vente de la semaine · 17:00–19:00" in listing and "Distribution hors vente « Permanence »" in listing
+    )
+    sale_day = words(staff.get(f"/points/{market.point.pk}/distributions/{market.sale.distribution.pk}/"))
+    other_day = words(staff.get(f"/points/{market.point.pk}/distributions/{standalone.pk}/"))
+    assert "Vente de la semaine" in sale_day and "hors vente" not in sale_day
+    assert "Distribution hors vente « Permanence »" in other_day and "Vente de la semaine" not in other_day
 
 
 def test_a_monthly_order_form_opens_on_the_first(market):

@@ -134,6 +134,14 @@ class Collective(TenantMixin):
         verbose_name = _("collectif")
         verbose_name_plural = _("collectifs")
         ordering = ["name"]
+        constraints = [
+            # Webhooks are routed by the connected account: one account, one collective.
+            models.UniqueConstraint(
+                fields=["stripe_account_id"],
+                condition=~models.Q(stripe_account_id=""),
+                name="collective_stripe_account_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -284,6 +292,8 @@ class StripeEvent(models.Model):
     schema_name = models.CharField(max_length=63, blank=True)
     outcome = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    # Set once its effects are applied; a row without it is applied again by the event's next delivery.
+    applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -24,7 +24,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from marketplace.models import Collective, Membership, Role
-from orders import payments, services
+from orders import locks, payments, services
 from orders.models import (
     MemberPreferences,
     Order,
@@ -83,17 +83,13 @@ def sale_open_notify(*, sale_id: int, now: datetime | None = None) -> int:
     """Tell every member that a published sale is open (closing time, pickup points), once. Returns how many
     e-mails were queued; 0 when there is nothing to do (not open yet, already told, closed, or busy)."""
     now = now or timezone.now()
-    sale = (
-        Sale.objects.select_for_update(of=("self",), skip_locked=True)
-        .filter(
-            pk=sale_id,
-            is_published=True,
-            opened_notified_at__isnull=True,
-            closed_at__isnull=True,
-            opens_at__lte=now,
-            closes_at__gt=now,
-        )
-        .first()
+    sale = locks.sale_claim(
+        pk=sale_id,
+        is_published=True,
+        opened_notified_at__isnull=True,
+        closed_at__isnull=True,
+        opens_at__lte=now,
+        closes_at__gt=now,
     )
     if sale is None:
         return 0
@@ -114,19 +110,15 @@ def sale_remind(*, sale_id: int, now: datetime | None = None) -> int:
     A sale that opened less than 24 hours before its closing gets no reminder: its opening e-mail is
     recent enough."""
     now = now or timezone.now()
-    sale = (
-        Sale.objects.select_for_update(of=("self",), skip_locked=True)
-        .filter(
-            pk=sale_id,
-            is_published=True,
-            reminded_at__isnull=True,
-            closed_at__isnull=True,
-            opens_at__lte=now,
-            opens_at__lt=F("closes_at") - REMINDER_BEFORE_CLOSING,
-            closes_at__gt=now,
-            closes_at__lte=now + REMINDER_BEFORE_CLOSING,
-        )
-        .first()
+    sale = locks.sale_claim(
+        pk=sale_id,
+        is_published=True,
+        reminded_at__isnull=True,
+        closed_at__isnull=True,
+        opens_at__lte=now,
+        opens_at__lt=F("closes_at") - REMINDER_BEFORE_CLOSING,
+        closes_at__gt=now,
+        closes_at__lte=now + REMINDER_BEFORE_CLOSING,
     )
     if sale is None:
         return 0
@@ -268,11 +260,7 @@ def sale_close(*, sale_id: int, now: datetime | None = None) -> bool:
     set, the order services refuse any change), producers' minimums are enforced, then on_sale_closed.
     Returns False when there is nothing to do: not due, already closed, or being closed by another worker."""
     now = now or timezone.now()
-    sale = (
-        Sale.objects.select_for_update(of=("self",), skip_locked=True)
-        .filter(pk=sale_id, is_published=True, closed_at__isnull=True, closes_at__lte=now)
-        .first()
-    )
+    sale = locks.sale_claim(pk=sale_id, is_published=True, closed_at__isnull=True, closes_at__lte=now)
     if sale is None:
         return False
     sale.closed_at = now

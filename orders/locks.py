@@ -1,6 +1,9 @@
 """The only place that takes row locks for ordering, always in this order:
 
-    sale → offers (ascending pk) → slots (ascending pk, pickup_points.locks) → order
+    sale → offers (ascending pk) → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
+
+A payment is locked only after its order (a webhook, a refund, a checkout attaching its session), and never
+while Stripe is being called: Stripe answers first, then the rows are locked, re-read and updated.
 
 Placing, changing or cancelling an order holds the sale FOR SHARE, so orders of one sale go through side by
 side while the closing job (which takes the sale FOR UPDATE) waits for them, and they wait for it. Offer rows
@@ -10,7 +13,9 @@ that nobody changed it since it was read (a double submit): see services.order_u
 
 from __future__ import annotations
 
-from orders.models import Order, Sale
+from django.db.models import QuerySet
+
+from orders.models import MemberPreferences, Order, Payment, RecurringSchedule, Sale
 
 
 def sale_share(sale_id: int) -> Sale | None:
@@ -24,3 +29,32 @@ def sale_lock(sale_id: int) -> Sale:
 
 def order_lock(order_id: int) -> Order:
     return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+
+
+def payment_lock(payment_id: int) -> Payment:
+    return Payment.objects.select_for_update().get(pk=payment_id)
+
+
+def payments_lock(order: Order) -> list[Payment]:
+    """Every payment of an order (its order row already locked), in ascending pk order."""
+    return list(order.payments.select_for_update().order_by("pk"))
+
+
+def sale_claim(**conditions) -> Sale | None:
+    """The sale matching `conditions`, locked, unless another worker holds it (skip locked): a job that
+    must run once claims its sale with this and marks itself done in the same transaction."""
+    return Sale.objects.select_for_update(of=("self",), skip_locked=True).filter(**conditions).first()
+
+
+def schedule_lock(schedule_id: int) -> RecurringSchedule:
+    return RecurringSchedule.objects.select_for_update().get(pk=schedule_id)
+
+
+def preferences_lock(user) -> MemberPreferences:
+    preferences, _created = MemberPreferences.objects.select_for_update().get_or_create(user=user)
+    return preferences
+
+
+def sheets_claim(queryset: QuerySet) -> QuerySet:
+    """Sheets that no other worker is sending right now (skip locked)."""
+    return queryset.select_for_update(of=("self",), skip_locked=True)

@@ -225,49 +225,73 @@ def _schema() -> str:
     return connection.schema_name
 
 
-@transaction.atomic
 def checkout_start(*, order_id: int, user: User, success_url: str, cancel_url: str) -> str:
-    """The Stripe Checkout address where the member pays the order (an open session is reused)."""
-    order = locks.order_lock(order_id)
-    if order.user_id != user.pk or not order.is_placed:
-        raise PaymentRefused(_("Cette commande n'existe pas ou a été annulée."))
-    if order.sale.closed_at is not None:
-        raise PaymentRefused(_("Cette vente est close : le paiement se fait sur place."))
-    if order.payment_method != PaymentMethod.CARD or order.payment_status != PaymentStatus.AWAITING:
-        raise PaymentRefused(_("Cette commande n'attend pas de paiement par carte."))
-    collective = connection.tenant
-    if not card_ready(collective):
-        raise PaymentRefused(_("Le paiement par carte n'est pas disponible pour le moment."))
-    amounts = order_amounts(order)
-    pending = order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING).last()
-    if pending and pending.amount_authorized == amounts.cap and pending.checkout_url:
-        return pending.checkout_url
-    if pending:  # the basket changed since: this session's amount is wrong
-        _session_drop(pending)
-    now = timezone.now()
-    payment = Payment.objects.create(
-        order=order,
-        method=PaymentMethod.CARD,
-        amount_authorized=amounts.cap,
-        capture_method=capture_method_for(order, now),
-        stripe_account=collective.stripe_account_id,
-    )
-    expires = max(order.hold_until or now, now + CHECKOUT_MIN_LIFETIME)
-    session = gateway.checkout_session_create(
-        account=collective.stripe_account_id,
-        idempotency_key=f"checkout-{_schema()}-{payment.pk}",
-        description=_("Commande %(number)s — %(name)s") % {"number": order.number, "name": collective.name},
-        amount=amounts.cap,
-        capture_method=payment.capture_method,
-        metadata={"schema": _schema(), "order_id": str(order.pk), "payment_id": str(payment.pk)},
-        email=user.email,
-        success_url=success_url,
-        cancel_url=cancel_url,
-        expires_at=int(expires.timestamp()),
-    )
-    payment.stripe_session_id = session.id
-    payment.checkout_url = session.url
-    payment.save(update_fields=["stripe_session_id", "checkout_url", "updated_at"])
+    """The Stripe Checkout address where the member pays the order (an open session is reused).
+
+    Three steps, so that no lock waits on Stripe (Saleor's checkout completion has the same shape): record
+    the intended payment under the order lock and commit; create the session at Stripe; lock again, re-read
+    and attach it, or give it up when the order changed meanwhile."""
+    with transaction.atomic():
+        order = locks.order_lock(order_id)
+        if order.user_id != user.pk or not order.is_placed:
+            raise PaymentRefused(_("Cette commande n'existe pas ou a été annulée."))
+        if order.sale.closed_at is not None:
+            raise PaymentRefused(_("Cette vente est close : le paiement se fait sur place."))
+        if order.payment_method != PaymentMethod.CARD or order.payment_status != PaymentStatus.AWAITING:
+            raise PaymentRefused(_("Cette commande n'attend pas de paiement par carte."))
+        collective = connection.tenant
+        if not card_ready(collective):
+            raise PaymentRefused(_("Le paiement par carte n'est pas disponible pour le moment."))
+        amounts = order_amounts(order)
+        pending = order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING).last()
+        if pending and pending.amount_authorized == amounts.cap and pending.checkout_url:
+            return pending.checkout_url
+        if pending:  # the basket changed since (or a first click is still on its way): start afresh
+            _session_drop(pending)
+        now = timezone.now()
+        payment = Payment.objects.create(
+            order=order,
+            method=PaymentMethod.CARD,
+            amount_authorized=amounts.cap,
+            capture_method=capture_method_for(order, now),
+            stripe_account=collective.stripe_account_id,
+        )
+        expires = max(order.hold_until or now, now + CHECKOUT_MIN_LIFETIME)
+    try:
+        session = gateway.checkout_session_create(
+            account=payment.stripe_account,
+            idempotency_key=f"checkout-{_schema()}-{payment.pk}",
+            description=_("Commande %(number)s — %(name)s")
+            % {"number": order.number, "name": collective.name},
+            amount=amounts.cap,
+            capture_method=payment.capture_method,
+            metadata={"schema": _schema(), "order_id": str(order.pk), "payment_id": str(payment.pk)},
+            email=user.email,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            expires_at=int(expires.timestamp()),
+        )
+    except gateway.StripeError as error:
+        Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
+            status=Payment.Status.CANCELED, last_error=str(error)[:300]
+        )
+        raise
+    with transaction.atomic():
+        order = locks.order_lock(order_id)
+        payment = locks.payment_lock(payment.pk)
+        payment.stripe_session_id = session.id
+        still_wanted = (
+            payment.status == Payment.Status.PENDING
+            and order.is_placed
+            and order.payment_status == PaymentStatus.AWAITING
+            and order_amounts(order).cap == payment.amount_authorized
+        )
+        if not still_wanted:  # cancelled, paid on site or changed while Stripe answered
+            payment.save(update_fields=["stripe_session_id", "updated_at"])
+            _session_drop(payment)
+            raise PaymentRefused(_("Votre commande a changé pendant la préparation du paiement : réessayez."))
+        payment.checkout_url = session.url
+        payment.save(update_fields=["stripe_session_id", "checkout_url", "updated_at"])
     return session.url
 
 
@@ -316,7 +340,7 @@ def payment_sync(*, payment_id: int) -> Payment:
     refunds = gateway.refunds_list(account=account, payment_intent_id=intent_id) if intent_id else []
     with transaction.atomic():
         order = locks.order_lock(payment.order_id)
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        payment = locks.payment_lock(payment_id)
         _apply(payment, session, intent)
         _refunds_apply(payment, refunds)
         _cancelled_order_unwind(order, payment)
@@ -366,10 +390,13 @@ def _refunds_apply(payment: Payment, refunds) -> None:
     }
     for remote in refunds:
         status = statuses.get(remote.status, Refund.Status.PENDING)
-        local_id = (remote.to_dict().get("metadata") or {}).get("refund_id")
-        refund = (
-            Refund.objects.filter(stripe_refund_id=remote.id).first()
-            or Refund.objects.filter(pk=local_id, payment=payment, stripe_refund_id__isnull=True).first()
+        local_id = str((remote.to_dict().get("metadata") or {}).get("refund_id") or "")
+        # A refund made in the Stripe dashboard may carry any metadata (« RMB-2026-001 »): only our own
+        # numeric ids name one of our refunds.
+        refund = Refund.objects.filter(stripe_refund_id=remote.id).first() or (
+            Refund.objects.filter(pk=int(local_id), payment=payment, stripe_refund_id__isnull=True).first()
+            if local_id.isdigit()
+            else None
         )
         if refund is None:  # made outside Étal (the collective's Stripe dashboard)
             Refund.objects.create(
@@ -480,7 +507,7 @@ def refund_send(*, refund_id: int) -> Refund:
 def on_order_cancelled(order: Order) -> None:
     """Called in the cancelling transaction (member's cancel, release of an unpaid order): every euro goes
     back and every pending Checkout Session is stopped."""
-    for payment in order.payments.select_for_update().all():
+    for payment in locks.payments_lock(order):
         _give_back(payment)
     order_payment_refresh(order)
 

@@ -97,7 +97,7 @@ def stripe_account_refresh(*, collective: Collective) -> bool:
 
 @transaction.atomic
 def member_preferences_update(*, user: User, reminders: bool) -> MemberPreferences:
-    preferences, _created = MemberPreferences.objects.select_for_update().get_or_create(user=user)
+    preferences = locks.preferences_lock(user)
     preferences.reminders = reminders
     preferences.full_clean(validate_constraints=False)
     preferences.save()
@@ -310,7 +310,7 @@ def sale_duplicate(
 def schedule_sales_create(*, schedule_id: int, now: datetime | None = None) -> list[Sale]:
     """Make sure the next `sales_ahead` sales of a recurring schedule exist (published: they open by
     themselves). Running it again creates nothing more; the jobs issue calls it from beat."""
-    schedule = RecurringSchedule.objects.select_for_update().get(pk=schedule_id)
+    schedule = locks.schedule_lock(schedule_id)
     if not schedule.is_active:
         return []
     now = now or timezone.now()

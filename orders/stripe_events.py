@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from marketplace.models import Collective, StripeEvent
@@ -45,24 +46,31 @@ class Outcome:
 
 
 def event_receive(*, payload: bytes, signature: str) -> Outcome:
+    """Verify, record and commit; then apply, outside any transaction (payment_sync reads Stripe first,
+    then takes its own short lock). An event recorded but not applied (Stripe could not be read back, a
+    crash) is applied by its next delivery; one applied is « already received »."""
     try:
         event = gateway.event_construct(payload=payload, signature=signature).to_dict()
     except (gateway.SignatureError, ValueError):
         return Outcome(400, "invalid signature")
     with schema_context(get_public_schema_name()):
         try:
-            with transaction.atomic():
-                record = StripeEvent.objects.create(
-                    event_id=event["id"], type=event["type"], account=event.get("account") or ""
-                )
-                outcome = _route(event, record)
-                record.outcome = outcome[:200]
-                record.save(update_fields=["outcome", "schema_name"])
-        except IntegrityError:
+            record, _created = StripeEvent.objects.get_or_create(
+                event_id=event["id"],
+                defaults={"type": event["type"], "account": event.get("account") or ""},
+            )
+        except IntegrityError:  # the same event delivered twice at once: the other delivery applies it
             return Outcome(200, "already received")
+        if record.applied_at is not None:
+            return Outcome(200, "already received")
+        try:
+            outcome = _route(event, record)
         except gateway.StripeError as error:  # Stripe could not be read back: let Stripe deliver it again
             logger.warning("event %s not applied yet: %s", event["id"], error)
             return Outcome(503, "retry later")
+        StripeEvent.objects.filter(pk=record.pk).update(
+            outcome=outcome[:200], schema_name=record.schema_name, applied_at=timezone.now()
+        )
     return Outcome(200, outcome)
 
 

@@ -184,6 +184,9 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
 # A card authorisation stays capturable for 7 days on most cards: keep a day of margin.
 STRIPE_AUTHORIZATION_DAYS = env.int("STRIPE_AUTHORIZATION_DAYS", default=6)
+# A Stripe call inside a transaction would hold its row locks while Stripe answers: "log" reports it as an
+# error, "raise" refuses it (tests/orders/test_no_remote_work_in_transactions.py), "allow" stays silent.
+STRIPE_IN_TRANSACTION = env("STRIPE_IN_TRANSACTION", default="log")
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

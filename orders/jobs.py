@@ -190,18 +190,17 @@ def _minimums_enforce(sale: Sale, now: datetime) -> None:
     changed, events = [], []
     for order_id in sorted(orders):
         order = orders[order_id]
+        names = sorted({missed[line.offer.producer_id][0].name for line in removed_by_order[order_id]})
+        note = "minimum not reached: " + ", ".join(names)
         if order_id in remaining:
             order.total = remaining[order_id]
-            kind = "lines_cancelled"
+            event = OrderEvent(order=order, kind=OrderEvent.Kind.LINES_CANCELLED, note=note[:300], at=now)
         else:
             order.total = Decimal("0")
-            order.status = Order.Status.CANCELLED
-            order.booking = None
-            order.basket_number = None
-            kind = "cancelled"
-        names = sorted({missed[line.offer.producer_id][0].name for line in removed_by_order[order_id]})
-        note = ("minimum not reached: " + ", ".join(names))[:300]
-        events.append(OrderEvent(order=order, kind=kind, note=note, at=now))  # one INSERT for them all
+            event = order.transition(
+                to=Order.Status.CANCELLED, kind=OrderEvent.Kind.CANCELLED, note=note, at=now
+            )
+        events.append(event)  # one INSERT for them all
         order.updated_at = now  # bulk_update does not touch auto_now fields
         changed.append(order)
     Order.objects.bulk_update(changed, ["total", "status", "booking", "basket_number", "updated_at"])

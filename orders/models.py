@@ -323,8 +323,26 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
         ]
 
+    # The only moves an order's status may make, and the history kinds that may record each.
+    TRANSITIONS = {
+        (Status.PLACED, Status.CANCELLED): {"cancelled", "released"},
+    }
+
     def __str__(self) -> str:
         return self.number
+
+    def transition(self, *, to: str, kind: str, note: str = "", at=None) -> OrderEvent:
+        """Move to status `to`, recorded as `kind`: the one way an order changes status (django-oscar's
+        set_status). Refuses a move that is not allowed; returns the history row, not saved yet, so that a
+        job moving many orders writes them in one INSERT. A cancelled order gives up its place and number."""
+        allowed = self.TRANSITIONS.get((self.status, to), set())
+        if kind not in allowed:
+            raise ValueError(f"order {self.number}: {self.status} → {to} as {kind} is not allowed")
+        self.status = to
+        if to == self.Status.CANCELLED:
+            self.booking = None
+            self.basket_number = None  # the number may go to another household's booking
+        return OrderEvent(order=self, kind=kind, note=note[:300], at=at or timezone.now())
 
     @property
     def is_placed(self) -> bool:
@@ -386,10 +404,19 @@ class OrderLine(models.Model):
 
 
 class OrderEvent(models.Model):
-    """History of an order: every status change or edit writes one row (see services.order_event)."""
+    """History of an order: every status change or edit writes one row (Order.transition for a change of
+    status, services.order_event for the others)."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", _("passée")
+        UPDATED = "updated", _("modifiée")
+        CANCELLED = "cancelled", _("annulée")
+        RELEASED = "released", _("libérée, faute de paiement")
+        LINES_CANCELLED = "lines_cancelled", _("produits retirés")
+        SETTLED = "settled", _("réglée")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     note = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField(default=timezone.now)
 

@@ -32,6 +32,7 @@ from orders import stripe_gateway as gateway
 from orders.models import (
     ON_SITE_METHODS,
     Order,
+    OrderEvent,
     OrderLine,
     Payment,
     PaymentMethod,
@@ -655,7 +656,7 @@ def order_settle(*, order_id: int, by: User | None) -> Settlement:
                     break
         from orders.services import order_event
 
-        order_event(order=order, kind="settled", note=str(order.final_total))
+        order_event(order=order, kind=OrderEvent.Kind.SETTLED, note=str(order.final_total))
         order_payment_refresh(order)
         remaining = order_balance(order).remaining
     return Settlement(captured=captured, refunded=refunded, remaining=remaining)

@@ -409,7 +409,10 @@ def schedule_create(
 # Orders -----------------------------------------------------------------------------------------------------
 
 
-def order_event(*, order: Order, kind: str, note: str = "") -> OrderEvent:
+def order_event(*, order: Order, kind: OrderEvent.Kind, note: str = "") -> OrderEvent:
+    """A history row for a change that is not a change of status (those go through Order.transition)."""
+    if kind in {OrderEvent.Kind.CANCELLED, OrderEvent.Kind.RELEASED}:
+        raise ValueError("a change of status goes through Order.transition")
     return OrderEvent.objects.create(order=order, kind=kind, note=note[:300])
 
 
@@ -551,7 +554,7 @@ def order_place(
     order.total = sum((line.amount for line in lines), Decimal("0"))
     order.save(update_fields=["number", "total"])
     payments.hold_start(order)
-    order_event(order=order, kind="placed")
+    order_event(order=order, kind=OrderEvent.Kind.PLACED)
     _notify(order, "placed")
     return order
 
@@ -577,6 +580,13 @@ def order_update(
     old = dict(current.lines.values_list("offer_id", "quantity"))
     offers.update(Offer.objects.in_bulk([offer_id for offer_id in old if offer_id not in offers]))
     wanted = {offer_id: quantities[offer_id] for offer_id in offers if quantities.get(offer_id)}
+    if (
+        wanted == old
+        and current.booking is not None
+        and current.booking.slot_id == slot_id
+        and current.payment_method == payment_method
+    ):
+        return current  # the same order again (a double click): nothing changes, nobody is told
     deltas = {offer_id: wanted.get(offer_id, 0) - old.get(offer_id, 0) for offer_id in set(old) | set(wanted)}
     _move_stock(offers, {offer_id: delta for offer_id, delta in deltas.items() if delta})
     booking = current.booking
@@ -610,7 +620,7 @@ def order_update(
     order.save()
     payments.hold_start(order)
     payments.excess_refund(order)
-    order_event(order=order, kind="updated")
+    order_event(order=order, kind=OrderEvent.Kind.UPDATED)
     _notify(order, "updated")
     return order
 
@@ -635,17 +645,15 @@ def order_cancel(*, order_id: int, user: User, seen_updated_at: datetime | None 
         raise OrderRefused(
             _("Votre commande vient d'être modifiée ailleurs : rechargez la page et recommencez.")
         )
-    _cancel(order, kind="cancelled")
+    _cancel(order, kind=OrderEvent.Kind.CANCELLED)
     return order
 
 
 def _cancel(order: Order, *, kind: str) -> None:
-    order.status = Order.Status.CANCELLED
-    order.booking = None
-    order.basket_number = None  # the number may go to another household's booking
+    event = order.transition(to=Order.Status.CANCELLED, kind=kind)
     order.save(update_fields=["status", "booking", "basket_number", "updated_at"])
+    event.save()
     payments.on_order_cancelled(order)
-    order_event(order=order, kind=kind)
     _notify(order, kind)
 
 
@@ -671,7 +679,7 @@ def order_release(*, order_id: int) -> bool:
             order = locks.order_lock(current.pk)
             if order.updated_at != current.updated_at or order.payment_status != PaymentStatus.AWAITING:
                 raise _ChangedMeanwhile  # rolls the stock back: it was paid or changed meanwhile
-            _cancel(order, kind="released")
+            _cancel(order, kind=OrderEvent.Kind.RELEASED)
             return True
     except _ChangedMeanwhile:
         return False

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from orders import selectors, services
-from orders.models import Offer, Order, PaymentMethod, Sale
+from orders.models import Offer, Order, OrderEvent, PaymentMethod, Sale
 from orders.services import OrderRefused
 from pickup_points.models import PickupSlot, SlotBooking
 from producers import services as producer_services
@@ -217,3 +217,33 @@ def test_after_closing_an_order_can_no_longer_change(market, alpha):
     with pytest.raises(OrderRefused, match="close"):
         services.order_cancel(order_id=order.pk, user=alpha.member)
     assert Order.objects.get(pk=order.pk).is_placed
+
+
+def test_the_same_order_submitted_twice_is_one_order_and_one_email(
+    market, alpha, browse, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A double click on « Commander »: the second submission finds the order and changes nothing."""
+    client = browse(alpha, alpha.member)
+    form = {"slot": market.slots[0].pk, "payment_method": PaymentMethod.CASH}
+    with django_capture_on_commit_callbacks(execute=True):
+        for _click in range(2):
+            client.post(f"/ventes/{market.sale.pk}/", {f"qty_{market.tomatoes.pk}": 2})
+            assert client.post(f"/ventes/{market.sale.pk}/commander/", form).status_code == 302
+    order = Order.objects.get(user=alpha.member)
+    assert [event.kind for event in order.events.all()] == [OrderEvent.Kind.PLACED]
+    assert [message.to for message in mailoutbox] == [[alpha.member.email]]
+    assert order.number in mailoutbox[0].subject
+
+
+def test_an_order_changes_status_only_by_an_allowed_move(market, alpha):
+    order = _place(market, alpha.member, {market.tomatoes.pk: 1})
+    with pytest.raises(ValueError):
+        order.transition(to=Order.Status.CANCELLED, kind=OrderEvent.Kind.PLACED)
+    with pytest.raises(ValueError):
+        services.order_event(order=order, kind=OrderEvent.Kind.CANCELLED)  # a status change needs transition
+    services.order_cancel(order_id=order.pk, user=alpha.member)
+    order.refresh_from_db()
+    assert [event.kind for event in order.events.all()] == [OrderEvent.Kind.PLACED, OrderEvent.Kind.CANCELLED]
+    assert order.booking is None and order.basket_number is None
+    with pytest.raises(ValueError):  # a cancelled order stays cancelled
+        order.transition(to=Order.Status.CANCELLED, kind=OrderEvent.Kind.CANCELLED)

@@ -178,6 +178,13 @@ def _coordinator_check(*, user: User, collectives: list[Collective]) -> None:
             )
 
 
+def _invitations_forget(invitations) -> None:
+    """Drop the address from invitations sent to it; a pending one is revoked first, since an invitation
+    without an address is a shared link anybody could use."""
+    invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    invitations.update(email="")
+
+
 def _erase_in_collective(*, collective: Collective, user: User, ghost: User) -> None:
     with schema_context(collective.schema_name):
         for provider in providers():
@@ -189,7 +196,7 @@ def _erase_in_collective(*, collective: Collective, user: User, ghost: User) -> 
     invitations = Invitation.objects.filter(collective=collective)
     invitations.filter(created_by=user).update(created_by=ghost)
     invitations.filter(accepted_by=user).update(accepted_by=ghost)
-    invitations.filter(email__iexact=user.email).update(email="")
+    _invitations_forget(invitations.filter(email__iexact=user.email))
     Membership.objects.filter(invited_by=user, collective=collective).update(invited_by=ghost)
 
 
@@ -245,7 +252,7 @@ def account_delete(*, user: User) -> None:
     for collective in _tenant_collectives():
         _erase_in_collective(collective=collective, user=user, ghost=user)
     Membership.objects.filter(user=user).delete()
-    Invitation.objects.filter(email__iexact=user.email).update(email="")
+    _invitations_forget(Invitation.objects.filter(email__iexact=user.email))
     from allauth.account.models import EmailAddress
 
     EmailAddress.objects.filter(user=user).delete()

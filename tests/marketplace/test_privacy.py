@@ -9,10 +9,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from marketplace import tasks
-from marketplace.models import Collective, Invitation
+from marketplace.models import Collective, Invitation, Membership
 from producers import services as producer_services
 from producers.models import ImportJob
-from tests.conftest import text, words
+from tests.conftest import PASSWORD, text, words
 
 
 @pytest.mark.parametrize("where", ["public", "alpha"])
@@ -124,3 +124,30 @@ def test_the_retention_job_is_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["data-retention"]
     assert entry["task"] == "marketplace.tasks.data_retention_run"
     connection.set_schema_to_public()
+
+
+# Deleting the account: what the public schema holds ----------------------------------------------------
+
+
+def test_a_deleted_account_leaves_no_address_in_invitations_and_cannot_be_invited_through_them(
+    browse, alpha, beta
+):
+    from marketplace import services
+
+    sent_to_her = services.invitation_create(
+        collective=beta.collective, created_by=beta.coordinator, role="member", email=alpha.member.email
+    )
+    Membership.objects.create(collective=beta.collective, user=alpha.member, roles=["member"])
+    her_cooptation = services.invitation_create(  # beta lets members co-opt
+        collective=beta.collective, created_by=alpha.member, role="member", email="ami@x.test"
+    )
+
+    response = browse(alpha, alpha.member).post("/mes-donnees/supprimer-mon-compte/", {"password": PASSWORD})
+    assert response.status_code == 302
+
+    sent_to_her.refresh_from_db()
+    assert sent_to_her.email == "" and sent_to_her.state == "revoked"  # not a shared link now
+    page = text(browse(beta, beta.coordinator).get("/invitations/"))
+    assert "member@alpha.test" not in page and "Maud" not in page
+    her_cooptation.refresh_from_db()
+    assert her_cooptation.email == "ami@x.test" and her_cooptation.created_by.is_erased

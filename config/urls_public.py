@@ -11,6 +11,7 @@ urlpatterns = [
     path("mes-collectifs/", public.my_collectives, name="my_collectives"),
     path("sante/", public.health, name="health"),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
+    path("", include("marketplace.urls_rights")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

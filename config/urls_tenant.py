@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import include, path, re_path
 
-from marketplace.views import media, public, tenant
+from marketplace.views import media, public, rights, tenant
 
 urlpatterns = [
     path("", tenant.home, name="home"),
@@ -16,6 +16,8 @@ urlpatterns = [
     path("membres/<int:membership_id>/valider/", tenant.member_approve, name="member_approve"),
     path("membres/<int:membership_id>/retirer/", tenant.member_remove, name="member_remove"),
     path("reglages/", tenant.collective_settings, name="collective_settings"),
+    path("quitter/", rights.membership_leave, name="membership_leave"),
+    path("", include("marketplace.urls_rights")),
     path("", include("producers.urls")),
     path("", include("pickup_points.urls")),
     path("", include("orders.urls")),

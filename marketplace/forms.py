@@ -139,3 +139,23 @@ class CollectiveSearchForm(forms.Form):
             attrs={"type": "search", "placeholder": _("par ex. Agen, 47 ou Lot-et-Garonne")}
         ),
     )
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting an account asks for its password again: a borrowed phone left signed in is not enough."""
+
+    password = forms.CharField(
+        label=_("Votre mot de passe, pour confirmer"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("Ce mot de passe n'est pas le bon."))
+        return password

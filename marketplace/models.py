@@ -68,6 +68,9 @@ class User(AbstractUser):
     username = None
     email = models.EmailField(_("adresse e-mail"), unique=True)
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    # Set when the account was deleted (or stands for someone who left a collective): the row stays for the
+    # orders and payments that accounting keeps, with no name, no address and no way to sign in.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -83,7 +86,13 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
+        if self.erased_at:
+            return str(_("Membre supprimé·e"))
         return self.get_full_name() or self.email
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class Collective(TenantMixin):

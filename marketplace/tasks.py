@@ -68,3 +68,28 @@ def membership_approved_notify(*, membership_id: int) -> None:
         from_email=None,
         recipient_list=[membership.user.email],
     )
+
+
+# Retention (members' rights): beat → this fan-out in the public schema → one task per collective ----------
+
+
+@shared_task
+def data_retention_run() -> None:
+    from django.core.management import call_command
+
+    from marketplace import personal_data
+
+    personal_data.invitations_purge()
+    call_command("clearsessions")
+    for schema_name in personal_data.tenant_schemas():
+        data_retention_tenant.delay(schema_name=schema_name)
+
+
+@shared_task
+def data_retention_tenant(*, schema_name: str) -> dict:
+    from django_tenants.utils import schema_context
+
+    from marketplace import personal_data
+
+    with schema_context(schema_name):
+        return personal_data.tenant_purge()

@@ -46,6 +46,8 @@ def order_email(*, collective: Collective, order: Order, kind: str) -> None:
         "cancelled": _("Votre commande %(number)s à %(name)s est annulée"),
         "released": _("Votre commande %(number)s à %(name)s n'a pas été payée : elle est annulée"),
     }
+    if order.user.is_erased:  # the member left or deleted their account: no address any more
+        return
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "order": order,
@@ -79,6 +81,8 @@ def sale_member_email(*, collective: Collective, sale: Sale, user: User, kind: s
 
 
 def order_lines_cancelled_email(*, collective: Collective, order: Order, removed: list[str]) -> None:
+    if order.user.is_erased:
+        return
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "collective": collective,

@@ -7,4 +7,7 @@ class PickupPointsConfig(AppConfig):
     verbose_name = _("Points de retrait")
 
     def ready(self) -> None:
-        from pickup_points import receivers  # noqa: F401 - connects the signal receivers
+        from marketplace.personal_data import provider_register
+        from pickup_points import receivers  # connects the signal receivers
+
+        provider_register(receivers.personal_data)

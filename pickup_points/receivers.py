@@ -5,11 +5,45 @@ from __future__ import annotations
 from django.dispatch import receiver
 
 from marketplace.models import Invitation
+from marketplace.personal_data import Provider
 from marketplace.signals import invitation_accepted
 from pickup_points import services
+from pickup_points.models import PointStaff, SlotBooking
 
 
 @receiver(invitation_accepted, sender=Invitation, dispatch_uid="pickup_points.staff_from_invitation")
 def assign_staff_from_invitation(sender, *, invitation, membership, **kwargs) -> None:
     """An invitation to the staff of a point (scope {"pickup_point": id}) assigns the account to it."""
     services.staff_assign_from_invitation(invitation=invitation, membership=membership)
+
+
+# Members' rights (marketplace.personal_data) ----------------------------------------------------------------
+
+
+def _export(user) -> dict:
+    bookings = SlotBooking.objects.filter(user=user).select_related("slot__point").order_by("slot__starts_at")
+    return {
+        "slot_bookings": [
+            {
+                "point": booking.slot.point.name,
+                "starts_at": booking.slot.starts_at,
+                "ends_at": booking.slot.ends_at,
+                "basket_number": booking.basket_number,
+                "status": str(booking.get_status_display()),
+                "checked_in_at": booking.checked_in_at,
+            }
+            for booking in bookings
+        ],
+        "pickup_point_staff_of": [
+            link.point.name for link in PointStaff.objects.filter(user=user).select_related("point")
+        ],
+    }
+
+
+def _erase(user, ghost) -> None:
+    """Past bookings stay (the slot's counts), without the household; staff assignments end."""
+    SlotBooking.objects.filter(user=user).update(user=ghost)
+    PointStaff.objects.filter(user=user).delete()
+
+
+personal_data = Provider(name="pickup_points", export=_export, erase=_erase)

@@ -7,8 +7,11 @@ class ProducersConfig(AppConfig):
     verbose_name = _("Producteurs")
 
     def ready(self) -> None:
+        from marketplace.personal_data import provider_register
         from marketplace.signals import invitation_accepted
-        from producers.receivers import link_account_on_invitation_accepted
+        from producers.receivers import link_account_on_invitation_accepted, personal_data
+
+        provider_register(personal_data)
 
         invitation_accepted.connect(
             link_account_on_invitation_accepted, dispatch_uid="producers.link_account_on_invitation_accepted"

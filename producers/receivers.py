@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
 from marketplace.models import Role
+from marketplace.personal_data import Provider
 from producers import services
-from producers.models import Producer
+from producers.models import ImportJob, Producer, ProducerAccount
 
 
 def link_account_on_invitation_accepted(sender, *, invitation, membership, **kwargs) -> None:
@@ -19,3 +24,35 @@ def link_account_on_invitation_accepted(sender, *, invitation, membership, **kwa
     producer = Producer.objects.filter(pk=producer_id).first()
     if producer is not None:
         services.producer_account_link(producer=producer, user=membership.user)
+
+
+# Members' rights (marketplace.personal_data) ----------------------------------------------------------------
+
+
+def _export(user) -> dict:
+    return {
+        "producer_accounts": [
+            link.producer.name
+            for link in ProducerAccount.objects.filter(user=user).select_related("producer")
+        ],
+        "catalogue_imports": [
+            {"file_name": job.file_name, "created_at": job.created_at, "applied_at": job.applied_at}
+            for job in ImportJob.objects.filter(created_by=user).order_by("created_at")
+        ],
+    }
+
+
+def _erase(user, ghost) -> None:
+    """The account no longer manages a producer; its uploaded catalogue files go at once."""
+    ProducerAccount.objects.filter(user=user).delete()
+    ImportJob.objects.filter(created_by=user).delete()
+
+
+def _purge(now: datetime) -> dict:
+    """Uploaded catalogue files are only needed between the preview and the confirmation."""
+    cutoff = now - timedelta(days=settings.IMPORT_JOB_RETENTION_DAYS)
+    deleted, _rows = ImportJob.objects.filter(created_at__lt=cutoff).delete()
+    return {"import_jobs": deleted}
+
+
+personal_data = Provider(name="producers", export=_export, erase=_erase, purge=_purge)

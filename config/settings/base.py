@@ -205,3 +205,21 @@ LOGGING = {
 # Set to ".<BASE_DOMAIN>" in production so that one sign-in covers the public site and every collective.
 SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None)
 CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+
+# Members' rights (RGPD) -------------------------------------------------------------------------------------
+# The legal notice (« Mentions légales ») names who runs the platform and who hosts it.
+PLATFORM_OPERATOR_NAME = env("PLATFORM_OPERATOR_NAME", default="Association Étal (exploitant à renseigner)")
+PLATFORM_OPERATOR_ADDRESS = env("PLATFORM_OPERATOR_ADDRESS", default="")
+PLATFORM_OPERATOR_EMAIL = env("PLATFORM_OPERATOR_EMAIL", default="contact@etal.localhost")
+PLATFORM_PUBLICATION_DIRECTOR = env("PLATFORM_PUBLICATION_DIRECTOR", default="")
+PLATFORM_HOST_NAME = env("PLATFORM_HOST_NAME", default="")
+PLATFORM_HOST_ADDRESS = env("PLATFORM_HOST_ADDRESS", default="")
+# Retention (stated on the privacy pages): catalogue import files are kept this many days; invitations never
+# accepted INVITATION_VALID_DAYS after they expired; sessions end after SESSION_COOKIE_AGE (Django: 2 weeks)
+# and expired ones are deleted by the same nightly job.
+IMPORT_JOB_RETENTION_DAYS = env.int("IMPORT_JOB_RETENTION_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["data-retention"] = {
+    "task": "marketplace.tasks.data_retention_run",
+    "schedule": crontab(hour=3, minute=17),  # every night
+    "options": {"expires": 3600},
+}

@@ -1,0 +1,104 @@
+"""What the ordering app holds about a member (marketplace.personal_data): export, cancel, anonymise."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+
+from marketplace.models import User
+from marketplace.personal_data import ErasureRefused, Provider
+from orders import services
+from orders.models import MemberPreferences, Order, OrderLine, Payment, Refund, Sale
+
+
+def export(user: User) -> dict:
+    orders = (
+        Order.objects.filter(user=user)
+        .select_related("sale")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("pk")),
+            "events",
+            Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")),
+        )
+        .order_by("created_at", "pk")
+    )
+    preferences = MemberPreferences.objects.filter(user=user).first()
+    return {
+        "orders": [
+            {
+                "number": order.number,
+                "sale": order.sale.title,
+                "distribution_starts_at": order.sale.distribution_starts_at,
+                "status": str(order.get_status_display()),
+                "created_at": order.created_at,
+                "basket_number": order.basket_number,
+                "payment_method": str(order.get_payment_method_display()),
+                "payment_status": str(order.get_payment_status_display()),
+                "total": order.total,
+                "lines": [
+                    {
+                        "product": line.name,
+                        "quantity": line.quantity,
+                        "unit": line.unit,
+                        "unit_price": line.unit_price,
+                        "amount": line.amount,
+                        "weight_kg": line.weight_kg,
+                        "weighed_amount": line.weighed_amount,
+                    }
+                    for line in order.lines.all()
+                ],
+                "payments": [
+                    {
+                        "method": str(payment.get_method_display()),
+                        "status": str(payment.get_status_display()),
+                        "amount": payment.amount,
+                        "note": payment.note,
+                        "created_at": payment.created_at,
+                        "refunds": [
+                            {
+                                "amount": refund.amount,
+                                "reason": refund.reason,
+                                "status": str(refund.get_status_display()),
+                                "created_at": refund.created_at,
+                            }
+                            for refund in payment.refunds.all()
+                        ],
+                    }
+                    for payment in order.payments.all()
+                ],
+                "events": [
+                    {"kind": event.kind, "note": event.note, "at": event.at} for event in order.events.all()
+                ],
+            }
+            for order in orders
+        ],
+        "payments_recorded": [
+            {"order": payment.order.number, "amount": payment.amount, "created_at": payment.created_at}
+            for payment in Payment.objects.filter(recorded_by=user).select_related("order")
+        ],
+        "order_preferences": {"reminders": preferences.reminders} if preferences else None,
+    }
+
+
+def stop(user: User) -> None:
+    """Orders of sales still open are cancelled through the member's own cancel (stock, slot, refund)."""
+    running = [
+        order
+        for order in Order.objects.filter(user=user, status=Order.Status.PLACED).select_related("sale")
+        if order.sale.status == Sale.Status.OPEN
+    ]
+    for order in running:
+        try:
+            services.order_cancel(order_id=order.pk, user=user)
+        except services.OrderRefused as refusal:
+            raise ErasureRefused(str(refusal)) from refusal
+
+
+def erase(user: User, ghost: User) -> None:
+    """Orders and payments stay for accounting, handed to the anonymous account; preferences go."""
+    Order.objects.filter(user=user).update(user=ghost)
+    Payment.objects.filter(recorded_by=user).update(recorded_by=ghost)
+    Refund.objects.filter(created_by=user).update(created_by=ghost)
+    MemberPreferences.objects.filter(Q(user=user) | Q(user=ghost)).delete()
+
+
+provider = Provider(name="orders", export=export, stop=stop, erase=erase)

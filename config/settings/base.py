@@ -4,6 +4,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -53,8 +54,12 @@ ROOT_URLCONF = "config.urls_tenant"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "marketplace.views.public.unknown_collective"
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # Security headers first: TenantMainMiddleware answers an unknown host's page by itself.
     "django.middleware.security.SecurityMiddleware",
+    "marketplace.headers.ContentSecurityPolicyMiddleware",
+    "marketplace.headers.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -62,7 +67,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.middleware.MembershipMiddleware",
 ]
@@ -114,6 +118,7 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_SIGNUP_FORM_CLASS = "marketplace.forms.SignupExtraForm"
+ACCOUNT_ADAPTER = "marketplace.adapters.AccountAdapter"
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
@@ -223,3 +228,65 @@ CELERY_BEAT_SCHEDULE["data-retention"] = {
     "schedule": crontab(hour=3, minute=17),  # every night
     "options": {"expires": 3600},
 }
+
+# --- Security headers (issue 13) ---------------------------------------------------------------------------
+# Sent in every environment (production included) by marketplace.headers. The pages use no inline script,
+# style attribute or event handler, and every asset is local: nothing 'unsafe-inline', no CDN. form-action
+# also gets, at each response, the platform's hosts and the Stripe pages (marketplace.headers.form_targets).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+# Stripe's hosted pages the card flow and Connect onboarding redirect to after a form (form-action).
+STRIPE_HOSTED_ORIGINS = env.list(
+    "STRIPE_HOSTED_ORIGINS", default=["https://checkout.stripe.com", "https://connect.stripe.com"]
+)
+# Browser features: none, except the camera for the page itself (the day page will scan QR codes).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "camera": ["self"],
+    **{
+        feature: []
+        for feature in [
+            "accelerometer",
+            "autoplay",
+            "browsing-topics",
+            "display-capture",
+            "encrypted-media",
+            "geolocation",
+            "gyroscope",
+            "hid",
+            "magnetometer",
+            "microphone",
+            "midi",
+            "payment",
+            "screen-wake-lock",
+            "serial",
+            "usb",
+            "xr-spatial-tracking",
+        ]
+    },
+}
+# SecurityMiddleware: these are Django's defaults, stated so that the policy is read in one place.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Behind a reverse proxy: sign-in rate limits (issue 13) -------------------------------------------------
+# allauth limits sign-ins per client address. Behind N reverse proxies of ours, the address it must use is the
+# N-th entry from the right of X-Forwarded-For (each proxy appends the address it saw); 0 (development, no
+# proxy) ignores that header, which any client can write. docker-compose.yml sets 1 (one proxy on the host).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Or a header the proxy sets to the client's address, overwriting the client's own (e.g. X-Real-IP).
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default=None)
+# allauth's defaults, stated: 30 sign-in attempts a minute per address; failed ones 10 a minute per address
+# and 5 in 5 minutes per account *and address* (marketplace.adapters: a stranger cannot lock a member out).
+ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "10/m/ip,5/5m/key"}

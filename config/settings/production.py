@@ -28,3 +28,7 @@ CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
 # Persistent connections, checked before reuse (django-tenants sets the search_path on every request).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Security headers (Content-Security-Policy, Permissions-Policy, Referrer-Policy, nosniff, framing) and the
+# sign-in limits behind the reverse proxy (TRUSTED_PROXY_COUNT) are in config/settings/base.py: every
+# environment sends the same headers, so that `make dev` and the tests meet the production policy.

@@ -31,11 +31,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings.production \
-    MEDIA_ROOT=/data/media
+    MEDIA_ROOT=/data/media \
+    PRIVATE_ROOT=/data/private
 
 RUN groupadd --system --gid 10001 etal \
     && useradd --system --uid 10001 --gid etal --home-dir /app --no-create-home --shell /usr/sbin/nologin etal \
-    && mkdir -p /data/media /data/beat \
+    && mkdir -p /data/media /data/private /data/beat \
     && chown -R etal:etal /data
 
 COPY --from=deps /opt/venv /opt/venv
@@ -51,8 +52,8 @@ RUN SECRET_KEY=collectstatic-only-not-a-real-key \
     BASE_DOMAIN=build.invalid \
     python manage.py collectstatic --noinput --verbosity 0
 
-# /data/media (uploads) and /data/beat (Celery beat schedule) are owned by etal: a named volume mounted
-# there starts with that owner, so the application never needs root.
+# /data/media (uploads), /data/private (delivery sheets) and /data/beat (Celery beat schedule) are owned by
+# etal: a named volume mounted there starts with that owner, so the application never needs root.
 USER etal
 EXPOSE 8000
 

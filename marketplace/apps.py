@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class MarketplaceConfig(AppConfig):
     name = "marketplace"
     verbose_name = _("Place de marché")
+
+    def ready(self):
+        from marketplace import storage  # noqa: F401  (registers the private storage's check)

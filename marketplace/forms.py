@@ -3,9 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from marketplace import images
 from marketplace.models import Collective, Role
-
-LOGO_MAX_BYTES = 2 * 1024 * 1024
 
 
 class SignupExtraForm(forms.Form):
@@ -89,20 +88,21 @@ class CollectiveSettingsForm(_CollectiveForm):
             "kind": forms.RadioSelect,
             "join_mode": forms.RadioSelect,
             "description": forms.Textarea(attrs={"rows": 4}),
-            "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+            "logo": forms.ClearableFileInput(attrs={"accept": images.ACCEPT}),
         }
+        field_classes = {"logo": images.ImageUploadField}
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
-        if logo and hasattr(logo, "size") and logo.size > LOGO_MAX_BYTES:
-            raise forms.ValidationError(_("Le logo ne doit pas dépasser 2 Mo."))
-        if (
-            logo
-            and hasattr(logo, "image")
-            and getattr(logo.image, "format", "") not in {"PNG", "JPEG", "WEBP"}
-        ):
-            raise forms.ValidationError(_("Le logo doit être une image PNG, JPEG ou WebP."))
+        if logo and hasattr(logo, "image"):  # a new upload (not the logo already there)
+            images.image_validate(logo, images.LOGO)
         return logo
+
+    def logo_change(self):
+        """For the service: an upload replaces the logo, False removes it, None leaves it."""
+        if "logo" not in self.changed_data:
+            return None
+        return self.cleaned_data.get("logo") or False
 
 
 class InvitationForm(forms.Form):

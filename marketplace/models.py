@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 
 from django.conf import settings
@@ -35,9 +36,11 @@ SLUG_VALIDATOR = RegexValidator(
 
 
 def collective_logo_path(collective: Collective, filename: str) -> str:
-    """Uploads live under the collective's own media folder."""
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
-    return f"{collective.schema_name}/branding/logo.{extension}"
+    """Under the collective's own media folder, a new random name per upload (so that browsers and proxies
+    never show a replaced logo); the extension is one of the formats marketplace.images writes."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    extension = extension if extension in {"png", "jpg", "webp"} else "png"
+    return f"{collective.schema_name}/branding/logo-{secrets.token_urlsafe(9)}.{extension}"
 
 
 class UserManager(BaseUserManager):

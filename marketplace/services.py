@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from marketplace import signals, tenancy
+from marketplace import images, signals, tenancy
 from marketplace.models import Collective, Domain, Invitation, Membership, Role, User
 
 RESERVED_SLUGS = frozenset(
@@ -100,8 +100,11 @@ def collective_create(
 
 
 @transaction.atomic
-def collective_update(*, collective: Collective, **fields) -> Collective:
-    """Update the settings a coordinator controls (branding, contact, join mode, co-optation)."""
+def collective_update(*, collective: Collective, logo=None, **fields) -> Collective:
+    """Update the settings a coordinator controls (branding, contact, join mode, co-optation).
+
+    `logo`: None leaves it, False removes it, an uploaded image (checked by images.image_validate)
+    replaces it, re-encoded under a new name; the replaced file is deleted once this commits."""
     editable = {
         "name",
         "description",
@@ -109,7 +112,6 @@ def collective_update(*, collective: Collective, **fields) -> Collective:
         "department",
         "contact_email",
         "contact_phone",
-        "logo",
         "join_mode",
         "allow_cooptation",
         "kind",
@@ -117,10 +119,24 @@ def collective_update(*, collective: Collective, **fields) -> Collective:
     unknown = set(fields) - editable
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    stored = Collective.objects.filter(pk=collective.pk).values_list("logo", flat=True).first() or ""
+    # A ModelForm may have put the upload on the instance already: what counts is what is stored.
+    collective.logo = stored
     for field, value in fields.items():
         setattr(collective, field, value)
     collective.full_clean()
-    collective.save(update_fields=list(fields))
+    update_fields = list(fields)
+    if logo is not None:
+        if logo is False:
+            collective.logo = ""
+        else:
+            content = images.logo_process(logo)
+            collective.logo.save(content.name, content, save=False)
+        update_fields.append("logo")
+        if stored and stored != collective.logo.name:
+            storage = collective.logo.storage
+            transaction.on_commit(lambda: storage.delete(stored))
+    collective.save(update_fields=update_fields)
     return collective
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.money import money
+from marketplace.storage import private_storage
 from orders.recurrence import MonthlyRule, WeeklyRule
 from pickup_points.models import Distribution, PickupPoint, SlotBooking
 from producers.models import Producer, Product, Unit
@@ -428,7 +429,7 @@ class OrderEvent(models.Model):
 
 
 def sheet_path(sheet: Sheet, filename: str) -> str:
-    """Sheets live under the collective's own folder; they are never served as public media."""
+    """Sheets live under the collective's own folder of the private storage, never in public media."""
     from django.db import connection
 
     return f"{connection.schema_name}/sheets/sale-{sheet.sale_id}/{filename}"
@@ -449,7 +450,7 @@ class Sheet(models.Model):
     producer = models.ForeignKey(Producer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     point = models.ForeignKey(PickupPoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     title = models.CharField(max_length=200)
-    file = models.FileField(upload_to=sheet_path)
+    file = models.FileField(upload_to=sheet_path, storage=private_storage, max_length=255)
     pages = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the sheet has been e-mailed to whom it concerns; a sheet made again is sent again.

@@ -6,11 +6,13 @@ one context per sheet and stores each PDF under the collective's folder, replaci
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import storages
 from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
@@ -19,6 +21,7 @@ from django.utils.text import slugify
 from weasyprint import HTML
 
 from marketplace.models import Collective
+from marketplace.storage import private_storage
 from orders.models import Order, OrderLine, Sale, Sheet
 from orders.selectors import vat_breakdown
 
@@ -63,6 +66,12 @@ def _pdf(template: str, context: dict) -> tuple[bytes, int]:
     return document.write_pdf(), len(document.pages)
 
 
+def sheet_filename(*, kind: str, title: str) -> str:
+    """Readable for whom downloads it, unguessable for anyone else (the title and the time are not)."""
+    token = secrets.token_urlsafe(16)
+    return f"{kind}-{token}-{slugify(title)[:60]}-{timezone.now():%Y%m%d%H%M%S}.pdf"
+
+
 def _store(
     sale: Sale, *, kind: str, title: str, content: bytes, pages: int, producer=None, point=None
 ) -> Sheet:
@@ -73,9 +82,7 @@ def _store(
     sheet.pages = pages
     sheet.emailed_at = None
     sheet.created_at = timezone.now()
-    sheet.file.save(
-        f"{kind}-{slugify(title)[:60]}-{timezone.now():%Y%m%d%H%M%S}.pdf", ContentFile(content), save=False
-    )
+    sheet.file.save(sheet_filename(kind=kind, title=title), ContentFile(content), save=False)
     sheet.save()
     if old_name and old_name != sheet.file.name:
         storage, name = sheet.file.storage, old_name
@@ -250,3 +257,43 @@ def sheet_email(*, sheet_id: int) -> bool:
     sheet.emailed_at = timezone.now()
     sheet.save(update_fields=["emailed_at"])
     return bool(recipients)
+
+
+def _private_name(name: str) -> str:
+    folder, _sep, base = name.rpartition("/")
+    return f"{folder}/{secrets.token_urlsafe(16)}-{base}"
+
+
+def sheet_files_move_to_private() -> int:
+    """In the current schema: every sheet file that an older version left in public media (MEDIA_ROOT) moves
+    to the private storage under an unguessable name, and so does any file left in `<schema>/sheets/` by a
+    replaced sheet. Idempotent: a second run finds nothing. Returns how many files moved."""
+    public, private = storages["default"], private_storage()
+    moved = 0
+    for sheet in Sheet.objects.exclude(file="").only("pk", "file"):
+        old = sheet.file.name
+        if not public.exists(old):
+            continue
+        with public.open(old, "rb") as handle:
+            new = private.save(_private_name(old), File(handle))
+        # Run outside a transaction (a command): the row points to the copy before the original goes.
+        Sheet.objects.filter(pk=sheet.pk).update(file=new)
+        public.delete(old)
+        moved += 1
+    for name in _files_under(public, f"{connection.schema_name}/sheets"):
+        with public.open(name, "rb") as handle:
+            private.save(_private_name(name), File(handle))
+        public.delete(name)
+        moved += 1
+    return moved
+
+
+def _files_under(storage, folder: str) -> list[str]:
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    found = [f"{folder}/{name}" for name in files]
+    for sub in folders:
+        found += _files_under(storage, f"{folder}/{sub}")
+    return found

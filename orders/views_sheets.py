@@ -1,5 +1,5 @@
 """The PDF sheets of a sale: listed for whom they concern, downloaded only by them, made again by
-coordinators. Sheets are never public media (see marketplace.views.media)."""
+coordinators. Sheets live in the private storage (marketplace.storage), never in public media."""
 
 from __future__ import annotations
 

@@ -6,16 +6,17 @@ from django import forms
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
-from producers import catalogue, images
+from marketplace import images
+from producers import catalogue
 from producers.models import Category, Producer, Product
 
-PHOTO_ACCEPT = "image/jpeg,image/png,image/webp"
+PHOTO_ACCEPT = images.ACCEPT
 
 
 class PhotoFormMixin(forms.Form):
     """A photo upload kept out of the model instance: the service re-encodes it and makes the thumbnail."""
 
-    photo = forms.ImageField(
+    photo = images.ImageUploadField(
         label=_("Photo"),
         required=False,
         help_text=_("JPEG, PNG ou WebP, 5 Mo au plus."),
@@ -26,7 +27,7 @@ class PhotoFormMixin(forms.Form):
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
         if photo:
-            images.photo_validate(photo)
+            images.image_validate(photo, images.PHOTO)
         return photo
 
     def photo_change(self):

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace import images
 from marketplace import services as marketplace_services
 from marketplace.models import Collective, Invitation, Membership, Role, User
-from producers import catalogue, images
+from producers import catalogue
 from producers.models import Category, ImportJob, Producer, ProducerAccount, Product
 
 # ---------------------------------------------------------------------------------------------- photos

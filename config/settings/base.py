@@ -135,8 +135,16 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Uploads are small images (logos, photos); anything bigger is refused by the forms.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Files that name people (delivery sheets, purchase orders): never under MEDIA_ROOT, never given a URL, sent
+# only by permission-checked views (marketplace.storage). In production they may sit in a private
+# S3-compatible bucket instead: install django-storages[s3] and set
+#   STORAGES["private"] = {"BACKEND": "storages.backends.s3.S3Storage",
+#                          "OPTIONS": {"bucket_name": "etal-private", "default_acl": "private",
+#                                      "querystring_auth": True, "file_overwrite": False}}
+PRIVATE_ROOT = Path(env("PRIVATE_ROOT", default=str(BASE_DIR / "private")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "marketplace.storage.PrivateFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # The platform serves uploaded media itself unless a front server (nginx, S3) is set up for it.

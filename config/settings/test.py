@@ -11,6 +11,7 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 MEDIA_ROOT = BASE_DIR / ".local" / "test-media"  # noqa: F405
+PRIVATE_ROOT = BASE_DIR / ".local" / "test-private"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # The tests' cache (allauth's log-in rate limits live there) gets a Redis database of its own, emptied at

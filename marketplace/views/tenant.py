@@ -194,10 +194,10 @@ def collective_settings(request):
     collective = request.tenant
     form = CollectiveSettingsForm(request.POST or None, request.FILES or None, instance=collective)
     if request.method == "POST" and form.is_valid():
-        # Values as the ModelForm put them on the instance: a cleared logo is already "" there.
-        changed = {field: getattr(form.instance, field) for field in form.changed_data}
+        # Values as the ModelForm put them on the instance; the logo goes to the service as uploaded.
+        changed = {field: getattr(form.instance, field) for field in form.changed_data if field != "logo"}
         try:
-            services.collective_update(collective=collective, **changed)
+            services.collective_update(collective=collective, logo=form.logo_change(), **changed)
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -1,8 +1,11 @@
 """The PDF sheets of a sale, read back as text: names, quantities, totals, pages."""
 
 import io
+import re
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from pypdf import PdfReader
 
 from marketplace.models import Membership, Role, User
@@ -20,8 +23,14 @@ def _text(sheet: Sheet) -> str:
 
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_ROOT = tmp_path / "private"
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def private_root(settings, media_root):
+    return settings.PRIVATE_ROOT
 
 
 @pytest.fixture
@@ -195,3 +204,95 @@ def test_producers_and_staff_find_their_sheets_in_one_place(two_orders, media_ro
         and f"/feuilles/{made['producer'].pk}/" not in staff_page
     )
     assert browse(alpha, alpha.member).get("/feuilles/").status_code == 403
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
+def test_sheets_are_private_files_outside_media_root(
+    two_orders, media_root, private_root, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        made = sheets.sheets_render(sale_id=two_orders.sale.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = sheets.sheets_render(sale_id=two_orders.sale.pk)  # the same second: still other names
+    assert _files(media_root) == []
+    stored = _files(private_root)
+    # The replaced files are gone.
+    assert {path.relative_to(private_root).as_posix() for path in stored} == {s.file.name for s in again}
+    assert not Path(private_root).resolve().is_relative_to(Path(media_root).resolve())
+    for sheet in again:
+        # <kind>-<22 random characters>-<title>-<time>.pdf: the title and the time alone find nothing.
+        assert re.fullmatch(
+            r"c_alpha/sheets/sale-\d+/[a-z_]+-[A-Za-z0-9_-]{22}-[a-z0-9-]+-\d{14}\.pdf", sheet.file.name
+        )
+    assert {s.file.name for s in made}.isdisjoint({s.file.name for s in again})
+    assert b"06 11 22 33 44" not in b"".join(path.read_bytes() for path in _files(media_root))
+    with pytest.raises(ValueError):
+        again[0].file.url  # noqa: B018  (a private file has no public address)
+
+
+def test_a_sheet_is_downloaded_only_by_whom_it_concerns(
+    two_orders, media_root, alpha, beta, browse, outsider
+):
+    from pickup_points import services as point_services
+    from producers import services as producer_services
+
+    made = {sheet.kind: sheet for sheet in sheets.sheets_render(sale_id=two_orders.sale.pk)}
+    producer_services.producer_account_link(producer=two_orders.tomatoes.producer, user=alpha.producer)
+    point_services.point_staff_add(collective=alpha.collective, point=two_orders.point, user=alpha.staff)
+    point = f"/feuilles/{made['point'].pk}/"
+    with made["point"].file.open("rb") as handle:
+        content = handle.read()
+    for who in [alpha.coordinator, alpha.staff]:
+        response = browse(alpha, who).get(point)
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert b"".join(response.streaming_content) == content
+    producer = browse(alpha, alpha.producer).get(f"/feuilles/{made['producer'].pk}/")
+    assert producer.status_code == 200
+    assert browse(alpha, alpha.producer).get(point).status_code == 404
+    assert browse(alpha, alpha.member).get(point).status_code == 403
+    assert browse(alpha, outsider).get(point).status_code == 403
+    anonymous = browse(alpha).get(point)
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+    assert browse(beta, beta.coordinator).get(point).status_code == 404
+    assert browse("localhost", alpha.coordinator).get(point).status_code == 404
+    # Nor through /media/, by its name, on any host.
+    for host in [alpha, beta, "localhost"]:
+        assert browse(host, alpha.coordinator).get("/media/" + made["point"].file.name).status_code == 404
+
+
+def test_private_files_move_takes_old_sheets_out_of_media(
+    two_orders, media_root, private_root, alpha, browse
+):
+    """Sheets that an older version stored under MEDIA_ROOT, with guessable names, move to the private
+    storage under new names; the download keeps working; a second run moves nothing."""
+    made = {sheet.kind: sheet for sheet in sheets.sheets_render(sale_id=two_orders.sale.pk)}
+    old_name = f"c_alpha/sheets/sale-{two_orders.sale.pk}/point-salle-des-fetes-20250101120000.pdf"
+    content = (private_root / made["point"].file.name).read_bytes()
+    (media_root / old_name).parent.mkdir(parents=True)
+    (media_root / old_name).write_bytes(content)
+    (private_root / made["point"].file.name).unlink()
+    Sheet.objects.filter(pk=made["point"].pk).update(file=old_name)
+    replaced = media_root / f"c_alpha/sheets/sale-{two_orders.sale.pk}/summary-vente-20241201120000.pdf"
+    replaced.write_bytes(b"%PDF-1.4 an older summary")
+    assert browse(alpha).get("/media/" + old_name).status_code == 404
+
+    out = io.StringIO()
+    call_command("private_files_move", stdout=out)
+    assert "c_alpha: 2 file(s) moved" in out.getvalue()
+    assert _files(media_root) == []
+    moved = Sheet.objects.get(pk=made["point"].pk)
+    assert moved.file.name != old_name and moved.file.name.endswith(
+        "-point-salle-des-fetes-20250101120000.pdf"
+    )
+    assert (private_root / moved.file.name).read_bytes() == content
+    assert any(path.read_bytes() == b"%PDF-1.4 an older summary" for path in _files(private_root))
+    response = browse(alpha, alpha.coordinator).get(f"/feuilles/{moved.pk}/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == content
+
+    again = io.StringIO()
+    call_command("private_files_move", stdout=again)
+    assert "Private files: 0 moved." in again.getvalue()
+    assert Sheet.objects.get(pk=moved.pk).file.name == moved.file.name

@@ -86,3 +86,23 @@ def catalogue_state(cast) -> tuple:
             sorted(Product.objects.values_list("pk", "producer_id", "name", "price", "stock", "is_active")),
             sorted(ImportJob.objects.values_list("pk", "applied_at")),
         )
+
+
+def png_header_only(width: int, height: int, name: str = "photo.png") -> io.BytesIO:
+    """A valid, tiny PNG file that claims width × height pixels: what a decompression bomb looks like to a
+    form that only reads the header (a few hundred bytes for 150 megapixels)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    buffer = io.BytesIO(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
+        + chunk(b"IEND", b"")
+    )
+    buffer.name = name
+    return buffer

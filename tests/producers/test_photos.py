@@ -103,3 +103,28 @@ def test_a_producer_photo_gets_a_thumbnail_too(browse, in_alpha, farm, media_roo
     assert f'src="/media/{farm.thumbnail.name}"' in text(
         browse(in_alpha).get(f"/boutique/producteurs/{farm.pk}/")
     )
+
+
+def test_a_photo_of_too_many_pixels_is_refused_before_it_is_decoded(browse, in_alpha, farm, media_root):
+    client = browse(in_alpha, in_alpha.producer)
+    # 150 megapixels in a few hundred bytes (Pillow will not even open it); 49 megapixels (it would).
+    for bomb in [factories.png_header_only(12_500, 12_000), factories.png_header_only(7_000, 7_000)]:
+        response = _post(client, farm, bomb)
+        assert response.status_code == 400
+        assert "Cette image est trop grande : 40 mégapixels au plus." in text(response)
+    back_to(in_alpha.collective)
+    assert not Product.objects.exists() and not list(media_root.rglob("*.*"))
+
+
+def test_a_photo_keeps_only_its_pixels_whatever_its_name(browse, in_alpha, farm, media_root):
+    """PNG bytes followed by a PDF, named .pdf: stored and served as a JPEG, the PDF gone."""
+    trick = io.BytesIO(factories.png(size=(64, 48)).getvalue() + b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF")
+    trick.name = "miel.pdf"
+    assert _post(browse(in_alpha, in_alpha.producer), farm, trick).status_code == 302
+    back_to(in_alpha.collective)
+    product = Product.objects.get(name="Miel de fleurs")
+    assert product.photo.name.endswith(".jpg") and "miel" not in product.photo.name
+    served = browse(in_alpha).get(f"/media/{product.photo.name}")
+    body = b"".join(served.streaming_content)
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
+    assert b"%PDF" not in body and Image.open(io.BytesIO(body)).size == (64, 48)

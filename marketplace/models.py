@@ -312,3 +312,39 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+class FollowUp(models.Model):
+    """Work that must follow a commit (an e-mail, a PDF sheet, a Stripe call): written in the same
+    transaction as what caused it, done once by its Celery task, and queued again by the sweeper until it is
+    done (a transactional outbox, see marketplace.followups). Public schema: one sweep serves every
+    collective, and a tenant's transaction writes here too (the search path ends with public)."""
+
+    schema_name = models.CharField(max_length=63)
+    task = models.CharField(max_length=120)  # the dotted name of the Celery task that does the work
+    kwargs = models.JSONField(default=dict)
+    queue = models.CharField(max_length=40, default="celery")
+    # At most one follow-up per key (the sheets of a sale, the reminder of a member for a sale).
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # A worker that claimed it holds it until then; past it (the worker died), it may be claimed again.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)  # gave up after FOLLOWUP_MAX_ATTEMPTS
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(done_at__isnull=True, failed_at__isnull=True),
+                name="followup_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.kwargs}"

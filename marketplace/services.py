@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from marketplace import images, signals, tenancy
+from marketplace import followups, images, signals, tenancy
 from marketplace.models import Collective, Domain, Invitation, Membership, Role, User
 
 RESERVED_SLUGS = frozenset(
@@ -162,9 +162,7 @@ def membership_join(*, collective: Collective, user: User) -> Membership:
         collective=collective, user=user, defaults={"roles": [Role.MEMBER], "status": status}
     )
     if created and status == Membership.Status.PENDING:
-        from marketplace import tasks
-
-        transaction.on_commit(lambda: tasks.join_request_notify.delay(membership_id=membership.pk))
+        followups.followup_add("marketplace.tasks.join_request_notify", membership_id=membership.pk)
     return membership
 
 
@@ -190,9 +188,7 @@ def membership_approve(*, collective: Collective, membership_id: int) -> Members
         return membership
     membership.status = Membership.Status.ACTIVE
     membership.save(update_fields=["status"])
-    from marketplace import tasks
-
-    transaction.on_commit(lambda: tasks.membership_approved_notify.delay(membership_id=membership.pk))
+    followups.followup_add("marketplace.tasks.membership_approved_notify", membership_id=membership.pk)
     return membership
 
 
@@ -285,9 +281,7 @@ def invitation_create(
     invitation.full_clean()
     invitation.save()
     if email:
-        from marketplace import tasks
-
-        transaction.on_commit(lambda: tasks.invitation_send.delay(invitation_id=invitation.pk))
+        followups.followup_add("marketplace.tasks.invitation_send", invitation_id=invitation.pk)
     return invitation
 
 

@@ -9,6 +9,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from marketplace import followups
+from marketplace.followups import beat_tick_claim
 from marketplace.models import Invitation, Membership, Role
 
 
@@ -93,3 +95,30 @@ def data_retention_tenant(*, schema_name: str) -> dict:
 
     with schema_context(schema_name):
         return personal_data.tenant_purge()
+
+
+# Follow-ups (marketplace.followups): one task per queue, each with that queue's time limits ----------------
+
+
+@shared_task(
+    soft_time_limit=settings.FOLLOWUP_TIME_LIMITS["celery"][0],
+    time_limit=settings.FOLLOWUP_TIME_LIMITS["celery"][1],
+)
+def followup_run(*, followup_id: int) -> bool:
+    return followups.followup_run(followup_id=followup_id)
+
+
+@shared_task(
+    soft_time_limit=settings.FOLLOWUP_TIME_LIMITS["sheets"][0],
+    time_limit=settings.FOLLOWUP_TIME_LIMITS["sheets"][1],
+)
+def followup_render(*, followup_id: int) -> bool:
+    return followups.followup_run(followup_id=followup_id)
+
+
+@shared_task
+def followups_sweep() -> int:
+    """Beat, every minute. Two beats by mistake, or a tick redelivered, sweep once per minute."""
+    if not beat_tick_claim("followups-sweep"):
+        return 0
+    return followups.followups_sweep()

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from marketplace import followups
 from marketplace.models import Collective, Membership, Role
 from orders import locks, payments, services
 from orders.models import (
@@ -62,17 +63,16 @@ def _member_ids(collective: Collective) -> list[int]:
 
 
 def _queue_member_emails(*, sale_id: int, user_ids: list[int], kind: str) -> None:
-    from orders import tasks
-
     schema = connection.schema_name
-
-    def queue() -> None:
-        for user_id in user_ids:  # one task each: a failing address does not hold back the others
-            tasks.sale_member_email_send.delay(
-                schema_name=schema, sale_id=sale_id, user_id=user_id, kind=kind
-            )
-
-    transaction.on_commit(queue)
+    for user_id in user_ids:  # one each: a failing address does not hold back the others
+        followups.followup_add(
+            "orders.tasks.sale_member_email_send",
+            key=f"{schema}:sale-{sale_id}:{kind}:{user_id}",
+            schema_name=schema,
+            sale_id=sale_id,
+            user_id=user_id,
+            kind=kind,
+        )
 
 
 # Open -------------------------------------------------------------------------------------------------------
@@ -219,38 +219,41 @@ def _minimums_enforce(sale: Sale, now: datetime) -> None:
 def _queue_minimum_emails(
     sale: Sale, missed: dict[int, tuple[Producer, Decimal]], removed_by_order: dict[int, list[OrderLine]]
 ) -> None:
-    from orders import tasks
-
     schema = connection.schema_name
-    per_order = {
-        order_id: [f"{line.quantity} × {line.name}" for line in lines]
-        for order_id, lines in removed_by_order.items()
-    }
-    per_producer = {producer_id: str(total) for producer_id, (_producer, total) in missed.items()}
-
-    def queue() -> None:
-        for order_id, removed in per_order.items():
-            tasks.order_lines_cancelled_send.delay(schema_name=schema, order_id=order_id, removed=removed)
-        for producer_id, total in per_producer.items():
-            tasks.producer_minimum_missed_send.delay(
-                schema_name=schema, sale_id=sale.pk, producer_id=producer_id, total=total
-            )
-
-    transaction.on_commit(queue)
+    for order_id, lines in removed_by_order.items():
+        followups.followup_add(
+            "orders.tasks.order_lines_cancelled_send",
+            schema_name=schema,
+            order_id=order_id,
+            removed=[f"{line.quantity} × {line.name}" for line in lines],
+        )
+    for producer_id, (_producer, total) in missed.items():
+        followups.followup_add(
+            "orders.tasks.producer_minimum_missed_send",
+            schema_name=schema,
+            sale_id=sale.pk,
+            producer_id=producer_id,
+            total=str(total),
+        )
 
 
 def on_sale_closed(sale: Sale) -> None:
     """Hook called by sale_close inside its transaction, once the orders are final.
 
     The delivery sheets (per producer, per pickup point, the coordinator's summary, buying groups' purchase
-    orders) are made by a task queued on commit, so that the close itself stays short. Making them is
-    idempotent (each sheet replaces its previous version), so a redelivered task does no harm; if the
-    worker dies during the close, the whole close (closed_at included) rolls back and is redone.
+    orders) are a follow-up recorded in this transaction (marketplace.followups), so that the close stays
+    short and the sheets are made even if the worker dies right after the commit or the broker is down.
+    Making them is idempotent (each sheet replaces its previous version); if the worker dies during the
+    close, the whole close (closed_at and the follow-up included) rolls back and is redone.
     """
-    from orders import tasks
-
     schema = connection.schema_name
-    transaction.on_commit(lambda: tasks.sheets_make.delay(schema_name=schema, sale_id=sale.pk))
+    followups.followup_add(
+        "orders.tasks.sheets_make",
+        key=f"{schema}:sale-{sale.pk}:sheets",
+        queue="sheets",
+        schema_name=schema,
+        sale_id=sale.pk,
+    )
 
 
 @transaction.atomic

@@ -13,9 +13,7 @@ that nobody changed it since it was read (a double submit): see services.order_u
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
-from orders.models import MemberPreferences, Order, Payment, RecurringSchedule, Sale
+from orders.models import MemberPreferences, Order, Payment, RecurringSchedule, Sale, Sheet
 
 
 def sale_share(sale_id: int) -> Sale | None:
@@ -55,6 +53,8 @@ def preferences_lock(user) -> MemberPreferences:
     return preferences
 
 
-def sheets_claim(queryset: QuerySet) -> QuerySet:
-    """Sheets that no other worker is sending right now (skip locked)."""
-    return queryset.select_for_update(of=("self",), skip_locked=True)
+def sheet_lock(*, sale: Sale, kind: str, producer, point) -> Sheet | None:
+    """The sheet of one subject of a sale, locked while a new version is swapped in (None: the first)."""
+    return (
+        Sheet.objects.select_for_update().filter(sale=sale, kind=kind, producer=producer, point=point).first()
+    )

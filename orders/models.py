@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -428,11 +428,13 @@ class OrderEvent(models.Model):
         return f"{self.order} {self.kind}"
 
 
-def sheet_path(sheet: Sheet, filename: str) -> str:
+def sheet_path_for(sale: Sale, filename: str) -> str:
     """Sheets live under the collective's own folder of the private storage, never in public media."""
-    from django.db import connection
+    return f"{connection.schema_name}/sheets/sale-{sale.pk}/{filename}"
 
-    return f"{connection.schema_name}/sheets/sale-{sheet.sale_id}/{filename}"
+
+def sheet_path(sheet: Sheet, filename: str) -> str:
+    return sheet_path_for(sheet.sale, filename)
 
 
 class Sheet(models.Model):

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace import followups
 from marketplace.models import Collective, User
 from marketplace.money import money
 from marketplace.templatetags.money import euros
@@ -300,10 +301,7 @@ def _session_drop(payment: Payment) -> None:
     """Stop a pending Checkout Session from being paid (expired at Stripe after commit)."""
     Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.CANCELED, checkout_url="")
     if payment.stripe_session_id:
-        from orders import tasks
-
-        schema = _schema()
-        transaction.on_commit(lambda: tasks.checkout_expire.delay(schema_name=schema, payment_id=payment.pk))
+        followups.followup_add("orders.tasks.checkout_expire", schema_name=_schema(), payment_id=payment.pk)
 
 
 def checkout_expire(*, payment_id: int) -> None:
@@ -434,10 +432,7 @@ def _give_back(payment: Payment) -> None:
 
 
 def _intent_cancel_later(payment: Payment) -> None:
-    from orders import tasks
-
-    schema = _schema()
-    transaction.on_commit(lambda: tasks.authorization_cancel.delay(schema_name=schema, payment_id=payment.pk))
+    followups.followup_add("orders.tasks.authorization_cancel", schema_name=_schema(), payment_id=payment.pk)
 
 
 def authorization_cancel(*, payment_id: int) -> None:
@@ -463,10 +458,7 @@ def _refund_add(payment: Payment, amount: Decimal, reason: str, *, by: User | No
         created_by=by,
     )
     if not on_site:
-        from orders import tasks
-
-        schema = _schema()
-        transaction.on_commit(lambda: tasks.refund_send.delay(schema_name=schema, refund_id=refund.pk))
+        followups.followup_add("orders.tasks.refund_send", schema_name=_schema(), refund_id=refund.pk)
     return refund
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from marketplace import followups
 from marketplace.models import Collective, User
 from marketplace.money import money
 from orders import locks, payments, stripe_gateway
@@ -517,11 +518,11 @@ def _reserve(sale: Sale, slot_id: int, user: User):
 
 
 def _notify(order: Order, kind: str) -> None:
-    from orders import tasks
-
-    schema = connection.schema_name
-    transaction.on_commit(
-        lambda: tasks.order_confirmation_send.delay(schema_name=schema, order_id=order.pk, kind=kind)
+    followups.followup_add(
+        "orders.tasks.order_confirmation_send",
+        schema_name=connection.schema_name,
+        order_id=order.pk,
+        kind=kind,
     )
 
 

@@ -1,7 +1,10 @@
 """The PDF sheets of a sale, made with WeasyPrint from HTML templates (A4, printable in black and white).
 
-`sheets_render` reads the whole sale in a constant number of queries (prefetch, no query per order), builds
-one context per sheet and stores each PDF under the collective's folder, replacing the previous version.
+`sheet_specs` reads the whole sale in a constant number of queries (prefetch, no query per order) and builds
+one context per sheet. Each sheet is rendered outside any transaction, written to private storage under a
+new name and swapped in by a short transaction. When a sale closes (or a coordinator asks for them again),
+`sheets_make` queues one follow-up per sheet on the "sheets" queue: N rendering workers make them N times
+faster, and each sheet is e-mailed once it is made.
 """
 
 from __future__ import annotations
@@ -20,10 +23,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 from weasyprint import HTML
 
+from marketplace import followups
+from marketplace.guards import slow_work_outside_transactions
 from marketplace.models import Collective
 from marketplace.storage import private_storage
-from orders.models import Order, OrderLine, Sale, Sheet
+from orders import locks
+from orders.models import Order, OrderLine, Sale, Sheet, sheet_path_for
 from orders.selectors import vat_breakdown
+from pickup_points.models import PickupPoint
+from producers.models import Producer
 
 
 @dataclass
@@ -62,6 +70,7 @@ def _sale_data(sale: Sale) -> list[Order]:
 
 
 def _pdf(template: str, context: dict) -> tuple[bytes, int]:
+    slow_work_outside_transactions("PDF rendering")
     document = HTML(string=render_to_string(template, context)).render()
     return document.write_pdf(), len(document.pages)
 
@@ -72,29 +81,30 @@ def sheet_filename(*, kind: str, title: str) -> str:
     return f"{kind}-{token}-{slugify(title)[:60]}-{timezone.now():%Y%m%d%H%M%S}.pdf"
 
 
-def _store(
-    sale: Sale, *, kind: str, title: str, content: bytes, pages: int, producer=None, point=None
-) -> Sheet:
-    sheet = Sheet.objects.filter(sale=sale, kind=kind, producer=producer, point=point).first()
-    old_name = sheet.file.name if sheet else None
-    sheet = sheet or Sheet(sale=sale, kind=kind, producer=producer, point=point)
-    sheet.title = title
-    sheet.pages = pages
-    sheet.emailed_at = None
-    sheet.created_at = timezone.now()
-    sheet.file.save(sheet_filename(kind=kind, title=title), ContentFile(content), save=False)
-    sheet.save()
-    if old_name and old_name != sheet.file.name:
-        storage, name = sheet.file.storage, old_name
-        transaction.on_commit(lambda: storage.delete(name))
-    return sheet
+@dataclass(frozen=True)
+class SheetSpec:
+    """One sheet to make: what it is about, and how to render it."""
+
+    kind: str
+    title: str
+    template: str
+    context: dict
+    producer: Producer | None = None
+    point: PickupPoint | None = None
+
+    @property
+    def subject(self) -> dict:
+        """The follow-up arguments that name this sheet again (JSON)."""
+        return {
+            "kind": self.kind,
+            "producer_id": self.producer.pk if self.producer else None,
+            "point_id": self.point.pk if self.point else None,
+        }
 
 
-@transaction.atomic
-def sheets_render(*, sale_id: int) -> list[Sheet]:
-    """Make (or make again) every sheet of a sale: one per producer, one per pickup point, the summary and,
-    for a buying group, one purchase order per supplier."""
-    sale = Sale.objects.select_related("distribution").get(pk=sale_id)
+def sheet_specs(sale: Sale) -> list[SheetSpec]:
+    """Every sheet of a sale, from one read of its orders: one per producer, one per pickup point, the
+    summary and, for a buying group, one purchase order per supplier."""
     collective = Collective.objects.get(schema_name=connection.schema_name)
     orders = _sale_data(sale)
     producers: dict[int, ProducerSheet] = {}
@@ -130,7 +140,7 @@ def sheets_render(*, sale_id: int) -> list[Sheet]:
     producer_kinds = [Sheet.Kind.PRODUCER]
     if collective.is_buying_group:
         producer_kinds.append(Sheet.Kind.PURCHASE_ORDER)
-    made = []
+    specs = []
     for sheet in sorted(producers.values(), key=lambda item: item.producer.name):
         context = {
             **common,
@@ -140,27 +150,20 @@ def sheets_render(*, sale_id: int) -> list[Sheet]:
             "vat": vat_breakdown(sheet.lines),
         }
         for kind in producer_kinds:
-            content, pages = _pdf(f"orders/sheets/{kind}.html", context)
-            made.append(
-                _store(
-                    sale,
-                    kind=kind,
-                    title=sheet.producer.name,
-                    content=content,
-                    pages=pages,
-                    producer=sheet.producer,
+            specs.append(
+                SheetSpec(
+                    kind, sheet.producer.name, f"orders/sheets/{kind}.html", context, producer=sheet.producer
                 )
             )
     for entry in sorted(points.values(), key=lambda item: item["point"].name):
         slots = sorted(entry["slots"].items(), key=lambda item: item[0].starts_at)
-        content, pages = _pdf("orders/sheets/point.html", {**common, "point": entry["point"], "slots": slots})
-        made.append(
-            _store(
-                sale,
-                kind=Sheet.Kind.POINT,
-                title=entry["point"].name,
-                content=content,
-                pages=pages,
+        context = {**common, "point": entry["point"], "slots": slots}
+        specs.append(
+            SheetSpec(
+                Sheet.Kind.POINT,
+                entry["point"].name,
+                "orders/sheets/point.html",
+                context,
                 point=entry["point"],
             )
         )
@@ -176,17 +179,80 @@ def sheets_render(*, sale_id: int) -> list[Sheet]:
         "total": sum((order.total for order in orders), Decimal("0")),
         "vat": vat_breakdown(all_lines),
     }
-    content, pages = _pdf("orders/sheets/summary.html", summary)
-    made.append(_store(sale, kind=Sheet.Kind.SUMMARY, title=sale.title, content=content, pages=pages))
-    return made
+    specs.append(SheetSpec(Sheet.Kind.SUMMARY, sale.title, "orders/sheets/summary.html", summary))
+    return specs
 
 
-@transaction.atomic
-def sheets_make(*, sale_id: int) -> list[Sheet]:
-    """Make every sheet of a sale again and queue the e-mails of those not sent yet (after the commit)."""
-    made = sheets_render(sale_id=sale_id)
-    sheets_send(sale_id=sale_id)
-    return made
+def _render_and_swap(sale: Sale, spec: SheetSpec, *, send: bool) -> Sheet:
+    """Render outside any transaction, write the whole file under a new unguessable name, then point the
+    sheet to it in a short transaction (readers see the old file or the new one, never half of one). The
+    replaced file goes after the commit; the new one goes if the swap fails. With `send`, the e-mail of
+    this version is a follow-up of the swap."""
+    content, pages = _pdf(spec.template, spec.context)
+    storage = private_storage()
+    name = storage.save(
+        sheet_path_for(sale, sheet_filename(kind=spec.kind, title=spec.title)), ContentFile(content)
+    )
+    try:
+        with transaction.atomic():
+            sheet = locks.sheet_lock(sale=sale, kind=spec.kind, producer=spec.producer, point=spec.point)
+            old_name = sheet.file.name if sheet else None
+            sheet = sheet or Sheet(sale=sale, kind=spec.kind, producer=spec.producer, point=spec.point)
+            sheet.title = spec.title
+            sheet.pages = pages
+            sheet.emailed_at = None
+            sheet.created_at = timezone.now()
+            sheet.file.name = name
+            sheet.save()
+            if old_name and old_name != name:
+                transaction.on_commit(lambda: storage.delete(old_name))
+            if send:
+                schema = connection.schema_name
+                followups.followup_add(
+                    "orders.tasks.sheet_email_send",
+                    key=f"{schema}:sheet-{sheet.pk}:{name}",
+                    schema_name=schema,
+                    sheet_id=sheet.pk,
+                )
+    except BaseException:
+        storage.delete(name)
+        raise
+    return sheet
+
+
+def sheets_render(*, sale_id: int, send: bool = False) -> list[Sheet]:
+    """Make (or make again) every sheet of a sale in this process, one after the other."""
+    sale = Sale.objects.select_related("distribution").get(pk=sale_id)
+    return [_render_and_swap(sale, spec, send=send) for spec in sheet_specs(sale)]
+
+
+def sheets_make(*, sale_id: int) -> int:
+    """Queue every sheet of a sale (again) as its own follow-up on the rendering queue, so that workers on
+    several hosts share a big close; each is e-mailed once made. Returns how many were queued."""
+    sale = Sale.objects.select_related("distribution").get(pk=sale_id)
+    schema = connection.schema_name
+    specs = sheet_specs(sale)
+    with transaction.atomic():
+        for spec in specs:
+            followups.followup_add(
+                "orders.tasks.sheet_make", queue="sheets", schema_name=schema, sale_id=sale.pk, **spec.subject
+            )
+    return len(specs)
+
+
+def sheet_make(*, sale_id: int, kind: str, producer_id: int | None, point_id: int | None) -> Sheet | None:
+    """Make one sheet of a sale and queue its e-mail; None when the sale no longer has that sheet."""
+    sale = Sale.objects.select_related("distribution").get(pk=sale_id)
+    wanted = {"kind": kind, "producer_id": producer_id, "point_id": point_id}
+    spec = next((spec for spec in sheet_specs(sale) if spec.subject == wanted), None)
+    return _render_and_swap(sale, spec, send=True) if spec else None
+
+
+def sheets_in_progress(*, sale_id: int) -> int:
+    """How many sheets of a sale are still to be made (the « refaire » button's progress)."""
+    return followups.followups_pending(
+        schema_name=connection.schema_name, task="orders.tasks.sheet_make", sale_id=sale_id
+    )
 
 
 def sheet_recipients(sheet: Sheet, *, collective: Collective) -> list[str]:
@@ -208,29 +274,14 @@ def sheet_recipients(sheet: Sheet, *, collective: Collective) -> list[str]:
     return sorted({email.lower() for email in emails if email})
 
 
-def sheets_send(*, sale_id: int) -> list[int]:
-    """Queue one e-mail per sheet not yet sent (each sheet is sent by its own task, once)."""
-    from orders import tasks
-
-    schema = connection.schema_name
-    ids = list(Sheet.objects.filter(sale_id=sale_id, emailed_at__isnull=True).values_list("pk", flat=True))
-    for sheet_id in ids:
-        transaction.on_commit(
-            lambda sheet_id=sheet_id: tasks.sheet_email_send.delay(schema_name=schema, sheet_id=sheet_id)
-        )
-    return ids
-
-
-@transaction.atomic
 def sheet_email(*, sheet_id: int) -> bool:
-    """Send one sheet to whom it concerns, with the PDF attached, and mark it sent in the same transaction;
-    a sheet already sent (or being sent by another worker) is skipped."""
+    """Send one version of a sheet to whom it concerns, with the PDF attached, then mark it sent; a sheet
+    already sent is skipped. Runs as a follow-up (never twice at once), outside any transaction."""
     from django.core.mail import EmailMultiAlternatives
     from django.utils import translation
 
     sheet = (
-        Sheet.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("sale", "producer", "point")
+        Sheet.objects.select_related("sale", "producer", "point")
         .filter(pk=sheet_id, emailed_at__isnull=True)
         .first()
     )
@@ -254,8 +305,7 @@ def sheet_email(*, sheet_id: int) -> bool:
         with sheet.file.open("rb") as handle:
             message.attach(f"{slugify(sheet.title) or 'feuille'}.pdf", handle.read(), "application/pdf")
         message.send()
-    sheet.emailed_at = timezone.now()
-    sheet.save(update_fields=["emailed_at"])
+    Sheet.objects.filter(pk=sheet.pk, file=sheet.file.name).update(emailed_at=timezone.now())
     return bool(recipients)
 
 

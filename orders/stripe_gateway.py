@@ -8,18 +8,18 @@ Decimal euros everywhere else; they become integer cents only here. With STRIPE_
 from __future__ import annotations
 
 import hashlib
-import logging
 from decimal import Decimal
 
 import stripe
 from django.conf import settings
-from django.db import connection
 
+from marketplace.guards import SlowWorkInTransaction, slow_work_outside_transactions
 from marketplace.money import money
+
+CalledInTransaction = SlowWorkInTransaction
 
 STRIPE_TIMEOUT_SECONDS = 15
 
-logger = logging.getLogger(__name__)
 
 StripeError = stripe.StripeError
 SignatureError = stripe.SignatureVerificationError
@@ -33,25 +33,10 @@ def is_configured() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
 
 
-class CalledInTransaction(RuntimeError):
-    """A Stripe call inside a transaction: its row locks would wait on Stripe (up to 3 × 15 s)."""
-
-
-def _outside_transactions() -> None:
-    """Stripe is remote: never call it inside a transaction or under a row lock. STRIPE_IN_TRANSACTION says
-    what a call inside one does: "log" an error (production), "raise" (the guard test), "allow" (tests that
-    run inside their own transaction)."""
-    if not connection.in_atomic_block or settings.STRIPE_IN_TRANSACTION == "allow":
-        return
-    if settings.STRIPE_IN_TRANSACTION == "raise":
-        raise CalledInTransaction("Stripe called inside a transaction")
-    logger.error("Stripe called inside a transaction", stack_info=True)
-
-
 def client() -> stripe.StripeClient:
     if not settings.STRIPE_SECRET_KEY:
         raise NotConfigured
-    _outside_transactions()
+    slow_work_outside_transactions("a Stripe call")
     base = settings.STRIPE_API_BASE
     addresses = {"api": base, "connect": base} if base else None
     return stripe.StripeClient(

@@ -8,8 +8,9 @@ from celery import shared_task
 from django.conf import settings
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from marketplace.followups import beat_tick_claim
 from marketplace.models import Collective, User
-from orders import emails, jobs, payments, selectors, stripe_gateway
+from orders import emails, jobs, payments, selectors, sheets, stripe_gateway
 from orders.models import Sale
 from producers.models import Producer
 
@@ -34,7 +35,10 @@ def _tenant_schemas() -> list[str]:
 
 @shared_task
 def tenants_due_sales() -> None:
-    """Beat, every minute, in the public schema: one task per collective."""
+    """Beat, every minute, in the public schema: one task per collective (once a minute, whatever the
+    number of beats)."""
+    if not beat_tick_claim("due-sales"):
+        return
     for schema_name in _tenant_schemas():
         sales_due_process.delay(schema_name=schema_name)
 
@@ -42,6 +46,8 @@ def tenants_due_sales() -> None:
 @shared_task
 def tenants_schedules() -> None:
     """Beat, every hour, in the public schema: one task per collective."""
+    if not beat_tick_claim("schedules"):
+        return
     for schema_name in _tenant_schemas():
         schedules_run.delay(schema_name=schema_name)
 
@@ -63,6 +69,8 @@ def sale_member_email_send(*, schema_name: str, sale_id: int, user_id: int, kind
     collective = Collective.objects.get(schema_name=schema_name)
     with schema_context(schema_name):
         sale = Sale.objects.select_related("distribution").get(pk=sale_id)
+        if not sale.is_open:  # sent late (workers down, broker out): « ouverte » or « ferme bientôt » no more
+            return
         emails.sale_member_email(
             collective=collective, sale=sale, user=User.objects.get(pk=user_id), kind=kind
         )
@@ -90,17 +98,24 @@ def producer_minimum_missed_send(*, schema_name: str, sale_id: int, producer_id:
 
 @shared_task
 def sheets_make(*, schema_name: str, sale_id: int) -> int:
-    """The PDF sheets of a closed sale (see orders.sheets)."""
-    from orders import sheets
-
+    """Queue the PDF sheets of a closed sale, one follow-up each (see orders.sheets)."""
     with schema_context(schema_name):
-        return len(sheets.sheets_make(sale_id=sale_id))
+        return sheets.sheets_make(sale_id=sale_id)
+
+
+@shared_task
+def sheet_make(
+    *, schema_name: str, sale_id: int, kind: str, producer_id: int | None, point_id: int | None
+) -> bool:
+    with schema_context(schema_name):
+        return (
+            sheets.sheet_make(sale_id=sale_id, kind=kind, producer_id=producer_id, point_id=point_id)
+            is not None
+        )
 
 
 @shared_task
 def sheet_email_send(*, schema_name: str, sheet_id: int) -> bool:
-    from orders import sheets
-
     with schema_context(schema_name):
         return sheets.sheet_email(sheet_id=sheet_id)
 

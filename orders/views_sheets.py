@@ -41,9 +41,13 @@ def sale_sheets(request, sale_id: int):
     is_coordinator = request.membership.has_role(Role.COORDINATOR)
     if not is_coordinator and not visible.exists():
         raise PermissionDenied
-    return render(
-        request, "orders/sale_sheets.html", {"sale": sale, "sheets": visible, "can_make": is_coordinator}
-    )
+    context = {
+        "sale": sale,
+        "sheets": visible,
+        "can_make": is_coordinator,
+        "in_progress": sheets.sheets_in_progress(sale_id=sale.pk),
+    }
+    return render(request, "orders/sale_sheets.html", context)
 
 
 @role_required(Role.COORDINATOR, Role.PRODUCER, Role.POINT_STAFF)
@@ -71,6 +75,13 @@ def sheet_download(request, sheet_id: int):
 @role_required(Role.COORDINATOR)
 def sheets_make(request, sale_id: int):
     sale = get_object_or_404(Sale, pk=sale_id)
-    made = sheets.sheets_make(sale_id=sale.pk)
-    messages.success(request, _("Feuilles refaites et envoyées : %(count)s PDF.") % {"count": len(made)})
+    queued = sheets.sheets_make(sale_id=sale.pk)
+    messages.success(
+        request,
+        _(
+            "%(count)s feuilles sont en préparation : elles apparaissent ici "
+            "et partent par e-mail une fois faites."
+        )
+        % {"count": queued},
+    )
     return redirect("sale_sheets", sale_id=sale.pk)

@@ -188,7 +188,9 @@ def real_worker(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["celery", "sheets"]
+        ):
             yield
     finally:
         app.conf.task_always_eager = True

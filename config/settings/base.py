@@ -162,9 +162,31 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Work that follows a commit is a row (marketplace.followups), done by followup_run on the "celery" queue or,
+# for PDF rendering, on the "sheets" queue (its own workers: rendering spreads across hosts and a big close
+# does not hold back e-mails). (soft, hard) time limits per queue, in seconds: a stuck SMTP server or Stripe
+# call is cut after 90 s, a sheet after 300 s; a claimed follow-up whose worker died is taken again once its
+# hard limit (plus 30 s) has passed.
+FOLLOWUP_TIME_LIMITS = {"celery": (60, 90), "sheets": (240, 300)}
+FOLLOWUP_MAX_ATTEMPTS = (
+    12  # then it stays failed, for the operator (retried with 30 s, 1 min, … 30 min delays)
+)
+FOLLOWUP_QUEUED_GRACE_SECONDS = 120  # queued this recently: it may still wait in the broker, leave it
+CELERY_TASK_SOFT_TIME_LIMIT = FOLLOWUP_TIME_LIMITS["celery"][0]
+CELERY_TASK_TIME_LIMIT = FOLLOWUP_TIME_LIMITS["celery"][1]
+# Redis hands an unacknowledged task to another worker after this long (the default, 1 hour, would leave a
+# killed worker's tasks waiting that long): above the longest hard time limit, so no task runs twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# A rendering worker restarts its process once it holds this much (KiB): WeasyPrint's memory is not returned.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=400_000)
 # Fan-out tasks in the public schema; each enqueues one task per collective (orders.tasks). They expire
 # before the next beat: while the workers are down, beat's ticks do not pile up (the next run catches up).
 CELERY_BEAT_SCHEDULE: dict = {
+    "followups-sweep": {
+        "task": "marketplace.tasks.followups_sweep",
+        "schedule": crontab(),  # every minute: what a lost task, a dead worker or a broker outage left
+        "options": {"expires": 55},
+    },
     "due-sales": {
         "task": "orders.tasks.tenants_due_sales",
         "schedule": crontab(),  # every minute
@@ -197,9 +219,9 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
 # A card authorisation stays capturable for 7 days on most cards: keep a day of margin.
 STRIPE_AUTHORIZATION_DAYS = env.int("STRIPE_AUTHORIZATION_DAYS", default=6)
-# A Stripe call inside a transaction would hold its row locks while Stripe answers: "log" reports it as an
-# error, "raise" refuses it (tests/orders/test_no_remote_work_in_transactions.py), "allow" stays silent.
-STRIPE_IN_TRANSACTION = env("STRIPE_IN_TRANSACTION", default="log")
+# A Stripe call or a PDF render inside a transaction would hold its row locks that long (marketplace.guards):
+# "log" reports it as an error, "raise" refuses it, "allow" stays silent.
+SLOW_WORK_IN_TRANSACTION = env("SLOW_WORK_IN_TRANSACTION", default="log")
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

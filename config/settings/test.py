@@ -22,4 +22,4 @@ _cache_db = env.int("TEST_CACHE_DB", default=15)  # noqa: F405
 CACHES["default"]["LOCATION"] = urlunsplit(_redis._replace(path=f"/{_cache_db}"))  # noqa: F405
 
 # Most tests run inside their own transaction (pytest-django): the guard test runs outside one and raises.
-STRIPE_IN_TRANSACTION = "allow"
+SLOW_WORK_IN_TRANSACTION = "allow"

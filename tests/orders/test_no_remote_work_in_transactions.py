@@ -41,7 +41,7 @@ def _deliver(client, event: dict):
 def test_a_card_order_from_checkout_to_refund_never_calls_stripe_inside_a_transaction(
     browse, alpha, card_market, stripe_on, settings, public_host
 ):
-    settings.STRIPE_IN_TRANSACTION = "raise"
+    settings.SLOW_WORK_IN_TRANSACTION = "raise"
     before = len(stripe_on.events)
     client, response, order = _place_card_order(browse, alpha, card_market, {card_market.tomatoes: 2})
     assert response.status_code == 302 and response["Location"].startswith(stripe_on.url)
@@ -77,6 +77,6 @@ def test_a_card_order_from_checkout_to_refund_never_calls_stripe_inside_a_transa
 def test_the_guard_refuses_a_stripe_call_inside_a_transaction(alpha, card_market, settings):
     from django.db import transaction
 
-    settings.STRIPE_IN_TRANSACTION = "raise"
+    settings.SLOW_WORK_IN_TRANSACTION = "raise"
     with pytest.raises(stripe_gateway.CalledInTransaction), transaction.atomic():
         stripe_gateway.account_retrieve(alpha.collective.stripe_account_id or "acct_x")

@@ -1,0 +1,159 @@
+"""Work that must follow a commit, as state: a transactional outbox.
+
+A service that wants an e-mail sent, a sheet made or Stripe told after its transaction calls `followup_add`
+inside that transaction. The row commits with the work that caused it, or not at all; after the commit it
+is queued to Celery. If the broker is down, the worker dies or the message is lost, the row stays pending
+and `followups_sweep` (beat, every minute) queues it again. `followup_run` claims a row with a lease (a
+conditional UPDATE, no lock held while working), runs its task's code in the row's collective, and marks it
+done; a failure is retried later with a growing delay. So a follow-up is delayed by a fault, never lost,
+and run again only if a worker died between doing it and recording it (then within its lease).
+
+Tasks are named by their dotted Celery name, so that a service never imports the tasks module.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_tenants.utils import schema_context
+
+from marketplace.models import FollowUp
+
+logger = logging.getLogger(__name__)
+
+# What a broker outage raises from apply_async (kombu's OperationalError is an OSError subclass at heart).
+try:
+    from kombu.exceptions import OperationalError as BrokerDown
+except ImportError:  # pragma: no cover - kombu comes with Celery
+    BrokerDown = OSError
+
+
+def _lease(queue: str) -> timedelta:
+    """How long a claimed follow-up is left to its worker: its queue's hard time limit, plus a margin."""
+    limit = settings.FOLLOWUP_TIME_LIMITS.get(queue, settings.FOLLOWUP_TIME_LIMITS["celery"])[1]
+    return timedelta(seconds=limit + 30)
+
+
+def followup_add(
+    task: str, *, key: str | None = None, queue: str = "celery", delay: timedelta | None = None, **kwargs
+) -> FollowUp | None:
+    """Record that `task` must run with `kwargs` (and `schema_name` of the current collective) once this
+    transaction commits. With a `key` already recorded, nothing is added (None)."""
+    schema_name = connection.schema_name
+    now = timezone.now()
+    fields = {"schema_name": schema_name, "task": task, "kwargs": kwargs, "queue": queue}
+    due_at = now + (delay or timedelta(0))
+    if key is not None:
+        followup, created = FollowUp.objects.get_or_create(key=key, defaults={**fields, "due_at": due_at})
+        if not created:
+            return None
+    else:
+        followup = FollowUp.objects.create(**fields, due_at=due_at)
+    if delay is None:
+        transaction.on_commit(lambda: followup_queue(followup.pk, queue=queue))
+    return followup
+
+
+def followup_queue(followup_id: int, *, queue: str = "celery") -> bool:
+    """Hand a follow-up to the broker; when the broker is down, leave it to the sweeper (the page that
+    committed it must not fail)."""
+    if current_app.conf.task_always_eager:  # unit tests: run it here and now, as an eager task would
+        followup_run(followup_id=followup_id)
+        return True
+    task = "marketplace.tasks.followup_render" if queue == "sheets" else "marketplace.tasks.followup_run"
+    try:
+        current_app.send_task(task, kwargs={"followup_id": followup_id}, queue=queue)
+    except (BrokerDown, OSError) as error:
+        logger.warning("follow-up %s not queued (%s): the sweeper will", followup_id, error)
+        return False
+    FollowUp.objects.filter(pk=followup_id, queued_at__isnull=True).update(queued_at=timezone.now())
+    return True
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=30 * 2 ** (attempts - 1)), timedelta(minutes=30))
+
+
+def followup_run(*, followup_id: int, now: datetime | None = None) -> bool:
+    """Claim the follow-up, do its work in its collective, record the outcome. False when there was nothing
+    to do: done already, or claimed by a worker whose lease still runs."""
+    now = now or timezone.now()
+    followup = FollowUp.objects.filter(pk=followup_id).first()
+    if followup is None or followup.done_at or followup.failed_at:
+        return False
+    claimed = (
+        FollowUp.objects.filter(pk=followup_id, done_at__isnull=True, failed_at__isnull=True)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + _lease(followup.queue), attempts=followup.attempts + 1)
+    )
+    if not claimed:
+        return False
+    task = import_string(followup.task)
+    try:
+        with schema_context(followup.schema_name):
+            task(**followup.kwargs)  # its code, in this process
+    except Exception as error:
+        attempts = followup.attempts + 1
+        gave_up = attempts >= settings.FOLLOWUP_MAX_ATTEMPTS
+        logger.warning(
+            "follow-up %s (%s) failed, attempt %s: %s", followup.pk, followup.task, attempts, error
+        )
+        FollowUp.objects.filter(pk=followup_id).update(
+            lease_until=None,
+            queued_at=None,
+            due_at=timezone.now() + _backoff(attempts),
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+            failed_at=timezone.now() if gave_up else None,
+        )
+        if current_app.conf.task_always_eager and current_app.conf.task_eager_propagates:
+            raise  # unit tests see the failure, as they would of an eager task
+        return False
+    FollowUp.objects.filter(pk=followup_id).update(done_at=timezone.now(), lease_until=None)
+    return True
+
+
+def followups_sweep(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Queue again every follow-up that is due and neither done, nor running under a lease, nor queued in
+    the last QUEUED_GRACE (it may still be waiting in the broker). Returns how many were queued."""
+    now = now or timezone.now()
+    grace = now - timedelta(seconds=settings.FOLLOWUP_QUEUED_GRACE_SECONDS)
+    due = (
+        FollowUp.objects.filter(done_at__isnull=True, failed_at__isnull=True, due_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=grace))
+        .order_by("due_at", "pk")
+        .values_list("pk", "queue")[:limit]
+    )
+    queued = 0
+    for followup_id, queue in list(due):
+        FollowUp.objects.filter(pk=followup_id).update(queued_at=None)
+        if not followup_queue(followup_id, queue=queue):
+            break  # the broker is down: the next sweep tries again
+        queued += 1
+    return queued
+
+
+def followups_pending(*, schema_name: str, task: str, **kwargs) -> int:
+    """How many follow-ups of `task` with these arguments are still to be done in a collective."""
+    return FollowUp.objects.filter(
+        schema_name=schema_name,
+        task=task,
+        kwargs__contains=kwargs,
+        done_at__isnull=True,
+        failed_at__isnull=True,
+    ).count()
+
+
+def beat_tick_claim(name: str, *, now: datetime | None = None) -> bool:
+    """True for the first run of the periodic task `name` in this minute: a second beat started by
+    mistake (or a redelivered tick) then does nothing, instead of doubling the fan-out."""
+    minute = (now or timezone.now()).replace(second=0, microsecond=0)
+    return cache.add(f"beat-tick:{name}:{minute:%Y%m%d%H%M}", 1, timeout=120)

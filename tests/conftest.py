@@ -197,6 +197,15 @@ def real_worker(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: the beat's per-minute tick keys and allauth's rate limits of
+    one test never reach the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _public_schema_after_test():
     yield
     connection.set_schema_to_public()

@@ -177,6 +177,9 @@ CELERY_TASK_TIME_LIMIT = FOLLOWUP_TIME_LIMITS["celery"][1]
 # Redis hands an unacknowledged task to another worker after this long (the default, 1 hour, would leave a
 # killed worker's tasks waiting that long): above the longest hard time limit, so no task runs twice at once.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# A task running when the broker connection drops cannot be acknowledged: stop it (Celery 6's default); its
+# follow-up is taken again once its lease has passed.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # A rendering worker restarts its process once it holds this much (KiB): WeasyPrint's memory is not returned.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=400_000)
 # Fan-out tasks in the public schema; each enqueues one task per collective (orders.tasks). They expire

@@ -420,3 +420,12 @@ def test_a_real_worker_closes_a_sale_whose_closing_time_has_passed(market, membe
     assert sale.closed_at is not None and sale.closed_at <= timezone.now()
     with pytest.raises(services.OrderRefused):
         services.order_cancel(order_id=order.pk, user=maud)
+
+
+def test_two_beats_ticking_in_the_same_minute_fan_out_once(market, members, mailoutbox, monkeypatch):
+    fanned_out = []
+    monkeypatch.setattr(tasks.sales_due_process, "delay", lambda **kwargs: fanned_out.append(kwargs))
+    tasks.tenants_due_sales()
+    tasks.tenants_due_sales()  # the second beat, a few hundred milliseconds later
+    schemas = [kwargs["schema_name"] for kwargs in fanned_out]
+    assert schemas.count(connection.schema_name) == 1 and len(schemas) == len(set(schemas))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Prefetch, Q
 
 from marketplace.models import User
 from marketplace.personal_data import ErasureRefused, Provider
-from orders import services
+from orders import services, sheets
 from orders.models import MemberPreferences, Order, OrderLine, Payment, Refund, Sale
 
 
@@ -101,4 +103,10 @@ def erase(user: User, ghost: User) -> None:
     MemberPreferences.objects.filter(Q(user=user) | Q(user=ghost)).delete()
 
 
-provider = Provider(name="orders", export=export, stop=stop, erase=erase)
+def purge(now) -> dict:
+    """Sheet files that no sheet points to any more (a render killed between writing its file and
+    swapping it in), once they are an hour old."""
+    return {"orphan_sheet_files": sheets.sheet_orphans_delete(older_than=now - timedelta(hours=1))}
+
+
+provider = Provider(name="orders", export=export, stop=stop, erase=erase, purge=purge)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.files.base import ContentFile, File
@@ -347,3 +348,16 @@ def _files_under(storage, folder: str) -> list[str]:
     for sub in folders:
         found += _files_under(storage, f"{folder}/{sub}")
     return found
+
+
+def sheet_orphans_delete(*, older_than: datetime) -> int:
+    """Delete the files of the collective's sheets folder in private storage that no sheet points to and
+    that were written before `older_than` (a younger one may be about to be swapped in)."""
+    storage = private_storage()
+    kept = set(Sheet.objects.values_list("file", flat=True))
+    deleted = 0
+    for name in _files_under(storage, f"{connection.schema_name}/sheets"):
+        if name not in kept and storage.get_modified_time(name) < older_than:
+            storage.delete(name)
+            deleted += 1
+    return deleted

@@ -296,3 +296,27 @@ def test_private_files_move_takes_old_sheets_out_of_media(
     call_command("private_files_move", stdout=again)
     assert "Private files: 0 moved." in again.getvalue()
     assert Sheet.objects.get(pk=moved.pk).file.name == moved.file.name
+
+
+def test_the_retention_job_deletes_sheet_files_that_no_sheet_points_to(two_orders, private_root, alpha):
+    """A render killed between writing its file and swapping it in leaves a file behind: the nightly
+    retention job deletes it once it is an hour old, and never a sheet's own file or a younger one."""
+    import os
+    import time
+
+    from marketplace.storage import private_storage
+    from marketplace.tasks import data_retention_tenant
+
+    made = sheets.sheets_render(sale_id=two_orders.sale.pk)
+    storage = private_storage()
+    folder = f"{alpha.collective.schema_name}/sheets/sale-{two_orders.sale.pk}"
+    old = storage.save(f"{folder}/point-killed-mid-way.pdf", io.BytesIO(b"%PDF-1.7 half"))
+    young = storage.save(f"{folder}/summary-being-swapped.pdf", io.BytesIO(b"%PDF-1.7 whole"))
+    two_hours_ago = time.time() - 7200
+    os.utime(storage.path(old), (two_hours_ago, two_hours_ago))
+    for sheet in made:
+        os.utime(storage.path(sheet.file.name), (two_hours_ago, two_hours_ago))
+    done = data_retention_tenant(schema_name=alpha.collective.schema_name)
+    assert done["orphan_sheet_files"] == 1
+    assert not storage.exists(old) and storage.exists(young)
+    assert all(storage.exists(sheet.file.name) for sheet in made)

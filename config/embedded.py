@@ -182,7 +182,20 @@ def dev() -> int:
                 [python, "manage.py", "runserver", f"0.0.0.0:{WEB_PORT}", "--noreload"], cwd=BASE_DIR
             ),
             subprocess.Popen(
-                [python, "-m", "celery", "-A", "config", "worker", "-l", "info", "-c", "2", "-Q", "celery,sheets"],
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-l",
+                    "info",
+                    "-c",
+                    "2",
+                    "-Q",
+                    "celery,sheets",
+                ],
                 cwd=BASE_DIR,
             ),
             subprocess.Popen(

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from marketplace import locks
 from marketplace.models import Collective, Invitation, Membership, Role, User
 
 
@@ -161,13 +162,11 @@ def _coordinator_check(*, user: User, collectives: list[Collective]) -> None:
     for collective in collectives:
         # Lock every coordinator row first, as membership_remove does: two coordinators leaving at once
         # cannot both go.
-        coordinators = list(
-            Membership.objects.select_for_update()
-            .filter(
-                collective=collective, status=Membership.Status.ACTIVE, roles__contains=[Role.COORDINATOR]
-            )
-            .order_by("pk")
-        )
+        coordinators = [
+            membership
+            for membership in locks.coordinators_lock(collective=collective)
+            if membership.status == Membership.Status.ACTIVE
+        ]
         if len(coordinators) == 1 and coordinators[0].user_id == user.pk:
             raise ErasureRefused(
                 _(
@@ -227,10 +226,10 @@ def _ghost_create() -> User:
 def membership_leave(*, collective: Collective, user: User) -> None:
     """The member leaves `collective`: a running order is cancelled (stock, slot, refund), what accounting
     keeps is handed to an anonymous account, the rest is deleted, and the membership goes."""
-    membership = Membership.objects.select_for_update().filter(collective=collective, user=user).first()
+    _coordinator_check(user=user, collectives=[collective])  # coordinators first, then the membership
+    membership = locks.membership_of_lock(collective=collective, user=user)
     if membership is None:
         raise ErasureRefused(_("Vous ne faites pas partie de ce collectif."))
-    _coordinator_check(user=user, collectives=[collective])
     ghost = _ghost_create()
     _erase_in_collective(collective=collective, user=user, ghost=ghost)
     membership.delete()
@@ -241,7 +240,7 @@ def account_delete(*, user: User) -> None:
     """Delete the account: in every collective, running orders are cancelled and what accounting keeps
     stays without a name; then the account row itself is anonymised (orders and payments still point at
     it, so it cannot be deleted) and can never sign in again."""
-    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    user = locks.user_lock(user.pk)
     if user.is_erased:
         return
     member_of = list(

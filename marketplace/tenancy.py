@@ -88,6 +88,15 @@ def schema_clone(*, source: str, target: str) -> None:
     """
     from django.db import connection
 
+    with connection.cursor() as cursor:
+        cursor.execute(";\n".join(schema_clone_statements(source=source, target=target)))
+
+
+def schema_clone_statements(*, source: str, target: str) -> list[str]:
+    """The SQL that makes `target` a copy of `source`'s structure and migration records (see schema_clone);
+    it no longer needs `source` once read, so the test suite keeps the template's to rebuild it at once."""
+    from django.db import connection
+
     qsource, qtarget = _quote(source), _quote(target)
     with connection.cursor() as cursor:
         cursor.execute(_TABLES_SQL, [source])
@@ -125,9 +134,12 @@ def schema_clone(*, source: str, target: str) -> None:
             )
         for _oid, definition in indexes:
             statements.append(definition.replace(f" ON {source}.", f" ON {qtarget}.", 1))
-        # Quoted schema names (validated slugs), no user input.
-        copy_migrations = (
-            f"INSERT INTO {qtarget}.django_migrations (app, name, applied) SELECT app, name, applied"
-        )
-        statements.append(f"{copy_migrations} FROM {qsource}.django_migrations ORDER BY id")  # noqa: S608
-        cursor.execute(";\n".join(statements))
+        cursor.execute(f"SELECT app, name, applied FROM {qsource}.django_migrations ORDER BY id")  # noqa: S608
+        records = [
+            cursor.mogrify("(%s, %s, %s)", [app, name, applied]) for app, name, applied in cursor.fetchall()
+        ]
+        if records:  # quoted schema names (validated slugs) and values quoted by the driver
+            statements.append(
+                f"INSERT INTO {qtarget}.django_migrations (app, name, applied) VALUES {', '.join(records)}"  # noqa: S608
+            )
+    return statements

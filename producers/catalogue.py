@@ -12,7 +12,8 @@ import csv
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import tablib
@@ -30,6 +31,7 @@ from producers.models import VAT_RATES, Category, Producer, Product, Unit
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 IMPORT_MAX_ROWS = 2000
+PROGRESS_EVERY = 50  # rows between two progress reports of a background import
 XLSX_MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 
 
@@ -298,10 +300,17 @@ class ProductResource(resources.ModelResource):
         use_transactions = True
         skip_html_diff = True
 
-    def __init__(self, *, producer: Producer):
+    def __init__(self, *, producer: Producer, progress: Callable[[int], None] | None = None):
         super().__init__()
         self.producer = producer
         self._seen_ids: set[int] = set()
+        self._progress = progress
+        self._rows_done = 0
+
+    def after_import_row(self, row, row_result, **kwargs):
+        self._rows_done += 1
+        if self._progress is not None and self._rows_done % PROGRESS_EVERY == 0:
+            self._progress(self._rows_done)
 
     def get_queryset(self):
         return Product.objects.filter(producer=self.producer).select_related("category")
@@ -387,6 +396,29 @@ class ImportReport:
     @property
     def error_count(self) -> int:
         return self.count("invalid")
+
+    def as_json(self) -> dict:
+        """What a background preview keeps on its job for the page to show (lists of strings only)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ImportReport:
+        rows = [
+            RowReport(
+                number=row["number"],
+                kind=row["kind"],
+                name=row["name"],
+                changes=[tuple(change) for change in row["changes"]],
+                details=[tuple(detail) for detail in row["details"]],
+                errors=list(row["errors"]),
+            )
+            for row in data.get("rows", [])
+        ]
+        return cls(
+            rows=rows,
+            file_errors=data.get("file_errors", []),
+            ignored_columns=data.get("ignored_columns", []),
+        )
 
 
 class CatalogueFileError(Exception):
@@ -511,7 +543,12 @@ def _row_report(resource: ProductResource, number: int, row: dict, row_result: R
 
 
 def catalogue_import_run(
-    *, producer: Producer, content: bytes, file_format: str, dry_run: bool
+    *,
+    producer: Producer,
+    content: bytes,
+    file_format: str,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import the file into the producer's catalogue, or only say what that would do (`dry_run`).
 
@@ -524,7 +561,10 @@ def catalogue_import_run(
     except CatalogueFileError as problem:
         report.file_errors.append(str(problem))
         return report
-    resource = ProductResource(producer=producer)
+    total = len(dataset)
+    resource = ProductResource(
+        producer=producer, progress=(lambda done: progress(done, total)) if progress else None
+    )
     result: Result = resource.import_data(
         dataset,
         dry_run=dry_run,

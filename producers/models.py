@@ -281,11 +281,18 @@ class Product(models.Model):
 
 
 class ImportJob(models.Model):
-    """An uploaded catalogue file kept server-side between the dry run and the confirmation."""
+    """An uploaded catalogue file kept server-side between the dry run and the confirmation. Both run as
+    background follow-ups (a 2 000-row file takes longer than a web request may), the page follows `state`."""
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "XLSX"
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("vérification en cours")
+        CHECKED = "checked", _("vérifié")
+        APPLYING = "applying", _("import en cours")
+        APPLIED = "applied", _("importé")
 
     producer = models.ForeignKey(Producer, on_delete=models.CASCADE, related_name="import_jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
@@ -294,6 +301,9 @@ class ImportJob(models.Model):
     content = models.BinaryField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     applied_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CHECKING)
+    # The last check's or import's row-by-row report (catalogue.ImportReport.as_json), once made.
+    report = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

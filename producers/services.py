@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace import images
+from marketplace import followups, images
 from marketplace import services as marketplace_services
 from marketplace.models import Collective, Invitation, Membership, Role, User
 from producers import catalogue, locks
@@ -297,35 +298,114 @@ class ImportRefused(Exception):
 
 @transaction.atomic
 def import_job_create(*, producer: Producer, created_by: User, file_name: str, content: bytes) -> ImportJob:
-    """Keep an uploaded catalogue file server-side, for its dry run and then its confirmation."""
+    """Keep an uploaded catalogue file server-side and have it checked in the background (a follow-up)."""
     file_format = catalogue.file_format_for(file_name)
     if file_format is None:
         raise ValidationError({"file": _("Choisissez un fichier .csv ou .xlsx.")})
     if len(content) > catalogue.IMPORT_MAX_BYTES:
         raise ValidationError({"file": _("Le fichier ne doit pas dépasser 2 Mo.")})
-    # Older files of this producer are of no use any more.
-    ImportJob.objects.filter(producer=producer, created_at__lt=timezone.now() - IMPORT_JOB_KEEP).delete()
-    ImportJob.objects.filter(producer=producer, applied_at__isnull=False).delete()
-    job = ImportJob(
-        producer=producer,
-        created_by=created_by,
-        file_name=file_name[-255:],
-        file_format=file_format,
-        content=content,
-    )
-    job.full_clean()
-    job.save()
+    with transaction.atomic():
+        # Older files of this producer are of no use any more.
+        ImportJob.objects.filter(producer=producer, created_at__lt=timezone.now() - IMPORT_JOB_KEEP).delete()
+        ImportJob.objects.filter(producer=producer, applied_at__isnull=False).delete()
+        job = ImportJob(
+            producer=producer,
+            created_by=created_by,
+            file_name=file_name[-255:],
+            file_format=file_format,
+            content=content,
+        )
+        job.full_clean()
+        job.save()
+        followups.followup_add(
+            "producers.tasks.import_job_check", schema_name=connection.schema_name, job_id=job.pk
+        )
     return job
+
+
+def import_progress(job: ImportJob) -> tuple[int, int] | None:
+    """(rows done, rows in the file) of the job's running check or import, or None before it starts."""
+    return cache.get(_progress_key(job.pk))
+
+
+def _progress_key(job_id: int) -> str:
+    return f"import-progress:{job_id}"
+
+
+def _progress_for(job: ImportJob):
+    def record(done: int, total: int) -> None:
+        cache.set(_progress_key(job.pk), (done, total), timeout=3600)
+
+    return record
 
 
 def import_job_dry_run(*, job: ImportJob) -> catalogue.ImportReport:
     """What importing the job's file would do, row by row; nothing is kept (rolled back)."""
     with transaction.atomic():
         report = catalogue.catalogue_import_run(
-            producer=job.producer, content=bytes(job.content), file_format=job.file_format, dry_run=True
+            producer=job.producer,
+            content=bytes(job.content),
+            file_format=job.file_format,
+            dry_run=True,
+            progress=_progress_for(job),
         )
         transaction.set_rollback(True)
     return report
+
+
+def import_job_check(*, job_id: int) -> ImportJob | None:
+    """The background check of an uploaded file: its report is kept on the job for the page to show."""
+    job = (
+        ImportJob.objects.select_related("producer").filter(pk=job_id, state=ImportJob.State.CHECKING).first()
+    )
+    if job is None:  # already checked (a redelivered follow-up), or deleted meanwhile
+        return None
+    report = import_job_dry_run(job=job)
+    ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.CHECKING).update(
+        state=ImportJob.State.CHECKED, report=report.as_json()
+    )
+    cache.delete(_progress_key(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def import_job_confirm(*, job: ImportJob) -> bool:
+    """The producer confirms a checked file: it is imported in the background. False when it was
+    confirmed already (a double click) or has errors."""
+    with transaction.atomic():
+        report = catalogue.ImportReport.from_json(job.report or {})
+        if report.has_errors:
+            return False
+        confirmed = ImportJob.objects.filter(pk=job.pk, state=ImportJob.State.CHECKED).update(
+            state=ImportJob.State.APPLYING
+        )
+        if confirmed:
+            followups.followup_add(
+                "producers.tasks.import_job_run", schema_name=connection.schema_name, job_id=job.pk
+            )
+    return bool(confirmed)
+
+
+def import_job_run(*, job_id: int) -> ImportJob | None:
+    """The background import of a confirmed file: every row or none. When the catalogue changed since the
+    check and a row no longer holds, nothing is imported and the job goes back to « checked » with the
+    new report, errors shown."""
+    job = ImportJob.objects.filter(pk=job_id, state=ImportJob.State.APPLYING).first()
+    if job is None:
+        return None
+    try:
+        report = import_job_apply(job=job)
+    except ImportRefused as refusal:
+        if refusal.report is None:  # applied already
+            return None
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportJob.State.CHECKED, report=refusal.report.as_json()
+        )
+    else:
+        ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.APPLIED, report=report.as_json())
+    cache.delete(_progress_key(job.pk))
+    job.refresh_from_db()
+    return job
 
 
 @transaction.atomic
@@ -337,7 +417,11 @@ def import_job_apply(*, job: ImportJob) -> catalogue.ImportReport:
     # The producer's catalogue is locked so that two imports (or a bulk edit) do not interleave.
     locks.products_lock(producer=job.producer)
     report = catalogue.catalogue_import_run(
-        producer=job.producer, content=bytes(job.content), file_format=job.file_format, dry_run=False
+        producer=job.producer,
+        content=bytes(job.content),
+        file_format=job.file_format,
+        dry_run=False,
+        progress=_progress_for(job),
     )
     if report.has_errors:  # raising rolls the whole import back
         raise ImportRefused(_("Le fichier contient des erreurs : rien n'a été importé."), report)

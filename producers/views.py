@@ -352,32 +352,41 @@ def catalogue_import(request, producer_id: int):
 
 @role_required(*BACK_OFFICE)
 def catalogue_import_review(request, producer_id: int, job_id: int):
+    """The file's check, then its import, both in the background: the page refreshes itself (no JavaScript)
+    with the rows done so far, then shows the report and « Confirmer l'import »."""
     producer = _managed_producer(request, producer_id)
     job = get_object_or_404(ImportJob.objects.select_related("producer"), producer=producer, pk=job_id)
-    if job.applied_at is not None:
-        messages.info(request, _("Ce fichier a déjà été importé."))
+    waiting = request.GET.get("attente") == "1"
+    if job.state == ImportJob.State.APPLIED:
+        report = catalogue.ImportReport.from_json(job.report or {})
+        if waiting:  # the import this producer was watching has just ended
+            messages.success(
+                request,
+                _(
+                    "Import terminé : %(new)s produit(s) ajouté(s), %(updated)s modifié(s), "
+                    "%(same)s inchangé(s)."
+                )
+                % {"new": report.new_count, "updated": report.update_count, "same": report.skip_count},
+            )
+        else:
+            messages.info(request, _("Ce fichier a déjà été importé."))
         return redirect("producer_catalogue", producer_id=producer.pk)
     if request.method == "POST":
-        try:
-            report = services.import_job_apply(job=job)
-        except services.ImportRefused as refusal:
-            if refusal.report is None:  # confirmed twice (a double click): the first request imported it
-                messages.info(request, str(refusal))
-                return redirect("producer_catalogue", producer_id=producer.pk)
-            messages.error(request, str(refusal))
-            return render(
-                request,
-                "producers/import_review.html",
-                {"producer": producer, "job": job, "report": refusal.report},
-                status=400,
-            )
-        messages.success(
+        if job.state == ImportJob.State.CHECKED and services.import_job_confirm(job=job):
+            return redirect(f"{request.path}?attente=1")
+        if job.state == ImportJob.State.APPLYING:  # confirmed twice (a double click): the first one imports
+            return redirect(f"{request.path}?attente=1")
+        messages.error(request, _("Le fichier contient des erreurs : rien n'a été importé."))
+        report = catalogue.ImportReport.from_json(job.report or {})
+        context = {"producer": producer, "job": job, "report": report}
+        return render(request, "producers/import_review.html", context, status=400)
+    if job.state in {ImportJob.State.CHECKING, ImportJob.State.APPLYING}:
+        return render(
             request,
-            _("Import terminé : %(new)s produit(s) ajouté(s), %(updated)s modifié(s), %(same)s inchangé(s).")
-            % {"new": report.new_count, "updated": report.update_count, "same": report.skip_count},
+            "producers/import_wait.html",
+            {"producer": producer, "job": job, "progress": services.import_progress(job)},
         )
-        return redirect("producer_catalogue", producer_id=producer.pk)
-    report = services.import_job_dry_run(job=job)
+    report = catalogue.ImportReport.from_json(job.report or {})
     return render(
         request,
         "producers/import_review.html",

@@ -7,6 +7,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 
 from producers import services
 from producers.models import ImportJob, Product
@@ -69,8 +70,19 @@ def _snapshot(producer) -> list[tuple]:
     )
 
 
+def _committed(request):
+    """A request whose follow-ups (the background check or import) run once it has committed, as the
+    worker would run them."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return request()
+
+
 def _upload(client, producer, name: str, content: bytes):
-    return client.post(f"/producteurs/{producer.pk}/importer/", {"file": SimpleUploadedFile(name, content)})
+    return _committed(
+        lambda: client.post(
+            f"/producteurs/{producer.pk}/importer/", {"file": SimpleUploadedFile(name, content)}
+        )
+    )
 
 
 def _review_url(response) -> str:
@@ -116,7 +128,7 @@ def test_export_then_import_changes_nothing(browse, in_alpha, farm, catalogue, f
     assert "Ce fichier ne change rien à votre catalogue." in page
 
     # Confirming anyway writes nothing either.
-    confirm = client.post(review.request["PATH_INFO"])
+    confirm = _committed(lambda: client.post(review.request["PATH_INFO"]))
     assert confirm.status_code == 302
     back_to(in_alpha.collective)
     assert _snapshot(farm) == before
@@ -148,10 +160,10 @@ def test_dry_run_shows_row_by_row_what_would_change(browse, in_alpha, farm, cata
     back_to(in_alpha.collective)
     assert _snapshot(farm) == before  # a dry run writes nothing
 
-    response = client.post(review_url, {"price": "0,01"})  # nothing posted is read: the file kept is
+    response = _committed(lambda: client.post(review_url, {"price": "0,01"}))  # the file kept is imported
     assert response.status_code == 302
     assert "Import terminé : 2 produit(s) ajouté(s), 1 modifié(s), 0 inchangé(s)." in text(
-        client.get(response["Location"])
+        client.get(response["Location"], follow=True)
     )
     back_to(in_alpha.collective)
     tomatoes.refresh_from_db()
@@ -162,7 +174,7 @@ def test_dry_run_shows_row_by_row_what_would_change(browse, in_alpha, farm, cata
     assert Product.objects.get(producer=farm, name="Œufs").unit == "dozen"
 
     # The same confirmation twice imports once.
-    again = client.post(review_url)
+    again = _committed(lambda: client.post(review_url))
     assert again.status_code == 302
     back_to(in_alpha.collective)
     assert Product.objects.filter(producer=farm).count() == 5
@@ -230,7 +242,7 @@ def test_an_identifier_of_another_producer_is_an_error_not_a_write(browse, in_al
     assert f"identifiant : Identifiant inconnu : {cheese.pk} n'est pas un produit de votre catalogue" in text(
         review
     )
-    client.post(review.request["PATH_INFO"])
+    _committed(lambda: client.post(review.request["PATH_INFO"]))
     back_to(in_alpha.collective)
     cheese.refresh_from_db()
     assert (
@@ -315,22 +327,44 @@ def test_a_spreadsheet_that_would_unpack_into_gigabytes_is_refused(browse, in_al
     assert "Ce tableur est trop gros : 2000 produits au plus." in text(response)
 
 
-def test_a_second_confirmation_waiting_on_the_first_goes_back_to_the_catalogue(
-    browse, in_alpha, farm, catalogue, monkeypatch
-):
-    # A double click: the second request read the job before the first one committed, then waits on the
-    # job's lock and finds it imported. No second dry run of the file, no error page.
+def test_a_double_click_on_confirm_imports_once_and_shows_no_error(browse, in_alpha, farm, catalogue):
+    """The second click arrives before the background import has run: both land on the waiting page,
+    the file is imported once, and the producer reads « Import terminé »."""
     client = browse(in_alpha, in_alpha.producer)
-    review_url = _review_url(_upload(client, farm, "new.csv", f"{HEADER}\n;Radis;botte;1,50;5,5\n".encode()))
+    review_url = _review_url(
+        _upload(client, farm, "new.csv", f"{HEADER}\n;Radis;;;botte;1,50;5,5;oui;non;;\n".encode())
+    )
+    with TestCase.captureOnCommitCallbacks(execute=False) as pending:
+        first = client.post(review_url)
+        second = client.post(review_url)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"] == f"{review_url}?attente=1"
+    waiting = client.get(first["Location"])
+    assert "Import en cours" in text(waiting) and 'http-equiv="refresh"' in text(waiting)
+    for callback in pending:
+        callback()
+    done = client.get(first["Location"], follow=True)
+    assert "Import terminé : 1 produit(s) ajouté(s), 0 modifié(s), 0 inchangé(s)." in text(done)
+    back_to(in_alpha.collective)
+    assert Product.objects.filter(producer=farm, name="Radis").count() == 1
+    assert ImportJob.objects.get().state == ImportJob.State.APPLIED
 
-    def already_applied(*, job):
-        raise services.ImportRefused("Ce fichier a déjà été importé.")
 
-    def no_dry_run(*, job):
-        raise AssertionError("the file is not read again")
-
-    monkeypatch.setattr(services, "import_job_apply", already_applied)
-    monkeypatch.setattr(services, "import_job_dry_run", no_dry_run)
-    response = client.post(review_url)
-    assert response.status_code == 302 and response["Location"] == f"/producteurs/{farm.pk}/"
-    assert "Ce fichier a déjà été importé." in text(client.get(response["Location"]))
+def test_a_file_being_checked_shows_its_progress_and_refreshes_itself(browse, in_alpha, farm, catalogue):
+    """Before the background check has run, the page says so, without JavaScript; then it shows the report."""
+    client = browse(in_alpha, in_alpha.producer)
+    rows = "\n".join(f";Produit {number};;;kg;1,{number % 100:02d};5,5;oui;non;;" for number in range(120))
+    with TestCase.captureOnCommitCallbacks(execute=False) as pending:
+        review_url = _review_url(
+            client.post(
+                f"/producteurs/{farm.pk}/importer/",
+                {"file": SimpleUploadedFile("gros.csv", f"{HEADER}\n{rows}\n".encode())},
+            )
+        )
+    waiting = text(client.get(review_url))
+    assert "Vérification en cours…" in waiting and 'http-equiv="refresh"' in waiting
+    assert "Confirmer l'import" not in waiting
+    for callback in pending:
+        callback()
+    page = text(client.get(review_url))
+    assert "120 nouveaux produits" in page and "Confirmer l'import" in page

@@ -173,7 +173,7 @@ def dev() -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with embedded_postgres(), embedded_redis(), stripe_double():
         _say("Applying migrations and loading the demo data…")
-        _manage("migrate_schemas", "--executor", "standard", "-v", "0")
+        _manage("migrate_schemas", "--executor", "multiprocessing", "-v", "0")
         _manage("private_files_move", "-v", "0")
         _manage("seed_demo", "--quiet")
         python = sys.executable

@@ -49,6 +49,10 @@ TENANT_BASE_SCHEMA = "tenant_template"
 # of a catalogue import's preview went there). django-tenants forgets the setting on set_tenant, close,
 # rollback and savepoint rollback, so a stale path is never trusted.
 TENANT_LIMIT_SET_CALLS = True
+# migrate_schemas skips the schemas whose migrations are all applied, read in one query for all of them
+# (marketplace.migration_executor); `--executor multiprocessing` migrates the others in parallel.
+GET_EXECUTOR_FUNCTION = "marketplace.migration_executor.get_executor"
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "marketplace.views.public.unknown_collective"

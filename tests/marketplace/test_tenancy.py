@@ -65,3 +65,22 @@ def test_a_new_collective_does_not_run_migrations(db):
     with connection.cursor() as cursor:
         cursor.execute(f'SELECT count(*) FROM "{collective.schema_name}".django_migrations')
         assert cursor.fetchone()[0] > 0
+
+
+def test_migrate_schemas_migrates_only_the_collectives_that_are_behind(alpha, beta):
+    """beta misses the record of the shared app's last migration (a tenant schema records it, its tables
+    live in public): migrate_schemas finds beta alone behind, and brings it up to date."""
+    from django.core.management import call_command
+    from django.db.migrations.loader import MigrationLoader
+
+    from marketplace.migration_executor import schemas_behind
+
+    (last,) = MigrationLoader(None).graph.leaf_nodes("marketplace")
+    schemas = [alpha.collective.schema_name, beta.collective.schema_name]
+    assert schemas_behind(schemas) == []
+    forget = f"DELETE FROM {beta.collective.schema_name}.django_migrations WHERE app = %s AND name = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(forget, list(last))
+    assert schemas_behind(schemas) == [beta.collective.schema_name]
+    call_command("migrate_schemas", "--tenant", "--noinput", "-v", "0")
+    assert schemas_behind(schemas) == []

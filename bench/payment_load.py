@@ -35,8 +35,8 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import get_public_schema_name, schema_context  # noqa: E402
 
-from config.stripe_double import StripeDouble  # noqa: E402
-from config.stripe_double.webhooks import sign  # noqa: E402
+from devtools.stripe_double import StripeDouble  # noqa: E402
+from devtools.stripe_double.webhooks import sign  # noqa: E402
 from marketplace import services as marketplace_services  # noqa: E402
 from marketplace import tenancy  # noqa: E402
 from marketplace.models import Membership, Role, User  # noqa: E402

@@ -26,8 +26,7 @@ from django.utils.translation import gettext as _
 
 from marketplace import followups
 from marketplace.models import Collective, User
-from marketplace.money import money
-from marketplace.templatetags.money import euros
+from marketplace.money import euros, money
 from orders import locks
 from orders import stripe_gateway as gateway
 from orders.models import (

@@ -1,4 +1,5 @@
-"""What the ordering app holds about a member (marketplace.personal_data): export, cancel, anonymise."""
+"""What the ordering app gives other apps: what it holds about a member (marketplace.personal_data: export,
+cancel, anonymise) and the home page's sales (marketplace.home)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from marketplace.models import User
 from marketplace.personal_data import ErasureRefused, Provider
 from orders import services, sheets
 from orders.models import MemberPreferences, Order, OrderLine, Payment, Refund, Sale
+from orders.selectors import sales_open_or_coming
 
 
 def export(user: User) -> dict:
@@ -110,3 +112,8 @@ def purge(now) -> dict:
 
 
 provider = Provider(name="orders", export=export, stop=stop, erase=erase, purge=purge)
+
+
+def home_sales(request) -> dict:
+    """The collective's home page (marketplace.home): the sales open now or coming."""
+    return {"sales": sales_open_or_coming()}

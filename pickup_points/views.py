@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
+from marketplace.money import euros
 from marketplace.permissions import role_required
-from marketplace.templatetags.money import euros
 from orders import payments
 from orders.forms_payments import OnSitePaymentForm, WeightForm, form_apply
 from orders.models import Order, OrderLine

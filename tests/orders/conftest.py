@@ -114,8 +114,8 @@ WEBHOOK_SECRET = "whsec_etal_tests"
 
 @pytest.fixture(scope="session")
 def stripe_double():
-    """The local Stripe double (config/stripe_double) for the whole session; tests deliver its events."""
-    from config.stripe_double import StripeDouble
+    """The local Stripe double (devtools/stripe_double) for the whole session; tests deliver its events."""
+    from devtools.stripe_double import StripeDouble
 
     double = StripeDouble(webhook_secret=WEBHOOK_SECRET).start()
     yield double

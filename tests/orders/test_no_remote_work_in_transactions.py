@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from config.stripe_double.webhooks import sign
+from devtools.stripe_double.webhooks import sign
 from marketplace.models import StripeEvent
 from orders import stripe_gateway
 from orders.models import Order, PaymentStatus

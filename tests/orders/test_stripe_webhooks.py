@@ -15,7 +15,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import schema_context, tenant_context
 
-from config.stripe_double.webhooks import sign
+from devtools.stripe_double.webhooks import sign
 from marketplace.models import Collective, StripeEvent
 from orders.models import Order, Payment, PaymentMethod, PaymentStatus
 from tests.orders.conftest import WEBHOOK_SECRET, stripe_connect

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from marketplace.models import Collective, Membership, Role, User
 from orders.models import OrderLine, Payment
-from orders.payments import order_balance
+from orders.payments.balance import order_balance
 from pickup_points.models import Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
 
 

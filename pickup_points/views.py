@@ -20,10 +20,10 @@ from django.views.decorators.http import require_POST
 from marketplace.models import Role
 from marketplace.money import euros
 from marketplace.permissions import role_required
-from orders import payments
-from orders.forms_payments import OnSitePaymentForm, WeightForm, form_apply
 from orders.models import Order, OrderLine
-from orders.views_payments import settle_and_tell
+from orders.payments import services as payment_services
+from orders.payments.forms import OnSitePaymentForm, WeightForm, form_apply
+from orders.payments.views import settle_and_tell
 from pickup_points import forms, selectors, services
 from pickup_points.models import Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
 from producers import selectors as producer_selectors
@@ -355,7 +355,7 @@ def point_day_payment(request, order_id: int):
     booking = order.booking
     form = OnSitePaymentForm(request.POST, prefix=f"order{order.pk}")
     if form_apply(
-        form, lambda data: payments.onsite_payment_record(order_id=order.pk, by=request.user, **data)
+        form, lambda data: payment_services.onsite_payment_record(order_id=order.pk, by=request.user, **data)
     ):
         messages.success(
             request,
@@ -382,7 +382,9 @@ def point_day_weigh(request, line_id: int):
     if producer_ids is not None and line.offer.producer_id not in producer_ids:
         raise Http404
     form = WeightForm(request.POST, prefix=f"line{line.pk}")
-    if form_apply(form, lambda data: payments.line_weigh(line_id=line.pk, weight_kg=data["weight_kg"])):
+    if form_apply(
+        form, lambda data: payment_services.line_weigh(line_id=line.pk, weight_kg=data["weight_kg"])
+    ):
         line.refresh_from_db(fields=["weighed_amount"])
         messages.success(
             request,

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("orders.payments.urls")),
     path("", include("orders.sales.urls")),
     path("", include("orders.sheets.urls")),
+    path("", include("orders.day.urls")),
 ]

@@ -1,4 +1,6 @@
-"""TODO."""
+"""An order's history rows for changes that are not a change of status (Order.transition writes those).
+
+Below checkout and payments, which both write history, so that neither imports the other for it."""
 
 from __future__ import annotations
 

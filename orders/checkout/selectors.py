@@ -1,4 +1,4 @@
-"""Reads of the ordering app for views, templates and e-mails."""
+"""Reads for the member's pages (sale shop, cart, orders) and for e-mails and sheets (VAT breakdown)."""
 
 from __future__ import annotations
 

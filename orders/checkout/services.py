@@ -1,4 +1,5 @@
-"""Every write of the ordering app: sales, schedules, orders."""
+"""Writes of a member's order: placing, changing, cancelling, releasing (stock and slot given back), and the
+member's preferences. Money goes through orders.payments.services."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO."""
+"""How an order is paid: payment methods and statuses, payments (card or on site) and refunds."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO."""
+"""A collective's shop settings, recurring schedules, sales and their offers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO."""
+"""The PDF sheets of a sale (per producer, per pickup point, the whole sale), in private storage."""
 
 from __future__ import annotations
 

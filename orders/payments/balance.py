@@ -1,4 +1,5 @@
-"""TODO."""
+"""What an order costs and what was paid: pure reads, no write and no Stripe call (amounts, balance, a
+sale's payments report)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Every write about money: card payments through Stripe Checkout, on-site payments, weighing, capture and
-refunds. Views and the webhook call these; the Stripe calls themselves are in orders.stripe_gateway.
+refunds. Views and the webhook call these; the Stripe calls themselves are in orders.payments.gateway.
+Over 400 lines because checkout, sync, refunds and settling share private helpers (_apply, _give_back,
+_refund_add) and the one lock order; split by flow only if it grows again.
 
 Rules:
 - Amounts come from the order's lines, never from a request; Decimal euros (cents only in the gateway).

@@ -1,4 +1,4 @@
-"""TODO."""
+"""The CSV export of a sale's orders (one row per order line), for a coordinator's spreadsheet."""
 
 from __future__ import annotations
 

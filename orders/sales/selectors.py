@@ -1,4 +1,4 @@
-"""TODO."""
+"""Reads for the coordinator's sale pages (and the collective home page's open sales)."""
 
 from __future__ import annotations
 

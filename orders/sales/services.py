@@ -1,4 +1,5 @@
-"""TODO."""
+"""Writes about sales: creating one, its offers, publishing, duplicating, and recurring schedules that create
+sales ahead (orders.sales.recurrence computes their dates)."""
 
 from __future__ import annotations
 

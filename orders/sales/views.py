@@ -1,5 +1,6 @@
 """Coordinator pages of the ordering app: sales and their offers, orders of a sale (and CSV), duplication,
-recurring schedules, accepted payment methods.
+recurring schedules (the payment settings page is in orders.payments.views, the CSV in export.py).
+Just over 400 lines: the offers formset and schedule pages each need their few helpers here.
 
 Every object comes from the current collective's schema: an id of another collective is a 404.
 """

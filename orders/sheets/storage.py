@@ -1,4 +1,4 @@
-"""TODO."""
+"""Where sheet files live: moving old public files to private storage, deleting files no sheet points to."""
 
 from __future__ import annotations
 

@@ -324,7 +324,7 @@ def test_schedules_make_their_next_sales_once_and_a_broken_one_does_not_stop_the
 
     def refuse_broken(*, schedule_id, now=None):
         if schedule_id == broken.pk:
-            raise checkout_services.ValidationError("plus de point de retrait")
+            raise sale_services.ValidationError("plus de point de retrait")
         return real(schedule_id=schedule_id, now=now)
 
     monkeypatch.setattr(sale_services, "schedule_sales_create", refuse_broken)

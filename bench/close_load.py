@@ -49,9 +49,12 @@ from marketplace import services as marketplace_services  # noqa: E402
 from marketplace import tenancy  # noqa: E402
 from marketplace.models import Membership, Role, User  # noqa: E402
 from marketplace.money import money  # noqa: E402
-from orders import jobs, sheets  # noqa: E402
-from orders import services as order_services  # noqa: E402
+from orders.checkout import services as checkout_services  # noqa: E402
+from orders.closing import jobs  # noqa: E402
 from orders.models import Offer, Order, OrderEvent, OrderLine, PaymentMethod, Sale  # noqa: E402
+from orders.payments import services as payment_services  # noqa: E402
+from orders.sales import services as sale_services  # noqa: E402
+from orders.sheets import services as sheet_services  # noqa: E402
 from pickup_points import services as point_services  # noqa: E402
 from pickup_points.models import PickupSlot, SlotBooking  # noqa: E402
 from producers import services as producer_services  # noqa: E402
@@ -80,7 +83,7 @@ def collective_setup():
             Membership(user=user, collective=collective, roles=[Role.MEMBER]) for user in users
         )
     connection.set_tenant(collective)
-    order_services.shop_settings_update(payment_methods=[PaymentMethod.CASH, PaymentMethod.CHEQUE])
+    payment_services.shop_settings_update(payment_methods=[PaymentMethod.CASH, PaymentMethod.CHEQUE])
     farms = []
     for i in range(PRODUCERS):
         farms.append(
@@ -116,7 +119,7 @@ def collective_setup():
 def sale_with_orders(n: int, users, farms, points, rng: random.Random) -> tuple[int, int]:
     """A published sale with n orders written directly; returns (sale id, number of order lines)."""
     start = timezone.localtime() + timedelta(days=3)
-    sale = order_services.sale_create(
+    sale = sale_services.sale_create(
         title=f"Vente {n} commandes",
         opens_at=timezone.now() - timedelta(hours=2),
         closes_at=timezone.now() + timedelta(days=1),
@@ -161,7 +164,7 @@ def sale_with_orders(n: int, users, farms, points, rng: random.Random) -> tuple[
     )
     lines = []
     for order, items in zip(orders, wanted, strict=True):
-        lines += order_services.order_lines_build(order, by_pk, items)
+        lines += checkout_services.order_lines_build(order, by_pk, items)
     OrderLine.objects.bulk_create(lines, batch_size=2000)
     OrderEvent.objects.bulk_create(OrderEvent(order=order, kind="placed") for order in orders)
     for offer in offers:
@@ -222,7 +225,7 @@ def close_and_render(sale_id: int):
         events = sum('INSERT INTO "orders_orderevent"' in q["sql"] for q in close_queries.captured_queries)
         with CaptureQueriesContext(connection) as sheet_queries:
             t0 = time.perf_counter()
-            made = sheets.sheets_render(sale_id=sale_id)
+            made = sheet_services.sheets_render(sale_id=sale_id)
             sheets_s = time.perf_counter() - t0
         return {
             "close_s": close_s,

@@ -35,8 +35,9 @@ from django.utils import timezone  # noqa: E402
 from marketplace import services as marketplace_services  # noqa: E402
 from marketplace import tenancy  # noqa: E402
 from marketplace.models import Membership, Role, User  # noqa: E402
-from orders import services as order_services  # noqa: E402
 from orders.models import Offer, Order, OrderLine, PaymentMethod  # noqa: E402
+from orders.payments import services as payment_services  # noqa: E402
+from orders.sales import services as sale_services  # noqa: E402
 from pickup_points import services as point_services  # noqa: E402
 from producers import services as producer_services  # noqa: E402
 
@@ -63,7 +64,7 @@ def setup() -> tuple[int, list[int], list[int], list[str]]:
         Membership.objects.create(user=user, collective=collective, roles=[Role.MEMBER])
         emails.append(user.email)
     connection.set_tenant(collective)
-    order_services.shop_settings_update(payment_methods=[PaymentMethod.CASH])
+    payment_services.shop_settings_update(payment_methods=[PaymentMethod.CASH])
     farms = [producer_services.producer_create(name=f"Ferme {i}", town="Agen") for i in range(10)]
     for i in range(PRODUCTS):
         # One product in ten is scarce: members race for its last units.
@@ -79,7 +80,7 @@ def setup() -> tuple[int, list[int], list[int], list[str]]:
     )
     point_services.point_update(point=point, hours=[(day, clock(16, 0), clock(20, 0)) for day in range(7)])
     start = timezone.localtime() + timedelta(days=3)
-    sale = order_services.sale_create(
+    sale = sale_services.sale_create(
         title="Vente bench",
         opens_at=timezone.now() - timedelta(hours=1),
         closes_at=timezone.now() + timedelta(days=1),

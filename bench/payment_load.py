@@ -3,12 +3,12 @@
 A collective linked to a Stripe double (in-process, no webhook delivery: events are posted to the public
 webhook endpoint through Django's test client, signed like Stripe), N card orders (default 100), then:
 
-- checkout: `payments.checkout_start` (one Checkout Session created at the double) per order;
+- checkout: `payment_services.checkout_start` (one Checkout Session created at the double) per order;
 - webhooks: every event of every payment posted once (4 per payment: 2 handled, 2 ignored), then the
   same events again (duplicates: "already received"); per-event latency and events per second;
 - release: N other card orders left unpaid past their delay, released by `jobs.unpaid_orders_release`
   (one Stripe read per order, then stock and slot given back);
-- settle: N orders of weighed goods, authorised, weighed and settled (`payments.order_settle`: capture).
+- settle: N orders of weighed goods, authorised, weighed and settled (`order_settle`: capture).
 
 The double runs in the same process, so its own work is counted too (it is small: dicts in memory).
 """
@@ -35,14 +35,16 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import get_public_schema_name, schema_context  # noqa: E402
 
-from config.stripe_double import StripeDouble  # noqa: E402
-from config.stripe_double.webhooks import sign  # noqa: E402
+from devtools.stripe_double import StripeDouble  # noqa: E402
+from devtools.stripe_double.webhooks import sign  # noqa: E402
 from marketplace import services as marketplace_services  # noqa: E402
 from marketplace import tenancy  # noqa: E402
 from marketplace.models import Membership, Role, User  # noqa: E402
-from orders import jobs, payments  # noqa: E402
-from orders import services as order_services  # noqa: E402
+from orders.checkout import services as checkout_services  # noqa: E402
+from orders.closing import jobs  # noqa: E402
 from orders.models import Order, PaymentMethod, PaymentStatus  # noqa: E402
+from orders.payments import services as payment_services  # noqa: E402
+from orders.sales import services as sale_services  # noqa: E402
 from pickup_points import services as point_services  # noqa: E402
 from producers import services as producer_services  # noqa: E402
 
@@ -73,12 +75,12 @@ def setup(double: StripeDouble):
             Membership(user=user, collective=collective, roles=[Role.MEMBER]) for user in users
         )
     connection.set_tenant(collective)
-    order_services.stripe_connect_start(
+    payment_services.stripe_connect_start(
         collective=collective, email=owner.email, refresh_url="http://x/", return_url="http://x/"
     )
     double.onboard(collective.stripe_account_id)
-    order_services.stripe_account_refresh(collective=collective)
-    order_services.shop_settings_update(payment_methods=[PaymentMethod.CARD])
+    payment_services.stripe_account_refresh(collective=collective)
+    payment_services.shop_settings_update(payment_methods=[PaymentMethod.CARD])
     farm = producer_services.producer_create(name="Ferme", town="Agen")
     jam = producer_services.product_create(producer=farm, name="Confiture", price=Decimal("4.50"), unit="jar")
     beef = producer_services.product_create(
@@ -94,7 +96,7 @@ def setup(double: StripeDouble):
     )
     point_services.point_update(point=point, hours=[(day, clock(16), clock(20)) for day in range(7)])
     start = timezone.localtime() + timedelta(days=3)
-    sale = order_services.sale_create(
+    sale = sale_services.sale_create(
         title="Vente",
         opens_at=timezone.now() - timedelta(hours=1),
         closes_at=timezone.now() + timedelta(days=1),
@@ -109,7 +111,7 @@ def setup(double: StripeDouble):
 
 
 def place(sale, user, offer, quantity: int) -> Order:
-    return order_services.order_place(
+    return checkout_services.order_place(
         sale_id=sale.pk,
         user=user,
         quantities={offer.pk: quantity},
@@ -119,7 +121,7 @@ def place(sale, user, offer, quantity: int) -> Order:
 
 
 def start_checkout(order: Order) -> str:
-    url = payments.checkout_start(
+    url = payment_services.checkout_start(
         order_id=order.pk, user=order.user, success_url="http://x/ok", cancel_url="http://x/no"
     )
     return urlsplit(url).path.rsplit("/", 1)[-1]
@@ -178,12 +180,12 @@ def main() -> None:
     weighed = [place(sale, users[2 * N + i], beef, 1) for i in range(N)]
     for order in weighed:
         double.pay(start_checkout(order))
-        payments.payment_sync(payment_id=order.payments.get().pk)
-        payments.line_weigh(line_id=order.lines.get().pk, weight_kg=Decimal("0.450"))
+        payment_services.payment_sync(payment_id=order.payments.get().pk)
+        payment_services.line_weigh(line_id=order.lines.get().pk, weight_kg=Decimal("0.450"))
     settle = []
     for order in weighed:
         began = time.perf_counter()
-        payments.order_settle(order_id=order.pk, by=None)
+        payment_services.order_settle(order_id=order.pk, by=None)
         settle.append(time.perf_counter() - began)
     settled = Order.objects.filter(pk__in=[o.pk for o in weighed], payment_status=PaymentStatus.PAID).count()
     double.stop()

@@ -90,13 +90,14 @@ def embedded_redis() -> Iterator[None]:
 
 @contextlib.contextmanager
 def stripe_double() -> Iterator[None]:
-    """Without Stripe keys, card payments go to the local Stripe double (config/stripe_double), whose
+    """Without Stripe keys, card payments go to the local Stripe double (devtools/stripe_double), whose
     hosted page lets a tester pay with test cards; its events come back signed to our webhook."""
     if os.environ.get("STRIPE_SECRET_KEY"):
         _say("Stripe: using STRIPE_SECRET_KEY")
         yield
         return
-    from config.stripe_double import StripeDouble
+    # Imported here, not at the top: devtools/ is left out of the production image (.dockerignore).
+    from devtools.stripe_double import StripeDouble
 
     secret = "whsec_etal_dev_double"  # noqa: S105 - the double's own, as public as the double
     # A fixed port and a saved state, so that payments of a previous run stay readable after a restart.

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from marketplace.views import media, public
-from orders.views_payments import stripe_webhook
+from orders.payments.views import stripe_webhook
 
 urlpatterns = [
     path("", public.directory, name="home"),

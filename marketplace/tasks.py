@@ -5,11 +5,13 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
-from marketplace import followups
+from marketplace import followups, personal_data
 from marketplace.followups import beat_tick_claim
 from marketplace.models import Invitation, Membership, Role
 
@@ -77,10 +79,6 @@ def membership_approved_notify(*, membership_id: int) -> None:
 
 @shared_task
 def data_retention_run() -> None:
-    from django.core.management import call_command
-
-    from marketplace import personal_data
-
     personal_data.invitations_purge()
     call_command("clearsessions")
     for schema_name in personal_data.tenant_schemas():
@@ -89,10 +87,6 @@ def data_retention_run() -> None:
 
 @shared_task
 def data_retention_tenant(*, schema_name: str) -> dict:
-    from django_tenants.utils import schema_context
-
-    from marketplace import personal_data
-
     with schema_context(schema_name):
         return personal_data.tenant_purge()
 

@@ -9,8 +9,11 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from orders import services, stripe_gateway
+from orders.checkout import services as checkout_services
 from orders.models import PaymentMethod, RecurringSchedule, Sale, ShopSettings
+from orders.payments import gateway
+from orders.payments import services as payment_services
+from orders.sales import services as sale_services
 from pickup_points.models import Distribution, PickupPoint
 from producers.models import Producer
 
@@ -59,10 +62,10 @@ def stripe_double_connect(collective) -> bool:
         return False
     if collective.stripe_account_id:
         try:
-            stripe_gateway.account_retrieve(collective.stripe_account_id)
-        except stripe_gateway.StripeError:  # an account of a previous run of the double
+            gateway.account_retrieve(collective.stripe_account_id)
+        except gateway.StripeError:  # an account of a previous run of the double
             collective.stripe_account_id = ""
-    services.stripe_connect_start(
+    payment_services.stripe_connect_start(
         collective=collective,
         email="coordination@cagette47.demo",
         refresh_url=double_url,
@@ -72,11 +75,11 @@ def stripe_double_connect(collective) -> bool:
         f"{double_url}/_double/accounts/{collective.stripe_account_id}/onboard", data=b"", method="POST"
     )
     urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
-    if not services.stripe_account_refresh(collective=collective):
+    if not payment_services.stripe_account_refresh(collective=collective):
         return False
     current = ShopSettings.current().payment_methods
     if PaymentMethod.CARD not in current:
-        services.shop_settings_update(payment_methods=[PaymentMethod.CARD, *current])
+        payment_services.shop_settings_update(payment_methods=[PaymentMethod.CARD, *current])
     return True
 
 
@@ -88,7 +91,7 @@ def seed(*, collective, accounts: dict) -> None:
     methods = spec["payment_methods"]
     if PaymentMethod.CARD in ShopSettings.current().payment_methods:
         methods = [PaymentMethod.CARD, *methods]
-    services.shop_settings_update(payment_methods=methods)
+    payment_services.shop_settings_update(payment_methods=methods)
     points = list(PickupPoint.objects.filter(is_active=True).order_by("pk"))
     producers = list(Producer.objects.filter(is_active=True))
     main_point = points[0]
@@ -96,7 +99,7 @@ def seed(*, collective, accounts: dict) -> None:
     day = _distribution_day([main_point], closes_at.date())
     tz = timezone.get_current_timezone()
     start, end = spec["hours"]
-    sale = services.sale_create(
+    sale = sale_services.sale_create(
         title=spec["title"],
         opens_at=timezone.now() - timedelta(hours=2),
         closes_at=closes_at,
@@ -110,12 +113,12 @@ def seed(*, collective, accounts: dict) -> None:
     slots = list(sale.distribution.slots.filter(point=main_point).order_by("starts_at"))
     for email, lines, payment in spec["orders"]:
         chosen = offers[:: max(1, len(offers) // lines)][:lines]
-        services.order_place(
+        checkout_services.order_place(
             sale_id=sale.pk,
             user=accounts[email],
             quantities={offer.pk: 1 + index % 2 for index, offer in enumerate(chosen)},
             slot_id=slots[min(1, len(slots) - 1)].pk,
             payment_method=payment,
         )
-    schedule = services.schedule_create(points=points[:1], producers=producers, **spec["schedule"])
-    services.schedule_sales_create(schedule_id=schedule.pk)
+    schedule = sale_services.schedule_create(points=points[:1], producers=producers, **spec["schedule"])
+    sale_services.schedule_sales_create(schedule_id=schedule.pk)

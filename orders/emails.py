@@ -13,8 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from marketplace.models import Collective, User
+from orders.checkout.selectors import vat_breakdown
 from orders.models import Order, Sale
-from orders.selectors import vat_breakdown
 from producers.models import Producer
 
 

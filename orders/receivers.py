@@ -1,4 +1,5 @@
-"""What the ordering app holds about a member (marketplace.personal_data): export, cancel, anonymise."""
+"""What the ordering app gives other apps: what it holds about a member (marketplace.personal_data: export,
+cancel, anonymise) and the home page's sales (marketplace.home)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from django.db.models import Prefetch, Q
 
 from marketplace.models import User
 from marketplace.personal_data import ErasureRefused, Provider
-from orders import services, sheets
+from orders.checkout import services as checkout_services
 from orders.models import MemberPreferences, Order, OrderLine, Payment, Refund, Sale
+from orders.sales.selectors import sales_open_or_coming
+from orders.sheets import storage as sheet_storage
 
 
 def export(user: User) -> dict:
@@ -90,8 +93,8 @@ def stop(user: User) -> None:
     ]
     for order in running:
         try:
-            services.order_cancel(order_id=order.pk, user=user)
-        except services.OrderRefused as refusal:
+            checkout_services.order_cancel(order_id=order.pk, user=user)
+        except checkout_services.OrderRefused as refusal:
             raise ErasureRefused(str(refusal)) from refusal
 
 
@@ -106,7 +109,12 @@ def erase(user: User, ghost: User) -> None:
 def purge(now) -> dict:
     """Sheet files that no sheet points to any more (a render killed between writing its file and
     swapping it in), once they are an hour old."""
-    return {"orphan_sheet_files": sheets.sheet_orphans_delete(older_than=now - timedelta(hours=1))}
+    return {"orphan_sheet_files": sheet_storage.sheet_orphans_delete(older_than=now - timedelta(hours=1))}
 
 
 provider = Provider(name="orders", export=export, stop=stop, erase=erase, purge=purge)
+
+
+def home_sales(request) -> dict:
+    """The collective's home page (marketplace.home): the sales open now or coming."""
+    return {"sales": sales_open_or_coming()}

@@ -10,8 +10,13 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from marketplace.followups import beat_tick_claim
 from marketplace.models import Collective, User
-from orders import emails, jobs, payments, selectors, sheets, stripe_gateway
+from orders import emails
+from orders.checkout import selectors as checkout_selectors
+from orders.closing import jobs
 from orders.models import Sale
+from orders.payments import gateway
+from orders.payments import services as payment_services
+from orders.sheets import services as sheet_services
 from producers.models import Producer
 
 
@@ -19,7 +24,9 @@ from producers.models import Producer
 def order_confirmation_send(*, schema_name: str, order_id: int, kind: str) -> None:
     collective = Collective.objects.get(schema_name=schema_name)
     with schema_context(schema_name):
-        emails.order_email(collective=collective, order=selectors.order_detail(order_id=order_id), kind=kind)
+        emails.order_email(
+            collective=collective, order=checkout_selectors.order_detail(order_id=order_id), kind=kind
+        )
 
 
 # Clock jobs (beat → fan-out over the collectives → one task per collective) --------------------------------
@@ -80,7 +87,7 @@ def sale_member_email_send(*, schema_name: str, sale_id: int, user_id: int, kind
 def order_lines_cancelled_send(*, schema_name: str, order_id: int, removed: list[str]) -> None:
     collective = Collective.objects.get(schema_name=schema_name)
     with schema_context(schema_name):
-        order = selectors.order_detail(order_id=order_id)
+        order = checkout_selectors.order_detail(order_id=order_id)
         emails.order_lines_cancelled_email(collective=collective, order=order, removed=removed)
 
 
@@ -100,7 +107,7 @@ def producer_minimum_missed_send(*, schema_name: str, sale_id: int, producer_id:
 def sheets_make(*, schema_name: str, sale_id: int) -> int:
     """Queue the PDF sheets of a closed sale, one follow-up each (see orders.sheets)."""
     with schema_context(schema_name):
-        return sheets.sheets_make(sale_id=sale_id)
+        return sheet_services.sheets_make(sale_id=sale_id)
 
 
 @shared_task
@@ -109,7 +116,7 @@ def sheet_make(
 ) -> bool:
     with schema_context(schema_name):
         return (
-            sheets.sheet_make(sale_id=sale_id, kind=kind, producer_id=producer_id, point_id=point_id)
+            sheet_services.sheet_make(sale_id=sale_id, kind=kind, producer_id=producer_id, point_id=point_id)
             is not None
         )
 
@@ -117,25 +124,25 @@ def sheet_make(
 @shared_task
 def sheet_email_send(*, schema_name: str, sheet_id: int) -> bool:
     with schema_context(schema_name):
-        return sheets.sheet_email(sheet_id=sheet_id)
+        return sheet_services.sheet_email(sheet_id=sheet_id)
 
 
 # Payments (orders.payments): each call is idempotent, so a redelivered task does no harm --------------------
 
 
-@shared_task(autoretry_for=(stripe_gateway.StripeError,), retry_backoff=5, max_retries=5)
+@shared_task(autoretry_for=(gateway.StripeError,), retry_backoff=5, max_retries=5)
 def refund_send(*, schema_name: str, refund_id: int) -> None:
     with schema_context(schema_name):
-        payments.refund_send(refund_id=refund_id)
+        payment_services.refund_send(refund_id=refund_id)
 
 
-@shared_task(autoretry_for=(stripe_gateway.StripeError,), retry_backoff=5, max_retries=5)
+@shared_task(autoretry_for=(gateway.StripeError,), retry_backoff=5, max_retries=5)
 def authorization_cancel(*, schema_name: str, payment_id: int) -> None:
     with schema_context(schema_name):
-        payments.authorization_cancel(payment_id=payment_id)
+        payment_services.authorization_cancel(payment_id=payment_id)
 
 
-@shared_task(autoretry_for=(stripe_gateway.StripeError,), retry_backoff=5, max_retries=5)
+@shared_task(autoretry_for=(gateway.StripeError,), retry_backoff=5, max_retries=5)
 def checkout_expire(*, schema_name: str, payment_id: int) -> None:
     with schema_context(schema_name):
-        payments.checkout_expire(payment_id=payment_id)
+        payment_services.checkout_expire(payment_id=payment_id)

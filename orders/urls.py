@@ -1,7 +1,11 @@
+"""Every page of the ordering app, room by room (paths and names as they always were)."""
+
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("orders.urls_member")),
-    path("", include("orders.urls_coordinator")),
-    path("", include("orders.urls_sheets")),
+    path("", include("orders.checkout.urls")),
+    path("", include("orders.payments.urls")),
+    path("", include("orders.sales.urls")),
+    path("", include("orders.sheets.urls")),
+    path("", include("orders.day.urls")),
 ]

@@ -3,7 +3,7 @@ from django.urls import path
 from pickup_points import views
 
 urlpatterns = [
-    # Staff (their points only) and coordinators (every point); producers weigh on the day page.
+    # Staff (their points only) and coordinators (every point). The distribution-day page is in orders/day.
     path("points/", views.point_list, name="point_list"),
     path("points/nouveau/", views.point_create, name="point_create"),
     path("points/<int:point_id>/", views.point_edit, name="point_edit"),
@@ -19,17 +19,12 @@ urlpatterns = [
         views.point_team_remove,
         name="point_team_remove",
     ),
-    path("points/<int:point_id>/distributions/<int:distribution_id>/", views.point_day, name="point_day"),
     path(
         "points/<int:point_id>/distributions/<int:distribution_id>/creneaux/",
         views.point_slots,
         name="point_slots",
     ),
     path("points/<int:point_id>/creneaux/<int:slot_id>/", views.slot_update, name="slot_update"),
-    # The distribution-day page's forms: the order (or line) says at which point and distribution.
-    path("points/commandes/<int:order_id>/paiement/", views.point_day_payment, name="point_day_payment"),
-    path("points/commandes/<int:order_id>/regler/", views.point_day_settle, name="point_day_settle"),
-    path("points/lignes/<int:line_id>/poids/", views.point_day_weigh, name="point_day_weigh"),
     path(
         "points/<int:point_id>/paniers/<int:booking_id>/pointage/",
         views.booking_check_in,

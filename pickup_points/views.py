@@ -1,8 +1,8 @@
 """Pages of pickup points: staff and coordinators configure points and check households in; members book.
 
 Staff reach only the points they are assigned to: every point id in a URL goes through
-`selectors.points_visible`, so any other id (another point, another collective) is a 404. Producers open
-the distribution-day page of any point, to weigh their own products in the baskets that hold them.
+`selectors.points_visible`, so any other id (another point, another collective) is a 404. The
+distribution-day page itself lives in orders/day (it shows orders and money; see pickup_points/pages.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,18 +19,9 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from marketplace.templatetags.money import euros
-from orders import payments
-from orders.forms_payments import OnSitePaymentForm, WeightForm, form_apply
-from orders.models import Order, OrderLine
-from orders.views_payments import settle_and_tell
 from pickup_points import forms, selectors, services
 from pickup_points.models import Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
-from producers import selectors as producer_selectors
-
-STAFF_ROLES = (Role.POINT_STAFF, Role.COORDINATOR)
-# Producers open the distribution-day page too, only to weigh their own products.
-DAY_ROLES = (*STAFF_ROLES, Role.PRODUCER)
+from pickup_points.pages import STAFF_ROLES, day_url, distribution_at
 
 
 def _is_coordinator(request) -> bool:
@@ -41,12 +32,6 @@ def _point(request, point_id: int) -> PickupPoint:
     """A point the signed-in account may manage, or 404."""
     return get_object_or_404(
         selectors.points_visible(user=request.user, membership=request.membership), pk=point_id
-    )
-
-
-def _distribution_at(point: PickupPoint, distribution_id: int) -> Distribution:
-    return get_object_or_404(
-        Distribution.objects.filter(points=point).select_related("sale"), pk=distribution_id
     )
 
 
@@ -255,154 +240,6 @@ def point_team_remove(request, point_id: int, user_id: int):
     return redirect("point_team", point_id=point.pk)
 
 
-# Staff and coordinators (producers too, to weigh): distribution day -----------------------------------
-
-
-def _day_access(request, point_id: int) -> tuple[PickupPoint, list[int] | None]:
-    """The point and whose baskets the account sees there: every basket (None) for its staff and the
-    coordinators; for a producer, any point of the collective but only the baskets of their producers."""
-    point = selectors.points_visible(user=request.user, membership=request.membership).filter(pk=point_id)
-    if point := point.first():
-        return point, None
-    if not request.membership.has_role(Role.PRODUCER):
-        raise Http404  # staff of another point
-    producer_ids = list(
-        producer_selectors.producers_managed_by(user=request.user, membership=request.membership).values_list(
-            "pk", flat=True
-        )
-    )
-    if not producer_ids:  # a producer account not linked to any producer yet has nothing to weigh
-        raise PermissionDenied
-    return get_object_or_404(PickupPoint, pk=point_id), producer_ids
-
-
-def _onsite_form(order: Order) -> OnSitePaymentForm:
-    return OnSitePaymentForm.for_order(order, order.balance, prefix=f"order{order.pk}")
-
-
-def _render_point_day(
-    request,
-    point: PickupPoint,
-    distribution: Distribution,
-    producer_ids: list[int] | None,
-    *,
-    payment_forms: dict | None = None,
-    weight_forms: dict | None = None,
-    status: int = 200,
-):
-    """The distribution-day page. Forms given (bound, with errors) replace the blank ones of their basket."""
-    payment_forms, weight_forms = payment_forms or {}, weight_forms or {}
-    slots = selectors.day_baskets(distribution=distribution, point=point, producer_ids=producer_ids)
-    bookings = [booking for slot in slots for booking in slot.day_bookings]
-    counts = dict.fromkeys(SlotBooking.Status.values, 0)
-    for booking in bookings:
-        counts[booking.status] += 1
-        order = booking.day_order
-        if order is None:
-            continue
-        if producer_ids is None:
-            order.payment_form = payment_forms.get(order.pk) or _onsite_form(order)
-        for line in order.day_lines:
-            if line.is_variable_weight:
-                line.weight_form = weight_forms.get(line.pk) or WeightForm(
-                    prefix=f"line{line.pk}", initial={"weight_kg": line.weight_kg}
-                )
-    context = {
-        "point": point,
-        "distribution": distribution,
-        "slots": slots,
-        "total": len(bookings),
-        "collected": counts[SlotBooking.Status.COLLECTED],
-        "missed": counts[SlotBooking.Status.MISSED],
-        "closure": selectors.point_closure_on(point=point, day=distribution.date),
-        "manages": producer_ids is None,
-    }
-    return render(request, "pickup_points/point_day.html", context, status=status)
-
-
-def _day_url(booking: SlotBooking) -> str:
-    url = reverse(
-        "point_day", kwargs={"point_id": booking.slot.point_id, "distribution_id": booking.distribution_id}
-    )
-    return f"{url}#panier-{booking.basket_number}"
-
-
-def _day_order(request, order_id: int) -> Order:
-    """An order picked up at a point the account manages (its booking says where and when), or 404."""
-    order = get_object_or_404(
-        Order.objects.filter(booking__isnull=False).select_related(
-            "booking__slot__point", "booking__distribution"
-        ),
-        pk=order_id,
-    )
-    visible = selectors.points_visible(user=request.user, membership=request.membership)
-    if not visible.filter(pk=order.booking.slot.point_id).exists():
-        raise Http404
-    return order
-
-
-@role_required(*DAY_ROLES)
-def point_day(request, point_id: int, distribution_id: int):
-    point, producer_ids = _day_access(request, point_id)
-    distribution = _distribution_at(point, distribution_id)
-    return _render_point_day(request, point, distribution, producer_ids)
-
-
-@require_POST
-@role_required(*STAFF_ROLES)
-def point_day_payment(request, order_id: int):
-    order = _day_order(request, order_id)
-    booking = order.booking
-    form = OnSitePaymentForm(request.POST, prefix=f"order{order.pk}")
-    if form_apply(
-        form, lambda data: payments.onsite_payment_record(order_id=order.pk, by=request.user, **data)
-    ):
-        messages.success(
-            request,
-            _("Panier n° %(number)s : paiement de %(amount)s enregistré.")
-            % {"number": booking.basket_number, "amount": euros(form.cleaned_data["amount"])},
-        )
-        return redirect(_day_url(booking))
-    return _render_point_day(
-        request, booking.slot.point, booking.distribution, None, payment_forms={order.pk: form}, status=400
-    )
-
-
-@require_POST
-@role_required(*DAY_ROLES)
-def point_day_weigh(request, line_id: int):
-    line = get_object_or_404(
-        OrderLine.objects.filter(order__booking__isnull=False, is_variable_weight=True).select_related(
-            "offer", "order__booking__slot", "order__booking__distribution"
-        ),
-        pk=line_id,
-    )
-    booking = line.order.booking
-    point, producer_ids = _day_access(request, booking.slot.point_id)
-    if producer_ids is not None and line.offer.producer_id not in producer_ids:
-        raise Http404
-    form = WeightForm(request.POST, prefix=f"line{line.pk}")
-    if form_apply(form, lambda data: payments.line_weigh(line_id=line.pk, weight_kg=data["weight_kg"])):
-        line.refresh_from_db(fields=["weighed_amount"])
-        messages.success(
-            request,
-            _("Panier n° %(number)s : %(name)s pesé, %(amount)s.")
-            % {"number": booking.basket_number, "name": line.name, "amount": euros(line.weighed_amount)},
-        )
-        return redirect(_day_url(booking))
-    return _render_point_day(
-        request, point, booking.distribution, producer_ids, weight_forms={line.pk: form}, status=400
-    )
-
-
-@require_POST
-@role_required(*STAFF_ROLES)
-def point_day_settle(request, order_id: int):
-    order = _day_order(request, order_id)
-    settle_and_tell(request, order, basket=order.booking.basket_number)
-    return redirect(_day_url(order.booking))
-
-
 @require_POST
 @role_required(*STAFF_ROLES)
 def booking_check_in(request, point_id: int, booking_id: int):
@@ -418,13 +255,13 @@ def booking_check_in(request, point_id: int, booking_id: int):
         messages.success(request, _("Panier n° %(number)s retiré.") % {"number": booking.basket_number})
     else:
         messages.info(request, _("Panier n° %(number)s noté non retiré.") % {"number": booking.basket_number})
-    return redirect(_day_url(booking))
+    return redirect(day_url(booking))
 
 
 @role_required(*STAFF_ROLES)
 def point_slots(request, point_id: int, distribution_id: int):
     point = _point(request, point_id)
-    distribution = _distribution_at(point, distribution_id)
+    distribution = distribution_at(point, distribution_id)
     form = forms.SlotAddForm(request.POST or None, initial={"capacity": point.slot_capacity})
     if request.method == "POST" and form.is_valid():
         try:

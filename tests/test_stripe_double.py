@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import stripe
 
-from config.stripe_double import StripeDouble
+from devtools.stripe_double import StripeDouble
 
 SECRET = "whsec_test_double"
 SUCCESS_URL = "https://alpha.etal.test/commande/payee/?session={CHECKOUT_SESSION_ID}"
@@ -506,7 +506,7 @@ def test_control_endpoints_switch_an_out_of_process_double(client, double, recei
 
 def test_the_command_line_serves_until_terminated(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "config.stripe_double", "--port", "0"],
+        [sys.executable, "-m", "devtools.stripe_double", "--port", "0"],
         cwd=Path(__file__).resolve().parent.parent,
         stdout=subprocess.PIPE,
         text=True,
@@ -525,7 +525,7 @@ def test_the_command_line_serves_until_terminated(tmp_path):
 
 def test_sessions_expire_by_themselves_at_expires_at(client, double, receiver, account, monkeypatch):
     session = checkout(client, account, expires_at=int(time.time()) + 1800)
-    from config.stripe_double import store
+    from devtools.stripe_double import store
 
     later = int(time.time()) + 1801
     monkeypatch.setattr(store, "now", lambda: later)

@@ -219,7 +219,7 @@ INVITATION_VALID_DAYS = 14
 
 # Stripe (card payments through Stripe Checkout on each collective's connected account). Secrets come only
 # from the environment. STRIPE_API_BASE points the official library elsewhere than api.stripe.com: `make dev`
-# and the tests set it to the local Stripe double (config/stripe_double) when no real key is given.
+# and the tests set it to the local Stripe double (devtools/stripe_double) when no real key is given.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 # One secret per webhook endpoint (platform events and connected-account events may use two endpoints).

@@ -13,13 +13,13 @@ from django.views.decorators.http import require_POST
 
 from marketplace import selectors, services
 from marketplace.forms import CollectiveSettingsForm, InvitationForm, RolesForm
+from marketplace.home import home_context
 from marketplace.models import Invitation, Membership, Role
 from marketplace.permissions import role_required
-from orders.selectors import sales_open_or_coming
 
 
 def home(request):
-    return render(request, "marketplace/collective_home.html", {"sales": sales_open_or_coming()})
+    return render(request, "marketplace/collective_home.html", home_context(request))
 
 
 @require_POST

@@ -21,7 +21,7 @@ What a journey gets (all fixtures are function-scoped unless said otherwise):
   ``name-1280.png`` (full page, 360×800 then 1280×900). The journey folder is the test's name;
   ``shoot.journey("2-mairie")`` gives a shooter for another folder. ``<artifacts>`` is ``artifacts/browser/``
   at the repository root, or ``$ETAL_ARTIFACTS``; the end of the run prints where the screenshots are.
-- ``stripe_double`` → :class:`config.stripe_double.StripeDouble`: the local Stripe double, started for the
+- ``stripe_double`` → :class:`devtools.stripe_double.StripeDouble`: the local Stripe double, started for the
   test, with the settings of the live server pointed at it (``STRIPE_SECRET_KEY``, ``STRIPE_API_BASE``,
   ``STRIPE_WEBHOOK_SECRETS``) and its signed events sent to the public host's ``/stripe/webhook/``, as Stripe
   would. Its hosted pages (payment, 3-D Secure, Connect onboarding) are at ``double.url``.
@@ -165,7 +165,7 @@ STRIPE_WEBHOOK_SECRET = "whsec_etal_browser"
 @pytest.fixture
 def stripe_double(site, settings):
     """The Stripe double for this test; the live server (same process) and the worker talk to it."""
-    from config.stripe_double import StripeDouble
+    from devtools.stripe_double import StripeDouble
 
     double = StripeDouble(
         webhook_url=f"{site.public_url}/stripe/webhook/", webhook_secret=STRIPE_WEBHOOK_SECRET

@@ -373,7 +373,7 @@ def neighbours_fill_first_slot(drive: Drive) -> str:
     now full (4 households a slot). Built with the services, as their own orders would have been."""
     from marketplace import services as marketplace_services
     from marketplace.models import User
-    from orders import services as order_services
+    from orders.checkout import services as checkout_services
     from orders.models import PaymentMethod, Sale
 
     collective = Collective.objects.get(slug=drive.slug)
@@ -387,7 +387,7 @@ def neighbours_fill_first_slot(drive: Drive) -> str:
                 email=f"voisin{number}@montayral.test", first_name="Voisin", last_name=str(number)
             )
             marketplace_services.membership_join(collective=collective, user=neighbour)
-            order_services.order_place(
+            checkout_services.order_place(
                 sale_id=sale.pk,
                 user=neighbour,
                 quantities={eggs.pk: 1},

@@ -14,8 +14,10 @@ from PIL import Image
 from config import urls_tenant
 from marketplace import services
 from marketplace.models import Collective, Invitation, Membership, Role, User
-from orders import services as order_services
+from orders.checkout import services as checkout_services
 from orders.models import Offer, Order, PaymentMethod, RecurringSchedule, Sale, Sheet
+from orders.payments import services as payment_services
+from orders.sales import services as sale_services
 from pickup_points import services as point_services
 from producers import services as producer_services
 from producers.models import Unit
@@ -54,7 +56,7 @@ def _fill(name: str, regex, values: dict[str, object]) -> str:
 def _orders_objects(cast, *, title: str) -> dict[str, int]:
     """A sale of `cast`'s collective with an order of its member, and a recurring schedule: their ids."""
     with tenant_context(cast.collective):
-        order_services.shop_settings_update(payment_methods=[PaymentMethod.CASH])
+        payment_services.shop_settings_update(payment_methods=[PaymentMethod.CASH])
         farm = producer_services.producer_create(name=f"Ferme de {title}", town="Nérac")
         product = producer_services.product_create(
             producer=farm, name="Miel", price=Decimal("6.00"), unit=Unit.JAR, stock=5
@@ -64,7 +66,7 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         )
         point_services.point_update(point=point, hours=[(day, time(17, 0), time(18, 0)) for day in range(7)])
         day, paris = timezone.localdate() + timedelta(days=4), timezone.get_current_timezone()
-        sale = order_services.sale_create(
+        sale = sale_services.sale_create(
             title=title,
             opens_at=timezone.now() - timedelta(days=1),
             closes_at=timezone.now() + timedelta(days=2),
@@ -74,7 +76,7 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
             producers=[farm],
             publish=True,
         )
-        order = order_services.order_place(
+        order = checkout_services.order_place(
             sale_id=sale.pk,
             user=cast.member,
             quantities={sale.offers.get(product=product).pk: 1},
@@ -82,7 +84,7 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
             payment_method=PaymentMethod.CASH,
         )
         line_id = order.lines.first().pk
-        schedule = order_services.schedule_create(
+        schedule = sale_services.schedule_create(
             title=f"Programmation de {title}", kind="weekly", points=[point], producers=[farm]
         )
         # A stored sheet (its content does not matter here: who may fetch it does).

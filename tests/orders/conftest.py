@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from orders import services
 from orders.models import Offer, PaymentMethod, Sale
+from orders.payments import services as payment_services
+from orders.sales import services as sale_services
 from pickup_points import services as point_services
 from pickup_points.models import PickupPoint, PickupSlot
 from producers import services as producer_services
@@ -41,7 +42,7 @@ def local_at(days: int, at: time) -> datetime:
 def make_sale(
     point: PickupPoint, producers, *, opens_in_days: int = -1, title: str = "Vente de la semaine"
 ) -> Sale:
-    return services.sale_create(
+    return sale_services.sale_create(
         title=title,
         opens_at=timezone.now() + timedelta(days=opens_in_days),
         closes_at=timezone.now() + timedelta(days=opens_in_days + 3),
@@ -61,7 +62,7 @@ def in_alpha(alpha):
 
 @pytest.fixture
 def market(in_alpha) -> Market:
-    services.shop_settings_update(payment_methods=[PaymentMethod.CASH, PaymentMethod.FOOD_VOUCHER])
+    payment_services.shop_settings_update(payment_methods=[PaymentMethod.CASH, PaymentMethod.FOOD_VOUCHER])
     farm = producer_services.producer_create(name="Ferme du Pech", town="Nérac")
     products = {
         "tomatoes": producer_services.product_create(
@@ -114,8 +115,8 @@ WEBHOOK_SECRET = "whsec_etal_tests"
 
 @pytest.fixture(scope="session")
 def stripe_double():
-    """The local Stripe double (config/stripe_double) for the whole session; tests deliver its events."""
-    from config.stripe_double import StripeDouble
+    """The local Stripe double (devtools/stripe_double) for the whole session; tests deliver its events."""
+    from devtools.stripe_double import StripeDouble
 
     double = StripeDouble(webhook_secret=WEBHOOK_SECRET).start()
     yield double
@@ -135,11 +136,11 @@ def stripe_on(settings, stripe_double):
 
 def stripe_connect(collective, double) -> str:
     """Connect the collective's Stripe account and finish its onboarding, as a coordinator would."""
-    services.stripe_connect_start(
+    payment_services.stripe_connect_start(
         collective=collective, email="coord@test", refresh_url="http://x/", return_url="http://x/"
     )
     double.onboard(collective.stripe_account_id)
-    assert services.stripe_account_refresh(collective=collective)
+    assert payment_services.stripe_account_refresh(collective=collective)
     return collective.stripe_account_id
 
 
@@ -147,5 +148,5 @@ def stripe_connect(collective, double) -> str:
 def card_market(market, stripe_on) -> Market:
     """The market of alpha, with its Stripe account connected and card payment accepted."""
     stripe_connect(connection.tenant, stripe_on)
-    services.shop_settings_update(payment_methods=[PaymentMethod.CARD, PaymentMethod.CASH])
+    payment_services.shop_settings_update(payment_methods=[PaymentMethod.CARD, PaymentMethod.CASH])
     return market

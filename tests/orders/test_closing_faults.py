@@ -34,7 +34,7 @@ from kombu import pools
 from config.celery import app
 from marketplace import followups
 from marketplace.models import FollowUp
-from orders import jobs
+from orders.closing import jobs
 from orders.models import Order, PaymentMethod, Sheet
 from pickup_points import services as point_services
 from producers import services as producer_services

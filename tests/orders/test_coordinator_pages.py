@@ -16,9 +16,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from marketplace.models import Membership, Role, User
-from orders import services
+from orders.checkout import services as checkout_services
 from orders.models import Offer, Order, PaymentMethod, RecurringSchedule, Sale, ShopSettings
-from orders.recurrence import PARIS
+from orders.sales import services as sale_services
+from orders.sales.recurrence import PARIS
 from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupSlot
 from producers import services as producer_services
@@ -46,7 +47,7 @@ def _member(alpha, number: int, *, last_name: str | None = None, first_name: str
 
 
 def _place(sale, user, quantities, *, slot, payment=PaymentMethod.CASH) -> Order:
-    return services.order_place(
+    return checkout_services.order_place(
         sale_id=sale.pk,
         user=user,
         quantities={offer.pk: quantity for offer, quantity in quantities.items()},
@@ -56,7 +57,7 @@ def _place(sale, user, quantities, *, slot, payment=PaymentMethod.CASH) -> Order
 
 
 def _draft_sale(market, *, title="Vente brouillon", days=10) -> Sale:
-    return services.sale_create(
+    return sale_services.sale_create(
         title=title,
         opens_at=timezone.now() + timedelta(days=days),
         closes_at=timezone.now() + timedelta(days=days + 3),
@@ -115,7 +116,7 @@ def test_the_sale_list_shows_each_sale_its_status_and_its_orders(browse, alpha, 
 
 def test_a_scheduled_and_a_closed_sale_say_so(browse, alpha, market):
     coming = _draft_sale(market, title="Vente à venir")
-    services.sale_publish(sale_id=coming.pk)
+    sale_services.sale_publish(sale_id=coming.pk)
     Sale.objects.filter(pk=market.sale.pk).update(closed_at=timezone.now())
     page = text(browse(alpha, alpha.coordinator).get("/ventes/"))
     assert ">programmée</span>" in page and ">close</span>" in page
@@ -340,9 +341,9 @@ def test_an_offer_error_stays_on_its_row_when_another_name_starts_the_same(brows
     cherry = producer_services.product_create(
         producer=farm, name="Tomates cerises", price=Decimal("3.00"), unit=Unit.KG, stock=5
     )
-    services.sale_offers_update(
+    sale_services.sale_offers_update(
         sale_id=market.sale.pk,
-        rows=[services.OfferRow(product_id=cherry.pk, included=True, quantity=5, price=Decimal("3.00"))],
+        rows=[sale_services.OfferRow(product_id=cherry.pk, included=True, quantity=5, price=Decimal("3.00"))],
     )
     cherries = Offer.objects.get(sale=market.sale, product=cherry)
     _place(market.sale, alpha.member, {cherries: 2}, slot=market.slots[0])
@@ -410,7 +411,7 @@ def two_points(market):
         name="Centre social", address="2 rue Neuve", town="Agen", slot_minutes=60, slot_capacity=5
     )
     point_services.point_update(point=second, hours=[(day, time(17, 0), time(19, 0)) for day in range(7)])
-    sale = services.sale_create(
+    sale = sale_services.sale_create(
         title="Vente à deux points",
         opens_at=timezone.now() - timedelta(days=1),
         closes_at=timezone.now() + timedelta(days=2),
@@ -444,7 +445,7 @@ def test_the_orders_of_a_sale_with_totals_and_filters(browse, alpha, market, two
         payment=PaymentMethod.FOOD_VOUCHER,
     )
     cancelled = _place(sale, chloe, {offers["Tomme"]: 5}, slot=slots[second][0])
-    services.order_cancel(order_id=cancelled.pk, user=chloe)
+    checkout_services.order_cancel(order_id=cancelled.pk, user=chloe)
 
     client = browse(alpha, alpha.coordinator)
     response = client.get(f"/ventes/{sale.pk}/commandes/")
@@ -803,9 +804,9 @@ def test_schedule_create_service_checks_its_input(market):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as problem:
-        services.schedule_create(title="Rien", kind="weekly", points=[], producers=[])
+        sale_services.schedule_create(title="Rien", kind="weekly", points=[], producers=[])
     assert set(problem.value.message_dict) == {"points", "producers"}
-    schedule = services.schedule_create(
+    schedule = sale_services.schedule_create(
         title="  Drive  ", kind="weekly", points=[market.point], producers=[market.tomatoes.producer]
     )
     assert (
@@ -815,7 +816,7 @@ def test_schedule_create_service_checks_its_input(market):
 
 
 def test_a_schedule_whose_sales_cannot_be_made_says_why(browse, alpha, market):
-    schedule = services.schedule_create(
+    schedule = sale_services.schedule_create(
         title="Drive", kind="weekly", points=[market.point], producers=[market.tomatoes.producer]
     )
     point_services.point_update(point=market.point, is_active=False)
@@ -906,7 +907,7 @@ def _state():
 
 @pytest.fixture
 def schedule(market) -> RecurringSchedule:
-    return services.schedule_create(
+    return sale_services.schedule_create(
         title="Drive", kind="weekly", points=[market.point], producers=[market.tomatoes.producer]
     )
 

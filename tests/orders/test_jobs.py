@@ -16,8 +16,11 @@ from django.db import connection
 from django.utils import timezone
 
 from marketplace.models import Membership, Role, User
-from orders import jobs, services, tasks
+from orders import tasks
+from orders.checkout import services as checkout_services
+from orders.closing import jobs
 from orders.models import MemberPreferences, Offer, Order, OrderEvent, PaymentMethod, RecurringSchedule, Sale
+from orders.sales import services as sale_services
 from pickup_points.models import PickupSlot, SlotBooking
 from producers import services as producer_services
 from producers.models import Producer, Unit
@@ -71,7 +74,7 @@ def members(alpha) -> list[User]:
 
 
 def _order(market, user, quantities, *, slot=0) -> Order:
-    return services.order_place(
+    return checkout_services.order_place(
         sale_id=market.sale.pk,
         user=user,
         quantities=quantities,
@@ -134,8 +137,8 @@ def test_reminder_goes_once_to_members_without_order_who_did_not_opt_out(
 ):
     maud, lea, noe = members
     _order(market, maud, {market.tomatoes.pk: 1})
-    services.member_preferences_update(user=lea, reminders=False)
-    services.member_preferences_update(user=alpha.coordinator, reminders=True)  # an explicit "yes"
+    checkout_services.member_preferences_update(user=lea, reminders=False)
+    checkout_services.member_preferences_update(user=alpha.coordinator, reminders=True)  # an explicit "yes"
     _sale_times(
         market.sale, closes_at=timezone.now() + timedelta(hours=10), opened_notified_at=timezone.now()
     )
@@ -178,17 +181,17 @@ def test_close_freezes_the_orders_exactly_once(
     # Even if a coordinator pushed the closing time back, the closed sale stays frozen.
     _sale_times(market.sale, closes_at=timezone.now() + timedelta(hours=1))
     assert market.sale.status == Sale.Status.CLOSED
-    with pytest.raises(services.OrderRefused, match="close"):
-        services.order_update(
+    with pytest.raises(checkout_services.OrderRefused, match="close"):
+        checkout_services.order_update(
             order_id=order.pk,
             user=maud,
             quantities={market.tomatoes.pk: 3},
             slot_id=market.slots[0].pk,
             payment_method=PaymentMethod.CASH,
         )
-    with pytest.raises(services.OrderRefused, match="close"):
-        services.order_cancel(order_id=order.pk, user=maud)
-    with pytest.raises(services.OrderRefused, match="close"):
+    with pytest.raises(checkout_services.OrderRefused, match="close"):
+        checkout_services.order_cancel(order_id=order.pk, user=maud)
+    with pytest.raises(checkout_services.OrderRefused, match="close"):
         _order(market, lea, {market.cheese.pk: 1})
     order.refresh_from_db()
     assert order.is_placed and order.total == Decimal("5.00")
@@ -246,8 +249,8 @@ def bakery(market) -> Offer:
         producer=baker, name="Pain de campagne", price=Decimal("3.60"), unit=Unit.PIECE, stock=None
     )
     market.sale.producers.add(baker)
-    services.sale_offers_update(
-        sale_id=market.sale.pk, rows=[services.OfferRow(bread.pk, True, None, bread.price)]
+    sale_services.sale_offers_update(
+        sale_id=market.sale.pk, rows=[sale_services.OfferRow(bread.pk, True, None, bread.price)]
     )
     return Offer.objects.get(sale=market.sale, product=bread)
 
@@ -311,20 +314,20 @@ def test_schedules_make_their_next_sales_once_and_a_broken_one_does_not_stop_the
     market, monkeypatch, caplog
 ):
     farm = market.tomatoes.producer
-    schedule = services.schedule_create(
+    schedule = sale_services.schedule_create(
         title="Drive du jeudi", kind=RecurringSchedule.Kind.WEEKLY, points=[market.point], producers=[farm]
     )
-    broken = services.schedule_create(
+    broken = sale_services.schedule_create(
         title="Cassée", kind=RecurringSchedule.Kind.WEEKLY, points=[market.point], producers=[farm]
     )
-    real = services.schedule_sales_create
+    real = sale_services.schedule_sales_create
 
     def refuse_broken(*, schedule_id, now=None):
         if schedule_id == broken.pk:
-            raise services.ValidationError("plus de point de retrait")
+            raise sale_services.ValidationError("plus de point de retrait")
         return real(schedule_id=schedule_id, now=now)
 
-    monkeypatch.setattr(services, "schedule_sales_create", refuse_broken)
+    monkeypatch.setattr(sale_services, "schedule_sales_create", refuse_broken)
     assert jobs.schedules_run() == 2
     assert jobs.schedules_run() == 0
     assert schedule.sales.count() == 2 and not broken.sales.exists()
@@ -418,8 +421,8 @@ def test_a_real_worker_closes_a_sale_whose_closing_time_has_passed(market, membe
         time.sleep(0.1)
     sale = Sale.objects.get(pk=market.sale.pk)
     assert sale.closed_at is not None and sale.closed_at <= timezone.now()
-    with pytest.raises(services.OrderRefused):
-        services.order_cancel(order_id=order.pk, user=maud)
+    with pytest.raises(checkout_services.OrderRefused):
+        checkout_services.order_cancel(order_id=order.pk, user=maud)
 
 
 def test_two_beats_ticking_in_the_same_minute_fan_out_once(market, members, mailoutbox, monkeypatch):

@@ -12,8 +12,10 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from marketplace.models import Membership, Role, User
-from orders import payments, services, sheets
+from orders.checkout import services as checkout_services
 from orders.models import Offer, Order, PaymentMethod, Refund, Sale, Sheet
+from orders.payments import services as payment_services
+from orders.sheets import services as sheet_services
 from pickup_points.models import PickupSlot, SlotBooking
 from tests.conftest import PASSWORD, text
 
@@ -31,7 +33,7 @@ def media_root(settings, tmp_path):
 
 
 def _order(market, user, slot_index=0, **quantities):
-    return services.order_place(
+    return checkout_services.order_place(
         sale_id=market.sale.pk,
         user=user,
         quantities={getattr(market, name).pk: qty for name, qty in quantities.items()},
@@ -72,7 +74,7 @@ def test_my_data_holds_my_order_payment_and_booking_and_not_another_members(
     browse, alpha, beta, market, bernard
 ):
     mine = _order(market, alpha.member, tomatoes=2)
-    payments.onsite_payment_record(
+    payment_services.onsite_payment_record(
         order_id=mine.pk, method=PaymentMethod.CASH, amount=Decimal("5.00"), note="", by=alpha.coordinator
     )
     theirs = _order(market, bernard, slot_index=1, wine=1)
@@ -117,7 +119,7 @@ def test_my_data_needs_signing_in(browse, alpha):
 
 def test_leaving_cancels_the_running_order_and_gives_stock_slot_and_money_back(browse, alpha, market):
     order = _order(market, alpha.member, tomatoes=4, wine=2)
-    payments.onsite_payment_record(
+    payment_services.onsite_payment_record(
         order_id=order.pk, method=PaymentMethod.CASH, amount=Decimal("29.80"), note="", by=alpha.coordinator
     )
     client = browse(alpha, alpha.member)
@@ -189,7 +191,7 @@ def test_a_deleted_account_leaves_amounts_and_no_name_in_pages_and_sheets(
     kept = _order(market, alpha.member, tomatoes=4)
     _order(market, bernard, slot_index=1, wine=1)
     _close(market.sale)
-    before = {sheet.kind: _pdf_text(sheet) for sheet in sheets.sheets_render(sale_id=market.sale.pk)}
+    before = {sheet.kind: _pdf_text(sheet) for sheet in sheet_services.sheets_render(sale_id=market.sale.pk)}
     assert "Maud" in before["point"]
 
     client = browse(alpha, alpha.member)
@@ -217,7 +219,7 @@ def test_a_deleted_account_leaves_amounts_and_no_name_in_pages_and_sheets(
     assert not [secret for secret in secrets if secret in csv]
 
     connection.set_tenant(alpha.collective)
-    after = {sheet.kind: _pdf_text(sheet) for sheet in sheets.sheets_render(sale_id=market.sale.pk)}
+    after = {sheet.kind: _pdf_text(sheet) for sheet in sheet_services.sheets_render(sale_id=market.sale.pk)}
     for kind, sheet_text in after.items():
         assert not [secret for secret in secrets if secret in sheet_text], kind
     assert "Membre supprimé·e" in after["point"] and "Bernard Lafon" in after["point"]

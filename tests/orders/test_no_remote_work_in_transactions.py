@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from config.stripe_double.webhooks import sign
+from devtools.stripe_double.webhooks import sign
 from marketplace.models import StripeEvent
-from orders import stripe_gateway
 from orders.models import Order, PaymentStatus
+from orders.payments import gateway
 from tests.conftest import text
 from tests.orders.conftest import WEBHOOK_SECRET
 from tests.orders.test_payments import _back_from_stripe, _place_card_order, _session_id
@@ -64,7 +64,7 @@ def test_a_card_order_from_checkout_to_refund_never_calls_stripe_inside_a_transa
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED and order.payment_status == PaymentStatus.REFUNDED
     payment = order.payments.get()
-    remote = stripe_gateway.refunds_list(
+    remote = gateway.refunds_list(
         account=payment.stripe_account, payment_intent_id=payment.stripe_payment_intent_id
     )
     assert sorted(refund.amount for refund in remote) == [100, 400]  # 1,00 € then the 4,00 € left
@@ -78,5 +78,5 @@ def test_the_guard_refuses_a_stripe_call_inside_a_transaction(alpha, card_market
     from django.db import transaction
 
     settings.SLOW_WORK_IN_TRANSACTION = "raise"
-    with pytest.raises(stripe_gateway.CalledInTransaction), transaction.atomic():
-        stripe_gateway.account_retrieve(alpha.collective.stripe_account_id or "acct_x")
+    with pytest.raises(gateway.CalledInTransaction), transaction.atomic():
+        gateway.account_retrieve(alpha.collective.stripe_account_id or "acct_x")

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from marketplace.models import Membership, Role, User
-from orders import services
+from orders.checkout import services as checkout_services
 from orders.models import Offer, Order, OrderLine, PaymentMethod
 from pickup_points.models import PickupSlot, SlotBooking
 
@@ -27,7 +27,7 @@ def _race(market, alpha, wanted, slot_for, people=30):
         connection.set_tenant(alpha.collective)
         try:
             barrier.wait()
-            services.order_place(
+            checkout_services.order_place(
                 sale_id=market.sale.pk,
                 user=user,
                 quantities=wanted,
@@ -35,7 +35,7 @@ def _race(market, alpha, wanted, slot_for, people=30):
                 payment_method=PaymentMethod.CASH,
             )
             outcomes.append("placed")
-        except services.OrderRefused:
+        except checkout_services.OrderRefused:
             outcomes.append("refused")
         except Exception as error:  # noqa: BLE001 - any other error is a failure of the test
             unexpected.append(repr(error))

@@ -6,15 +6,17 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from orders import selectors, services
+from orders import events
+from orders.checkout import selectors as checkout_selectors
+from orders.checkout import services as checkout_services
+from orders.checkout.services import OrderRefused
 from orders.models import Offer, Order, OrderEvent, PaymentMethod, Sale
-from orders.services import OrderRefused
 from pickup_points.models import PickupSlot, SlotBooking
 from producers import services as producer_services
 
 
 def _place(market, user, quantities, *, slot=None, payment=PaymentMethod.CASH):
-    return services.order_place(
+    return checkout_services.order_place(
         sale_id=market.sale.pk,
         user=user,
         quantities=quantities,
@@ -52,7 +54,7 @@ def test_placing_an_order_takes_stock_and_a_place_at_the_frozen_price(
     assert lines["Rôti de bœuf"].is_variable_weight
     assert order.total == Decimal("43.90")
     assert order.basket_number == 1 and order.number == f"{market.sale.pk}-{order.pk:05d}"
-    vat = {row.rate: row for row in selectors.vat_breakdown(order.lines.all())}
+    vat = {row.rate: row for row in checkout_selectors.vat_breakdown(order.lines.all())}
     assert vat[Decimal("5.5")].amount_incl_vat == Decimal("34.00") and vat[Decimal("5.5")].vat == Decimal(
         "1.77"
     )
@@ -148,7 +150,7 @@ def test_one_order_per_member_and_sale(market, alpha):
 def test_changing_an_order_moves_only_the_difference_and_the_slot(market, alpha):
     order = _place(market, alpha.member, {market.tomatoes.pk: 4, market.cheese.pk: 1})
     first, second = market.slots[0], market.slots[1]
-    order = services.order_update(
+    order = checkout_services.order_update(
         order_id=order.pk,
         user=alpha.member,
         quantities={market.tomatoes.pk: 6, market.wine.pk: 2},
@@ -170,7 +172,7 @@ def test_a_change_that_does_not_fit_changes_nothing(market, alpha):
     PickupSlot.objects.filter(pk=full_slot.pk).update(capacity=0)
     before = _state(market)
     with pytest.raises(OrderRefused, match="complet"):
-        services.order_update(
+        checkout_services.order_update(
             order_id=order.pk,
             user=alpha.member,
             quantities={market.tomatoes.pk: 5},
@@ -186,7 +188,7 @@ def test_cancelling_releases_stock_and_place_at_once(
 ):
     order = _place(market, alpha.member, {market.tomatoes.pk: 4, market.wine.pk: 3})
     with django_capture_on_commit_callbacks(execute=True):
-        services.order_cancel(order_id=order.pk, user=alpha.member)
+        checkout_services.order_cancel(order_id=order.pk, user=alpha.member)
     assert list(Offer.objects.filter(sale=market.sale).values_list("sold", flat=True)) == [0, 0, 0, 0]
     assert market.slots[0].reserved == 0
     order.refresh_from_db()
@@ -199,9 +201,9 @@ def test_cancelling_releases_stock_and_place_at_once(
 def test_someone_else_cannot_change_or_cancel_my_order(market, alpha):
     order = _place(market, alpha.member, {market.tomatoes.pk: 4})
     with pytest.raises(OrderRefused):
-        services.order_cancel(order_id=order.pk, user=alpha.producer)
+        checkout_services.order_cancel(order_id=order.pk, user=alpha.producer)
     with pytest.raises(OrderRefused):
-        services.order_update(
+        checkout_services.order_update(
             order_id=order.pk,
             user=alpha.producer,
             quantities={market.tomatoes.pk: 1},
@@ -215,7 +217,7 @@ def test_after_closing_an_order_can_no_longer_change(market, alpha):
     order = _place(market, alpha.member, {market.tomatoes.pk: 4})
     Sale.objects.filter(pk=market.sale.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(OrderRefused, match="close"):
-        services.order_cancel(order_id=order.pk, user=alpha.member)
+        checkout_services.order_cancel(order_id=order.pk, user=alpha.member)
     assert Order.objects.get(pk=order.pk).is_placed
 
 
@@ -240,8 +242,8 @@ def test_an_order_changes_status_only_by_an_allowed_move(market, alpha):
     with pytest.raises(ValueError):
         order.transition(to=Order.Status.CANCELLED, kind=OrderEvent.Kind.PLACED)
     with pytest.raises(ValueError):
-        services.order_event(order=order, kind=OrderEvent.Kind.CANCELLED)  # a status change needs transition
-    services.order_cancel(order_id=order.pk, user=alpha.member)
+        events.order_event(order=order, kind=OrderEvent.Kind.CANCELLED)  # a status change needs transition
+    checkout_services.order_cancel(order_id=order.pk, user=alpha.member)
     order.refresh_from_db()
     assert [event.kind for event in order.events.all()] == [OrderEvent.Kind.PLACED, OrderEvent.Kind.CANCELLED]
     assert order.booking is None and order.basket_number is None

@@ -1,5 +1,5 @@
 """Money under concurrency, on the real PostgreSQL with real threads: refunds asked at the same moment
-never add up to more than what was paid (the order row lock in payments.refund_create)."""
+never add up to more than what was paid (the order row lock in payment_services.refund_create)."""
 
 import threading
 from decimal import Decimal
@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from orders import payments, services
+from orders.checkout import services as checkout_services
 from orders.models import Order, PaymentMethod, PaymentStatus, Refund
+from orders.payments import services as payment_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +24,7 @@ def _in_threads(alpha, count: int, work) -> tuple[list[str], list[str]]:
             barrier.wait()
             work(index)
             outcomes.append("done")
-        except payments.PaymentRefused:
+        except payment_services.PaymentRefused:
             outcomes.append("refused")
         except Exception as error:  # noqa: BLE001 - any other error is a failure of the test
             unexpected.append(repr(error))
@@ -40,20 +41,20 @@ def _in_threads(alpha, count: int, work) -> tuple[list[str], list[str]]:
 
 
 def test_coordinators_refunding_at_once_never_refund_more_than_was_paid(market, alpha):
-    order = services.order_place(
+    order = checkout_services.order_place(
         sale_id=market.sale.pk,
         user=alpha.member,
         quantities={market.tomatoes.pk: 4},  # 10.00 €
         slot_id=market.slots[0].pk,
         payment_method=PaymentMethod.CASH,
     )
-    payments.onsite_payment_record(
+    payment_services.onsite_payment_record(
         order_id=order.pk, method=PaymentMethod.CASH, amount=order.total, note="", by=alpha.coordinator
     )
     outcomes, unexpected = _in_threads(
         alpha,
         8,
-        lambda i: payments.refund_create(
+        lambda i: payment_services.refund_create(
             order_id=order.pk, amount=Decimal("4.00"), reason=f"Remboursement {i}", by=alpha.coordinator
         ),
     )

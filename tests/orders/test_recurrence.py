@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from itertools import islice
 
-from orders.recurrence import PARIS, MonthlyRule, WeeklyRule
+from orders.sales.recurrence import PARIS, MonthlyRule, WeeklyRule
 
 
 def _paris(*args) -> datetime:

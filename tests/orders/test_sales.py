@@ -9,9 +9,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from orders import services
+from orders.checkout import services as checkout_services
 from orders.models import Offer, PaymentMethod, RecurringSchedule, Sale
-from orders.recurrence import PARIS
+from orders.sales import services as sale_services
+from orders.sales.recurrence import PARIS
 from pickup_points import services as point_services
 from producers import services as producer_services
 from tests.conftest import words
@@ -31,7 +32,7 @@ def test_a_new_sale_offers_the_catalogue_at_its_price_and_stock(market):
 def test_sale_times_must_make_sense(market):
     now = timezone.now()
     with pytest.raises(ValidationError) as problem:
-        services.sale_create(
+        sale_services.sale_create(
             title="À l'envers",
             opens_at=now,
             closes_at=now - timedelta(hours=1),
@@ -45,21 +46,21 @@ def test_sale_times_must_make_sense(market):
 
 
 def test_offer_edits_keep_what_is_sold_and_freeze_prices_once_open(market, alpha):
-    services.order_place(
+    checkout_services.order_place(
         sale_id=market.sale.pk,
         user=alpha.member,
         quantities={market.tomatoes.pk: 4},
         slot_id=market.slots[0].pk,
         payment_method=PaymentMethod.CASH,
     )
-    rows = [services.OfferRow(market.tomatoes.product_id, True, 3, Decimal("2.50"))]
+    rows = [sale_services.OfferRow(market.tomatoes.product_id, True, 3, Decimal("2.50"))]
     with pytest.raises(ValidationError, match="4 déjà commandés"):
-        services.sale_offers_update(sale_id=market.sale.pk, rows=rows)
-    rows = [services.OfferRow(market.tomatoes.product_id, True, 12, Decimal("1.99"))]
+        sale_services.sale_offers_update(sale_id=market.sale.pk, rows=rows)
+    rows = [sale_services.OfferRow(market.tomatoes.product_id, True, 12, Decimal("1.99"))]
     with pytest.raises(ValidationError, match="le prix ne peut plus changer"):
-        services.sale_offers_update(sale_id=market.sale.pk, rows=rows)
-    rows = [services.OfferRow(market.tomatoes.product_id, True, 12, Decimal("2.50"))]
-    services.sale_offers_update(sale_id=market.sale.pk, rows=rows)
+        sale_services.sale_offers_update(sale_id=market.sale.pk, rows=rows)
+    rows = [sale_services.OfferRow(market.tomatoes.product_id, True, 12, Decimal("2.50"))]
+    sale_services.sale_offers_update(sale_id=market.sale.pk, rows=rows)
     market.tomatoes.refresh_from_db()
     assert market.tomatoes.quantity == 12 and market.tomatoes.remaining == 8
 
@@ -71,7 +72,7 @@ def test_the_database_refuses_an_oversold_offer(market):
 
 def test_duplicating_a_past_sale_copies_points_producers_and_products(market):
     producer_services.product_update(product=market.tomatoes.product, price=Decimal("2.80"))
-    copy = services.sale_duplicate(
+    copy = sale_services.sale_duplicate(
         sale=market.sale,
         title="La suivante",
         opens_at=timezone.now() + timedelta(days=7),
@@ -101,7 +102,7 @@ def test_a_weekly_schedule_keeps_two_sales_ahead_and_runs_once(market):
     schedule = _schedule(market, kind=RecurringSchedule.Kind.WEEKLY)
     wednesday = _next_wednesday()
     now = datetime.combine(wednesday, time(12, 0), tzinfo=PARIS)
-    created = services.schedule_sales_create(schedule_id=schedule.pk, now=now)
+    created = sale_services.schedule_sales_create(schedule_id=schedule.pk, now=now)
     day = timedelta(days=1)
     assert [(sale.opens_at, sale.closes_at.date(), sale.distribution.date) for sale in created] == [
         (
@@ -117,9 +118,9 @@ def test_a_weekly_schedule_keeps_two_sales_ahead_and_runs_once(market):
     ]
     assert [sale.opens_at.weekday() for sale in created] == [5, 5]  # Saturdays
     assert all(sale.is_published and sale.offers.count() == 4 for sale in created)
-    assert services.schedule_sales_create(schedule_id=schedule.pk, now=now) == []
+    assert sale_services.schedule_sales_create(schedule_id=schedule.pk, now=now) == []
     # A week later, one more sale is due.
-    later = services.schedule_sales_create(schedule_id=schedule.pk, now=now + 7 * day)
+    later = sale_services.schedule_sales_create(schedule_id=schedule.pk, now=now + 7 * day)
     assert [sale.opens_at for sale in later] == [
         datetime.combine(wednesday + 17 * day, time(8, 0), tzinfo=PARIS)
     ]
@@ -131,12 +132,12 @@ def test_a_weekly_schedule_skips_a_day_that_already_has_a_pickup_at_its_point(ma
     now = datetime.combine(wednesday, time(12, 0), tzinfo=PARIS)
     first_friday = wednesday + timedelta(days=9)
     point_services.distribution_create(date=first_friday, points=[market.point], label="Permanence")
-    created = services.schedule_sales_create(schedule_id=schedule.pk, now=now)
+    created = sale_services.schedule_sales_create(schedule_id=schedule.pk, now=now)
     assert [sale.distribution.date for sale in created] == [
         first_friday + timedelta(days=7),
         first_friday + timedelta(days=14),
     ]
-    assert services.schedule_sales_create(schedule_id=schedule.pk, now=now) == []
+    assert sale_services.schedule_sales_create(schedule_id=schedule.pk, now=now) == []
 
 
 def test_staff_tell_apart_two_distributions_of_one_day(market, alpha, browse):
@@ -170,7 +171,7 @@ def test_a_monthly_order_form_opens_on_the_first(market):
     )
     today = timezone.localdate()
     after = (today.replace(day=1) + timedelta(days=32)).replace(day=22)  # the 22nd of next month
-    created = services.schedule_sales_create(
+    created = sale_services.schedule_sales_create(
         schedule_id=schedule.pk, now=datetime.combine(after, time(9, 0), tzinfo=PARIS)
     )
     assert len(created) == 1
@@ -194,7 +195,7 @@ def test_a_distribution_day_without_point_hours_uses_the_sale_hours(in_alpha, ma
     while day.weekday() != 1:  # a Tuesday: the point has no hours that day
         day += timedelta(days=1)
     paris = timezone.get_current_timezone()
-    sale = services.sale_create(
+    sale = sale_services.sale_create(
         title="Bon de commande",
         opens_at=timezone.now(),
         closes_at=timezone.now() + timedelta(days=3),

@@ -9,8 +9,10 @@ from django.core.management import call_command
 from pypdf import PdfReader
 
 from marketplace.models import Membership, Role, User
-from orders import services, sheets
+from orders.checkout import services as checkout_services
+from orders.closing import jobs
 from orders.models import PaymentMethod, Sheet
+from orders.sheets import services as sheet_services
 
 
 def _text(sheet: Sheet) -> str:
@@ -37,7 +39,7 @@ def private_root(settings, media_root):
 def two_orders(market, alpha):
     alpha.member.phone = "06 11 22 33 44"
     alpha.member.save()
-    services.order_place(
+    checkout_services.order_place(
         sale_id=market.sale.pk,
         user=alpha.member,
         quantities={market.tomatoes.pk: 4, market.beef.pk: 2},
@@ -48,7 +50,7 @@ def two_orders(market, alpha):
         email="bernard@alpha.test", password="x", first_name="Bernard", last_name="Lafon"
     )
     Membership.objects.create(user=other, collective=alpha.collective, roles=[Role.MEMBER])
-    services.order_place(
+    checkout_services.order_place(
         sale_id=market.sale.pk,
         user=other,
         quantities={market.tomatoes.pk: 1, market.wine.pk: 2},
@@ -59,7 +61,7 @@ def two_orders(market, alpha):
 
 
 def test_every_sheet_of_a_drive_sale(two_orders, media_root):
-    made = sheets.sheets_render(sale_id=two_orders.sale.pk)
+    made = sheet_services.sheets_render(sale_id=two_orders.sale.pk)
     kinds = sorted(sheet.kind for sheet in made)
     assert kinds == ["point", "producer", "summary"]  # a drive: no supplier purchase order
     by_kind = {sheet.kind: sheet for sheet in made}
@@ -86,8 +88,10 @@ def test_every_sheet_of_a_drive_sale(two_orders, media_root):
 
 
 def test_making_the_sheets_again_replaces_them(two_orders, media_root):
-    first = {sheet.kind: sheet.file.name for sheet in sheets.sheets_render(sale_id=two_orders.sale.pk)}
-    again = sheets.sheets_render(sale_id=two_orders.sale.pk)
+    first = {
+        sheet.kind: sheet.file.name for sheet in sheet_services.sheets_render(sale_id=two_orders.sale.pk)
+    }
+    again = sheet_services.sheets_render(sale_id=two_orders.sale.pk)
     assert Sheet.objects.count() == 3
     assert {sheet.kind: sheet.file.name for sheet in again} != first
 
@@ -95,7 +99,7 @@ def test_making_the_sheets_again_replaces_them(two_orders, media_root):
 def test_a_buying_group_gets_a_purchase_order_per_supplier(two_orders, media_root, alpha):
     alpha.collective.kind = "buying_group"
     alpha.collective.save()
-    made = sheets.sheets_render(sale_id=two_orders.sale.pk)
+    made = sheet_services.sheets_render(sale_id=two_orders.sale.pk)
     purchase = next(sheet for sheet in made if sheet.kind == Sheet.Kind.PURCHASE_ORDER)
     text = _text(purchase)
     assert "Bon de commande fournisseur : Ferme du Pech" in text
@@ -106,7 +110,7 @@ def test_sheets_reach_only_whom_they_concern(two_orders, media_root, alpha, beta
     from pickup_points import services as point_services
     from producers import services as producer_services
 
-    made = {sheet.kind: sheet for sheet in sheets.sheets_render(sale_id=two_orders.sale.pk)}
+    made = {sheet.kind: sheet for sheet in sheet_services.sheets_render(sale_id=two_orders.sale.pk)}
     farm = two_orders.tomatoes.producer
     producer_services.producer_account_link(producer=farm, user=alpha.producer)
     point_services.point_staff_add(collective=alpha.collective, point=two_orders.point, user=alpha.staff)
@@ -140,7 +144,6 @@ def test_closing_a_sale_makes_its_sheets(two_orders, media_root, django_capture_
 
     from django.utils import timezone
 
-    from orders import jobs
     from orders.models import Sale
 
     Sale.objects.filter(pk=two_orders.sale.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
@@ -185,7 +188,7 @@ def test_producers_and_staff_find_their_sheets_in_one_place(two_orders, media_ro
     from pickup_points import services as point_services
     from producers import services as producer_services
 
-    made = {sheet.kind: sheet for sheet in sheets.sheets_render(sale_id=two_orders.sale.pk)}
+    made = {sheet.kind: sheet for sheet in sheet_services.sheets_render(sale_id=two_orders.sale.pk)}
     producer_services.producer_account_link(producer=two_orders.tomatoes.producer, user=alpha.producer)
     point_services.point_staff_add(collective=alpha.collective, point=two_orders.point, user=alpha.staff)
     producer_page = browse(alpha, alpha.producer).get("/feuilles/").content.decode()
@@ -214,9 +217,9 @@ def test_sheets_are_private_files_outside_media_root(
     two_orders, media_root, private_root, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        made = sheets.sheets_render(sale_id=two_orders.sale.pk)
+        made = sheet_services.sheets_render(sale_id=two_orders.sale.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        again = sheets.sheets_render(sale_id=two_orders.sale.pk)  # the same second: still other names
+        again = sheet_services.sheets_render(sale_id=two_orders.sale.pk)  # the same second: still other names
     assert _files(media_root) == []
     stored = _files(private_root)
     # The replaced files are gone.
@@ -239,7 +242,7 @@ def test_a_sheet_is_downloaded_only_by_whom_it_concerns(
     from pickup_points import services as point_services
     from producers import services as producer_services
 
-    made = {sheet.kind: sheet for sheet in sheets.sheets_render(sale_id=two_orders.sale.pk)}
+    made = {sheet.kind: sheet for sheet in sheet_services.sheets_render(sale_id=two_orders.sale.pk)}
     producer_services.producer_account_link(producer=two_orders.tomatoes.producer, user=alpha.producer)
     point_services.point_staff_add(collective=alpha.collective, point=two_orders.point, user=alpha.staff)
     point = f"/feuilles/{made['point'].pk}/"
@@ -268,7 +271,7 @@ def test_private_files_move_takes_old_sheets_out_of_media(
 ):
     """Sheets that an older version stored under MEDIA_ROOT, with guessable names, move to the private
     storage under new names; the download keeps working; a second run moves nothing."""
-    made = {sheet.kind: sheet for sheet in sheets.sheets_render(sale_id=two_orders.sale.pk)}
+    made = {sheet.kind: sheet for sheet in sheet_services.sheets_render(sale_id=two_orders.sale.pk)}
     old_name = f"c_alpha/sheets/sale-{two_orders.sale.pk}/point-salle-des-fetes-20250101120000.pdf"
     content = (private_root / made["point"].file.name).read_bytes()
     (media_root / old_name).parent.mkdir(parents=True)
@@ -307,7 +310,7 @@ def test_the_retention_job_deletes_sheet_files_that_no_sheet_points_to(two_order
     from marketplace.storage import private_storage
     from marketplace.tasks import data_retention_tenant
 
-    made = sheets.sheets_render(sale_id=two_orders.sale.pk)
+    made = sheet_services.sheets_render(sale_id=two_orders.sale.pk)
     storage = private_storage()
     folder = f"{alpha.collective.schema_name}/sheets/sale-{two_orders.sale.pk}"
     old = storage.save(f"{folder}/point-killed-mid-way.pdf", io.BytesIO(b"%PDF-1.7 half"))

@@ -18,7 +18,7 @@ import pytest
 import stripe
 from django.utils import timezone
 
-from orders import stripe_gateway as gateway
+from orders.payments import gateway
 from tests.orders.conftest import STRIPE_TEST_KEY
 
 BACKENDS = [

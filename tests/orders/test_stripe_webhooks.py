@@ -15,7 +15,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django_tenants.utils import schema_context, tenant_context
 
-from config.stripe_double.webhooks import sign
+from devtools.stripe_double.webhooks import sign
 from marketplace.models import Collective, StripeEvent
 from orders.models import Order, Payment, PaymentMethod, PaymentStatus
 from tests.orders.conftest import WEBHOOK_SECRET, stripe_connect
@@ -90,9 +90,9 @@ def test_events_in_reverse_order_and_a_refund_before_the_payment(
     # Refunded from the collective's Stripe dashboard before any of our events arrived.
     payment = Payment.objects.get()
     intent_id = events[1]["data"]["object"]["id"]
-    from orders import stripe_gateway
+    from orders.payments import gateway
 
-    stripe_gateway.refund_create(
+    gateway.refund_create(
         account=payment.stripe_account,
         payment_intent_id=intent_id,
         amount=order.total,
@@ -139,9 +139,9 @@ def test_a_dashboard_refund_with_foreign_metadata_is_a_refund_made_from_stripe(
     for event in events:
         _post(webhook, event)
     payment = Payment.objects.get()
-    from orders import stripe_gateway
+    from orders.payments import gateway
 
-    stripe_gateway.refund_create(
+    gateway.refund_create(
         account=payment.stripe_account,
         payment_intent_id=payment.stripe_payment_intent_id,
         amount=order.total,
@@ -234,7 +234,8 @@ def test_an_event_on_a_collective_host_is_not_the_endpoint(browse, alpha, card_m
 def test_the_double_delivers_over_http_twice_and_newest_first(live_server, stripe_on, settings):
     """The whole path over HTTP: the double signs and posts to the live server's public endpoint, each
     event twice, newest first; the order ends paid and each event is recorded once."""
-    from orders import services
+    from orders.checkout import services as checkout_services
+    from orders.payments import services as payment_services
     from pickup_points import services as point_services
     from producers import services as producer_services
     from tests.conftest import _load_cast
@@ -246,7 +247,7 @@ def test_the_double_delivers_over_http_twice_and_newest_first(live_server, strip
     try:
         with tenant_context(alpha.collective):
             stripe_connect(connection.tenant, stripe_on)
-            services.shop_settings_update(payment_methods=[PaymentMethod.CARD])
+            payment_services.shop_settings_update(payment_methods=[PaymentMethod.CARD])
             farm = producer_services.producer_create(name="Ferme", town="Agen")
             producer_services.product_create(producer=farm, name="Miel", price=8, unit="jar", stock=5)
             point = point_services.point_create(
@@ -256,16 +257,17 @@ def test_the_double_delivers_over_http_twice_and_newest_first(live_server, strip
 
             point_services.point_update(point=point, hours=[(d, clock(17), clock(19)) for d in range(7)])
             sale = make_sale(point, [farm])
-            order = services.order_place(
+            order = checkout_services.order_place(
                 sale_id=sale.pk,
                 user=alpha.member,
                 quantities={sale.offers.get().pk: 2},
                 slot_id=sale.distribution.slots.first().pk,
                 payment_method=PaymentMethod.CARD,
             )
-            from orders import payments
+            from orders.checkout import services as checkout_services
+            from orders.payments import services as payment_services
 
-            url = payments.checkout_start(
+            url = payment_services.checkout_start(
                 order_id=order.pk, user=alpha.member, success_url="http://x/ok", cancel_url="http://x/no"
             )
         stripe_on.set_delivery("reverse")

@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from marketplace.models import Membership, Role, User
-from orders import payments
-from orders import services as order_services
+from orders.checkout import services as checkout_services
 from orders.models import Offer, Order, OrderLine, Payment, PaymentMethod, PaymentStatus, Sale
+from orders.payments import services as payment_services
+from orders.sales import services as sale_services
 from pickup_points import services as point_services
 from pickup_points.models import PickupPoint, PickupSlot, SlotBooking
 from producers import services as producer_services
@@ -53,7 +54,7 @@ class Day:
     def order(self, number: int, offers: dict[Offer, int], *, point=None, method=PaymentMethod.CASH) -> Order:
         """Household `number` orders `offers` for pickup at `point` (the town hall by default)."""
         enter(self.alpha)
-        return order_services.order_place(
+        return checkout_services.order_place(
             sale_id=self.sale.pk,
             user=household(self.alpha, number),
             quantities={offer.pk: quantity for offer, quantity in offers.items()},
@@ -82,7 +83,7 @@ def day(alpha) -> Day:
     other_staff = _person(alpha, "staff-centre@alpha.test", "Bérénice", Role.POINT_STAFF)
     baker = _person(alpha, "boulange@alpha.test", "Basile", Role.PRODUCER)
     enter(alpha)
-    order_services.shop_settings_update(payment_methods=[PaymentMethod.CASH, PaymentMethod.FOOD_VOUCHER])
+    payment_services.shop_settings_update(payment_methods=[PaymentMethod.CASH, PaymentMethod.FOOD_VOUCHER])
     farm = producer_services.producer_create(name="Ferme du Pech", town="Nérac")
     bakery = producer_services.producer_create(name="Fournil de Layrac", town="Layrac")
     producer_services.producer_account_link(producer=farm, user=alpha.producer)
@@ -122,7 +123,7 @@ def day(alpha) -> Day:
         point.staff.add(staff)
         points.append(point)
     paris, when = timezone.get_current_timezone(), timezone.localdate() + timedelta(days=4)
-    sale = order_services.sale_create(
+    sale = sale_services.sale_create(
         title="Vente de la semaine",
         opens_at=timezone.now() - timedelta(days=1),
         closes_at=timezone.now() + timedelta(days=2),
@@ -359,10 +360,10 @@ def test_beta_people_get_nothing_of_alpha_baskets(browse, day, beta):
 def test_the_query_count_does_not_grow_with_baskets(browse, day):
     def basket(number: int) -> None:
         order = day.order(number, {day.roast: 1, day.tomatoes: 2, day.cheese: 1})
-        payments.onsite_payment_record(
+        payment_services.onsite_payment_record(
             order_id=order.pk, method=PaymentMethod.CASH, amount=Decimal("30.00"), note="", by=day.alpha.staff
         )
-        payments.refund_create(
+        payment_services.refund_create(
             order_id=order.pk, amount=Decimal("1.00"), reason="Tomate abîmée", by=day.alpha.staff
         )
 

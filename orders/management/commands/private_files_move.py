@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from marketplace.models import Collective
-from orders import sheets
+from orders.sheets import storage as sheet_storage
 
 
 class Command(BaseCommand):
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         total = 0
         for schema_name in schemas:
             with schema_context(schema_name):
-                moved = sheets.sheet_files_move_to_private()
+                moved = sheet_storage.sheet_files_move_to_private()
             if moved:
                 self.stdout.write(f"{schema_name}: {moved} file(s) moved to the private storage.")
             total += moved

@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from marketplace import followups
 from marketplace.models import Collective, Membership, Role
-from orders import locks, payments, services
+from orders import locks
+from orders.checkout import services as checkout_services
 from orders.models import (
     MemberPreferences,
     Order,
@@ -36,6 +37,8 @@ from orders.models import (
     RecurringSchedule,
     Sale,
 )
+from orders.payments import services as payment_services
+from orders.sales import services as sale_services
 from pickup_points import services as point_services
 from producers.models import Producer
 
@@ -168,7 +171,7 @@ def _minimums_enforce(sale: Sale, now: datetime) -> None:
     given_back: dict[int, int] = defaultdict(int)
     for line in lines:
         given_back[line.offer_id] += line.quantity
-    services.stock_give_back(quantities=given_back)
+    checkout_services.stock_give_back(quantities=given_back)
     removed_by_order: dict[int, list[OrderLine]] = defaultdict(list)
     for line in lines:
         removed_by_order[line.order_id].append(line)
@@ -210,9 +213,9 @@ def _minimums_enforce(sale: Sale, now: datetime) -> None:
         Order.objects.filter(pk__in=sorted(orders), payments__isnull=False).distinct().order_by("pk")
     ):
         if order.is_placed:
-            payments.excess_refund(order)
+            payment_services.excess_refund(order)
         else:
-            payments.on_order_cancelled(order)
+            payment_services.on_order_cancelled(order)
     _queue_minimum_emails(sale, missed, removed_by_order)
 
 
@@ -275,12 +278,12 @@ def sale_close(*, sale_id: int, now: datetime | None = None) -> bool:
 
 def _unpaid_release(sale: Sale) -> None:
     """Card orders still waiting for their payment when the sale closes are released (their members are
-    told); a payment that still arrives later is refunded in full by payments.payment_sync."""
+    told); a payment that still arrives later is refunded in full by payment_services.payment_sync."""
     awaiting = Order.objects.filter(
         sale=sale, status=Order.Status.PLACED, payment_status=PaymentStatus.AWAITING
     ).order_by("pk")
     for order_id in awaiting.values_list("pk", flat=True):
-        services.order_release(order_id=order_id)
+        checkout_services.order_release(order_id=order_id)
 
 
 def unpaid_orders_release(*, now: datetime | None = None) -> int:
@@ -296,8 +299,8 @@ def unpaid_orders_release(*, now: datetime | None = None) -> int:
             for payment_id in Payment.objects.filter(
                 order_id=order_id, status=Payment.Status.PENDING, stripe_session_id__isnull=False
             ).values_list("pk", flat=True):
-                payments.payment_sync(payment_id=payment_id)
-            released += services.order_release(order_id=order_id)
+                payment_services.payment_sync(payment_id=payment_id)
+            released += checkout_services.order_release(order_id=order_id)
         except Exception:  # noqa: BLE001 - logged; retried by the next run
             logger.exception("release of order %s of %s failed", order_id, connection.schema_name)
     return released
@@ -345,7 +348,7 @@ def schedules_run(*, now: datetime | None = None) -> int:
         RecurringSchedule.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
     ):
         try:
-            created += len(services.schedule_sales_create(schedule_id=schedule_id, now=now))
+            created += len(sale_services.schedule_sales_create(schedule_id=schedule_id, now=now))
         except ValidationError as error:
             logger.warning(
                 "schedule %s of %s: no sale created: %s", schedule_id, connection.schema_name, error.messages

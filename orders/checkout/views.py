@@ -13,10 +13,13 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from orders import payments, selectors, services
-from orders.forms import CartForm, CheckoutForm, PreferencesForm
+from orders.checkout import selectors as checkout_selectors
+from orders.checkout import services as checkout_services
+from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
 from orders.models import Order, Payment, PaymentStatus, Sale, ShopSettings
-from orders.views_payments import checkout_redirect
+from orders.payments import balance as balances
+from orders.payments import services as payment_services
+from orders.payments.views import checkout_redirect
 
 
 def _cart_key(sale: Sale) -> str:
@@ -33,7 +36,7 @@ def _cart_save(request, sale: Sale, quantities: dict[int, int]) -> None:
 
 
 def _visible_sale(sale_id: int) -> Sale:
-    sale = selectors.sale_for_members(sale_id=sale_id)
+    sale = checkout_selectors.sale_for_members(sale_id=sale_id)
     if sale is None:
         raise Http404
     return sale
@@ -42,15 +45,15 @@ def _visible_sale(sale_id: int) -> Sale:
 def _my_order(request, sale: Sale) -> Order | None:
     if not request.user.is_authenticated:
         return None
-    return selectors.order_of_member(sale=sale, user=request.user)
+    return checkout_selectors.order_of_member(sale=sale, user=request.user)
 
 
 def sale_shop(request, sale_id: int):
     """The products of a sale; members choose quantities here (their cart)."""
     sale = _visible_sale(sale_id)
-    offers = selectors.sale_offers(sale=sale)
+    offers = checkout_selectors.sale_offers(sale=sale)
     order = _my_order(request, sale)
-    own = selectors.order_quantities(order=order) if order else {}
+    own = checkout_selectors.order_quantities(order=order) if order else {}
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
     form = CartForm(request.POST or None, offers=offers, own=own, quantities=_cart(request, sale) or own)
     if request.method == "POST":
@@ -76,7 +79,7 @@ def sale_shop(request, sale_id: int):
     context = {
         "sale": sale,
         "form": form,
-        "groups": selectors.offers_by_producer(form.rows()),
+        "groups": checkout_selectors.offers_by_producer(form.rows()),
         "order": order,
         "can_order": can_order,
     }
@@ -87,11 +90,11 @@ def sale_shop(request, sale_id: int):
 def sale_checkout(request, sale_id: int):
     sale = _visible_sale(sale_id)
     order = _my_order(request, sale)
-    quantities = _cart(request, sale) or (selectors.order_quantities(order=order) if order else {})
+    quantities = _cart(request, sale) or (checkout_selectors.order_quantities(order=order) if order else {})
     if not quantities:
         messages.info(request, _("Votre panier est vide : choisissez vos produits."))
         return redirect("sale_shop", sale_id=sale.pk)
-    slots = selectors.sale_slots(sale=sale)
+    slots = checkout_selectors.sale_slots(sale=sale)
     initial = {}
     if order and order.booking_id:
         initial = {"slot": order.booking.slot_id, "payment_method": order.payment_method}
@@ -100,13 +103,13 @@ def sale_checkout(request, sale_id: int):
         initial=initial,
         slots=slots,
         payment_methods=ShopSettings.current().accepted_methods(
-            card_ready=payments.card_ready(request.tenant)
+            card_ready=payment_services.card_ready(request.tenant)
         ),
     )
     if request.method == "POST" and form.is_valid():
         try:
             if order:
-                placed = services.order_update(
+                placed = checkout_services.order_update(
                     order_id=order.pk,
                     user=request.user,
                     quantities=quantities,
@@ -114,16 +117,16 @@ def sale_checkout(request, sale_id: int):
                     payment_method=form.cleaned_data["payment_method"],
                 )
             else:
-                placed = services.order_place(
+                placed = checkout_services.order_place(
                     sale_id=sale.pk,
                     user=request.user,
                     quantities=quantities,
                     slot_id=form.cleaned_data["slot"],
                     payment_method=form.cleaned_data["payment_method"],
                 )
-        except services.OrderRefused as refusal:
+        except checkout_services.OrderRefused as refusal:
             form.add_error(None, str(refusal))
-            slots = selectors.sale_slots(sale=sale)  # show the places as they are now
+            slots = checkout_selectors.sale_slots(sale=sale)  # show the places as they are now
             form.slots = list(slots)
         else:
             request.session.pop(_cart_key(sale), None)
@@ -136,12 +139,12 @@ def sale_checkout(request, sale_id: int):
                 else _("Merci ! Votre commande %(number)s est enregistrée.") % {"number": placed.number},
             )
             return redirect("order_detail", order_id=placed.pk)
-    summary = selectors.cart_summary(sale=sale, quantities=quantities)
+    summary = checkout_selectors.cart_summary(sale=sale, quantities=quantities)
     context = {
         "sale": sale,
         "form": form,
         "summary": summary,
-        "points": selectors.slots_by_point(form.slots),
+        "points": checkout_selectors.slots_by_point(form.slots),
         "order": order,
     }
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
@@ -149,12 +152,14 @@ def sale_checkout(request, sale_id: int):
 
 @role_required(Role.MEMBER)
 def my_orders(request):
-    return render(request, "orders/my_orders.html", {"orders": selectors.orders_of_user(user=request.user)})
+    return render(
+        request, "orders/my_orders.html", {"orders": checkout_selectors.orders_of_user(user=request.user)}
+    )
 
 
 @role_required(Role.MEMBER)
 def order_detail(request, order_id: int):
-    order = selectors.order_of_user(order_id=order_id, user=request.user)
+    order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
     # Payments with their refunds, once: the balance and the list below both read them.
@@ -164,11 +169,11 @@ def order_detail(request, order_id: int):
     can_change = order.is_placed and order.sale.status_at(timezone.now()) == Sale.Status.OPEN
     context = {
         "order": order,
-        "vat": selectors.vat_breakdown(order.lines.all()),
+        "vat": checkout_selectors.vat_breakdown(order.lines.all()),
         "can_change": can_change,
         "can_pay": can_change and order.payment_status == PaymentStatus.AWAITING,
-        "balance": payments.order_balance(order),
-        "amounts": payments.order_amounts(order),
+        "balance": balances.order_balance(order),
+        "amounts": balances.order_amounts(order),
         "payments": order.payments.all(),
     }
     return render(request, "orders/order_detail.html", context)
@@ -177,12 +182,12 @@ def order_detail(request, order_id: int):
 @require_POST
 @role_required(Role.MEMBER)
 def order_cancel(request, order_id: int):
-    order = selectors.order_of_user(order_id=order_id, user=request.user)
+    order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
     try:
-        services.order_cancel(order_id=order.pk, user=request.user)
-    except services.OrderRefused as refusal:
+        checkout_services.order_cancel(order_id=order.pk, user=request.user)
+    except checkout_services.OrderRefused as refusal:
         messages.error(request, str(refusal))
     else:
         request.session.pop(_cart_key(order.sale), None)
@@ -195,10 +200,12 @@ def my_preferences(request):
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
-            services.member_preferences_update(user=request.user, reminders=form.cleaned_data["reminders"])
+            checkout_services.member_preferences_update(
+                user=request.user, reminders=form.cleaned_data["reminders"]
+            )
             messages.success(request, _("Vos préférences sont enregistrées."))
             return redirect("my_preferences")
     else:
-        preferences = selectors.member_preferences(user=request.user)
+        preferences = checkout_selectors.member_preferences(user=request.user)
         form = PreferencesForm(initial={"reminders": preferences.reminders})
     return render(request, "orders/my_preferences.html", {"form": form})

@@ -10,7 +10,7 @@ from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order, PaymentMethod, RecurringSchedule
+from orders.models import Order, RecurringSchedule
 from pickup_points.models import PickupPoint, Weekday
 from pickup_points.selectors import points_active
 from producers.models import Producer
@@ -266,48 +266,3 @@ class ScheduleForm(forms.ModelForm):
             "distribution_start": time(14, 0),
             "distribution_end": time(18, 0),
         }
-
-
-class PaymentMethodsWidget(forms.CheckboxSelectMultiple):
-    """Card payment is shown but cannot be ticked until the collective's Stripe account takes charges."""
-
-    card_ready = False
-
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
-        option = super().create_option(name, value, label, selected, index, subindex, attrs)
-        if value == PaymentMethod.CARD and not self.card_ready:
-            option["attrs"]["disabled"] = True
-        return option
-
-
-class PaymentSettingsForm(forms.Form):
-    payment_methods = forms.MultipleChoiceField(
-        label=_("Moyens de paiement acceptés"),
-        choices=PaymentMethod.choices,
-        widget=PaymentMethodsWidget,
-        error_messages={"required": _("Choisissez au moins un moyen de paiement.")},
-        help_text=_("Les membres choisissent parmi ceux-ci en validant leur commande."),
-    )
-    weight_margin_percent = forms.IntegerField(
-        label=_("Marge sur les produits au poids payés par carte (%)"),
-        required=False,
-        min_value=0,
-        max_value=50,
-        help_text=_(
-            "La carte est autorisée pour l'estimation plus cette marge, puis débitée du montant pesé : "
-            "jamais davantage."
-        ),
-        error_messages={"min_value": _("De 0 à 50 %."), "max_value": _("De 0 à 50 %.")},
-    )
-    card_hold_minutes = forms.IntegerField(
-        label=_("Délai pour payer par carte (minutes)"),
-        required=False,
-        min_value=5,
-        max_value=24 * 60,
-        help_text=_("Passé ce délai, une commande non payée est annulée : produits et créneau sont libérés."),
-        error_messages={"min_value": _("5 minutes au moins."), "max_value": _("24 heures au plus.")},
-    )
-
-    def __init__(self, *args, card_ready: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["payment_methods"].widget.card_ready = card_ready

@@ -1,4 +1,4 @@
-"""Reads of the ordering app for views, templates and e-mails."""
+"""Reads for the member's pages (sale shop, cart, orders) and for e-mails and sheets (VAT breakdown)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import Prefetch, QuerySet
 
 from marketplace.money import money
-from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, PaymentMethod, Sale
+from orders.models import MemberPreferences, Offer, Order, OrderLine, Sale
 from pickup_points.models import PickupSlot
 
 
@@ -33,24 +32,6 @@ def vat_breakdown(lines: Iterable[OrderLine]) -> list[VatRow]:
         vat = money(amount * rate / (Decimal(100) + rate))
         rows.append(VatRow(rate=rate, amount_incl_vat=amount, vat=vat, amount_excl_vat=amount - vat))
     return rows
-
-
-def sales_for_coordinator() -> QuerySet[Sale]:
-    return (
-        Sale.objects.select_related("distribution")
-        .annotate(order_count=Count("orders", filter=Q(orders__status=Order.Status.PLACED), distinct=True))
-        .order_by("-opens_at")
-    )
-
-
-def sales_open_or_coming() -> QuerySet[Sale]:
-    """Published sales that members can see: open now, or opening later."""
-    now = timezone.now()
-    return (
-        Sale.objects.filter(is_published=True, closes_at__gt=now, closed_at__isnull=True)
-        .select_related("distribution")
-        .order_by("opens_at")
-    )
 
 
 def sale_offers(*, sale: Sale) -> QuerySet[Offer]:
@@ -82,45 +63,6 @@ def order_detail(*, order_id: int) -> Order:
 def orders_of_user(*, user) -> QuerySet[Order]:
     return (
         Order.objects.filter(user=user).select_related("sale", "booking__slot__point").order_by("-created_at")
-    )
-
-
-def sale_orders(
-    *, sale: Sale, status: str = "", point_id: int | None = None, query: str = ""
-) -> QuerySet[Order]:
-    orders = (
-        Order.objects.filter(sale=sale)
-        .select_related("user", "booking__slot__point")
-        .order_by("basket_number", "pk")
-    )
-    if status:
-        orders = orders.filter(status=status)
-    if point_id:
-        orders = orders.filter(booking__slot__point_id=point_id)
-    if query:
-        orders = orders.filter(
-            Q(user__last_name__icontains=query)
-            | Q(user__first_name__icontains=query)
-            | Q(user__email__icontains=query)
-        )
-    return orders
-
-
-def sale_totals_per_product(*, sale: Sale) -> QuerySet:
-    return (
-        OrderLine.objects.filter(order__sale=sale, order__status=Order.Status.PLACED)
-        .values("offer_id", "name", "unit", "offer__producer__name", "is_variable_weight")
-        .annotate(quantity=Sum("quantity"), amount=Sum("amount"))
-        .order_by("offer__producer__name", "name")
-    )
-
-
-def sale_totals_per_producer(*, sale: Sale) -> QuerySet:
-    return (
-        OrderLine.objects.filter(order__sale=sale, order__status=Order.Status.PLACED)
-        .values("offer__producer_id", "offer__producer__name")
-        .annotate(amount=Sum("amount"), lines=Count("pk"))
-        .order_by("offer__producer__name")
     )
 
 
@@ -209,62 +151,3 @@ def slots_by_point(slots) -> list[PointSlots]:
 def member_preferences(*, user) -> MemberPreferences:
     """A member's preferences in the current collective; the defaults (unsaved) if never changed."""
     return MemberPreferences.objects.filter(user=user).first() or MemberPreferences(user=user)
-
-
-@dataclass
-class OrderMoneyRow:
-    order: Order
-    balance: object  # payments.Balance
-    by_method: dict[str, Decimal]
-
-
-@dataclass
-class SalePaymentsReport:
-    rows: list[OrderMoneyRow]
-    per_method: list[tuple[str, Decimal, Decimal]]  # (label, received, refunded)
-    due: Decimal
-    received: Decimal
-    refunded: Decimal
-    authorized: Decimal
-    remaining: Decimal
-
-
-def sale_payments_report(*, sale: Sale) -> SalePaymentsReport:
-    """Per order and per payment method: what was paid, refunded, authorised and is still due. Orders that
-    were cancelled appear while money is attached to them (to be refunded, or refunded)."""
-    from orders.payments import order_balance
-
-    orders = list(
-        Order.objects.filter(sale=sale)
-        .filter(Q(status=Order.Status.PLACED) | Q(payments__isnull=False))
-        .distinct()
-        .select_related("user")
-        .prefetch_related("lines", Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")))
-        .order_by("basket_number", "pk")
-    )
-    received_by: dict[str, Decimal] = defaultdict(Decimal)
-    refunded_by: dict[str, Decimal] = defaultdict(Decimal)
-    rows = []
-    for order in orders:
-        by_method: dict[str, Decimal] = defaultdict(Decimal)
-        for payment in order.payments.all():
-            if payment.status == Payment.Status.SUCCEEDED:
-                by_method[payment.method] += payment.amount
-                received_by[payment.method] += payment.amount
-            refunded_by[payment.method] += payment.refunded
-        rows.append(OrderMoneyRow(order=order, balance=order_balance(order), by_method=dict(by_method)))
-    labels = dict(PaymentMethod.choices)
-    per_method = [
-        (labels[method], received_by[method], refunded_by[method])
-        for method in PaymentMethod.values
-        if received_by[method] or refunded_by[method]
-    ]
-    return SalePaymentsReport(
-        rows=rows,
-        per_method=per_method,
-        due=sum((row.balance.due for row in rows), Decimal("0")),
-        received=sum((row.balance.received for row in rows), Decimal("0")),
-        refunded=sum((row.balance.refunded for row in rows), Decimal("0")),
-        authorized=sum((row.balance.authorized for row in rows), Decimal("0")),
-        remaining=sum((row.balance.remaining for row in rows), Decimal("0")),
-    )

@@ -1,4 +1,4 @@
-"""python -m config.stripe_double --port 12111 --webhook-url http://localhost:8000/stripe/webhook/"""
+"""python -m devtools.stripe_double --port 12111 --webhook-url http://localhost:8000/stripe/webhook/"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .server import StripeDouble
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m config.stripe_double", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.stripe_double", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--webhook-url", default=None, help="where events are POSTed (none: not delivered)")

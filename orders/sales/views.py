@@ -1,19 +1,19 @@
 """Coordinator pages of the ordering app: sales and their offers, orders of a sale (and CSV), duplication,
-recurring schedules, accepted payment methods.
+recurring schedules (the payment settings page is in orders.payments.views, the CSV in export.py).
+Just over 400 lines: the offers formset and schedule pages each need their few helpers here.
 
 Every object comes from the current collective's schema: an id of another collective is a 404.
 """
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timedelta
 from itertools import islice
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, Sum
-from django.http import Http404, HttpResponse
+from django.db.models import Count, Q, Sum
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -22,20 +22,21 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from orders import payments, selectors, services, stripe_gateway
-from orders.forms_coordinator import (
+from orders.checkout import selectors as checkout_selectors
+from orders.models import Order, RecurringSchedule, Sale
+from orders.sales import selectors as sale_selectors
+from orders.sales import services as sale_services
+from orders.sales.export import orders_csv
+from orders.sales.forms import (
     OfferFormSet,
     OrderFilterForm,
-    PaymentSettingsForm,
     SaleDatesForm,
     SaleForm,
     ScheduleForm,
     add_service_errors,
 )
-from orders.models import Order, OrderLine, RecurringSchedule, Sale, ShopSettings
-from orders.recurrence import MonthlyRule, WeeklyRule
+from orders.sales.recurrence import MonthlyRule, WeeklyRule
 from pickup_points.models import Weekday
-from pickup_points.services import slot_label
 from producers.models import Product
 
 # Reads used only by these pages -----------------------------------------------------------------------------
@@ -78,7 +79,7 @@ def _producer_label(request) -> str | None:
 
 @role_required(Role.COORDINATOR)
 def sale_list(request):
-    sales = list(selectors.sales_for_coordinator())
+    sales = list(sale_selectors.sales_for_coordinator())
     return render(request, "orders/coordinator/sale_list.html", {"sales": sales})
 
 
@@ -106,7 +107,7 @@ def sale_create(request):
     form = SaleForm(request.POST, producer_label=label)
     if form.is_valid():
         try:
-            sale = services.sale_create(
+            sale = sale_services.sale_create(
                 **form.sale_times(),
                 points=form.cleaned_data["points"],
                 producers=form.cleaned_data["producers"],
@@ -149,7 +150,7 @@ def _prices_frozen(sale: Sale) -> bool:
 @role_required(Role.COORDINATOR)
 def sale_offers(request, sale_id: int):
     sale = _sale(sale_id)
-    offers = {offer.product_id: offer for offer in selectors.sale_offers(sale=sale)}
+    offers = {offer.product_id: offer for offer in checkout_selectors.sale_offers(sale=sale)}
     products = {product.pk: product for product in _products_for_offers(sale, list(offers))}
     initial = {pk: _offer_initial(product, offers.get(pk)) for pk, product in products.items()}
     if request.method != "POST":
@@ -170,7 +171,7 @@ def sale_offers(request, sale_id: int):
     rows = _offer_rows(formset, products, offers)
     if formset.is_valid():
         offer_rows = [
-            services.OfferRow(
+            sale_services.OfferRow(
                 product_id=form.cleaned_data["product"],
                 included=form.cleaned_data["included"],
                 quantity=form.cleaned_data["quantity"],
@@ -179,7 +180,7 @@ def sale_offers(request, sale_id: int):
             for form in formset.forms
         ]
         try:
-            services.sale_offers_update(sale_id=sale.pk, rows=offer_rows)
+            sale_services.sale_offers_update(sale_id=sale.pk, rows=offer_rows)
         except ValidationError as error:
             _offer_errors_on_rows(rows, error)
         else:
@@ -216,7 +217,7 @@ def sale_publish(request, sale_id: int):
     sale = _sale(sale_id)
     publish = request.POST.get("publish") == "1"
     try:
-        services.sale_publish(sale_id=sale.pk, publish=publish)
+        sale_services.sale_publish(sale_id=sale.pk, publish=publish)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -253,7 +254,7 @@ def sale_duplicate(request, sale_id: int):
     form = SaleDatesForm(request.POST or None, initial=_shifted_initial(sale))
     if request.method == "POST" and form.is_valid():
         try:
-            copy = services.sale_duplicate(sale=sale, **form.sale_times())
+            copy = sale_services.sale_duplicate(sale=sale, **form.sale_times())
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -279,7 +280,7 @@ def sale_duplicate(request, sale_id: int):
 
 def _filtered_orders(request, sale: Sale):
     form = OrderFilterForm(request.GET or None, points=sale.distribution.points.order_by("name", "pk"))
-    return form, selectors.sale_orders(sale=sale, **form.filters())
+    return form, sale_selectors.sale_orders(sale=sale, **form.filters())
 
 
 @role_required(Role.COORDINATOR)
@@ -287,15 +288,15 @@ def sale_orders(request, sale_id: int):
     sale = _sale(sale_id)
     form, orders = _filtered_orders(request, sale)
     if request.GET.get("format") == "csv":
-        return _orders_csv(sale, orders)
+        return orders_csv(sale, orders)
     orders = list(orders)
     summary = _placed_summary(sale)
     context = {
         "sale": sale,
         "form": form,
         "orders": orders,
-        "per_product": list(selectors.sale_totals_per_product(sale=sale)),
-        "per_producer": list(selectors.sale_totals_per_producer(sale=sale)),
+        "per_product": list(sale_selectors.sale_totals_per_product(sale=sale)),
+        "per_producer": list(sale_selectors.sale_totals_per_producer(sale=sale)),
         "placed_count": summary["count"],
         "grand_total": summary["total"] or 0,
         "query_string": request.GET.urlencode(),
@@ -307,77 +308,7 @@ def sale_orders(request, sale_id: int):
 def sale_orders_csv(request, sale_id: int):
     sale = _sale(sale_id)
     _form, orders = _filtered_orders(request, sale)
-    return _orders_csv(sale, orders)
-
-
-def _cell(value) -> str:
-    """Text as a spreadsheet should show it: never a formula (a member's name may start with = or +)."""
-    text = str(value)
-    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
-def _number(value) -> str:
-    return formats.number_format(value, 2, use_l10n=True)
-
-
-def _orders_csv(sale: Sale, orders) -> HttpResponse:
-    """One row per order line, for a French spreadsheet: UTF-8 with a BOM, `;` between the columns."""
-    orders = orders.prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("offer__producer"))
-    )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="vente-{sale.pk}-commandes.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response, delimiter=";", lineterminator="\r\n")
-    writer.writerow(
-        [
-            _("N° de commande"),
-            _("N° de panier"),
-            _("Membre"),
-            _("E-mail"),
-            _("Téléphone"),
-            _("Point de retrait"),
-            _("Créneau"),
-            _("Producteur"),
-            _("Produit"),
-            _("Quantité"),
-            _("Unité"),
-            _("Prix unitaire TTC"),
-            _("Montant TTC"),
-            _("Paiement"),
-            _("Règlement"),
-            _("Statut"),
-        ]
-    )
-    for order in orders:
-        slot = order.booking.slot if order.booking else None
-        for line in order.lines.all():
-            unit = line.get_unit_display()
-            if line.is_variable_weight:
-                unit = _("%(unit)s (au poids, montant estimé)") % {"unit": unit}
-            writer.writerow(
-                [
-                    order.number,
-                    order.basket_number or "",
-                    _cell(order.user.display_name),
-                    _cell(order.user.email),
-                    _cell(order.user.phone),
-                    _cell(slot.point.name) if slot else "",
-                    f"{formats.date_format(timezone.localtime(slot.starts_at), 'd/m/Y')} {slot_label(slot)}"
-                    if slot
-                    else "",
-                    _cell(line.offer.producer.name),
-                    _cell(line.name),
-                    line.quantity,
-                    unit,
-                    _number(line.unit_price),
-                    _number(line.amount),
-                    order.get_payment_method_display(),
-                    order.get_payment_status_display(),
-                    order.get_status_display(),
-                ]
-            )
-    return response
+    return orders_csv(sale, orders)
 
 
 # Recurring schedules ----------------------------------------------------------------------------------------
@@ -433,7 +364,7 @@ def schedule_list(request):
         form = ScheduleForm(request.POST, producer_label=label)
         if form.is_valid():
             try:
-                schedule = services.schedule_create(**form.cleaned_data)
+                schedule = sale_services.schedule_create(**form.cleaned_data)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -467,7 +398,7 @@ def schedule_list(request):
 def schedule_sales_create(request, schedule_id: int):
     schedule = get_object_or_404(RecurringSchedule, pk=schedule_id)
     try:
-        created = services.schedule_sales_create(schedule_id=schedule.pk)
+        created = sale_services.schedule_sales_create(schedule_id=schedule.pk)
     except ValidationError as error:
         messages.error(
             request,
@@ -492,35 +423,3 @@ def schedule_sales_create(request, schedule_id: int):
                 % {"title": schedule.title},
             )
     return redirect("schedule_list")
-
-
-# Payment methods --------------------------------------------------------------------------------------------
-
-
-@role_required(Role.COORDINATOR)
-def payment_settings(request):
-    current = ShopSettings.current()
-    card_ready = payments.card_ready(request.tenant)
-    initial = {
-        "payment_methods": current.payment_methods,
-        "weight_margin_percent": current.weight_margin_percent,
-        "card_hold_minutes": current.card_hold_minutes,
-    }
-    form = PaymentSettingsForm(request.POST or None, initial=initial, card_ready=card_ready)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.shop_settings_update(**form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("Réglages des paiements enregistrés."))
-            return redirect("payment_settings")
-    context = {
-        "form": form,
-        "card_ready": card_ready,
-        "stripe_configured": stripe_gateway.is_configured(),
-        "stripe_account": request.tenant.stripe_account_id,
-    }
-    return render(
-        request, "orders/coordinator/payment_settings.html", context, status=400 if form.errors else 200
-    )

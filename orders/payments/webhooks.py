@@ -3,7 +3,7 @@
 An event is believed only once its signature matches one of our endpoint secrets. Its id is stored under a
 unique constraint in the same transaction as its effects, so a second delivery changes nothing and a failure
 rolls the record back (Stripe delivers it again). An event never sets a state by itself: it names a payment,
-and payments.payment_sync reads that payment's session, intent and refunds from Stripe, on the connected
+and services.payment_sync reads that payment's session, intent and refunds from Stripe, on the connected
 account the event came from. So the order in which events arrive does not matter.
 """
 
@@ -17,9 +17,9 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from marketplace.models import Collective, StripeEvent
-from orders import payments
-from orders import stripe_gateway as gateway
 from orders.models import Payment
+from orders.payments import gateway
+from orders.payments import services as payment_services
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +86,7 @@ def _route(event: dict, record: StripeEvent) -> str:
         return "unknown account"
     record.schema_name = collective.schema_name
     if event["type"] == "account.updated":
-        from orders import services
-
-        services.stripe_account_refresh(collective=collective)
+        payment_services.stripe_account_refresh(collective=collective)
         return "account refreshed"
     metadata_schema = (obj.get("metadata") or {}).get("schema")
     if metadata_schema and metadata_schema != collective.schema_name:
@@ -97,7 +95,7 @@ def _route(event: dict, record: StripeEvent) -> str:
         payment = _payment_for(obj, account)
         if payment is None:
             return "no such payment"
-        payments.payment_sync(payment_id=payment.pk)
+        payment_services.payment_sync(payment_id=payment.pk)
         return f"payment {payment.pk} synced"
 
 

@@ -18,10 +18,47 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from orders import payments, selectors, services, stripe_events
-from orders import stripe_gateway as gateway
-from orders.forms_payments import OnSitePaymentForm, RefundForm, WeightForm, form_apply
-from orders.models import Order, Payment, PaymentStatus, Sale
+from orders.checkout import selectors as checkout_selectors
+from orders.models import Order, Payment, PaymentStatus, Sale, ShopSettings
+from orders.payments import balance as balances
+from orders.payments import gateway, webhooks
+from orders.payments import services as payment_services
+from orders.payments.forms import OnSitePaymentForm, PaymentSettingsForm, RefundForm, WeightForm, form_apply
+from orders.sales.forms import (
+    add_service_errors,
+)
+
+# Payment methods --------------------------------------------------------------------------------------------
+
+
+@role_required(Role.COORDINATOR)
+def payment_settings(request):
+    current = ShopSettings.current()
+    card_ready = payment_services.card_ready(request.tenant)
+    initial = {
+        "payment_methods": current.payment_methods,
+        "weight_margin_percent": current.weight_margin_percent,
+        "card_hold_minutes": current.card_hold_minutes,
+    }
+    form = PaymentSettingsForm(request.POST or None, initial=initial, card_ready=card_ready)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment_services.shop_settings_update(**form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Réglages des paiements enregistrés."))
+            return redirect("payment_settings")
+    context = {
+        "form": form,
+        "card_ready": card_ready,
+        "stripe_configured": gateway.is_configured(),
+        "stripe_account": request.tenant.stripe_account_id,
+    }
+    return render(
+        request, "orders/coordinator/payment_settings.html", context, status=400 if form.errors else 200
+    )
+
 
 # Member: paying by card -------------------------------------------------------------------------------------
 
@@ -30,13 +67,13 @@ def checkout_redirect(request, order: Order):
     """Send the member to Stripe Checkout for `order`, or back to the order with the reason why not."""
     success = request.build_absolute_uri(reverse("payment_return", args=[order.pk]))
     try:
-        url = payments.checkout_start(
+        url = payment_services.checkout_start(
             order_id=order.pk,
             user=request.user,
             success_url=success + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=request.build_absolute_uri(reverse("payment_cancelled", args=[order.pk])),
         )
-    except payments.PaymentRefused as refusal:
+    except payment_services.PaymentRefused as refusal:
         messages.error(request, str(refusal))
     except gateway.StripeError:
         messages.error(
@@ -51,7 +88,7 @@ def checkout_redirect(request, order: Order):
 @require_POST
 @role_required(Role.MEMBER)
 def order_pay(request, order_id: int):
-    order = selectors.order_of_user(order_id=order_id, user=request.user)
+    order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
     return checkout_redirect(request, order)
@@ -60,25 +97,25 @@ def order_pay(request, order_id: int):
 @role_required(Role.MEMBER)
 def payment_return(request, order_id: int):
     """Back from Checkout: ask Stripe (server-side) what happened; the address alone proves nothing."""
-    order = selectors.order_of_user(order_id=order_id, user=request.user)
+    order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
     payment = order.payments.filter(stripe_session_id=request.GET.get("session_id", "")).first()
     if payment is not None:
         with contextlib.suppress(gateway.StripeError):  # the webhook will tell; the page says "not yet"
-            payments.payment_sync(payment_id=payment.pk)
-        order = selectors.order_of_user(order_id=order_id, user=request.user)
+            payment_services.payment_sync(payment_id=payment.pk)
+        order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     paid = order.payment_status in (PaymentStatus.PAID, PaymentStatus.AUTHORIZED)
-    context = {"order": order, "paid": paid, "balance": payments.order_balance(order)}
+    context = {"order": order, "paid": paid, "balance": balances.order_balance(order)}
     return render(request, "orders/payment_return.html", context)
 
 
 @role_required(Role.MEMBER)
 def payment_cancelled(request, order_id: int):
-    order = selectors.order_of_user(order_id=order_id, user=request.user)
+    order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
-    context = {"order": order, "paid": False, "cancelled": True, "balance": payments.order_balance(order)}
+    context = {"order": order, "paid": False, "cancelled": True, "balance": balances.order_balance(order)}
     return render(request, "orders/payment_return.html", context)
 
 
@@ -108,13 +145,13 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         else (line, None)
         for line in order.lines.all()
     ]
-    balance = payments.order_balance(order)
+    balance = balances.order_balance(order)
     context = {
         "order": order,
         "sale": order.sale,
         "rows": rows,
         "balance": balance,
-        "amounts": payments.order_amounts(order),
+        "amounts": balances.order_amounts(order),
         "payments": order.payments.all(),
         "onsite_form": forms.get("onsite_form") or OnSitePaymentForm.for_order(order, balance),
         "refund_form": forms.get("refund_form") or RefundForm(),
@@ -126,8 +163,8 @@ def settle_and_tell(request, order: Order, *, basket: int | None = None) -> None
     """Settle the order's final amount and tell the person what happened (the day page, with many baskets
     on one page, names the basket in a refusal)."""
     try:
-        settlement = payments.order_settle(order_id=order.pk, by=request.user)
-    except payments.PaymentRefused as refusal:
+        settlement = payment_services.order_settle(order_id=order.pk, by=request.user)
+    except payment_services.PaymentRefused as refusal:
         problem = str(refusal)
         if basket is not None:
             problem = _("Panier n° %(number)s : %(problem)s") % {"number": basket, "problem": problem}
@@ -149,7 +186,7 @@ def order_onsite_payment(request, sale_id: int, order_id: int):
     order = _coordinator_order(sale_id, order_id)
     form = OnSitePaymentForm(request.POST)
     if form_apply(
-        form, lambda data: payments.onsite_payment_record(order_id=order.pk, by=request.user, **data)
+        form, lambda data: payment_services.onsite_payment_record(order_id=order.pk, by=request.user, **data)
     ):
         messages.success(request, _("Paiement enregistré."))
         return redirect("order_money", sale_id=sale_id, order_id=order.pk)
@@ -161,7 +198,9 @@ def order_onsite_payment(request, sale_id: int, order_id: int):
 def order_refund(request, sale_id: int, order_id: int):
     order = _coordinator_order(sale_id, order_id)
     form = RefundForm(request.POST)
-    if form_apply(form, lambda data: payments.refund_create(order_id=order.pk, by=request.user, **data)):
+    if form_apply(
+        form, lambda data: payment_services.refund_create(order_id=order.pk, by=request.user, **data)
+    ):
         messages.success(request, _("Remboursement enregistré : le membre le voit sur sa commande."))
         return redirect("order_money", sale_id=sale_id, order_id=order.pk)
     return _order_money_page(request, order, status=400, refund_form=form)
@@ -173,7 +212,9 @@ def order_weigh(request, sale_id: int, order_id: int, line_id: int):
     order = _coordinator_order(sale_id, order_id)
     line = get_object_or_404(order.lines.all(), pk=line_id, is_variable_weight=True)
     form = WeightForm(request.POST, prefix=f"line{line.pk}")
-    if form_apply(form, lambda data: payments.line_weigh(line_id=line.pk, weight_kg=data["weight_kg"])):
+    if form_apply(
+        form, lambda data: payment_services.line_weigh(line_id=line.pk, weight_kg=data["weight_kg"])
+    ):
         messages.success(request, _("Poids enregistré."))
         return redirect("order_money", sale_id=sale_id, order_id=order.pk)
     return _order_money_page(request, order, status=400, weight_forms={line.pk: form})
@@ -190,7 +231,7 @@ def order_settle(request, sale_id: int, order_id: int):
 @role_required(Role.COORDINATOR)
 def sale_payments(request, sale_id: int):
     sale = get_object_or_404(Sale, pk=sale_id)
-    report = selectors.sale_payments_report(sale=sale)
+    report = balances.sale_payments_report(sale=sale)
     return render(request, "orders/coordinator/sale_payments.html", {"sale": sale, "report": report})
 
 
@@ -202,7 +243,7 @@ def sale_payments(request, sale_id: int):
 def stripe_connect(request):
     here = request.build_absolute_uri(reverse("payment_settings"))
     try:
-        url = services.stripe_connect_start(
+        url = payment_services.stripe_connect_start(
             collective=request.tenant,
             email=request.user.email,
             refresh_url=here,
@@ -220,7 +261,7 @@ def stripe_connect(request):
 @role_required(Role.COORDINATOR)
 def stripe_connect_return(request):
     try:
-        enabled = services.stripe_account_refresh(collective=request.tenant)
+        enabled = payment_services.stripe_account_refresh(collective=request.tenant)
     except gateway.StripeError:
         messages.error(request, _("Stripe ne répond pas : réessayez dans un instant."))
     else:
@@ -245,7 +286,7 @@ def stripe_connect_return(request):
 @csrf_exempt  # exempt only because every call's Stripe signature is verified before anything is read
 @require_POST
 def stripe_webhook(request):
-    outcome = stripe_events.event_receive(
+    outcome = webhooks.event_receive(
         payload=request.body, signature=request.headers.get("Stripe-Signature", "")
     )
     return HttpResponse(outcome.message, status=outcome.status, content_type="text/plain")

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from orders import sheets
 from orders.models import Sale, Sheet
+from orders.sheets import services as sheet_services
 
 
 def _visible_sheets(request, sale: Sale | None = None):
@@ -45,7 +45,7 @@ def sale_sheets(request, sale_id: int):
         "sale": sale,
         "sheets": visible,
         "can_make": is_coordinator,
-        "in_progress": sheets.sheets_in_progress(sale_id=sale.pk),
+        "in_progress": sheet_services.sheets_in_progress(sale_id=sale.pk),
     }
     return render(request, "orders/sale_sheets.html", context)
 
@@ -75,7 +75,7 @@ def sheet_download(request, sheet_id: int):
 @role_required(Role.COORDINATOR)
 def sheets_make(request, sale_id: int):
     sale = get_object_or_404(Sale, pk=sale_id)
-    queued = sheets.sheets_make(sale_id=sale.pk)
+    queued = sheet_services.sheets_make(sale_id=sale.pk)
     messages.success(
         request,
         _(

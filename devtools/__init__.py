@@ -1,0 +1,1 @@
+"""Development and test tools; never shipped (.dockerignore leaves devtools/ out of the image)."""

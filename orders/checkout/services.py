@@ -1,0 +1,316 @@
+"""Writes of a member's order: placing, changing, cancelling, releasing (stock and slot given back), and the
+member's preferences. Money goes through orders.payments.services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+
+from marketplace import followups
+from marketplace.models import User
+from marketplace.money import money
+from orders import locks
+from orders.events import order_event
+from orders.models import (
+    MAX_LINE_QUANTITY,
+    MemberPreferences,
+    Offer,
+    Order,
+    OrderEvent,
+    OrderLine,
+    PaymentStatus,
+    Sale,
+    ShopSettings,
+)
+from orders.payments import balance as balances
+from orders.payments import services as payment_services
+from pickup_points import locks as point_locks
+from pickup_points import services as point_services
+from pickup_points.models import PickupSlot, SlotBooking
+
+
+class OrderRefused(Exception):
+    """An order that cannot be placed, changed or cancelled; the message says why, for the member."""
+
+
+@transaction.atomic
+def member_preferences_update(*, user: User, reminders: bool) -> MemberPreferences:
+    preferences = locks.preferences_lock(user)
+    preferences.reminders = reminders
+    preferences.full_clean(validate_constraints=False)
+    preferences.save()
+    return preferences
+
+
+def _open_sale(sale_id: int) -> Sale:
+    sale = locks.sale_share(sale_id)
+    if sale is None or not sale.is_published:
+        raise OrderRefused(_("Cette vente n'existe pas."))
+    status = sale.status
+    if status == Sale.Status.SCHEDULED:
+        raise OrderRefused(_("Cette vente n'est pas encore ouverte : revenez à son ouverture."))
+    if status == Sale.Status.CLOSED:
+        raise OrderRefused(
+            _("Cette vente est close : les commandes ne peuvent plus être passées ni modifiées.")
+        )
+    return sale
+
+
+def _clean_quantities(sale: Sale, quantities: Mapping[int, int]) -> dict[int, Offer]:
+    """The sale's offers for the wanted quantities; anything not of this sale or out of range is refused."""
+    wanted = {int(offer_id): quantity for offer_id, quantity in quantities.items() if quantity}
+    if not wanted:
+        raise OrderRefused(_("Votre panier est vide."))
+    for quantity in wanted.values():
+        if not isinstance(quantity, int) or quantity < 1 or quantity > MAX_LINE_QUANTITY:
+            raise OrderRefused(
+                _("Les quantités vont de 1 à %(max)s par produit.") % {"max": MAX_LINE_QUANTITY}
+            )
+    offers = Offer.objects.filter(sale=sale, pk__in=wanted).in_bulk()
+    if len(offers) != len(wanted):
+        raise OrderRefused(_("Un produit de votre panier n'est pas proposé dans cette vente."))
+    return offers
+
+
+def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
+    """Take (positive delta) or give back (negative delta) quantities, offer by offer in ascending pk order.
+    A conditional UPDATE per offer: it never takes more than what remains, even under concurrency."""
+    for offer_id in sorted(deltas):
+        delta = deltas[offer_id]
+        if delta > 0:
+            taken = Offer.objects.filter(
+                Q(quantity__isnull=True) | Q(sold__lte=F("quantity") - delta), pk=offer_id
+            ).update(sold=F("sold") + delta)
+            if taken != 1:
+                remaining = Offer.objects.get(pk=offer_id).remaining or 0
+                raise OrderRefused(
+                    _("Il ne reste que %(remaining)s × « %(name)s » : modifiez la quantité.")
+                    % {"remaining": remaining, "name": offers[offer_id].name}
+                    if remaining
+                    else _("« %(name)s » est épuisé : retirez-le de votre panier.")
+                    % {"name": offers[offer_id].name}
+                )
+        elif delta < 0:
+            given = Offer.objects.filter(pk=offer_id, sold__gte=-delta).update(sold=F("sold") + delta)
+            if given != 1:
+                raise RuntimeError(f"offer {offer_id}: sold counter out of step")
+
+
+def stock_give_back(*, quantities: Mapping[int, int]) -> None:
+    """Give quantities back to their offers (lines cancelled by the closing job), in ascending pk order.
+    Runs inside the caller's transaction."""
+    _move_stock({}, {offer_id: -quantity for offer_id, quantity in quantities.items() if quantity})
+
+
+def order_lines_build(
+    order: Order, offers: dict[int, Offer], quantities: Mapping[int, int]
+) -> list[OrderLine]:
+    """The lines of an order at the sale's frozen prices, each amount rounded once (not saved)."""
+    lines = []
+    for offer_id, quantity in sorted(quantities.items()):
+        offer = offers[offer_id]
+        lines.append(
+            OrderLine(
+                order=order,
+                offer=offer,
+                name=offer.name,
+                unit=offer.unit,
+                quantity=quantity,
+                unit_price=offer.price,
+                vat_rate=offer.vat_rate,
+                is_variable_weight=offer.is_variable_weight,
+                amount=money(offer.unit_amount * quantity),
+            )
+        )
+    return lines
+
+
+def _check_payment_method(payment_method: str) -> None:
+    if payment_method not in ShopSettings.current().payment_methods:
+        raise OrderRefused(_("Ce moyen de paiement n'est pas accepté par le collectif."))
+
+
+def _reserve(sale: Sale, slot_id: int, user: User):
+    slot = PickupSlot.objects.filter(pk=slot_id, distribution_id=sale.distribution_id).first()
+    if slot is None:
+        raise OrderRefused(
+            _("Ce créneau ne fait pas partie de cette vente : choisissez-en un dans la liste.")
+        )
+    try:
+        return point_services.slot_reserve(slot_id=slot.pk, user=user)
+    except point_services.BookingRefused as refusal:
+        raise OrderRefused(str(refusal)) from refusal
+
+
+def _notify(order: Order, kind: str) -> None:
+    followups.followup_add(
+        "orders.tasks.order_confirmation_send",
+        schema_name=connection.schema_name,
+        order_id=order.pk,
+        kind=kind,
+    )
+
+
+@transaction.atomic
+def order_place(
+    *, sale_id: int, user: User, quantities: Mapping[int, int], slot_id: int, payment_method: str
+) -> Order:
+    """Place an order in one transaction: the stock of every line and a place in the slot are taken, or
+    nothing is. Prices and totals come from the sale's frozen offers, never from the request."""
+    sale = _open_sale(sale_id)
+    if Order.objects.filter(sale=sale, user=user, status=Order.Status.PLACED).exists():
+        raise OrderRefused(_("Vous avez déjà une commande pour cette vente : modifiez-la plutôt."))
+    _check_payment_method(payment_method)
+    offers = _clean_quantities(sale, quantities)
+    wanted = {offer_id: quantities[offer_id] for offer_id in offers}
+    _move_stock(offers, wanted)
+    booking = _reserve(sale, slot_id, user)
+    order = Order(
+        sale=sale,
+        user=user,
+        number=f"pending-{booking.pk}",
+        booking=booking,
+        basket_number=booking.basket_number,
+        payment_method=payment_method,
+    )
+    order.save()
+    lines = order_lines_build(order, offers, wanted)
+    OrderLine.objects.bulk_create(lines)
+    order.number = f"{sale.pk}-{order.pk:05d}"
+    order.total = sum((line.amount for line in lines), Decimal("0"))
+    order.save(update_fields=["number", "total"])
+    payment_services.hold_start(order)
+    order_event(order=order, kind=OrderEvent.Kind.PLACED)
+    _notify(order, "placed")
+    return order
+
+
+@transaction.atomic
+def order_update(
+    *,
+    order_id: int,
+    user: User,
+    quantities: Mapping[int, int],
+    slot_id: int,
+    payment_method: str,
+    seen_updated_at: datetime | None = None,
+) -> Order:
+    """Change an order until the sale closes: quantities move by their difference, the slot changes only
+    if another one is chosen; all or nothing."""
+    current = Order.objects.filter(pk=order_id, user=user).select_related("booking").first()
+    if current is None or not current.is_placed:
+        raise OrderRefused(_("Cette commande n'existe pas ou a été annulée."))
+    sale = _open_sale(current.sale_id)
+    _check_payment_method(payment_method)
+    offers = _clean_quantities(sale, quantities)
+    old = dict(current.lines.values_list("offer_id", "quantity"))
+    offers.update(Offer.objects.in_bulk([offer_id for offer_id in old if offer_id not in offers]))
+    wanted = {offer_id: quantities[offer_id] for offer_id in offers if quantities.get(offer_id)}
+    if (
+        wanted == old
+        and current.booking is not None
+        and current.booking.slot_id == slot_id
+        and current.payment_method == payment_method
+    ):
+        return current  # the same order again (a double click): nothing changes, nobody is told
+    deltas = {offer_id: wanted.get(offer_id, 0) - old.get(offer_id, 0) for offer_id in set(old) | set(wanted)}
+    _move_stock(offers, {offer_id: delta for offer_id, delta in deltas.items() if delta})
+    booking = current.booking
+    if booking is None or booking.slot_id != slot_id:
+        slot_ids = sorted({slot_id} | ({booking.slot_id} if booking else set()))
+        for locked_id in slot_ids:  # both slots, in ascending order, before moving between them
+            point_locks.slot_lock(locked_id)
+        if booking is not None:
+            point_services.slot_release(booking=booking)
+        booking = _reserve(sale, slot_id, user)
+    order = locks.order_lock(current.pk)
+    if order.updated_at != (seen_updated_at or current.updated_at) or not order.is_placed:
+        raise OrderRefused(
+            _("Votre commande vient d'être modifiée ailleurs : rechargez la page et recommencez.")
+        )
+    order.lines.all().delete()
+    lines = order_lines_build(order, offers, wanted)
+    OrderLine.objects.bulk_create(lines)
+    try:
+        payment_services.order_change_check(
+            order,
+            new_cap=balances.order_amounts(order).cap,
+            payment_method=payment_method,
+        )
+    except payment_services.PaymentRefused as refusal:
+        raise OrderRefused(str(refusal)) from refusal
+    order.booking = booking
+    order.basket_number = booking.basket_number
+    order.payment_method = payment_method
+    order.total = sum((line.amount for line in lines), Decimal("0"))
+    order.save()
+    payment_services.hold_start(order)
+    payment_services.excess_refund(order)
+    order_event(order=order, kind=OrderEvent.Kind.UPDATED)
+    _notify(order, "updated")
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, user: User, seen_updated_at: datetime | None = None) -> Order:
+    """Cancel until the sale closes: the stock and the slot place are released at once."""
+    current = Order.objects.filter(pk=order_id, user=user).select_related("booking").first()
+    if current is None or not current.is_placed:
+        raise OrderRefused(_("Cette commande n'existe pas ou a déjà été annulée."))
+    _open_sale(current.sale_id)
+    old = dict(current.lines.values_list("offer_id", "quantity"))
+    offers = Offer.objects.in_bulk(list(old))
+    _move_stock(offers, {offer_id: -quantity for offer_id, quantity in old.items()})
+    if current.booking is not None:
+        try:
+            point_services.slot_release(booking=current.booking)
+        except point_services.BookingRefused as refusal:
+            raise OrderRefused(str(refusal)) from refusal
+    order = locks.order_lock(current.pk)
+    if order.updated_at != (seen_updated_at or current.updated_at) or not order.is_placed:
+        raise OrderRefused(
+            _("Votre commande vient d'être modifiée ailleurs : rechargez la page et recommencez.")
+        )
+    _cancel(order, kind=OrderEvent.Kind.CANCELLED)
+    return order
+
+
+def _cancel(order: Order, *, kind: str) -> None:
+    event = order.transition(to=Order.Status.CANCELLED, kind=kind)
+    order.save(update_fields=["status", "booking", "basket_number", "updated_at"])
+    event.save()
+    payment_services.on_order_cancelled(order)
+    _notify(order, kind)
+
+
+class _ChangedMeanwhile(Exception):
+    pass
+
+
+def order_release(*, order_id: int) -> bool:
+    """Cancel a card order whose payment did not come in time (or before the sale closed): its stock and
+    place go back to the others and the member is told. False when it was paid or changed meanwhile."""
+    current = Order.objects.filter(pk=order_id).first()
+    if current is None or not current.is_placed or current.payment_status != PaymentStatus.AWAITING:
+        return False
+    try:
+        with transaction.atomic():
+            locks.sale_share(current.sale_id)
+            old = dict(current.lines.values_list("offer_id", "quantity"))
+            offers = Offer.objects.in_bulk(list(old))
+            _move_stock(offers, {offer_id: -quantity for offer_id, quantity in old.items()})
+            booking = SlotBooking.objects.filter(pk=current.booking_id).first()
+            if booking is not None:
+                point_services.slot_release(booking=booking)
+            order = locks.order_lock(current.pk)
+            if order.updated_at != current.updated_at or order.payment_status != PaymentStatus.AWAITING:
+                raise _ChangedMeanwhile  # rolls the stock back: it was paid or changed meanwhile
+            _cancel(order, kind=OrderEvent.Kind.RELEASED)
+            return True
+    except _ChangedMeanwhile:
+        return False

@@ -1,0 +1,261 @@
+"""A collective's shop settings, recurring schedules, sales and their offers."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.money import money
+from orders.models.payments import PaymentMethod
+from orders.sales.recurrence import MonthlyRule, WeeklyRule
+from pickup_points.models import Distribution, PickupPoint
+from producers.models import Producer, Product, Unit
+
+
+class ShopSettings(models.Model):
+    """The collective's ordering settings: one row per collective schema."""
+
+    payment_methods = ArrayField(
+        models.CharField(max_length=20, choices=PaymentMethod.choices),
+        default=list,
+        verbose_name=_("moyens de paiement acceptés"),
+    )
+    weight_margin_percent = models.PositiveSmallIntegerField(
+        _("marge sur les produits au poids (%)"),
+        default=15,
+        validators=[MaxValueValidator(50)],
+        help_text=_(
+            "Payé par carte, un produit au poids est autorisé pour son estimation plus cette marge : "
+            "le membre n'est jamais débité davantage."
+        ),
+    )
+    card_hold_minutes = models.PositiveSmallIntegerField(
+        _("délai de paiement par carte (minutes)"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+        help_text=_("Une commande non payée dans ce délai est annulée : produits et créneau sont libérés."),
+    )
+
+    class Meta:
+        verbose_name = _("réglages des ventes")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="shop_settings_single_row")]
+
+    def __str__(self) -> str:
+        return ", ".join(self.payment_methods)
+
+    @classmethod
+    def current(cls) -> ShopSettings:
+        """The saved settings, or the defaults (cash only) unsaved: reading never writes."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1, payment_methods=[PaymentMethod.CASH])
+
+    def accepted_methods(self, *, card_ready: bool) -> list[tuple[str, str]]:
+        """The methods members may choose; card only while the collective's Stripe account takes charges."""
+        return [
+            (value, label)
+            for value, label in PaymentMethod.choices
+            if value in self.payment_methods and (value != PaymentMethod.CARD or card_ready)
+        ]
+
+
+class RecurringSchedule(models.Model):
+    """Creates the next sales by itself: weekly (drive) or monthly (buying group order form)."""
+
+    class Kind(models.TextChoices):
+        WEEKLY = "weekly", _("Chaque semaine")
+        MONTHLY = "monthly", _("Chaque mois")
+
+    title = models.CharField(_("intitulé des ventes"), max_length=120)
+    kind = models.CharField(_("rythme"), max_length=10, choices=Kind.choices, default=Kind.WEEKLY)
+    # Weekly: Monday = 0.
+    open_weekday = models.PositiveSmallIntegerField(
+        _("jour d'ouverture"), default=5, validators=[MaxValueValidator(6)]
+    )
+    close_weekday = models.PositiveSmallIntegerField(
+        _("jour de clôture"), default=1, validators=[MaxValueValidator(6)]
+    )
+    distribution_weekday = models.PositiveSmallIntegerField(
+        _("jour de distribution"), default=4, validators=[MaxValueValidator(6)]
+    )
+    # Monthly: days of the month (beyond the month's end → its last day).
+    open_day = models.PositiveSmallIntegerField(
+        _("jour d'ouverture du mois"), default=1, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    close_day = models.PositiveSmallIntegerField(
+        _("jour de clôture du mois"), default=15, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    distribution_after_days = models.PositiveSmallIntegerField(
+        _("distribution, jours après la clôture"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    open_time = models.TimeField(_("heure d'ouverture"), default=time(8, 0))
+    close_time = models.TimeField(_("heure de clôture"), default=time(23, 59))
+    distribution_start = models.TimeField(_("début de la distribution"), default=time(17, 0))
+    distribution_end = models.TimeField(_("fin de la distribution"), default=time(19, 0))
+    points = models.ManyToManyField(PickupPoint, verbose_name=_("points de retrait"), related_name="+")
+    producers = models.ManyToManyField(Producer, verbose_name=_("producteurs"), related_name="+")
+    sales_ahead = models.PositiveSmallIntegerField(
+        _("ventes créées à l'avance"), default=2, validators=[MinValueValidator(1), MaxValueValidator(6)]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("programmation récurrente")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(distribution_end__gt=F("distribution_start")),
+                name="schedule_distribution_ends_later",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def rule(self) -> WeeklyRule | MonthlyRule:
+        common = {
+            "open_time": self.open_time,
+            "close_time": self.close_time,
+            "distribution_start": self.distribution_start,
+            "distribution_end": self.distribution_end,
+        }
+        if self.kind == self.Kind.WEEKLY:
+            return WeeklyRule(
+                open_weekday=self.open_weekday,
+                close_weekday=self.close_weekday,
+                distribution_weekday=self.distribution_weekday,
+                **common,
+            )
+        return MonthlyRule(
+            open_day=self.open_day,
+            close_day=self.close_day,
+            distribution_after_days=self.distribution_after_days,
+            **common,
+        )
+
+
+class Sale(models.Model):
+    """An ordering window (vente / bon de commande) and its distribution."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("brouillon")
+        SCHEDULED = "scheduled", _("programmée")
+        OPEN = "open", _("ouverte")
+        CLOSED = "closed", _("close")
+
+    title = models.CharField(_("intitulé"), max_length=120)
+    opens_at = models.DateTimeField(_("ouverture des commandes"))
+    closes_at = models.DateTimeField(_("clôture des commandes"))
+    distribution = models.OneToOneField(
+        Distribution, on_delete=models.PROTECT, related_name="sale", verbose_name=_("distribution")
+    )
+    distribution_starts_at = models.DateTimeField(_("début de la distribution"))
+    distribution_ends_at = models.DateTimeField(_("fin de la distribution"))
+    producers = models.ManyToManyField(Producer, verbose_name=_("producteurs"), related_name="sales")
+    is_published = models.BooleanField(_("publiée"), default=False)
+    # Set once by the closing job (jobs issue), in the same transaction as the closing work.
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set once by the opening and reminder jobs, in the same transaction that queues their e-mails.
+    opened_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    schedule = models.ForeignKey(
+        RecurringSchedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("vente")
+        verbose_name_plural = _("ventes")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="sale_closes_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(distribution_starts_at__gte=F("closes_at")),
+                name="sale_distribution_after_closing",
+            ),
+            models.CheckConstraint(
+                condition=Q(distribution_ends_at__gt=F("distribution_starts_at")),
+                name="sale_distribution_ends_later",
+            ),
+            models.UniqueConstraint(
+                fields=["schedule", "opens_at"],
+                condition=Q(schedule__isnull=False),
+                name="sale_once_per_schedule_occurrence",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def status_at(self, moment) -> str:
+        if not self.is_published:
+            return self.Status.DRAFT
+        if self.closed_at or moment >= self.closes_at:
+            return self.Status.CLOSED
+        if moment < self.opens_at:
+            return self.Status.SCHEDULED
+        return self.Status.OPEN
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Offer(models.Model):
+    """A product in one sale, its price frozen when the sale was made: members pay what they saw."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="offers")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="offers")
+    producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="offers")
+    name = models.CharField(_("nom"), max_length=120)
+    unit = models.CharField(_("unité"), max_length=12, choices=Unit.choices)
+    price = models.DecimalField(_("prix TTC (€)"), max_digits=12, decimal_places=2)
+    vat_rate = models.DecimalField(_("taux de TVA"), max_digits=3, decimal_places=1)
+    is_variable_weight = models.BooleanField(default=False)
+    estimated_weight_kg = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    # NULL: unlimited.
+    quantity = models.PositiveIntegerField(_("quantité proposée"), null=True, blank=True)
+    sold = models.PositiveIntegerField(_("quantité vendue"), default=0)
+
+    class Meta:
+        verbose_name = _("produit de la vente")
+        verbose_name_plural = _("produits de la vente")
+        ordering = ["producer__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["sale", "product"], name="offer_once_per_sale"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="offer_price_positive"),
+            # The last line of defence against overselling: the counter can never pass the quantity.
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=True) | Q(sold__lte=F("quantity")), name="offer_never_oversold"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.quantity is None else max(self.quantity - self.sold, 0)
+
+    @property
+    def unit_amount(self) -> Decimal:
+        """What one unit costs the member: the price, or the estimated price of one weighed piece."""
+        if self.is_variable_weight and self.estimated_weight_kg:
+            return money(self.price * self.estimated_weight_kg)
+        return self.price

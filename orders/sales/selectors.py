@@ -1,0 +1,65 @@
+"""Reads for the coordinator's sale pages (and the collective home page's open sales)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from orders.models import Order, OrderLine, Sale
+
+
+def sales_for_coordinator() -> QuerySet[Sale]:
+    return (
+        Sale.objects.select_related("distribution")
+        .annotate(order_count=Count("orders", filter=Q(orders__status=Order.Status.PLACED), distinct=True))
+        .order_by("-opens_at")
+    )
+
+
+def sales_open_or_coming() -> QuerySet[Sale]:
+    """Published sales that members can see: open now, or opening later."""
+    now = timezone.now()
+    return (
+        Sale.objects.filter(is_published=True, closes_at__gt=now, closed_at__isnull=True)
+        .select_related("distribution")
+        .order_by("opens_at")
+    )
+
+
+def sale_orders(
+    *, sale: Sale, status: str = "", point_id: int | None = None, query: str = ""
+) -> QuerySet[Order]:
+    orders = (
+        Order.objects.filter(sale=sale)
+        .select_related("user", "booking__slot__point")
+        .order_by("basket_number", "pk")
+    )
+    if status:
+        orders = orders.filter(status=status)
+    if point_id:
+        orders = orders.filter(booking__slot__point_id=point_id)
+    if query:
+        orders = orders.filter(
+            Q(user__last_name__icontains=query)
+            | Q(user__first_name__icontains=query)
+            | Q(user__email__icontains=query)
+        )
+    return orders
+
+
+def sale_totals_per_product(*, sale: Sale) -> QuerySet:
+    return (
+        OrderLine.objects.filter(order__sale=sale, order__status=Order.Status.PLACED)
+        .values("offer_id", "name", "unit", "offer__producer__name", "is_variable_weight")
+        .annotate(quantity=Sum("quantity"), amount=Sum("amount"))
+        .order_by("offer__producer__name", "name")
+    )
+
+
+def sale_totals_per_producer(*, sale: Sale) -> QuerySet:
+    return (
+        OrderLine.objects.filter(order__sale=sale, order__status=Order.Status.PLACED)
+        .values("offer__producer_id", "offer__producer__name")
+        .annotate(amount=Sum("amount"), lines=Count("pk"))
+        .order_by("offer__producer__name")
+    )

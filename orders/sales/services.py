@@ -1,0 +1,329 @@
+"""Writes about sales: creating one, its offers, publishing, duplicating, and recurring schedules that create
+sales ahead (orders.sales.recurrence computes their dates)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time
+from decimal import Decimal
+from itertools import islice
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from marketplace.money import money
+from orders import locks
+from orders.models import (
+    Offer,
+    Order,
+    RecurringSchedule,
+    Sale,
+)
+from pickup_points import services as point_services
+from pickup_points.models import Distribution, PickupPoint
+from producers.models import Producer, Product
+
+# Sales ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferRow:
+    """A coordinator's choice for one product of a sale: offered or not, how many, at what price."""
+
+    product_id: int
+    included: bool
+    quantity: int | None
+    price: Decimal
+
+
+def _offer_for(sale: Sale, product: Product, *, quantity: int | None, price: Decimal) -> Offer:
+    offer = Offer(
+        sale=sale,
+        product=product,
+        producer_id=product.producer_id,
+        name=product.name,
+        unit=product.unit,
+        price=money(price),
+        vat_rate=product.vat_rate,
+        is_variable_weight=product.is_variable_weight,
+        estimated_weight_kg=product.estimated_weight_kg,
+        quantity=quantity,
+    )
+    offer.full_clean(exclude=["sale"], validate_constraints=False)
+    return offer
+
+
+def _check_times(*, opens_at: datetime, closes_at: datetime, starts_at: datetime, ends_at: datetime) -> None:
+    errors = {}
+    if closes_at <= opens_at:
+        errors["closes_at"] = _("La clôture doit venir après l'ouverture.")
+    if starts_at < closes_at:
+        errors["distribution_date"] = _("La distribution doit avoir lieu après la clôture des commandes.")
+    if ends_at <= starts_at:
+        errors["distribution_end"] = _("La fin de la distribution doit venir après son début.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def sale_create(
+    *,
+    title: str,
+    opens_at: datetime,
+    closes_at: datetime,
+    distribution_starts_at: datetime,
+    distribution_ends_at: datetime,
+    points: Iterable[PickupPoint],
+    producers: Iterable[Producer],
+    publish: bool = False,
+    schedule: RecurringSchedule | None = None,
+    offer_rows: Iterable[OfferRow] | None = None,
+) -> Sale:
+    """A sale with its distribution (slots generated from the points' rules) and its offers: by default
+    every active product of the chosen producers, at its catalogue price and stock, frozen for this sale."""
+    _check_times(
+        opens_at=opens_at, closes_at=closes_at, starts_at=distribution_starts_at, ends_at=distribution_ends_at
+    )
+    producers = list(producers)
+    if not producers:
+        raise ValidationError({"producers": _("Choisissez au moins un producteur.")})
+    local_day = timezone.localtime(distribution_starts_at).date()
+    start, end = timezone.localtime(distribution_starts_at), timezone.localtime(distribution_ends_at)
+    distribution = point_services.distribution_create(
+        date=local_day,
+        points=points,
+        label=title,
+        hours=(start.time(), end.time()) if start.date() == end.date() else None,
+    )
+    sale = Sale(
+        title=title.strip(),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        distribution=distribution,
+        distribution_starts_at=distribution_starts_at,
+        distribution_ends_at=distribution_ends_at,
+        is_published=publish,
+        schedule=schedule,
+    )
+    sale.full_clean()
+    sale.save()
+    sale.producers.set(producers)
+    products = Product.objects.filter(producer__in=producers, is_active=True, producer__is_active=True)
+    rows = {row.product_id: row for row in offer_rows} if offer_rows is not None else None
+    offers = []
+    for product in products.order_by("pk"):
+        if rows is None:
+            offers.append(_offer_for(sale, product, quantity=product.stock, price=product.price))
+        elif product.pk in rows and rows[product.pk].included:
+            row = rows[product.pk]
+            offers.append(_offer_for(sale, product, quantity=row.quantity, price=row.price))
+    Offer.objects.bulk_create(offers)
+    return sale
+
+
+@transaction.atomic
+def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
+    """Change what a sale offers. Prices are frozen once the sale is open; a quantity never goes below
+    what is already sold. Errors are keyed by product id (the page shows each on its product's row)."""
+    # The sale FOR UPDATE is enough: every change of an offer's counter holds the sale (FOR SHARE, see locks).
+    sale = locks.sale_lock(sale_id)
+    rows = list(rows)
+    prices_frozen = sale.status in {Sale.Status.OPEN, Sale.Status.CLOSED}
+    offers = {offer.product_id: offer for offer in Offer.objects.filter(sale=sale)}
+    producer_ids = set(sale.producers.values_list("pk", flat=True))
+    products = Product.objects.in_bulk([row.product_id for row in rows if row.product_id not in offers])
+    errors: dict[str, list[str]] = {}
+
+    def refuse(row: OfferRow, message: str) -> None:
+        errors.setdefault(str(row.product_id), []).append(message)
+
+    for row in rows:
+        offer = offers.get(row.product_id)
+        if offer is None:
+            product = products.get(row.product_id)
+            if not row.included or product is None or product.producer_id not in producer_ids:
+                continue
+            if prices_frozen and money(row.price) != product.price:
+                refuse(
+                    row,
+                    _("%(name)s : le prix ne peut plus changer, la vente est ouverte.")
+                    % {"name": product.name},
+                )
+                continue
+            new = _offer_for(sale, product, quantity=row.quantity, price=row.price)
+            new.sale = sale
+            new.save()
+        elif not row.included:
+            if offer.sold:
+                refuse(
+                    row,
+                    _("%(name)s : déjà commandé, il ne peut pas être retiré de la vente.")
+                    % {"name": offer.name},
+                )
+            else:
+                offer.delete()
+        elif row.quantity is not None and row.quantity < offer.sold:
+            refuse(
+                row,
+                ngettext(
+                    "%(name)s : %(sold)s déjà commandé, la quantité ne peut pas être inférieure.",
+                    "%(name)s : %(sold)s déjà commandés, la quantité ne peut pas être inférieure.",
+                    offer.sold,
+                )
+                % {"name": offer.name, "sold": offer.sold},
+            )
+        elif prices_frozen and money(row.price) != offer.price:
+            refuse(
+                row,
+                _("%(name)s : le prix ne peut plus changer, la vente est ouverte.") % {"name": offer.name},
+            )
+        else:
+            offer.quantity = row.quantity
+            offer.price = money(row.price)
+            offer.full_clean(validate_constraints=False)
+            offer.save(update_fields=["quantity", "price"])
+    if errors:
+        raise ValidationError(errors)
+    return sale
+
+
+@transaction.atomic
+def sale_publish(*, sale_id: int, publish: bool = True) -> Sale:
+    sale = locks.sale_lock(sale_id)
+    if not publish and sale.orders.filter(status=Order.Status.PLACED).exists():
+        raise ValidationError(_("Des membres ont déjà commandé : la vente ne peut plus être dépubliée."))
+    sale.is_published = publish
+    sale.save(update_fields=["is_published"])
+    return sale
+
+
+@transaction.atomic
+def sale_duplicate(
+    *,
+    sale: Sale,
+    title: str,
+    opens_at: datetime,
+    closes_at: datetime,
+    distribution_starts_at: datetime,
+    distribution_ends_at: datetime,
+) -> Sale:
+    """A new draft sale with the same pickup points, producers and products as `sale`, at today's
+    catalogue prices and with the quantities `sale` offered (so a past sale serves as a template)."""
+    rows = []
+    for offer in sale.offers.select_related("product"):
+        if offer.product.is_active:
+            rows.append(OfferRow(offer.product_id, True, offer.quantity, offer.product.price))
+    return sale_create(
+        title=title,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        distribution_starts_at=distribution_starts_at,
+        distribution_ends_at=distribution_ends_at,
+        points=sale.distribution.points.all(),
+        producers=sale.producers.all(),
+        offer_rows=rows,
+    )
+
+
+@transaction.atomic
+def schedule_sales_create(*, schedule_id: int, now: datetime | None = None) -> list[Sale]:
+    """Make sure the next `sales_ahead` sales of a recurring schedule exist (published: they open by
+    themselves). Running it again creates nothing more; the jobs issue calls it from beat."""
+    schedule = locks.schedule_lock(schedule_id)
+    if not schedule.is_active:
+        return []
+    now = now or timezone.now()
+    existing = set(schedule.sales.values_list("opens_at", flat=True))
+    upcoming = schedule.sales.filter(closes_at__gt=now).count()
+    created = []
+    points = list(schedule.points.filter(is_active=True))
+    producers = list(schedule.producers.filter(is_active=True))
+    # A day that already has a pickup at one of the points (a one-off sale, a stand-alone distribution) is
+    # skipped: two distributions of one morning in one hall would double its slots and confuse members.
+    taken = set(
+        Distribution.objects.filter(points__in=points, date__gte=timezone.localdate(now))
+        .exclude(sale__schedule=schedule)
+        .values_list("date", flat=True)
+    )
+    for occurrence in islice(schedule.rule().occurrences(after=now), schedule.sales_ahead + len(taken)):
+        if upcoming + len(created) >= schedule.sales_ahead:
+            break
+        if occurrence.opens_at in existing or occurrence.distribution_date in taken:
+            continue
+        created.append(
+            sale_create(
+                title=f"{schedule.title} – {occurrence.distribution_date:%d/%m/%Y}",
+                opens_at=occurrence.opens_at,
+                closes_at=occurrence.closes_at,
+                distribution_starts_at=occurrence.distribution_starts_at,
+                distribution_ends_at=occurrence.distribution_ends_at,
+                points=points,
+                producers=producers,
+                publish=True,
+                schedule=schedule,
+            )
+        )
+    return created
+
+
+@transaction.atomic
+def schedule_create(
+    *,
+    title: str,
+    kind: str,
+    points: Iterable[PickupPoint],
+    producers: Iterable[Producer],
+    open_weekday: int = 5,
+    close_weekday: int = 1,
+    distribution_weekday: int = 4,
+    open_day: int = 1,
+    close_day: int = 15,
+    distribution_after_days: int = 7,
+    open_time: time = time(8, 0),
+    close_time: time = time(23, 59),
+    distribution_start: time = time(17, 0),
+    distribution_end: time = time(19, 0),
+    sales_ahead: int = 2,
+) -> RecurringSchedule:
+    """A recurring schedule; its sales are made by schedule_sales_create (beat, or the coordinator)."""
+    points, producers = list(points), list(producers)
+    errors = {}
+    if not points:
+        errors["points"] = _("Choisissez au moins un point de retrait.")
+    if not producers:
+        errors["producers"] = _("Choisissez au moins un producteur.")
+    if distribution_end <= distribution_start:
+        errors["distribution_end"] = _("La fin de la distribution doit venir après son début.")
+    if errors:
+        raise ValidationError(errors)
+    schedule = RecurringSchedule(
+        title=title.strip(),
+        kind=kind,
+        open_weekday=open_weekday,
+        close_weekday=close_weekday,
+        distribution_weekday=distribution_weekday,
+        open_day=open_day,
+        close_day=close_day,
+        distribution_after_days=distribution_after_days,
+        open_time=open_time,
+        close_time=close_time,
+        distribution_start=distribution_start,
+        distribution_end=distribution_end,
+        sales_ahead=sales_ahead,
+    )
+    schedule.full_clean()
+    # A monthly rule may close on its opening day (or on the same clamped day of a short month): a year of
+    # occurrences shows whether every sale it would make closes after it opens.
+    for occurrence in islice(schedule.rule().occurrences(after=timezone.now()), 12):
+        if occurrence.closes_at <= occurrence.opens_at:
+            raise ValidationError(
+                {"close_day": _("Certaines ventes fermeraient avant d'ouvrir : choisissez un autre jour.")}
+            )
+    schedule.save()
+    schedule.points.set(points)
+    schedule.producers.set(producers)
+    return schedule

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from config.celery import app
 from marketplace.models import FollowUp
-from orders import jobs
+from orders.closing import jobs
 from orders.models import Sale, Sheet
 
 ROOT = Path(__file__).resolve().parent.parent

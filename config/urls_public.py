@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from marketplace.health import OperatorHealthView
 from marketplace.views import media, public
 from orders.views_payments import stripe_webhook
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("collectifs/nouveau/", public.collective_create, name="collective_create"),
     path("mes-collectifs/", public.my_collectives, name="my_collectives"),
     path("sante/", public.health, name="health"),
+    path("sante/detail/", OperatorHealthView.as_view(), name="health_detail"),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("", include("marketplace.urls_rights")),
     path("accounts/", include("allauth.urls")),

@@ -323,3 +323,11 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default=None)
 # allauth's defaults, stated: 30 sign-in attempts a minute per address; failed ones 10 a minute per address
 # and 5 in 5 minutes per account *and address* (marketplace.adapters: a stranger cannot lock a member out).
 ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "10/m/ip,5/5m/key"}
+
+# --- Operations: health (issue 20) -------------------------------------------------------------------------
+# /sante/ is the load balancer's floor (no query); /sante/detail/ (public host, staff, marketplace.health)
+# checks PostgreSQL, Redis (cache and broker), both storages, a Celery worker per queue and beat's clock.
+# A monitor without a staff session sends `Authorization: Bearer <HEALTH_CHECK_TOKEN>` (empty: staff only).
+HEALTH_CHECK_TOKEN = env("HEALTH_CHECK_TOKEN", default="")
+HEALTH_CELERY_TIMEOUT = env.float("HEALTH_CELERY_TIMEOUT", default=1.0)  # seconds a worker has to answer
+HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=180)  # seconds since beat's last tick

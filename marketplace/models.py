@@ -98,6 +98,18 @@ class User(AbstractUser):
         return self.erased_at is not None
 
 
+class CollectiveQuerySet(models.QuerySet):
+    def tenants(self) -> CollectiveQuerySet:
+        """Real collectives: not the public schema nor the template new ones are cloned from."""
+        from django_tenants.utils import get_public_schema_name
+
+        return self.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
+
+    def active_tenants(self) -> CollectiveQuerySet:
+        """The collectives whose clock jobs run (beat's fan-outs): real ones, not suspended, by pk."""
+        return self.tenants().filter(suspended_at__isnull=True).order_by("pk")
+
+
 class Collective(TenantMixin):
     """A tenant: one drive fermier or buying group, with its own schema and sub-domain."""
 
@@ -138,6 +150,11 @@ class Collective(TenantMixin):
     stripe_account_id = models.CharField(max_length=64, blank=True, default="", editable=False)
     stripe_charges_enabled = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Set by the platform operator (admin action « Suspendre »): every page of its site answers 503 with a
+    # notice and its clock jobs skip it; nothing is deleted, « Réactiver » clears it.
+    suspended_at = models.DateTimeField(_("suspendu le"), null=True, blank=True, editable=False)
+
+    objects = CollectiveQuerySet.as_manager()
 
     auto_create_schema = True
     auto_drop_schema = True
@@ -192,6 +209,10 @@ class Collective(TenantMixin):
     def base_url(self) -> str:
         port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
         return f"{settings.SITE_SCHEME}://{self.slug}.{settings.BASE_DOMAIN}{port}"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def is_buying_group(self) -> bool:

@@ -335,3 +335,19 @@ def invitation_revoke(*, collective: Collective, invitation_id: int, by: User) -
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
     return invitation
+
+
+# The platform operator (issue 20) ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def collective_suspend(*, collective_id: int) -> Collective:
+    """Close the collective's site and its clock jobs; nothing is deleted. Suspending twice keeps the date."""
+    Collective.objects.filter(pk=collective_id, suspended_at__isnull=True).update(suspended_at=timezone.now())
+    return Collective.objects.get(pk=collective_id)
+
+
+@transaction.atomic
+def collective_reactivate(*, collective_id: int) -> Collective:
+    Collective.objects.filter(pk=collective_id).update(suspended_at=None)
+    return Collective.objects.get(pk=collective_id)

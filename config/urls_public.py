@@ -18,6 +18,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+# The e-mail provider's delivery events (bounces, complaints): only behind anymail's basic auth.
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
 if settings.SERVE_MEDIA:
     urlpatterns.append(
         re_path(r"^media/(?P<schema_name>[a-z0-9_]+)/(?P<path>.+)$", media.media, name="media")

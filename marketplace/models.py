@@ -65,6 +65,12 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
 
+class UndeliverableReason(models.TextChoices):
+    BOUNCED = "bounced", _("adresse en échec (rebond)")
+    COMPLAINED = "complained", _("message signalé comme indésirable")
+    REJECTED = "rejected", _("adresse refusée par le fournisseur d'envoi")
+
+
 class User(AbstractUser):
     """An account of the platform; it may belong to several collectives (see Membership)."""
 
@@ -74,6 +80,12 @@ class User(AbstractUser):
     # Set when the account was deleted (or stands for someone who left a collective): the row stays for the
     # orders and payments that accounting keeps, with no name, no address and no way to sign in.
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by the e-mail provider's tracking webhook (marketplace.email_delivery) when a message to this
+    # address bounced or was reported as spam: coordinators see it and phone instead.
+    email_undeliverable_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_undeliverable_reason = models.CharField(
+        max_length=20, blank=True, choices=UndeliverableReason.choices, editable=False
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -351,3 +351,20 @@ def collective_suspend(*, collective_id: int) -> Collective:
 def collective_reactivate(*, collective_id: int) -> Collective:
     Collective.objects.filter(pk=collective_id).update(suspended_at=None)
     return Collective.objects.get(pk=collective_id)
+
+
+# E-mail delivery (marketplace.email_delivery) ---------------------------------------------------------------
+
+
+def user_email_mark_undeliverable(*, email: str, reason: str, at=None) -> int:
+    """Mark the account(s) of this address; returns how many. An unknown address changes nothing."""
+    return User.objects.filter(email__iexact=email.strip()).update(
+        email_undeliverable_at=at or timezone.now(), email_undeliverable_reason=reason
+    )
+
+
+def user_email_mark_deliverable(*, email: str, at=None) -> int:
+    """A message delivered after the mark (not a late event of an older one) clears it."""
+    return User.objects.filter(
+        email__iexact=email.strip(), email_undeliverable_at__lt=at or timezone.now()
+    ).update(email_undeliverable_at=None, email_undeliverable_reason="")

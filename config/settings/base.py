@@ -333,3 +333,18 @@ ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "10/m/ip,5/5m/key"}
 HEALTH_CHECK_TOKEN = env("HEALTH_CHECK_TOKEN", default="")
 HEALTH_CELERY_TIMEOUT = env.float("HEALTH_CELERY_TIMEOUT", default=1.0)  # seconds a worker has to answer
 HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=180)  # seconds since beat's last tick
+
+# --- Operations: e-mail that arrives (issue 20) ------------------------------------------------------------
+# SMTP through EMAIL_URL stays the default. EMAIL_PROVIDER=brevo|mailjet|postmark|sendgrid|mailgun|… sends
+# through that provider's API (django-anymail); its settings are the environment variables named after it
+# (BREVO_API_KEY; MAILJET_API_KEY and MAILJET_SECRET_KEY; POSTMARK_SERVER_TOKEN…). Its tracking webhook is
+# https://user:password@<BASE_DOMAIN>/anymail/<provider>/tracking/, ANYMAIL_WEBHOOK_SECRET="user:password"
+# (the URL exists only once that secret is set): bounces and complaints mark the address (email_delivery).
+SHARED_APPS.append("anymail")
+INSTALLED_APPS.append("anymail")
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="")
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
+if EMAIL_PROVIDER:
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    _provider_prefix = f"{EMAIL_PROVIDER.upper()}_"
+    ANYMAIL.update({name: value for name, value in env.ENVIRON.items() if name.startswith(_provider_prefix)})

@@ -54,6 +54,8 @@ ROOT_URLCONF = "config.urls_tenant"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "marketplace.views.public.unknown_collective"
 
 MIDDLEWARE = [
+    # The request id first: every log line and error of the request carries it (issue 20).
+    "marketplace.observability.RequestIdMiddleware",
     # Security headers first: TenantMainMiddleware answers an unknown host's page by itself.
     "django.middleware.security.SecurityMiddleware",
     "marketplace.headers.ContentSecurityPolicyMiddleware",
@@ -348,3 +350,32 @@ if EMAIL_PROVIDER:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
     _provider_prefix = f"{EMAIL_PROVIDER.upper()}_"
     ANYMAIL.update({name: value for name, value in env.ENVIRON.items() if name.startswith(_provider_prefix)})
+
+# --- Operations: errors and logs (issue 20) ----------------------------------------------------------------
+# Each line carries the collective's schema and the request id (marketplace.observability). LOG_FORMAT=json
+# for the log collector (production's default), "text" to read in a terminal. No e-mail or phone in logs:
+# Django's and allauth's loggers stay at WARNING (their INFO lines may name an address).
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+LOGGING["filters"] = {"context": {"()": "marketplace.observability.ContextFilter"}}
+LOGGING["formatters"] = {
+    "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(schema)s %(request_id)s] %(message)s"},
+    "json": {"()": "marketplace.observability.JsonFormatter"},
+}
+LOGGING["handlers"]["console"].update({"filters": ["context"], "formatter": LOG_FORMAT})
+LOGGING["loggers"].update(
+    {"allauth": {"level": "WARNING"}, "django": {"level": "WARNING"}, "django.server": {"level": "INFO"}}
+)
+# Sentry (or a compatible catcher such as GlitchTip) only when SENTRY_DSN is set: nothing is sent otherwise.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+# Named after the settings module (production, dev…) unless given.
+SENTRY_ENVIRONMENT = env(
+    "SENTRY_ENVIRONMENT", default=env("DJANGO_SETTINGS_MODULE", default="config.settings.dev").rsplit(".")[-1]
+)
+if SENTRY_DSN:
+    from marketplace.observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

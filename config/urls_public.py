@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from marketplace.health import OperatorHealthView
 from marketplace.views import media, public
 from orders.payments.views import stripe_webhook
 
@@ -10,12 +11,16 @@ urlpatterns = [
     path("collectifs/nouveau/", public.collective_create, name="collective_create"),
     path("mes-collectifs/", public.my_collectives, name="my_collectives"),
     path("sante/", public.health, name="health"),
+    path("sante/detail/", OperatorHealthView.as_view(), name="health_detail"),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("", include("marketplace.urls_rights")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+# The e-mail provider's delivery events (bounces, complaints): only behind anymail's basic auth.
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
 if settings.SERVE_MEDIA:
     urlpatterns.append(
         re_path(r"^media/(?P<schema_name>[a-z0-9_]+)/(?P<path>.+)$", media.media, name="media")

@@ -1,10 +1,13 @@
 """The platform operator's admin (public site only): collectives, domains, accounts, memberships."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count, Max, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from marketplace.models import Collective, Domain, Invitation, Membership, User
+from marketplace import selectors, services
+from marketplace.models import Collective, Domain, FollowUp, Invitation, Membership, User
 
 
 @admin.register(User)
@@ -25,12 +28,126 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
+class SuspendedFilter(admin.SimpleListFilter):
+    title = _("état")
+    parameter_name = "suspendu"
+
+    def lookups(self, request, model_admin):
+        return [("oui", _("Suspendu")), ("non", _("Ouvert"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "oui":
+            return queryset.filter(suspended_at__isnull=False)
+        if self.value() == "non":
+            return queryset.filter(suspended_at__isnull=True)
+        return queryset
+
+
 @admin.register(Collective)
 class CollectiveAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "kind", "town", "department", "join_mode", "is_listed"]
+    """The operator's view of every collective: size, last activity, Stripe, health, suspension."""
+
+    list_display = [
+        "name",
+        "slug",
+        "kind",
+        "members_count",
+        "orders_count",
+        "last_activity",
+        "stripe_status",
+        "health",
+        "site_status",
+    ]
+    list_filter = [SuspendedFilter, "kind"]
     search_fields = ["name", "slug", "town"]
-    readonly_fields = ["schema_name"]
+    readonly_fields = ["schema_name", "stripe_account_id", "stripe_charges_enabled", "suspended_at"]
     inlines = [DomainInline]
+    actions = ["suspend", "reactivate"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .tenants()
+            .annotate(
+                active_members=Count(
+                    "memberships", filter=Q(memberships__status=Membership.Status.ACTIVE), distinct=True
+                ),
+                last_membership_at=Max("memberships__created_at"),
+            )
+        )
+
+    def get_changelist_instance(self, request):
+        """Orders live in each collective's schema: one query for the page's collectives (see selectors),
+        and one for their failed follow-ups, attached to the rows the page shows."""
+        changelist = super().get_changelist_instance(request)
+        rows = list(changelist.result_list)  # evaluated once: the page renders these same objects
+        schemas = [row.schema_name for row in rows]
+        figures = selectors.collectives_order_figures(schema_names=schemas)
+        failed = dict(
+            FollowUp.objects.filter(schema_name__in=schemas, failed_at__isnull=False)
+            .values_list("schema_name")
+            .annotate(n=Count("pk"))
+        )
+        for row in rows:
+            row.order_figures = figures.get(row.schema_name, (0, None))
+            row.failed_followups = failed.get(row.schema_name, 0)
+        return changelist
+
+    @admin.display(description=_("membres"), ordering="active_members")
+    def members_count(self, collective):
+        return collective.active_members
+
+    @admin.display(description=_("commandes"))
+    def orders_count(self, collective):
+        return getattr(collective, "order_figures", (None, None))[0]
+
+    @admin.display(description=_("dernière activité"))
+    def last_activity(self, collective):
+        last_order = getattr(collective, "order_figures", (None, None))[1]
+        moments = [moment for moment in [last_order, collective.last_membership_at] if moment]
+        return max(moments) if moments else None
+
+    @admin.display(description=_("Stripe"))
+    def stripe_status(self, collective):
+        if not collective.stripe_account_id:
+            return _("non connecté")
+        if not collective.stripe_charges_enabled:
+            return _("connecté, paiements pas encore activés")
+        return _("paiements activés")
+
+    @admin.display(description=_("santé"))
+    def health(self, collective):
+        failed = getattr(collective, "failed_followups", 0)
+        if failed:
+            return ngettext("%(n)d tâche en échec", "%(n)d tâches en échec", failed) % {"n": failed}
+        return _("OK")
+
+    @admin.display(description=_("site"), ordering="suspended_at")
+    def site_status(self, collective):
+        return _("suspendu") if collective.is_suspended else _("ouvert")
+
+    @admin.action(description=_("Suspendre"))
+    def suspend(self, request, queryset):
+        for collective in queryset:
+            services.collective_suspend(collective_id=collective.pk)
+        self.message_user(
+            request,
+            ngettext("%(n)d collectif suspendu.", "%(n)d collectifs suspendus.", queryset.count())
+            % {"n": queryset.count()},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Réactiver"))
+    def reactivate(self, request, queryset):
+        for collective in queryset:
+            services.collective_reactivate(collective_id=collective.pk)
+        self.message_user(
+            request,
+            ngettext("%(n)d collectif réactivé.", "%(n)d collectifs réactivés.", queryset.count())
+            % {"n": queryset.count()},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Membership)

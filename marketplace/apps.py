@@ -7,4 +7,4 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Place de marché")
 
     def ready(self):
-        from marketplace import storage  # noqa: F401  (registers the private storage's check)
+        from marketplace import email_delivery, storage  # noqa: F401  (signal receiver, storage check)

@@ -65,6 +65,12 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
 
+class UndeliverableReason(models.TextChoices):
+    BOUNCED = "bounced", _("adresse en échec (rebond)")
+    COMPLAINED = "complained", _("message signalé comme indésirable")
+    REJECTED = "rejected", _("adresse refusée par le fournisseur d'envoi")
+
+
 class User(AbstractUser):
     """An account of the platform; it may belong to several collectives (see Membership)."""
 
@@ -74,6 +80,12 @@ class User(AbstractUser):
     # Set when the account was deleted (or stands for someone who left a collective): the row stays for the
     # orders and payments that accounting keeps, with no name, no address and no way to sign in.
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by the e-mail provider's tracking webhook (marketplace.email_delivery) when a message to this
+    # address bounced or was reported as spam: coordinators see it and phone instead.
+    email_undeliverable_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_undeliverable_reason = models.CharField(
+        max_length=20, blank=True, choices=UndeliverableReason.choices, editable=False
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -96,6 +108,18 @@ class User(AbstractUser):
     @property
     def is_erased(self) -> bool:
         return self.erased_at is not None
+
+
+class CollectiveQuerySet(models.QuerySet):
+    def tenants(self) -> CollectiveQuerySet:
+        """Real collectives: not the public schema nor the template new ones are cloned from."""
+        from django_tenants.utils import get_public_schema_name
+
+        return self.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
+
+    def active_tenants(self) -> CollectiveQuerySet:
+        """The collectives whose clock jobs run (beat's fan-outs): real ones, not suspended, by pk."""
+        return self.tenants().filter(suspended_at__isnull=True).order_by("pk")
 
 
 class Collective(TenantMixin):
@@ -138,6 +162,11 @@ class Collective(TenantMixin):
     stripe_account_id = models.CharField(max_length=64, blank=True, default="", editable=False)
     stripe_charges_enabled = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Set by the platform operator (admin action « Suspendre »): every page of its site answers 503 with a
+    # notice and its clock jobs skip it; nothing is deleted, « Réactiver » clears it.
+    suspended_at = models.DateTimeField(_("suspendu le"), null=True, blank=True, editable=False)
+
+    objects = CollectiveQuerySet.as_manager()
 
     auto_create_schema = True
     auto_drop_schema = True
@@ -192,6 +221,10 @@ class Collective(TenantMixin):
     def base_url(self) -> str:
         port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
         return f"{settings.SITE_SCHEME}://{self.slug}.{settings.BASE_DOMAIN}{port}"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def is_buying_group(self) -> bool:

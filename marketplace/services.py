@@ -335,3 +335,36 @@ def invitation_revoke(*, collective: Collective, invitation_id: int, by: User) -
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
     return invitation
+
+
+# The platform operator (issue 20) ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def collective_suspend(*, collective_id: int) -> Collective:
+    """Close the collective's site and its clock jobs; nothing is deleted. Suspending twice keeps the date."""
+    Collective.objects.filter(pk=collective_id, suspended_at__isnull=True).update(suspended_at=timezone.now())
+    return Collective.objects.get(pk=collective_id)
+
+
+@transaction.atomic
+def collective_reactivate(*, collective_id: int) -> Collective:
+    Collective.objects.filter(pk=collective_id).update(suspended_at=None)
+    return Collective.objects.get(pk=collective_id)
+
+
+# E-mail delivery (marketplace.email_delivery) ---------------------------------------------------------------
+
+
+def user_email_mark_undeliverable(*, email: str, reason: str, at=None) -> int:
+    """Mark the account(s) of this address; returns how many. An unknown address changes nothing."""
+    return User.objects.filter(email__iexact=email.strip()).update(
+        email_undeliverable_at=at or timezone.now(), email_undeliverable_reason=reason
+    )
+
+
+def user_email_mark_deliverable(*, email: str, at=None) -> int:
+    """A message delivered after the mark (not a late event of an older one) clears it."""
+    return User.objects.filter(
+        email__iexact=email.strip(), email_undeliverable_at__lt=at or timezone.now()
+    ).update(email_undeliverable_at=None, email_undeliverable_reason="")

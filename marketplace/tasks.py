@@ -113,6 +113,9 @@ def followup_render(*, followup_id: int) -> bool:
 @shared_task
 def followups_sweep() -> int:
     """Beat, every minute. Two beats by mistake, or a tick redelivered, sweep once per minute."""
+    from marketplace.health import beat_tick_record
+
+    beat_tick_record()  # the operator's health page: the clock is alive
     if not beat_tick_claim("followups-sweep"):
         return 0
     return followups.followups_sweep()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from celery import shared_task
-from django.conf import settings
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
 from marketplace.followups import beat_tick_claim
 from marketplace.models import Collective, User
@@ -33,11 +32,8 @@ def order_confirmation_send(*, schema_name: str, order_id: int, kind: str) -> No
 
 
 def _tenant_schemas() -> list[str]:
-    return list(
-        Collective.objects.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
-        .order_by("pk")
-        .values_list("schema_name", flat=True)
-    )
+    """The collectives whose clock runs: not the public or template schema, not a suspended collective."""
+    return list(Collective.objects.active_tenants().values_list("schema_name", flat=True))
 
 
 @shared_task

@@ -58,6 +58,8 @@ ROOT_URLCONF = "config.urls_tenant"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "marketplace.views.public.unknown_collective"
 
 MIDDLEWARE = [
+    # The request id first: every log line and error of the request carries it (issue 20).
+    "marketplace.observability.RequestIdMiddleware",
     # Security headers first: TenantMainMiddleware answers an unknown host's page by itself.
     "django.middleware.security.SecurityMiddleware",
     "marketplace.headers.ContentSecurityPolicyMiddleware",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A suspended collective's site says so (503), before any session or view (issue 20).
+    "marketplace.middleware.SuspendedCollectiveMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -327,3 +331,55 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default=None)
 # allauth's defaults, stated: 30 sign-in attempts a minute per address; failed ones 10 a minute per address
 # and 5 in 5 minutes per account *and address* (marketplace.adapters: a stranger cannot lock a member out).
 ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "10/m/ip,5/5m/key"}
+
+# --- Operations: health (issue 20) -------------------------------------------------------------------------
+# /sante/ is the load balancer's floor (no query); /sante/detail/ (public host, staff, marketplace.health)
+# checks PostgreSQL, Redis (cache and broker), both storages, a Celery worker per queue and beat's clock.
+# A monitor without a staff session sends `Authorization: Bearer <HEALTH_CHECK_TOKEN>` (empty: staff only).
+HEALTH_CHECK_TOKEN = env("HEALTH_CHECK_TOKEN", default="")
+HEALTH_CELERY_TIMEOUT = env.float("HEALTH_CELERY_TIMEOUT", default=1.0)  # seconds a worker has to answer
+HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=180)  # seconds since beat's last tick
+
+# --- Operations: e-mail that arrives (issue 20) ------------------------------------------------------------
+# SMTP through EMAIL_URL stays the default. EMAIL_PROVIDER=brevo|mailjet|postmark|sendgrid|mailgun|… sends
+# through that provider's API (django-anymail); its settings are the environment variables named after it
+# (BREVO_API_KEY; MAILJET_API_KEY and MAILJET_SECRET_KEY; POSTMARK_SERVER_TOKEN…). Its tracking webhook is
+# https://user:password@<BASE_DOMAIN>/anymail/<provider>/tracking/, ANYMAIL_WEBHOOK_SECRET="user:password"
+# (the URL exists only once that secret is set): bounces and complaints mark the address (email_delivery).
+SHARED_APPS.append("anymail")
+INSTALLED_APPS.append("anymail")
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="")
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
+if EMAIL_PROVIDER:
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    _provider_prefix = f"{EMAIL_PROVIDER.upper()}_"
+    ANYMAIL.update({name: value for name, value in env.ENVIRON.items() if name.startswith(_provider_prefix)})
+
+# --- Operations: errors and logs (issue 20) ----------------------------------------------------------------
+# Each line carries the collective's schema and the request id (marketplace.observability). LOG_FORMAT=json
+# for the log collector (production's default), "text" to read in a terminal. No e-mail or phone in logs:
+# Django's and allauth's loggers stay at WARNING (their INFO lines may name an address).
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+LOGGING["filters"] = {"context": {"()": "marketplace.observability.ContextFilter"}}
+LOGGING["formatters"] = {
+    "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(schema)s %(request_id)s] %(message)s"},
+    "json": {"()": "marketplace.observability.JsonFormatter"},
+}
+LOGGING["handlers"]["console"].update({"filters": ["context"], "formatter": LOG_FORMAT})
+LOGGING["loggers"].update(
+    {"allauth": {"level": "WARNING"}, "django": {"level": "WARNING"}, "django.server": {"level": "INFO"}}
+)
+# Sentry (or a compatible catcher such as GlitchTip) only when SENTRY_DSN is set: nothing is sent otherwise.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+# Named after the settings module (production, dev…) unless given.
+SENTRY_ENVIRONMENT = env(
+    "SENTRY_ENVIRONMENT", default=env("DJANGO_SETTINGS_MODULE", default="config.settings.dev").rsplit(".")[-1]
+)
+if SENTRY_DSN:
+    from marketplace.observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

@@ -32,3 +32,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Security headers (Content-Security-Policy, Permissions-Policy, Referrer-Policy, nosniff, framing) and the
 # sign-in limits behind the reverse proxy (TRUSTED_PROXY_COUNT) are in config/settings/base.py: every
 # environment sends the same headers, so that `make dev` and the tests meet the production policy.
+
+# --- Operations: logs (issue 20) ----------------------------------------------------------------------------
+# One JSON object per line for the log collector, unless LOG_FORMAT=text.
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # noqa: F405

@@ -23,3 +23,6 @@ CACHES["default"]["LOCATION"] = urlunsplit(_redis._replace(path=f"/{_cache_db}")
 
 # Most tests run inside their own transaction (pytest-django): the guard test runs outside one and raises.
 SLOW_WORK_IN_TRANSACTION = "allow"
+
+# The e-mail provider's tracking webhook (anymail) is mounted only with a secret (basic auth).
+ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": "fournisseur:secret-du-webhook"}  # noqa: F405

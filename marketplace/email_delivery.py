@@ -1,0 +1,38 @@
+"""E-mail that arrives: the transactional provider's tracking webhook (django-anymail, on the public host,
+with its basic auth) marks an address as undeliverable on a bounce, a spam complaint or a provider's refusal;
+a later delivery to it clears the mark. Coordinators see the mark on their members page."""
+
+from __future__ import annotations
+
+import logging
+
+from anymail.signals import EventType, tracking
+from django.dispatch import receiver
+
+from marketplace import services
+from marketplace.models import UndeliverableReason
+
+logger = logging.getLogger(__name__)
+
+_UNDELIVERABLE = {
+    EventType.BOUNCED: UndeliverableReason.BOUNCED,
+    EventType.COMPLAINED: UndeliverableReason.COMPLAINED,
+    EventType.REJECTED: UndeliverableReason.REJECTED,
+}
+
+
+@receiver(tracking, dispatch_uid="marketplace.email_delivery.tracking_received")
+def tracking_received(sender, event, esp_name: str, **kwargs) -> None:
+    if not event.recipient:
+        return
+    reason = _UNDELIVERABLE.get(event.event_type)
+    if reason is not None:
+        marked = services.user_email_mark_undeliverable(
+            email=event.recipient, reason=reason, at=event.timestamp
+        )
+        # No address in the log: the event's id and the provider say enough to find it there.
+        logger.info(
+            "E-mail undeliverable (%s, %s event %s): %d account(s)", reason, esp_name, event.event_id, marked
+        )
+    elif event.event_type == EventType.DELIVERED:
+        services.user_email_mark_deliverable(email=event.recipient, at=event.timestamp)

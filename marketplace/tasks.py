@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 
 from marketplace import followups, personal_data
 from marketplace.followups import beat_tick_claim
+from marketplace.health import beat_tick_record
 from marketplace.models import Invitation, Membership, Role
 
 
@@ -113,8 +114,6 @@ def followup_render(*, followup_id: int) -> bool:
 @shared_task
 def followups_sweep() -> int:
     """Beat, every minute. Two beats by mistake, or a tick redelivered, sweep once per minute."""
-    from marketplace.health import beat_tick_record
-
     beat_tick_record()  # the operator's health page: the clock is alive
     if not beat_tick_claim("followups-sweep"):
         return 0

@@ -212,10 +212,12 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Redis, but pages go on when it does not answer (marketplace.cache), after at most a second or two.
+        "BACKEND": "marketplace.cache.TolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 

@@ -56,6 +56,7 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m config.embedded test -- $(PY) manage.py makemigrations --check --dry-run
 
 format: install

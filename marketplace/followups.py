@@ -24,16 +24,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tenants.utils import schema_context
+from kombu.exceptions import OperationalError as BrokerDown  # what publishing raises when the broker is down
 
 from marketplace.models import FollowUp
 
 logger = logging.getLogger(__name__)
-
-# What a broker outage raises from apply_async (kombu's OperationalError is an OSError subclass at heart).
-try:
-    from kombu.exceptions import OperationalError as BrokerDown
-except ImportError:  # pragma: no cover - kombu comes with Celery
-    BrokerDown = OSError
 
 
 def _lease(queue: str) -> timedelta:
@@ -47,7 +42,7 @@ def followup_add(
 ) -> FollowUp | None:
     """Record that `task` must run with `kwargs` (and `schema_name` of the current collective) once this
     transaction commits. With a `key` already recorded, nothing is added (None)."""
-    schema_name = connection.schema_name
+    schema_name = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
     now = timezone.now()
     fields = {"schema_name": schema_name, "task": task, "kwargs": kwargs, "queue": queue}
     due_at = now + (delay or timedelta(0))

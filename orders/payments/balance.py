@@ -84,7 +84,7 @@ def order_balance(order: Order) -> Balance:
 @dataclass
 class OrderMoneyRow:
     order: Order
-    balance: object  # payments.Balance
+    balance: Balance
     by_method: dict[str, Decimal]
 
 
@@ -125,7 +125,7 @@ def sale_payments_report(*, sale: Sale) -> SalePaymentsReport:
         rows.append(OrderMoneyRow(order=order, balance=order_balance(order), by_method=dict(by_method)))
     labels = dict(PaymentMethod.choices)
     per_method = [
-        (labels[method], received_by[method], refunded_by[method])
+        (str(labels[method]), received_by[method], refunded_by[method])
         for method in PaymentMethod.values
         if received_by[method] or refunded_by[method]
     ]

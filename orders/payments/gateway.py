@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import stripe
 from django.conf import settings
+from stripe._base_address import BaseAddresses  # the library's own TypedDict, not exported at the top
 
 from marketplace.guards import SlowWorkInTransaction, slow_work_outside_transactions
 from marketplace.money import money
@@ -38,7 +39,7 @@ def client() -> stripe.StripeClient:
         raise NotConfigured
     slow_work_outside_transactions("a Stripe call")
     base = settings.STRIPE_API_BASE
-    addresses = {"api": base, "connect": base} if base else None
+    addresses: BaseAddresses | None = {"api": base, "connect": base} if base else None
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses=addresses,
@@ -56,8 +57,8 @@ def from_cents(amount_cents: int | None) -> Decimal:
     return money(Decimal(amount_cents or 0) / 100)
 
 
-def _options(account: str, idempotency_key: str | None = None) -> dict:
-    options: dict = {"stripe_account": account}
+def _options(account: str, idempotency_key: str | None = None) -> stripe.RequestOptions:
+    options: stripe.RequestOptions = {"stripe_account": account}
     if idempotency_key:
         options["idempotency_key"] = idempotency_key
     return options

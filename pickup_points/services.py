@@ -2,6 +2,7 @@
 
 Row locks come from `locks` only (see its docstring for the order). Counters move with conditional UPDATEs
 whose row count is checked: `PickupSlot.reserved` is never read, incremented and written back.
+Over 400 lines: slot generation, closures and bookings share the same locks and slot rules.
 """
 
 from __future__ import annotations

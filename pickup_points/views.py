@@ -3,6 +3,8 @@
 Staff reach only the points they are assigned to: every point id in a URL goes through
 `selectors.points_visible`, so any other id (another point, another collective) is a 404. The
 distribution-day page itself lives in orders/day (it shows orders and money; see pickup_points/pages.py).
+Over 400 lines: the staff's pages and the members' booking pages share their access helpers; splitting
+them would copy those.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ The file has one row per product and French column names; an export can be edite
 and importing an unchanged export changes nothing. Rows are matched on « identifiant » (blank for a new
 product) and only ever within the producer being imported: an identifier of another producer's product is
 an error of that row, never a write.
+
+Over 400 lines: the file format (columns, widgets, cp1252, XLSX checks) and the import report belong
+together; the import-export resource needs all of them.
 """
 
 from __future__ import annotations

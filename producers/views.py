@@ -2,6 +2,7 @@
 
 Back-office views check the role in the current collective (role_required), then look the producer or the
 product up among those the account manages: anything else is a 404, whatever id is in the URL or the POST.
+Over 400 lines: one page per back-office screen, all behind the same `_managed_producer` check.
 """
 
 from __future__ import annotations

@@ -75,16 +75,18 @@ def artifacts_dir() -> Path:
 # ------------------------------------------------------------------------------------------------ browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         pytest.fail("chromium not found: run `make system-deps` (Debian's chromium package)")
-    # Playwright's synchronous API keeps an event loop running in this thread while it lives; Django's ORM,
-    # used by the tests' fixtures (tests/conftest.py rebuilds the world around each test), would take it for
-    # async code and refuse to run.
+    # Package scope: the browser (and its event loop) is gone once the journeys are done, so the tests
+    # that run after them see no running loop (asgiref refuses async_to_sync under one: the operator's
+    # health page). Playwright's synchronous API keeps an event loop running in this thread while it
+    # lives; Django's ORM, used by the tests' fixtures (tests/conftest.py rebuilds the world around each
+    # test), would take it for async code and refuse to run.
     unsafe_before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:

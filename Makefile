@@ -34,8 +34,10 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json | system-deps
 	npm ci --prefix tests/browser --no-audit --no-fund
 	touch $@
 
+# Two test processes (pytest-xdist), one per core: each has its own test database, Redis databases and
+# file folders (config/settings/test.py). PYTEST_ARGS="-n 0" runs everything in one process.
 test: install system-deps $(AXE)
-	$(PY) -m config.embedded test -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m config.embedded test -- $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 # The date-sensitive tests (everything but the browser journeys) with the clock set to each day of a week,
 # both summer-time nights, a month end and a year end (tests/conftest.py reads ETAL_TODAY). The quick sweep

@@ -1,3 +1,4 @@
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
@@ -19,6 +20,15 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 _redis = urlsplit(REDIS_URL)  # noqa: F405
 # TEST_CACHE_DB keeps two runs on one machine (two work trees) apart.
 _cache_db = env.int("TEST_CACHE_DB", default=15)  # noqa: F405
+# Under `pytest -n 2` (make test) each process gets its own broker and cache databases and file folders, as
+# it gets its own test database (pytest-django): a real worker of one never takes the other's tasks.
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist.startswith("gw"):
+    _index = int(_xdist[2:])
+    _cache_db -= _index
+    CELERY_BROKER_URL = urlunsplit(_redis._replace(path=f"/{1 + _index}"))
+    MEDIA_ROOT = BASE_DIR / ".local" / f"test-media-{_xdist}"  # noqa: F405
+    PRIVATE_ROOT = BASE_DIR / ".local" / f"test-private-{_xdist}"  # noqa: F405
 CACHES["default"]["LOCATION"] = urlunsplit(_redis._replace(path=f"/{_cache_db}"))  # noqa: F405
 
 # Most tests run inside their own transaction (pytest-django): the guard test runs outside one and raises.

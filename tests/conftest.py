@@ -8,6 +8,7 @@ member, plus accounts that belong to no collective. Tests reach a collective thr
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -21,6 +22,22 @@ from marketplace import services, tenancy
 from marketplace.models import Collective, Membership, Role, User
 
 PASSWORD = "un-mot-de-passe-solide"
+
+
+_SESSION_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Where the browser journeys left their screenshots (counted on disk: under pytest -n the worker
+    processes take them)."""
+    if hasattr(config, "workerinput"):
+        return
+    from tests.browser.conftest import artifacts_dir
+
+    shots = sum(1 for path in artifacts_dir().rglob("*.png") if path.stat().st_mtime >= _SESSION_STARTED)
+    if shots:
+        terminalreporter.write_sep("-", "browser journeys")
+        terminalreporter.write_line(f"Captures d'écran des parcours : {artifacts_dir()} ({shots} images)")
 
 
 def pytest_configure(config):

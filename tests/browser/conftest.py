@@ -294,18 +294,9 @@ def shoot(request) -> Shooter:
     return Shooter(artifacts_dir(), request.node.name.removeprefix("test_"))
 
 
-_SESSION_STARTED = time.time()
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    # Under pytest -n, the screenshots are taken by the worker processes: count them on disk.
-    shots = len(_shots) or sum(
-        1 for path in artifacts_dir().rglob("*.png") if path.stat().st_mtime >= _SESSION_STARTED
-    )
-    if not shots:
-        return
-    terminalreporter.write_sep("-", "browser journeys")
-    terminalreporter.write_line(f"Captures d'écran des parcours : {artifacts_dir()} ({shots} images)")
+    """Pages wider than the screen, when the journeys ran in this process (the screenshot count is printed
+    by tests/conftest.py, which also sees the journeys of pytest -n's workers)."""
     for page in _wide_pages:
         terminalreporter.write_line(f"  wider than the screen: {page}")
 

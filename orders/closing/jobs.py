@@ -2,10 +2,11 @@
 have not ordered, close a sale, make the next sales of the recurring schedules.
 
 Each job that must happen once marks itself done (`opened_notified_at`, `reminded_at`, `closed_at`) in the
-same transaction as its work, on a row taken with `select_for_update(skip_locked=True)`: a second worker (or
+same transaction as its work, on a row claimed by `locks.sale_claim` (skip locked): a second worker (or
 beat firing twice) skips the row or finds it already marked, and a worker killed in the middle rolls the
-whole transaction back, mark included, so the next run simply does it again. E-mails leave only after the
-commit (`transaction.on_commit`), so a rolled-back run sends nothing.
+whole transaction back, mark included, so the next run simply does it again. E-mails and sheets are
+follow-ups written in that transaction (marketplace.followups), so a rolled-back run sends nothing and a
+committed one loses nothing.
 
 Sales whose row is held by an order being placed (FOR SHARE, see locks) are skipped for this run and taken
 by the next one, a minute later.

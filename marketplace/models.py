@@ -10,12 +10,14 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_public_schema_name, schema_exists
 
+from marketplace import schemas
 from marketplace.departments import department_name, validate_department
 
 
@@ -113,8 +115,6 @@ class User(AbstractUser):
 class CollectiveQuerySet(models.QuerySet):
     def tenants(self) -> CollectiveQuerySet:
         """Real collectives: not the public schema nor the template new ones are cloned from."""
-        from django_tenants.utils import get_public_schema_name
-
         return self.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
 
     def active_tenants(self) -> CollectiveQuerySet:
@@ -197,10 +197,6 @@ class Collective(TenantMixin):
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """Clone the template schema when it exists (fast path), else migrate from scratch (see tenancy)."""
-        from django.db import connection
-        from django_tenants.utils import get_public_schema_name, schema_exists
-
-        from marketplace import tenancy
 
         template = settings.TENANT_BASE_SCHEMA
         if (
@@ -210,7 +206,7 @@ class Collective(TenantMixin):
         ):
             if check_if_exists and schema_exists(self.schema_name):
                 return False
-            tenancy.schema_clone(source=template, target=self.schema_name)
+            schemas.schema_clone(source=template, target=self.schema_name)
             connection.set_schema_to_public()
             return True
         return super().create_schema(

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from marketplace import services, tenancy
+from marketplace import schemas, services, tenancy
 from marketplace.models import Collective, Membership, Role, User
 
 PASSWORD = "un-mot-de-passe-solide"
@@ -101,7 +101,7 @@ def _world_ensure() -> None:
     tenancy.public_tenant_ensure()
     _template_rebuild()
     tenancy.template_tenant_ensure()
-    _TEMPLATE_SQL[:] = _TEMPLATE_SQL or tenancy.schema_clone_statements(
+    _TEMPLATE_SQL[:] = _TEMPLATE_SQL or schemas.schema_clone_statements(
         source=settings.TENANT_BASE_SCHEMA, target=settings.TENANT_BASE_SCHEMA
     )
     _cast(

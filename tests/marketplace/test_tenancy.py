@@ -5,7 +5,7 @@ from unittest import mock
 from django.db import connection
 from django.test import override_settings
 
-from marketplace import tenancy
+from marketplace import schemas, tenancy
 from marketplace.models import Collective
 
 
@@ -42,7 +42,7 @@ def test_cloned_schema_equals_a_migrated_schema(db):
     cloned.save(verbosity=0)
     with (
         override_settings(TENANT_BASE_SCHEMA="no_such_template"),
-        mock.patch.object(tenancy, "schema_clone", side_effect=AssertionError("must migrate")),
+        mock.patch.object(schemas, "schema_clone", side_effect=AssertionError("must migrate")),
     ):
         migrated = Collective(schema_name="c_migrate_check", slug="migrate-check", name="Migré")
         migrated.save(verbosity=0)

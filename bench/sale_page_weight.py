@@ -12,6 +12,8 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import sys
+from pathlib import Path
 
 import _setup
 
@@ -24,6 +26,7 @@ from django.contrib.staticfiles import finders  # noqa: E402
 from django.core.files.storage import default_storage  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
 from marketplace.models import Collective, User  # noqa: E402
@@ -52,13 +55,16 @@ def main() -> None:
     call_command("seed_demo", "--quiet")
     collective = Collective.objects.get(domains__domain=HOST)
     with schema_context(collective.schema_name):
-        sale = Sale.objects.filter(is_published=True).order_by("-opens_at").first()
+        now = timezone.now()
+        sale = Sale.objects.filter(is_published=True, opens_at__lte=now, closes_at__gt=now).first()
         offers = sale.offers.count()
     client = Client(HTTP_HOST=HOST)
     client.force_login(User.objects.get(email=MEMBER))
     response = client.get(f"/ventes/{sale.pk}/")
     assert response.status_code == 200, response.status_code
     html = response.content
+    if len(sys.argv) > 1:  # keep the page to look at: sale_page_weight.py page.html
+        Path(sys.argv[1]).write_bytes(html)
     assets = sorted(set(ASSET.findall(html.decode())))
     static_raw = static_gz = found = 0
     for url in assets:
@@ -69,11 +75,19 @@ def main() -> None:
         found += 1
         static_raw += len(data)
         static_gz += _gz(data) if not url.endswith((".png", ".jpg", ".jpeg", ".webp")) else len(data)
-    print(f"sale page « {sale.title} », {offers} products, as {MEMBER}")
+    fields = html.count(b'class="qty"')
+    print(f"sale page « {sale.title} », {offers} products, {fields} quantity fields, as {MEMBER}")
     print(f"HTML: {len(html)} bytes, {_gz(html)} bytes gzip-compressed")
     print(f"static files and images: {found} requests, {static_raw} bytes, {static_gz} bytes gzip-compressed")
-    print("  " + ", ".join(url for url in assets if url.startswith(settings.STATIC_URL)) + ", and product thumbnails")
-    print(f"total: {1 + found} requests, {len(html) + static_raw} bytes, {_gz(html) + static_gz} bytes compressed")
+    print(
+        "  "
+        + ", ".join(url for url in assets if url.startswith(settings.STATIC_URL))
+        + ", and product thumbnails"
+    )
+    print(
+        f"total: {1 + found} requests, {len(html) + static_raw} bytes, "
+        f"{_gz(html) + static_gz} bytes compressed"
+    )
 
 
 main()

@@ -10,6 +10,8 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from marketplace.models import Collective, Invitation, Membership, Role, User, search_normalize
+from marketplace.money import money
+from producers import weighing
 from producers.models import LOW_STOCK, Category, Producer, ProducerAccount, Product, estimated_price
 
 # --------------------------------------------------------------------------------------- back office
@@ -96,6 +98,14 @@ class ShopItem:
         if not self.product.is_variable_weight or not self.product.estimated_weight_kg:
             return None
         return estimated_price(price_per_kg=self.price, weight_kg=self.product.estimated_weight_kg)
+
+    def pieces_text(self, quantity: int | None = None) -> str:
+        pieces = quantity or 1
+        return weighing.pieces_text(
+            pieces=pieces,
+            piece_kg=self.product.estimated_weight_kg,
+            amount=money((self.estimated_price or Decimal(0)) * pieces),
+        )
 
     @property
     def is_sold_out(self) -> bool:

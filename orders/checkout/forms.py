@@ -42,6 +42,12 @@ class CartForm(forms.Form):
             if self.cleaned_data.get(f"qty_{offer.pk}")
         }
 
+    def shown_quantities(self) -> dict[int, int] | None:
+        """The quantities the page shows: those typed (None while some are wrong), else the cart's."""
+        if not self.is_bound:
+            return {offer.pk: self.fields[f"qty_{offer.pk}"].initial for offer in self.offers}
+        return self.quantities() if self.is_valid() else None
+
     def rows(self):
         """(offer, bound field) pairs for the template."""
         return [(offer, self[f"qty_{offer.pk}"]) for offer in self.offers]

@@ -103,6 +103,24 @@ def offers_by_producer(rows) -> list[ProducerGroup]:
 
 
 @dataclass(frozen=True)
+class BasketTotal:
+    amount: Decimal
+    items: int
+    is_estimate: bool  # weighed goods in the basket: the amount follows the weighing
+
+
+def basket_total(*, offers: Iterable[Offer], quantities: dict[int, int]) -> BasketTotal:
+    """The running total of the sale page, from offers already loaded (no query): each line rounded once,
+    as the order will be; weighed goods at their estimated price."""
+    lines = [(offer, quantities[offer.pk]) for offer in offers if quantities.get(offer.pk)]
+    return BasketTotal(
+        amount=sum((offer.amount_for(quantity) for offer, quantity in lines), Decimal("0")),
+        items=sum(quantity for _offer, quantity in lines),
+        is_estimate=any(offer.is_variable_weight for offer, _quantity in lines),
+    )
+
+
+@dataclass(frozen=True)
 class CartLine:
     offer: Offer
     quantity: int
@@ -121,9 +139,7 @@ def cart_summary(*, sale: Sale, quantities: dict[int, int]) -> CartSummary:
     """The cart as the member will pay it: amounts from the sale's frozen prices, rounded once per line."""
     offers = sale_offers(sale=sale).filter(pk__in=list(quantities))
     lines = [
-        CartLine(
-            offer=offer, quantity=quantities[offer.pk], amount=money(offer.unit_amount * quantities[offer.pk])
-        )
+        CartLine(offer=offer, quantity=quantities[offer.pk], amount=offer.amount_for(quantities[offer.pk]))
         for offer in offers
     ]
     pseudo_lines = [OrderLine(vat_rate=line.offer.vat_rate, amount=line.amount) for line in lines]

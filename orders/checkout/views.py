@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
@@ -48,18 +49,30 @@ def _my_order(request, sale: Sale) -> Order | None:
     return checkout_selectors.order_of_member(sale=sale, user=request.user)
 
 
-def sale_shop(request, sale_id: int):
-    """The products of a sale; members choose quantities here (their cart)."""
-    sale = _visible_sale(sale_id)
-    offers = checkout_selectors.sale_offers(sale=sale)
+def _cart_form(request, sale: Sale, data=None) -> tuple[CartForm, Order | None]:
+    offers = list(checkout_selectors.sale_offers(sale=sale))
     order = _my_order(request, sale)
     own = checkout_selectors.order_quantities(order=order) if order else {}
+    return CartForm(data, offers=offers, own=own, quantities=_cart(request, sale) or own), order
+
+
+def _basket_total(form: CartForm) -> checkout_selectors.BasketTotal | None:
+    """The running total of what the form shows; None while a quantity is wrong."""
+    quantities = form.shown_quantities()
+    if quantities is None:
+        return None
+    return checkout_selectors.basket_total(offers=form.offers, quantities=quantities)
+
+
+def sale_shop(request, sale_id: int):
+    """The products of a sale; members choose quantities here (their cart). « Mettre à jour le total »
+    (`update_total`) only re-renders the page with the total, keeping what was typed; with JavaScript,
+    htmx asks `sale_basket_total` for the total at each change instead."""
+    sale = _visible_sale(sale_id)
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
-    form = CartForm(request.POST or None, offers=offers, own=own, quantities=_cart(request, sale) or own)
+    form, order = _cart_form(request, sale, request.POST or None)
     if request.method == "POST":
         if not request.user.is_authenticated:
-            from django.contrib.auth.views import redirect_to_login
-
             return redirect_to_login(request.get_full_path())
         if not can_order:
             messages.error(
@@ -71,7 +84,9 @@ def sale_shop(request, sale_id: int):
             return redirect("sale_shop", sale_id=sale.pk)
         if form.is_valid():
             quantities = form.quantities()
-            if not quantities:
+            if "update_total" in request.POST:
+                _cart_save(request, sale, quantities)  # the cart only: nothing is ordered yet
+            elif not quantities:
                 form.add_error(None, _("Votre panier est vide : indiquez au moins une quantité."))
             else:
                 _cart_save(request, sale, quantities)
@@ -82,8 +97,20 @@ def sale_shop(request, sale_id: int):
         "groups": checkout_selectors.offers_by_producer(form.rows()),
         "order": order,
         "can_order": can_order,
+        "total": _basket_total(form),
     }
     return render(request, "orders/sale_shop.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def sale_basket_total(request, sale_id: int):
+    """The running total of the sale page for htmx, from the quantities typed: the same access as the page
+    (a published sale of this collective), and it writes nothing, not even the cart."""
+    sale = _visible_sale(sale_id)
+    if not request.headers.get("HX-Request"):
+        return redirect("sale_shop", sale_id=sale.pk)
+    form, _order = _cart_form(request, sale, request.POST)
+    return render(request, "orders/_basket_total.html", {"total": _basket_total(form)})
 
 
 @role_required(Role.MEMBER)

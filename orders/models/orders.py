@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from orders.models.payments import PaymentMethod, PaymentStatus
 from orders.models.sales import Offer, Sale
 from pickup_points.models import SlotBooking
+from producers import weighing
 from producers.models import Unit
 
 MAX_LINE_QUANTITY = 99
@@ -134,6 +135,17 @@ class OrderLine(models.Model):
     @property
     def final_amount(self) -> Decimal:
         return self.weighed_amount if self.weighed_amount is not None else self.amount
+
+    def pieces_text(self, quantity: int | None = None) -> str:
+        """« 3 pièces ≈ 900 g ≈ 21,60 € », once weighed « 3 pièces, 912 g : 21,89 € » (producers.weighing).
+        The estimated weight per piece is the offer's, frozen with the sale."""
+        return weighing.pieces_text(
+            pieces=self.quantity,
+            piece_kg=self.offer.estimated_weight_kg,
+            amount=self.amount,
+            weighed_kg=self.weight_kg,
+            weighed_amount=self.weighed_amount,
+        )
 
 
 class OrderEvent(models.Model):

@@ -16,6 +16,7 @@ from marketplace.money import money
 from orders.models.payments import PaymentMethod
 from orders.sales.recurrence import MonthlyRule, WeeklyRule
 from pickup_points.models import Distribution, PickupPoint
+from producers import weighing
 from producers.models import Producer, Product, Unit
 
 
@@ -259,3 +260,14 @@ class Offer(models.Model):
         if self.is_variable_weight and self.estimated_weight_kg:
             return money(self.price * self.estimated_weight_kg)
         return self.price
+
+    def amount_for(self, quantity: int) -> Decimal:
+        """What `quantity` units cost, rounded once for the line (as the order line will be)."""
+        return money(self.unit_amount * quantity)
+
+    def pieces_text(self, quantity: int | None = None) -> str:
+        """« 1 pièce ≈ 300 g ≈ 7,20 € » for a weighed offer (producers.weighing, the one wording)."""
+        pieces = quantity or 1
+        return weighing.pieces_text(
+            pieces=pieces, piece_kg=self.estimated_weight_kg, amount=self.amount_for(pieces)
+        )

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from marketplace.models import Role
 from marketplace.permissions import role_required
 from orders.checkout import selectors as checkout_selectors
-from orders.models import Order, Payment, PaymentStatus, Sale, ShopSettings
+from orders.models import Order, OrderLine, Payment, PaymentStatus, Sale, ShopSettings
 from orders.payments import balance as balances
 from orders.payments import gateway, webhooks
 from orders.payments import services as payment_services
@@ -126,7 +126,8 @@ def _coordinator_order(sale_id: int, order_id: int) -> Order:
     """The order with what its page reads several times (lines; payments with their refunds) loaded once."""
     return get_object_or_404(
         Order.objects.select_related("sale", "user", "booking__slot__point").prefetch_related(
-            "lines", Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds"))
+            Prefetch("lines", queryset=OrderLine.objects.select_related("offer")),
+            Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")),
         ),
         pk=order_id,
         sale_id=sale_id,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, Sale
+from producers import weighing
 
 
 def sales_for_coordinator() -> QuerySet[Sale]:
@@ -47,13 +51,39 @@ def sale_orders(
     return orders
 
 
-def sale_totals_per_product(*, sale: Sale) -> QuerySet:
-    return (
+@dataclass(frozen=True)
+class ProductSold:
+    name: str
+    producer_name: str
+    is_variable_weight: bool
+    piece_kg: Decimal | None
+    quantity: int
+    amount: Decimal
+
+    def pieces_text(self, quantity: int | None = None) -> str:
+        return weighing.pieces_text(pieces=self.quantity, piece_kg=self.piece_kg, amount=self.amount)
+
+
+def sale_totals_per_product(*, sale: Sale) -> list[ProductSold]:
+    rows = (
         OrderLine.objects.filter(order__sale=sale, order__status=Order.Status.PLACED)
-        .values("offer_id", "name", "unit", "offer__producer__name", "is_variable_weight")
+        .values(
+            "offer_id", "name", "offer__producer__name", "is_variable_weight", "offer__estimated_weight_kg"
+        )
         .annotate(quantity=Sum("quantity"), amount=Sum("amount"))
         .order_by("offer__producer__name", "name")
     )
+    return [
+        ProductSold(
+            name=row["name"],
+            producer_name=row["offer__producer__name"],
+            is_variable_weight=row["is_variable_weight"],
+            piece_kg=row["offer__estimated_weight_kg"],
+            quantity=row["quantity"],
+            amount=row["amount"],
+        )
+        for row in rows
+    ]
 
 
 def sale_totals_per_producer(*, sale: Sale) -> QuerySet:

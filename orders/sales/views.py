@@ -295,7 +295,7 @@ def sale_orders(request, sale_id: int):
         "sale": sale,
         "form": form,
         "orders": orders,
-        "per_product": list(sale_selectors.sale_totals_per_product(sale=sale)),
+        "per_product": sale_selectors.sale_totals_per_product(sale=sale),
         "per_producer": list(sale_selectors.sale_totals_per_producer(sale=sale)),
         "placed_count": summary["count"],
         "grand_total": summary["total"] or 0,

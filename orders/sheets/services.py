@@ -30,6 +30,7 @@ from orders import locks
 from orders.checkout.selectors import vat_breakdown
 from orders.models import Order, OrderLine, Sale, Sheet, sheet_path_for
 from pickup_points.models import PickupPoint
+from producers import weighing
 from producers.models import Producer
 
 
@@ -39,8 +40,13 @@ class ProductTotal:
     unit: str
     unit_price: Decimal
     is_variable_weight: bool
+    piece_kg: Decimal | None = None
     quantity: int = 0
     amount: Decimal = Decimal("0")
+
+    def pieces_text(self, quantity: int | None = None) -> str:
+        """What to bring of a weighed product: « 12 pièces ≈ 3,6 kg ≈ 86,40 € » (producers.weighing)."""
+        return weighing.pieces_text(pieces=self.quantity, piece_kg=self.piece_kg, amount=self.amount)
 
 
 @dataclass
@@ -125,7 +131,13 @@ def sheet_specs(sale: Sale) -> list[SheetSpec]:
             sheet = producers.setdefault(line.offer.producer_id, ProducerSheet(producer=line.offer.producer))
             product = sheet.products.setdefault(
                 line.offer_id,
-                ProductTotal(line.name, line.get_unit_display(), line.unit_price, line.is_variable_weight),
+                ProductTotal(
+                    line.name,
+                    line.get_unit_display(),
+                    line.unit_price,
+                    line.is_variable_weight,
+                    line.offer.estimated_weight_kg,
+                ),
             )
             product.quantity += line.quantity
             product.amount += line.amount

@@ -1,24 +1,24 @@
-"""`{{ product.estimated_weight_kg|weight }}` → « 350 g », « 1,2 kg »."""
+"""`{{ product.estimated_weight_kg|weight }}` → « 350 g », « 1,2 kg »; `{{ line|pieces }}` and
+`{{ offer|pieces:3 }}` → « 3 pièces ≈ 900 g ≈ 21,60 € » (producers.weighing, the one wording)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django import template
-from django.utils.formats import number_format
+
+from producers.weighing import weight_text
 
 register = template.Library()
 
 
 @register.filter
 def weight(kg: Decimal | None) -> str:
-    if kg is None:
-        return ""
-    if kg < 1:
-        return f"{number_format(_plain(kg * 1000), use_l10n=True)}\u00a0g"
-    return f"{number_format(_plain(kg), use_l10n=True)}\u00a0kg"
+    return weight_text(kg)
 
 
-def _plain(value: Decimal) -> Decimal:
-    """500.000 → 500 and 1.200 → 1.2, without the exponent that normalize() gives to 500."""
-    return Decimal(f"{value.normalize():f}")
+@register.filter
+def pieces(item, quantity: int | None = None) -> str:
+    """A weighed line (an order line, a sheet's product total) or an offer for `quantity` pieces
+    (one if not given): whatever has a `pieces_text(quantity)` method (a line counts its own)."""
+    return item.pieces_text(None if quantity in (None, "") else int(quantity))

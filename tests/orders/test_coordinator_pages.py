@@ -459,7 +459,7 @@ def test_the_orders_of_a_sale_with_totals_and_filters(browse, alpha, market, two
     assert "17:00–17:30" in page and "18:00–19:00" in page
     assert ">annulée</span>" in page and ">validée</span>" in page
     # Totals: cancelled orders do not count.
-    per_product = {row["name"]: (row["quantity"], row["amount"]) for row in response.context["per_product"]}
+    per_product = {row.name: (row.quantity, row.amount) for row in response.context["per_product"]}
     assert per_product == {
         "Tomates": (5, Decimal("12.50")),
         "Rôti de bœuf": (1, Decimal("12.00")),

@@ -32,7 +32,7 @@ def test_a_member_orders_and_gets_a_number_a_basket_and_an_email(
     client = browse(alpha, alpha.member)
     shop = text(client.get(f"/ventes/{market.sale.pk}/"))
     assert "Ferme du Pech" in shop and "Tomates" in shop and "2,50 €" in shop
-    assert "≈ 12,00 € la pièce" in shop  # 24 €/kg × 0.5 kg
+    assert "1 pièce ≈ 500 g ≈ 12,00 €" in shop  # 24 €/kg × 0.5 kg
     assert "plus que 3" in shop  # the wine
 
     response = _fill_cart(client, market, {market.tomatoes: 4, market.beef: 1})

@@ -219,12 +219,16 @@ class Person:
 
 @pytest.fixture
 def person(browser):
-    """person(first_name, last_name, email) → a Person with their own browser context and page."""
+    """person(first_name, last_name, email, javascript=True) → a Person with their own browser context and
+    page (javascript=False: a browser with JavaScript off)."""
     people: list[Person] = []
 
-    def make(first_name: str, last_name: str, email: str) -> Person:
+    def make(first_name: str, last_name: str, email: str, *, javascript: bool = True) -> Person:
         context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, locale="fr-FR", timezone_id="Europe/Paris"
+            viewport={"width": 1280, "height": 900},
+            locale="fr-FR",
+            timezone_id="Europe/Paris",
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(10_000)
         page = context.new_page()

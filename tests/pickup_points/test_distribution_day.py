@@ -204,7 +204,7 @@ def test_weighing_sets_the_amount_and_the_final_amount_waits_for_it(browse, day)
     line = order.lines.get(is_variable_weight=True)
     client = browse(day.alpha, day.alpha.staff)
     page = words(client.get(day.url))
-    assert "2 × Rôti de bœuf à peser ≈ 24,00 € Poids pesé (kg) : Rôti de bœuf" in page
+    assert "Rôti de bœuf : 2 pièces ≈ 1 kg ≈ 24,00 € à peser ≈ 24,00 € Poids pesé (kg) : Rôti de bœuf" in page
     assert "Dû ≈ 26,50 €" in page
     assert "Régler le montant final" not in page
 
@@ -220,7 +220,7 @@ def test_weighing_sets_the_amount_and_the_final_amount_waits_for_it(browse, day)
     response = client.get(day.url)
     page = words(response)
     assert "Panier n° 1 : Rôti de bœuf pesé, 22,80 €." in page
-    assert "2 × Rôti de bœuf (0,950 kg pesés) 22,80 €" in page
+    assert "Rôti de bœuf : 2 pièces, 950 g : 22,80 € 22,80 €" in page
     assert "Dû 25,30 €" in page and "≈" not in page
     assert f'name="line{line.pk}-weight_kg" value="0,950"' in text(response)
 
@@ -257,7 +257,9 @@ def test_a_producer_weighs_only_their_own_products(browse, day):
     assert "Paniers avec vos produits : 2" in page
     assert "n° 1 Foyer Numéro-1" in page and "n° 3 Foyer Numéro-3" in page
     assert "Foyer Numéro-2" not in page
-    assert "1 × Tomates 2,50 €" in page and "1 × Rôti de bœuf à peser ≈ 12,00 €" in page
+    assert (
+        "1 × Tomates 2,50 €" in page and "Rôti de bœuf : 1 pièce ≈ 500 g ≈ 12,00 € à peser ≈ 12,00 €" in page
+    )
     assert "Fromage" not in page and "Pain" not in page  # another producer's products
     assert "06 00 00" not in page and "tel:" not in text(response)
     for hidden in ("Enregistrer un paiement", "Retiré", "Régler le montant final", "Reste dû", "Espèces"):
@@ -267,7 +269,7 @@ def test_a_producer_weighs_only_their_own_products(browse, day):
     assert client.post(day.weigh_url(cheese), {f"line{cheese.pk}-weight_kg": "0,800"}).status_code == 404
     weighed = client.post(day.weigh_url(roast), {f"line{roast.pk}-weight_kg": "0,480"})
     assert weighed.status_code == 302 and weighed["Location"] == f"{day.url}#panier-3"
-    assert "1 × Rôti de bœuf (0,480 kg pesés) 11,52 €" in words(client.get(day.url))
+    assert "Rôti de bœuf : 1 pièce, 480 g : 11,52 € 11,52 €" in words(client.get(day.url))
     enter(day.alpha)
     cheese.refresh_from_db()
     assert cheese.weight_kg is None

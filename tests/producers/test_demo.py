@@ -41,10 +41,12 @@ def test_demo_catalogues(browse, media_root):
 
     page = words(browse("cagette47.localhost").get("/boutique/"))
     assert "Tomates anciennes 4,50 € / kg" in page
-    assert "Poulet fermier entier 11,50 € / kg ≈ 20,70 € la pièce" in page
+    assert "Poulet fermier entier 11,50 € / kg 1 pièce ≈ 1,8 kg ≈ 20,70 €" in page
     assert "Épuisé" in page and "plus que 3" in page
     page = words(browse("emplettes.localhost").get("/boutique/"))
-    assert "Lentilles vertes (1 kg)" in page and "Poulet entier 7,90 € / kg ≈ 12,64 € la pièce" in page
+    assert (
+        "Lentilles vertes (1 kg)" in page and "Poulet entier 7,90 € / kg 1 pièce ≈ 1,6 kg ≈ 12,64 €" in page
+    )
 
     claire = browse("cagette47.localhost", User.objects.get(email="claire@demo.etal"))
     assert "Tomme de chèvre" in words(claire.get(claire.get("/producteurs/")["Location"]))

@@ -245,7 +245,8 @@ def test_weighed_goods_are_authorised_with_the_margin_then_captured_lower(
     order.refresh_from_db()
     assert order.payment_status == PaymentStatus.AUTHORIZED
     page = text(client.get(f"/commandes/{order.pk}/"))
-    assert "Estimation" in page and "24,00\xa0€" in page and "Plafond carte" in page and "27,60\xa0€" in page
+    assert "Estimation" in page and "24,00\xa0€" in page
+    assert "Autorisé, débité après la pesée : au plus 27,60\xa0€" in page
     assert "27,60\xa0€ autorisés sur la carte" in page
 
     coordinator = browse(alpha, alpha.coordinator)

@@ -405,7 +405,8 @@ def test_a_coordinator_refunds_part_of_an_order_with_a_reason(
     assert refund.status == Refund.Status.SUCCEEDED and refund.stripe_refund_id.startswith("re_")
     assert refund.created_by_id == alpha.coordinator.pk
     page = text(client.get(f"/commandes/{order.pk}/"))
-    assert "Remboursement de 2,50\xa0€ : Tomates manquantes" in page and "(dont 2,50\xa0€ remboursés)" in page
+    assert "Remboursement de 2,50\xa0€ : Tomates manquantes" in page
+    assert "7,50\xa0€ : 10,00\xa0€ débités de votre carte, 2,50\xa0€ remboursés" in page
     # The member and the producer cannot refund.
     for person in (alpha.member, alpha.producer, alpha.staff):
         assert browse(alpha, person).post(url, {"amount": "1", "reason": "x"}).status_code == 403

@@ -139,6 +139,7 @@ def test_after_an_authorisation_no_page_says_paid_and_after_capture_they_say_wha
         payment_services.order_settle(order_id=order.pk, by=alpha.coordinator)
     detail = read(client.get(f"/commandes/{order.pk}/"))
     assert "Payé 27,80 €, débités de votre carte" in detail and "Autorisé, débité" not in detail
+    assert "Plafond carte" not in detail  # the cap no longer matters once charged
     assert "Payé : 27,80 €, débités de votre carte" in read(client.get("/commandes/"))
 
 

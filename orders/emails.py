@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from marketplace.models import Collective, User
 from orders.checkout.selectors import vat_breakdown
 from orders.models import Order, Sale
+from orders.sales.selectors import with_pickup_hours
 from producers.models import Producer
 
 
@@ -33,6 +34,7 @@ def _sale_context(collective: Collective, sale: Sale) -> dict:
         "collective": collective,
         "sale": sale,
         "points": sale.distribution.points.order_by("name"),
+        "hours": with_pickup_hours([sale])[0].pickup_hours,
         "sale_url": f"{collective.base_url}/ventes/{sale.pk}/",
         "preferences_url": f"{collective.base_url}/mes-preferences/",
     }

@@ -17,10 +17,12 @@ from marketplace.permissions import role_required
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
-from orders.models import Order, Payment, PaymentStatus, Sale, ShopSettings
+from orders.models import Order, Payment, PaymentMethod, PaymentStatus, Sale, ShopSettings
 from orders.payments import balance as balances
 from orders.payments import services as payment_services
 from orders.payments.views import checkout_redirect
+from orders.payments.wording import cart_card_notice, money_facts, order_card_notice
+from orders.sales.selectors import with_pickup_hours
 
 
 def _cart_key(sale: Sale) -> str:
@@ -92,7 +94,7 @@ def sale_shop(request, sale_id: int):
                 _cart_save(request, sale, quantities)
                 return redirect("sale_checkout", sale_id=sale.pk)
     context = {
-        "sale": sale,
+        "sale": with_pickup_hours([sale])[0],
         "form": form,
         "groups": checkout_selectors.offers_by_producer(form.rows()),
         "order": order,
@@ -173,6 +175,9 @@ def sale_checkout(request, sale_id: int):
         "summary": summary,
         "points": checkout_selectors.slots_by_point(form.slots),
         "order": order,
+        "card_notice": cart_card_notice(sale=sale, lines=summary.lines)
+        if PaymentMethod.CARD in dict(form.fields["payment_method"].choices)
+        else "",
     }
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
 
@@ -194,13 +199,17 @@ def order_detail(request, order_id: int):
         [order], Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds"))
     )
     can_change = order.is_placed and order.sale.status_at(timezone.now()) == Sale.Status.OPEN
+    balance = balances.order_balance(order)
+    can_pay = can_change and order.payment_status == PaymentStatus.AWAITING
     context = {
         "order": order,
         "vat": checkout_selectors.vat_breakdown(order.lines.all()),
         "can_change": can_change,
-        "can_pay": can_change and order.payment_status == PaymentStatus.AWAITING,
-        "balance": balances.order_balance(order),
+        "can_pay": can_pay,
+        "balance": balance,
         "amounts": balances.order_amounts(order),
+        "money_facts": money_facts(order, balance),
+        "card_notice": order_card_notice(order) if can_pay else "",
         "payments": order.payments.all(),
     }
     return render(request, "orders/order_detail.html", context)

@@ -32,9 +32,13 @@ class Amounts:
 def order_amounts(order: Order, margin_percent: int | None = None) -> Amounts:
     if margin_percent is None:
         margin_percent = ShopSettings.current().weight_margin_percent
-    lines = list(order.lines.all())
-    fixed = sum((line.amount for line in lines if not line.is_variable_weight), Decimal("0"))
-    weighed = sum((line.amount for line in lines if line.is_variable_weight), Decimal("0"))
+    return amounts_of([(line.amount, line.is_variable_weight) for line in order.lines.all()], margin_percent)
+
+
+def amounts_of(lines: list[tuple[Decimal, bool]], margin_percent: int) -> Amounts:
+    """From (amount, is weighed) pairs: an order's lines, or a cart not ordered yet."""
+    fixed = sum((amount for amount, weighed in lines if not weighed), Decimal("0"))
+    weighed = sum((amount for amount, weighed in lines if weighed), Decimal("0"))
     cap = fixed + money(weighed * (100 + margin_percent) / 100)
     return Amounts(estimate=fixed + weighed, cap=cap, has_weighed_goods=weighed > 0)
 
@@ -42,11 +46,15 @@ def order_amounts(order: Order, margin_percent: int | None = None) -> Amounts:
 def capture_method_for(order: Order, now: datetime | None = None) -> str:
     """Manual capture (authorise now, capture the weighed amount) when the distribution ends while the
     authorisation is still valid; automatic otherwise and whenever nothing is weighed."""
+    return capture_method_of(order.sale, order_amounts(order).has_weighed_goods, now)
+
+
+def capture_method_of(sale: Sale, has_weighed_goods: bool, now: datetime | None = None) -> str:
     now = now or timezone.now()
-    if not order_amounts(order).has_weighed_goods:
+    if not has_weighed_goods:
         return "automatic"
     valid_until = now + timedelta(days=settings.STRIPE_AUTHORIZATION_DAYS)
-    return "manual" if order.sale.distribution_ends_at <= valid_until else "automatic"
+    return "manual" if sale.distribution_ends_at <= valid_until else "automatic"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from marketplace.permissions import role_required
 from orders.checkout import selectors as checkout_selectors
 from orders.models import Order, OrderLine, Payment, PaymentStatus, Sale, ShopSettings
 from orders.payments import balance as balances
-from orders.payments import gateway, webhooks
+from orders.payments import gateway, webhooks, wording
 from orders.payments import services as payment_services
 from orders.payments.forms import OnSitePaymentForm, PaymentSettingsForm, RefundForm, WeightForm, form_apply
 from orders.sales.forms import (
@@ -106,7 +106,15 @@ def payment_return(request, order_id: int):
             payment_services.payment_sync(payment_id=payment.pk)
         order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     paid = order.payment_status in (PaymentStatus.PAID, PaymentStatus.AUTHORIZED)
-    context = {"order": order, "paid": paid, "balance": balances.order_balance(order)}
+    balance = balances.order_balance(order)
+    context = {
+        "order": order,
+        "paid": paid,
+        "balance": balance,
+        "amounts": balances.order_amounts(order),
+        "authorized_text": wording.authorized_text(balance),
+        "card_notice": wording.order_card_notice(order),
+    }
     return render(request, "orders/payment_return.html", context)
 
 
@@ -115,7 +123,13 @@ def payment_cancelled(request, order_id: int):
     order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
-    context = {"order": order, "paid": False, "cancelled": True, "balance": balances.order_balance(order)}
+    context = {
+        "order": order,
+        "paid": False,
+        "cancelled": True,
+        "balance": balances.order_balance(order),
+        "card_notice": wording.order_card_notice(order),
+    }
     return render(request, "orders/payment_return.html", context)
 
 

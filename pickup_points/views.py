@@ -13,7 +13,7 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -488,14 +488,16 @@ def calendar_feed(request):
     return _feed_response(collective)
 
 
-@require_safe
 def calendar_feed_private(request, token: str):
+    """Not @require_safe: an unknown address is a 404 whatever the method, so it tells nothing."""
     collective = request.tenant
     if (
         collective_is_public(collective)
         or selectors.calendar_key_member(token=token, collective=collective) is None
     ):
         raise Http404
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     return _feed_response(collective)
 
 

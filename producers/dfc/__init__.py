@@ -41,6 +41,31 @@ _MEASURE_IRIS = (DFC_M, "http://static.datafoodconsortium.org/data/measures.rdf#
 # The classes the export uses (DFC business ontology).
 CLASSES = {"Catalog", "CatalogItem", "Offer", "Price", "SuppliedProduct", "Enterprise", "QuantitativeValue"}
 
+# The business ontology's properties the export writes (as the DFC connectors name them).
+PROPERTIES = {
+    "name",
+    "description",
+    "hasDescription",
+    "hasQuantity",
+    "hasUnit",
+    "value",
+    "supplies",
+    "manages",
+    "maintainedBy",
+    "maintains",
+    "lists",
+    "references",
+    "referencedBy",
+    "sku",
+    "stockLimitation",
+    "offeredThrough",
+    "offeredItem",
+    "hasPrice",
+    "VATrate",
+}
+# The measures (dfc-m:) the export names.
+MEASURES = {"Piece", "Kilogram", "Gram", "Litre", "Euro"}
+
 # Étal's unit → (DFC measure, how many of it). Units the DFC has no measure for are pieces.
 UNIT_MEASURES: dict[str, tuple[str, Decimal]] = {
     Unit.PIECE: ("Piece", Decimal(1)),
@@ -51,6 +76,7 @@ UNIT_MEASURES: dict[str, tuple[str, Decimal]] = {
     Unit.HALF_DOZEN: ("Piece", Decimal(6)),
 }
 _MEASURE_UNITS = {"Kilogram": Unit.KG, "Gram": Unit.G, "Litre": Unit.LITRE, "Piece": Unit.PIECE}
+_MEASURE_SYMBOLS = {"Kilogram": "kg", "Gram": "g", "Litre": "l", "Piece": "×"}
 
 DFC_MAX_NODES = 20000
 
@@ -202,7 +228,7 @@ def catalogue_rows(content: bytes) -> list[dict]:
         if unit_name in _MEASURE_UNITS and amount not in (None, Decimal(1)):
             # 500 g sold as one bag: one piece, the quantity said in the description.
             unit = Unit.PIECE
-            size = f"{amount.normalize():f} {unit_name}".replace(".", ",")
+            size = f"{amount.normalize():f} {_MEASURE_SYMBOLS[unit_name]}".replace(".", ",")
             row["description"] = " – ".join(part for part in [row["description"], size] if part)
         row["unit"] = str(unit)
         stock = _number(node.get("totalTheoreticalStock"))

@@ -8,7 +8,7 @@ program importing the file again, or refreshing the feed, updates the event inst
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -39,6 +39,16 @@ def _calendar(*, name: str, method: str | None = None) -> Calendar:
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", settings.TIME_ZONE)
     return calendar
+
+
+def _add_zone(calendar: Calendar, moments: list[datetime]) -> None:
+    """The VTIMEZONE of the events, its changes listed only around their dates (icalendar lists every
+    change from 1970 otherwise: a long file for a phone to fetch each time it refreshes the feed)."""
+    today = timezone.localdate()
+    days = [_local(moment).date() for moment in moments] or [today]
+    calendar.add_missing_timezones(
+        first_date=min(days) - timedelta(days=366), last_date=max(days) + timedelta(days=366)
+    )
 
 
 def _place(point: PickupPoint) -> str:
@@ -91,7 +101,7 @@ def booking_ics(*, collective, booking: SlotBooking, url: str = "") -> bytes:
     event.add("status", "CONFIRMED")
     event.add("transp", "OPAQUE")
     calendar.add_component(event)
-    calendar.add_missing_timezones()
+    _add_zone(calendar, [slot.starts_at, slot.ends_at])
     return calendar.to_ical()
 
 
@@ -110,6 +120,7 @@ def distributions_feed(
         span[0], span[1] = min(span[0], slot.starts_at), max(span[1], slot.ends_at)
     calendar = _calendar(name=_("Distributions – %(name)s") % {"name": collective.name})
     zone = _zone()
+    moments: list[datetime] = []
     for distribution in distributions:
         for point in distribution.points.all():
             span = spans.get((distribution.pk, point.pk))
@@ -136,5 +147,6 @@ def distributions_feed(
                 event.add("url", base_url)
             event.add("transp", "TRANSPARENT")
             calendar.add_component(event)
-    calendar.add_missing_timezones()
+            moments += span
+    _add_zone(calendar, moments)
     return calendar.to_ical()

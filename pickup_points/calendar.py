@@ -113,7 +113,8 @@ def distributions_feed(
     *, collective, distributions: Iterable[Distribution], slots: Iterable[PickupSlot], base_url: str = ""
 ) -> bytes:
     """The collective's distributions, one event per distribution and point, from its first slot's start
-    to its last slot's end (the distribution's hours when no slot is generated yet). Names no one."""
+    to its last slot's end (the distribution's hours when no slot is generated yet, else the whole day).
+    Names no one."""
     spans: dict[tuple[int, int], list[datetime]] = {}
     for slot in slots:
         span = spans.setdefault((slot.distribution_id, slot.point_id), [slot.starts_at, slot.ends_at])
@@ -124,9 +125,7 @@ def distributions_feed(
     for distribution in distributions:
         for point in distribution.points.all():
             span = spans.get((distribution.pk, point.pk))
-            if span is None:
-                if distribution.hours_start is None or distribution.hours_end is None:
-                    continue
+            if span is None and distribution.hours_start and distribution.hours_end:
                 span = [
                     datetime.combine(distribution.date, distribution.hours_start, tzinfo=zone),
                     datetime.combine(distribution.date, distribution.hours_end, tzinfo=zone),
@@ -137,8 +136,13 @@ def distributions_feed(
                 distribution_uid(schema_name=collective.schema_name, distribution=distribution, point=point),
             )
             event.add("dtstamp", timezone.now())
-            event.add("dtstart", _local(span[0]))
-            event.add("dtend", _local(span[1]))
+            if span is None:  # no slot and no hours known yet: the day itself
+                event.add("dtstart", distribution.date)
+                event.add("dtend", distribution.date + timedelta(days=1))
+            else:
+                event.add("dtstart", _local(span[0]))
+                event.add("dtend", _local(span[1]))
+                moments += span
             title = distribution.title or _("Distribution")
             event.add("summary", f"{title} – {point.name}")
             event.add("location", vText(_place(point)))
@@ -147,6 +151,5 @@ def distributions_feed(
                 event.add("url", base_url)
             event.add("transp", "TRANSPARENT")
             calendar.add_component(event)
-            moments += span
     _add_zone(calendar, moments)
     return calendar.to_ical()

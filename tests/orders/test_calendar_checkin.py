@@ -355,3 +355,25 @@ def test_the_qr_url_opened_by_a_phone_camera_leads_each_to_their_page(browse, al
     assert browse(alpha).get(f"/panier/{code}/").status_code == 302  # sign in first
     assert browse(beta, beta.coordinator).get(f"/panier/{code}/").status_code == 404
     assert browse(alpha, alpha.staff).get("/panier/nimporte-quoi/").status_code == 404
+
+
+def test_the_feed_reads_in_a_fixed_number_of_queries(browse, alpha, django_assert_max_num_queries):
+    shop = _shop(alpha)
+    client = browse(alpha)
+    with django_assert_max_num_queries(12) as few:
+        client.get("/agenda.ics")
+    connection.set_tenant(alpha.collective)
+    for week in range(1, 6):
+        day = timezone.localdate() + timedelta(days=4 + 7 * week)
+        point_services.distribution_create(date=day, points=[shop.point], hours=(time(17, 0), time(19, 0)))
+    undated = point_services.distribution_create(
+        date=timezone.localdate() + timedelta(days=60), points=[shop.point]
+    )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/agenda.ics")
+    events = _event(response.content)[1]
+    assert len(events) == 7
+    # No slot and no hours known yet: the day itself, as an all-day event.
+    assert [
+        event.decoded("dtstart") for event in events if "T" not in event["dtstart"].to_ical().decode()
+    ] == [undated.date]

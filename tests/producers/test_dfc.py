@@ -300,3 +300,26 @@ def test_a_dfc_product_without_price_stops_the_whole_import(browse, in_alpha, fa
     _committed(lambda: client.post(review.request["PATH_INFO"]))
     back_to(in_alpha.collective)
     assert not Product.objects.filter(producer=farm).exists()  # not even the honey
+
+
+def test_the_dfc_export_reads_in_a_fixed_number_of_queries(
+    browse, in_alpha, farm, offer_world, django_assert_max_num_queries
+):
+    client = browse(in_alpha)
+    with django_assert_max_num_queries(12) as few:
+        client.get("/dfc/catalogue.jsonld")
+    back_to(in_alpha.collective)
+    for number in range(20):
+        product = factories.product(farm, f"Légume {number}", price=Decimal("1.00"), stock=3)
+        offer_world["open_sale"].offers.create(
+            product=product,
+            producer=farm,
+            name=product.name,
+            unit=product.unit,
+            price=product.price,
+            vat_rate=product.vat_rate,
+            quantity=3,
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/dfc/catalogue.jsonld")
+    assert sum(1 for node in json.loads(response.content)["@graph"] if node["@type"] == "dfc-b:Offer") == 22

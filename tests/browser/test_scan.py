@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from pickup_points import basket_codes
 from tests.browser.helpers import flash
 from tests.conftest import PASSWORD
-from tests.orders.test_calendar_checkin import _shop
+from tests.orders.test_calendar_checkin import shop_with_order
 
 STAND_INS = """
 window.BarcodeDetector = class {
@@ -33,7 +33,7 @@ navigator.mediaDevices.getUserMedia = () => {
 
 
 def test_staff_scan_a_members_qr_code_and_hand_the_basket_over(site, alpha, person, shoot, axe_check):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     number = shop.order.basket_number
     code = basket_codes.basket_code_url(
         base_url=site.collective_url("alpha"),
@@ -65,7 +65,7 @@ def test_staff_scan_a_members_qr_code_and_hand_the_basket_over(site, alpha, pers
 
 
 def test_without_barcode_detector_the_scan_button_stays_hidden_and_typing_works(site, alpha, person):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     staff = person("Sami", "Staff-alpha", alpha.staff.email)
     staff.password = PASSWORD
     page = staff.page

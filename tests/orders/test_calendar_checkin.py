@@ -43,7 +43,9 @@ class Shop:
         return self.order.booking
 
 
-def _shop(cast: Cast, *, title="Vente de la semaine", buyer=None, point_name="Salle des fêtes") -> Shop:
+def shop_with_order(
+    cast: Cast, *, title="Vente de la semaine", buyer=None, point_name="Salle des fêtes"
+) -> Shop:
     """In `cast`: a farm, a point staffed by cast.staff, an open sale delivered in 4 days at 17:00–19:00
     (Paris), and an order of `buyer` (cast.member by default) in the first slot."""
     connection.set_tenant(cast.collective)
@@ -108,7 +110,7 @@ def test_the_order_page_gives_an_ics_at_the_right_local_time_across_summer_time(
     browse, alpha, today, utc_hour
 ):
     with time_machine.travel(today, tick=False):
-        shop = _shop(alpha)
+        shop = shop_with_order(alpha)
         client = browse(alpha, alpha.member)
         page = client.get(f"/commandes/{shop.order.pk}/")
         assert "Ajouter le retrait à mon agenda (.ics)" in words(page)
@@ -136,7 +138,7 @@ def test_the_order_page_gives_an_ics_at_the_right_local_time_across_summer_time(
 
 
 def test_the_ics_uid_is_stable_so_a_calendar_updates_rather_than_duplicates(browse, alpha):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     client = browse(alpha, alpha.member)
     first = _event(client.get(f"/commandes/{shop.order.pk}/rendez-vous.ics").content)[1][0]
     again = _event(client.get(f"/commandes/{shop.order.pk}/rendez-vous.ics").content)[1][0]
@@ -144,7 +146,7 @@ def test_the_ics_uid_is_stable_so_a_calendar_updates_rather_than_duplicates(brow
 
 
 def test_no_one_else_downloads_a_members_invitation(browse, alpha, beta):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     url = f"/commandes/{shop.order.pk}/rendez-vous.ics"
     other = household(alpha, 7)
     assert browse(alpha, other).get(url).status_code == 404
@@ -157,7 +159,7 @@ def test_the_confirmation_email_carries_the_ics_and_the_qr_code(
     alpha, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        shop = _shop(alpha)
+        shop = shop_with_order(alpha)
     assert len(mailoutbox) == 1, "the confirmation e-mail is sent"
     message = mailoutbox[-1]
     names = {name: (content, mimetype) for name, content, mimetype in message.attachments}
@@ -177,8 +179,8 @@ def test_the_confirmation_email_carries_the_ics_and_the_qr_code(
 
 
 def test_an_open_collectives_feed_is_public_and_lists_only_its_distributions(browse, alpha, beta):
-    _shop(beta, title="Bon de commande de Beta", point_name="Centre social")
-    _shop(alpha, title="Vente de la semaine")
+    shop_with_order(beta, title="Bon de commande de Beta", point_name="Centre social")
+    shop_with_order(alpha, title="Vente de la semaine")
     response = browse(alpha).get("/agenda.ics")
     assert response.status_code == 200
     calendar, events = _event(response.content)
@@ -193,7 +195,7 @@ def test_an_open_collectives_feed_is_public_and_lists_only_its_distributions(bro
 
 
 def test_an_invitation_only_collectives_feed_needs_the_members_secret_address(browse, beta):
-    _shop(beta, title="Bon de commande de Beta", point_name="Centre social")
+    shop_with_order(beta, title="Bon de commande de Beta", point_name="Centre social")
     assert browse(beta).get("/agenda.ics").status_code == 404
     member = browse(beta, beta.member)
     page = member.get("/agenda/")
@@ -243,7 +245,7 @@ def _qr_svg(page) -> str:
 
 
 def test_the_order_page_qr_code_holds_the_signed_url_that_finds_the_basket(browse, alpha):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     page = browse(alpha, alpha.member).get(f"/commandes/{shop.order.pk}/")
     svg = _qr_svg(page)
     expected = basket_codes.basket_code_url(
@@ -270,7 +272,7 @@ def test_the_order_page_qr_code_holds_the_signed_url_that_finds_the_basket(brows
 
 
 def test_typing_the_basket_number_always_works(browse, alpha):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     day = f"/points/{shop.point.pk}/distributions/{shop.sale.distribution_id}/"
     page = browse(alpha, alpha.staff).get(day)
     assert "Trouver un panier : numéro ou code scanné" in words(page) and "Scanner" in words(page)
@@ -282,13 +284,13 @@ def test_typing_the_basket_number_always_works(browse, alpha):
 
 
 def test_a_forged_code_or_one_of_another_collective_gets_a_clear_message(browse, alpha, beta):
-    beta_shop = _shop(beta, point_name="Centre social")
+    beta_shop = shop_with_order(beta, point_name="Centre social")
     beta_code = basket_codes.basket_code_url(
         base_url=beta.collective.base_url,
         schema_name=beta.collective.schema_name,
         booking_id=beta_shop.booking.pk,
     )
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     day = f"/points/{shop.point.pk}/distributions/{shop.sale.distribution_id}/trouver/"
     staff = browse(alpha, alpha.staff)
 
@@ -310,7 +312,7 @@ def test_a_forged_code_or_one_of_another_collective_gets_a_clear_message(browse,
 
 
 def test_a_basket_of_another_distribution_is_told_apart(browse, alpha):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     later = sale_services.sale_create(
         title="Vente suivante",
         opens_at=timezone.now() - timedelta(days=1),
@@ -334,7 +336,7 @@ def test_a_basket_of_another_distribution_is_told_apart(browse, alpha):
 
 
 def test_members_and_producers_cannot_use_the_scan(browse, alpha, beta):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     day = f"/points/{shop.point.pk}/distributions/{shop.sale.distribution_id}/"
     code = basket_codes.basket_code(schema_name=alpha.collective.schema_name, booking_id=shop.booking.pk)
     assert browse(alpha, alpha.member).get(day).status_code == 403
@@ -345,7 +347,7 @@ def test_members_and_producers_cannot_use_the_scan(browse, alpha, beta):
 
 
 def test_the_qr_url_opened_by_a_phone_camera_leads_each_to_their_page(browse, alpha, beta):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     code = basket_codes.basket_code(schema_name=alpha.collective.schema_name, booking_id=shop.booking.pk)
     staff = browse(alpha, alpha.staff).get(f"/panier/{code}/")
     assert staff.status_code == 302 and "/trouver/?code=" in staff["Location"]
@@ -358,7 +360,7 @@ def test_the_qr_url_opened_by_a_phone_camera_leads_each_to_their_page(browse, al
 
 
 def test_the_feed_reads_in_a_fixed_number_of_queries(browse, alpha, django_assert_max_num_queries):
-    shop = _shop(alpha)
+    shop = shop_with_order(alpha)
     client = browse(alpha)
     with django_assert_max_num_queries(12) as few:
         client.get("/agenda.ics")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from marketplace.models import Collective, Membership, Role, User
-from pickup_points.models import Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
+from pickup_points.models import CalendarKey, Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
 
 
 def points_visible(*, user: User, membership: Membership | None) -> QuerySet[PickupPoint]:
@@ -254,3 +254,39 @@ def distribution_hours(*, distribution_ids: list[int]) -> dict[int, Distribution
         day = timezone.localtime(min(hours_.ranges[0][0] for hours_ in hours)).date()
         result[distribution_id] = DistributionHours(day=day, points=hours)
     return result
+
+
+FEED_DAYS_BACK = 30
+
+
+def feed_distributions(*, today: date) -> tuple[list[Distribution], list[PickupSlot]]:
+    """The distributions of the feed (from a month ago on; a sale's only once it is published) with their
+    points, and their slots (for each point's first start and last end)."""
+    distributions = list(
+        Distribution.objects.filter(date__gte=today - timedelta(days=FEED_DAYS_BACK))
+        .filter(Q(sale__isnull=True) | Q(sale__is_published=True))
+        .select_related("sale")
+        .prefetch_related(Prefetch("points", queryset=PickupPoint.objects.order_by("name", "pk")))
+        .order_by("date", "pk")
+    )
+    slots = list(
+        PickupSlot.objects.filter(distribution__in=[d.pk for d in distributions]).only(
+            "distribution_id", "point_id", "starts_at", "ends_at"
+        )
+    )
+    return distributions, slots
+
+
+def calendar_key_member(*, token: str, collective: Collective) -> User | None:
+    """The active member whose secret feed address this is, or None (unknown, renewed, or left)."""
+    key = CalendarKey.objects.filter(token=token).select_related("user").first()
+    if key is None:
+        return None
+    active = Membership.objects.filter(
+        user=key.user, collective=collective, status=Membership.Status.ACTIVE
+    ).exists()
+    return key.user if active else None
+
+
+def calendar_key_of(*, user: User) -> CalendarKey | None:
+    return CalendarKey.objects.filter(user=user).first()

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from orders.payments import services as payment_services
 from orders.payments.views import checkout_redirect
 from orders.payments.wording import cart_card_notice, money_facts, order_card_notice
 from orders.sales.selectors import with_pickup_hours
+from pickup_points import basket_codes, calendar
 
 
 def _cart_key(sale: Sale) -> str:
@@ -212,7 +213,30 @@ def order_detail(request, order_id: int):
         "card_notice": order_card_notice(order) if can_pay else "",
         "payments": order.payments.all(),
     }
+    if order.is_placed and order.booking:
+        url = basket_codes.basket_code_url(
+            base_url=request.tenant.base_url, schema_name=connection.schema_name, booking_id=order.booking.pk
+        )
+        context["qr_svg"] = basket_codes.qr_svg(
+            url, title=_("Code du panier n° %(number)s") % {"number": order.basket_number}
+        )
     return render(request, "orders/order_detail.html", context)
+
+
+@role_required(Role.MEMBER)
+def order_calendar(request, order_id: int):
+    """The order's pickup slot as a calendar invitation (.ics), for the member's own calendar program."""
+    order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
+    if order is None or not order.is_placed or order.booking is None:
+        raise Http404
+    body = calendar.booking_ics(
+        collective=request.tenant,
+        booking=order.booking,
+        url=f"{request.tenant.base_url}/commandes/{order.pk}/",
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="retrait-{order.number}.ics"'
+    return response
 
 
 @require_POST

@@ -19,6 +19,7 @@ from orders.models import Offer, Order, PaymentMethod, RecurringSchedule, Sale, 
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
 from pickup_points import services as point_services
+from pickup_points.basket_codes import basket_code
 from producers import services as producer_services
 from producers.models import Unit
 from tests.conftest import PASSWORD, text
@@ -143,6 +144,7 @@ def beta_secrets(beta):
         "path": "branding/logo.png",
         "key": "cle-inconnue",
         "uidb36": "1",
+        "code": basket_code(schema_name=beta.collective.schema_name, booking_id=pickup["booking_id"]),
         **catalogue_ids(beta),
     }
     return {"markers": markers, "ids": ids}
@@ -219,6 +221,7 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
             "token": invitation.token,
             "schema_name": alpha.collective.schema_name,
             "path": "branding/logo.png",
+            "code": basket_code(schema_name=alpha.collective.schema_name, booking_id=pickup["booking_id"]),
             **catalogue_ids(alpha),
         },
     )

@@ -24,7 +24,13 @@ from django.test import Client  # noqa: E402
 from marketplace import tenancy  # noqa: E402
 from tests.key_pages import key_pages  # noqa: E402
 
-PAGES = {"accueil du collectif (membre)", "page de la vente", "commander", "prix et stocks", "création de compte"}
+PAGES = {
+    "accueil du collectif (membre)",
+    "page de la vente",
+    "commander",
+    "prix et stocks",
+    "création de compte",
+}
 
 
 def kib(size: int) -> str:

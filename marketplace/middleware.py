@@ -1,3 +1,4 @@
+from django.middleware.gzip import GZipMiddleware
 from django.template.response import SimpleTemplateResponse
 from django.utils.functional import SimpleLazyObject
 
@@ -31,3 +32,20 @@ class SuspendedCollectiveMiddleware:
             response["Retry-After"] = "86400"
             return response.render()
         return self.get_response(request)
+
+
+# What is worth compressing: pages, CSV exports, JSON. Photos, PDFs and archives are compressed already.
+COMPRESSIBLE_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
+
+
+class TextGZipMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware (with its BREACH mitigation since Django 4.2: random bytes in the gzip header,
+    so that a page's compressed length no longer leaks a secret it reflects), for text responses only.
+
+    Static files never reach it: WhiteNoise, above it, answers them with its own pre-compressed copies."""
+
+    def process_response(self, request, response):
+        content_type = response.get("Content-Type", "")
+        if not content_type.startswith(COMPRESSIBLE_TYPES):
+            return response
+        return super().process_response(request, response)

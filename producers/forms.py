@@ -156,7 +156,7 @@ class BulkRowForm(forms.Form):
         label=_("Stock"),
         required=False,
         min_value=0,
-        widget=forms.NumberInput(attrs={"min": 0, "inputmode": "numeric", "size": 5}),
+        widget=forms.NumberInput(attrs={"min": 0, "inputmode": "numeric"}),
         error_messages={"min_value": _("Le stock ne peut pas être négatif.")},
     )
     unlimited = forms.BooleanField(label=_("illimité"), required=False)

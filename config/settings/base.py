@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed (gzip) once every middleware below has written them; WhiteNoise, above, serves static
+    # files pre-compressed (gzip and brotli) by CompressedManifestStaticFilesStorage (issue 16).
+    "marketplace.middleware.TextGZipMiddleware",
     # A suspended collective's site says so (503), before any session or view (issue 20).
     "marketplace.middleware.SuspendedCollectiveMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

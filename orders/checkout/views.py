@@ -16,6 +16,7 @@ from marketplace.permissions import role_required
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
+from orders.ledger import selectors as ledger_selectors
 from orders.models import Order, Payment, PaymentStatus, Sale, ShopSettings
 from orders.payments import balance as balances
 from orders.payments import services as payment_services
@@ -152,9 +153,11 @@ def sale_checkout(request, sale_id: int):
 
 @role_required(Role.MEMBER)
 def my_orders(request):
-    return render(
-        request, "orders/my_orders.html", {"orders": checkout_selectors.orders_of_user(user=request.user)}
-    )
+    context = {
+        "orders": checkout_selectors.orders_of_user(user=request.user),
+        "balance": ledger_selectors.member_ledger(user=request.user),
+    }
+    return render(request, "orders/my_orders.html", context)
 
 
 @role_required(Role.MEMBER)
@@ -175,6 +178,7 @@ def order_detail(request, order_id: int):
         "balance": balances.order_balance(order),
         "amounts": balances.order_amounts(order),
         "payments": order.payments.all(),
+        "credit_available": ledger_selectors.credit_available(user_id=request.user.pk),
     }
     return render(request, "orders/order_detail.html", context)
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from marketplace.models import Membership, Role
 from marketplace.selectors import memberships_of_collective
@@ -101,11 +101,12 @@ def member_balances(*, collective) -> list[MemberBalanceRow]:
     ]
     totals: dict[int, Decimal] = defaultdict(Decimal)
     accounts: dict[int, Decimal] = defaultdict(Decimal)
-    rows = LedgerEntry.objects.values("user_id", "order__isnull").annotate(total=Sum("amount"))
+    rows = LedgerEntry.objects.values("user_id").annotate(
+        total=Sum("amount"), account=Sum("amount", filter=Q(order__isnull=True))
+    )
     for row in rows:
-        totals[row["user_id"]] += row["total"]
-        if row["order__isnull"]:
-            accounts[row["user_id"]] += row["total"]
+        totals[row["user_id"]] = row["total"]
+        accounts[row["user_id"]] = row["account"] or ZERO
     return [
         MemberBalanceRow(user=m.user, account=accounts[m.user_id], total=totals[m.user_id])
         for m in memberships

@@ -73,8 +73,11 @@ def ledger_order_sync(order: Order, *, due_kind: str | None = None, by: User | N
     by_payment: dict[int, Decimal] = defaultdict(Decimal)
     by_refund: dict[int, Decimal] = defaultdict(Decimal)
     has_due = False
+    goodwill = ZERO
     for entry in LedgerEntry.objects.filter(order=order).only("kind", "amount", "payment_id", "refund_id"):
-        if entry.kind in LedgerEntry.DUE_KINDS:
+        if entry.kind == Kind.GOODWILL:
+            goodwill += entry.amount
+        elif entry.kind in LedgerEntry.DUE_KINDS:
             due_sum += entry.amount
             has_due = True
         elif entry.refund_id is not None:
@@ -95,6 +98,13 @@ def ledger_order_sync(order: Order, *, due_kind: str | None = None, by: User | N
         else:
             kind = due_kind or Kind.ORDER_CHANGE
         write(kind=kind, amount=target_due - due_sum, reason=_due_reason(order, kind))
+    if not order.is_placed and goodwill:  # a gesture on a due that no longer exists
+        write(
+            kind=Kind.GOODWILL,
+            amount=-goodwill,
+            reason=_("Geste commercial sans objet : commande n° %(number)s annulée")
+            % {"number": order.number},
+        )
     for payment in Payment.objects.filter(order=order).prefetch_related("refunds"):
         target = payment.amount if payment.status == Payment.Status.SUCCEEDED else ZERO
         if target != by_payment[payment.pk]:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
+from marketplace.money import euros
 from marketplace.permissions import role_required
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
@@ -106,6 +107,7 @@ def sale_checkout(request, sale_id: int):
         payment_methods=ShopSettings.current().accepted_methods(
             card_ready=payment_services.card_ready(request.tenant)
         ),
+        credit=ledger_selectors.credit_available(user_id=request.user.pk),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -131,6 +133,8 @@ def sale_checkout(request, sale_id: int):
             form.slots = list(slots)
         else:
             request.session.pop(_cart_key(sale), None)
+            if form.cleaned_data.get("use_credit"):
+                placed = _pay_with_credit(request, placed)
             if placed.payment_status == PaymentStatus.AWAITING:  # straight on to paying
                 return checkout_redirect(request, placed)
             messages.success(
@@ -149,6 +153,17 @@ def sale_checkout(request, sale_id: int):
         "order": order,
     }
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
+
+
+def _pay_with_credit(request, order: Order) -> Order:
+    """The member ticked « Utiliser mon avoir »: it pays what it can (all of it, for a card order)."""
+    try:
+        spent = payment_services.credit_spend(order_id=order.pk, user=request.user)
+    except payment_services.PaymentRefused as refusal:
+        messages.warning(request, str(refusal))
+    else:
+        messages.info(request, _("%(amount)s payés avec votre avoir.") % {"amount": euros(spent)})
+    return Order.objects.get(pk=order.pk)
 
 
 @role_required(Role.MEMBER)

@@ -469,3 +469,33 @@ def test_concurrent_spends_and_top_ups_never_break_the_floor(alpha, market):
     # What left the account reached the orders, no more.
     assert _entries_sum(order__in=orders, kind=LedgerEntry.Kind.CREDIT_SPENT) == spent
     assert spent >= Decimal("10.00")  # the first 10,00 € were there before any thread started
+
+
+def test_checkout_offers_the_credit_and_a_card_order_fully_covered_needs_no_card(
+    browse, alpha, card_market, stripe_on
+):
+    payment_services.shop_settings_update(
+        payment_methods=[PaymentMethod.CARD, PaymentMethod.CASH], credit_allowed=True
+    )
+    member = browse(alpha, alpha.member)
+    member.post(f"/ventes/{card_market.sale.pk}/", {f"qty_{card_market.tomatoes.pk}": 2})
+    assert "Utiliser mon avoir" not in text(member.get(f"/ventes/{card_market.sale.pk}/commander/"))
+    ledger_services.topup_record(
+        user_id=alpha.member.pk,
+        amount=Decimal("6.00"),
+        method=PaymentMethod.CASH,
+        note="",
+        by=alpha.coordinator,
+    )
+    assert "Utiliser mon avoir (6,00\xa0€ disponibles)" in text(
+        member.get(f"/ventes/{card_market.sale.pk}/commander/")
+    )
+    placed = member.post(
+        f"/ventes/{card_market.sale.pk}/commander/",
+        {"slot": card_market.slots[0].pk, "payment_method": "card", "use_credit": "on"},
+        follow=True,
+    )
+    assert "5,00\xa0€ payés avec votre avoir." in text(placed)  # not sent to Stripe
+    order = Order.objects.get(user=alpha.member)
+    assert order.payment_status == PaymentStatus.PAID and not Payment.objects.exists()
+    assert ledger_selectors.account_balance(user_id=alpha.member.pk) == Decimal("1.00")

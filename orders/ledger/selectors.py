@@ -115,3 +115,13 @@ def member_balances(*, collective) -> list[MemberBalanceRow]:
 
 def credit_allowed_here() -> bool:
     return ShopSettings.current().credit_allowed
+
+
+def entries_of_period(*, start, end) -> list[LedgerEntry]:
+    """Every entry dated from `start` to `end` (dates, both included, in the collective's time zone), oldest
+    first, with its order and sale: the accountant's export."""
+    return list(
+        LedgerEntry.objects.filter(created_at__date__gte=start, created_at__date__lte=end)
+        .select_related("user", "order__sale")
+        .order_by("created_at", "pk")
+    )

@@ -6,4 +6,5 @@ urlpatterns = [
     path("mon-solde/", ledger_views.my_balance, name="my_balance"),
     path("commandes/<int:order_id>/avoir/", ledger_views.order_pay_with_credit, name="order_pay_with_credit"),
     path("reglages/soldes/", ledger_views.member_balances, name="member_balances"),
+    path("reglages/soldes/ecritures/", ledger_views.ledger_export, name="ledger_export"),
 ]

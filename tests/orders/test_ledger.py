@@ -7,14 +7,18 @@ ledger and the other collective sees nothing."""
 from __future__ import annotations
 
 import importlib
+import io
 import re
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import tablib
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from marketplace.models import Membership, Role, User
@@ -499,3 +503,35 @@ def test_checkout_offers_the_credit_and_a_card_order_fully_covered_needs_no_card
     order = Order.objects.get(user=alpha.member)
     assert order.payment_status == PaymentStatus.PAID and not Payment.objects.exists()
     assert ledger_selectors.account_balance(user_id=alpha.member.pk) == Decimal("1.00")
+
+
+def test_coordinators_export_every_entry_of_a_period_for_the_accountant(browse, alpha, beta, market):
+    orders = _scenario(alpha, market)
+    today = timezone.localdate()
+    month = {"start": str(today - timedelta(days=3)), "end": str(today + timedelta(days=1))}
+    later = {"start": str(today + timedelta(days=2)), "end": str(today + timedelta(days=30))}
+    coordinator = browse(alpha, alpha.coordinator)
+    url = "/reglages/soldes/ecritures/"
+    csv_file = coordinator.get(url, {**month, "file_format": "csv"})
+    assert csv_file.status_code == 200 and csv_file["Content-Type"].startswith("text/csv")
+    rows = [line.split(";") for line in csv_file.content.decode("utf-8-sig").strip().splitlines()]
+    assert rows[0][:2] == ["Date", "Membre"] and len(rows) - 1 == LedgerEntry.objects.count()
+    assert any("Trop-perçu" in row[7] and row[8] == "-1,60" for row in rows[1:])
+    assert sum(Decimal(row[8].replace(",", ".")) for row in rows[1:]) == _entries_sum()
+    assert orders[0].number in csv_file.content.decode("utf-8-sig")
+    xlsx = coordinator.get(url, {**month, "file_format": "xlsx"})
+    sheet = tablib.Dataset().load(io.BytesIO(xlsx.content), format="xlsx")
+    assert len(sheet) == LedgerEntry.objects.count()
+    assert sum(Decimal(str(amount)) for amount in sheet.get_col(8)) == _entries_sum()
+    # Days after: nothing; a period backwards: its reason, no file.
+    empty = coordinator.get(url, {**later, "file_format": "csv"})
+    assert empty.content.decode("utf-8-sig").strip().count("\n") == 0
+    backwards = coordinator.get(
+        url, {"start": month["end"], "end": month["start"], "file_format": "csv"}, follow=True
+    )
+    assert "La fin de la période précède son début." in text(backwards)
+    for person in (alpha.member, alpha.producer, alpha.staff):
+        assert browse(alpha, person).get(url, month).status_code == 403
+    other = browse(beta, beta.coordinator).get(url, {**month, "file_format": "csv"})
+    assert other.content.decode("utf-8-sig").strip().count("\n") == 0  # beta's books hold none of alpha's
+    connection.set_tenant(alpha.collective)

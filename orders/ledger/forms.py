@@ -14,12 +14,12 @@ MAX_PERIOD_DAYS = 366
 class LedgerExportForm(forms.Form):
     start = forms.DateField(
         label=_("Du"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": _("Indiquez le début de la période."), "invalid": _("Date invalide.")},
     )
     end = forms.DateField(
         label=_("Au (inclus)"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": _("Indiquez la fin de la période."), "invalid": _("Date invalide.")},
     )
     file_format = forms.ChoiceField(

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'écritures',
                 'ordering': ['created_at', 'pk'],
                 'indexes': [models.Index(fields=['user', 'created_at'], name='ledger_user_created')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='ledger_entry_not_zero'), models.CheckConstraint(condition=models.Q(('order__isnull', False), ('kind__in', ['topup', 'credit_kept', 'credit_spent']), _connector='OR'), name='ledger_account_entries_are_credit_or_topup')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='ledger_entry_not_zero'), models.CheckConstraint(condition=models.Q(('order__isnull', False), ('kind', 'topup'), ('kind', 'credit_kept'), ('kind', 'credit_spent'), _connector='OR'), name='ledger_account_entries_are_credit_or_topup')],
             },
         ),
         migrations.CreateModel(

@@ -73,7 +73,11 @@ class LedgerEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_entry_not_zero"),
             models.CheckConstraint(
-                condition=Q(order__isnull=False) | Q(kind__in=["topup", "credit_kept", "credit_spent"]),
+                # Equalities, not IN: PostgreSQL prints an IN list differently once a schema is cloned.
+                condition=Q(order__isnull=False)
+                | Q(kind="topup")
+                | Q(kind="credit_kept")
+                | Q(kind="credit_spent"),
                 name="ledger_account_entries_are_credit_or_topup",
             ),
         ]

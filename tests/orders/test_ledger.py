@@ -535,3 +535,34 @@ def test_coordinators_export_every_entry_of_a_period_for_the_accountant(browse, 
     other = browse(beta, beta.coordinator).get(url, {**month, "file_format": "csv"})
     assert other.content.decode("utf-8-sig").strip().count("\n") == 0  # beta's books hold none of alpha's
     connection.set_tenant(alpha.collective)
+
+
+def test_credit_spent_on_a_weighed_order_comes_back_when_the_weight_is_lower(alpha, market):
+    payment_services.shop_settings_update(payment_methods=[PaymentMethod.CASH], credit_allowed=True)
+    ledger_services.topup_record(
+        user_id=alpha.member.pk,
+        amount=Decimal("20.00"),
+        method=PaymentMethod.CASH,
+        note="",
+        by=alpha.coordinator,
+    )
+    order = checkout_services.order_place(
+        sale_id=market.sale.pk,
+        user=alpha.member,
+        quantities={market.beef.pk: 1},  # about 12,00 €
+        slot_id=market.slots[0].pk,
+        payment_method=PaymentMethod.CASH,
+    )
+    assert payment_services.credit_spend(order_id=order.pk, user=alpha.member) == Decimal("12.00")
+    line = order.lines.get()
+    payment_services.line_weigh(line_id=line.pk, weight_kg=Decimal("0.400"))  # 9,60 €
+    payment_services.order_settle(order_id=order.pk, by=alpha.coordinator)
+    order.refresh_from_db()
+    assert order.payment_status == PaymentStatus.PAID
+    assert order_balance(order).remaining == 0 and order_balance(order).excess == 0
+    # 20,00 − 12,00 + 2,40 back: the weighing's difference returns to the account, not lost.
+    assert ledger_selectors.account_balance(user_id=alpha.member.pk) == Decimal("10.40")
+    assert ledger_selectors.account_balance_from_entries(user_id=alpha.member.pk) == Decimal("10.40")
+    assert LedgerEntry.objects.filter(
+        order=order, kind=LedgerEntry.Kind.WEIGHING, amount=Decimal("2.40")
+    ).exists()

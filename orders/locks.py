@@ -1,6 +1,7 @@
 """The only place that takes row locks for ordering, always in this order:
 
     sale → offers (ascending pk) → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
+    → the member's account (ledger)
 
 A payment is locked only after its order (a webhook, a refund, a checkout attaching its session), and never
 while Stripe is being called: Stripe answers first, then the rows are locked, re-read and updated.
@@ -13,7 +14,7 @@ that nobody changed it since it was read (a double submit): see services.order_u
 
 from __future__ import annotations
 
-from orders.models import MemberPreferences, Order, Payment, RecurringSchedule, Sale, Sheet
+from orders.models import MemberAccount, MemberPreferences, Order, Payment, RecurringSchedule, Sale, Sheet
 
 
 def sale_share(sale_id: int) -> Sale | None:
@@ -58,3 +59,10 @@ def sheet_lock(*, sale: Sale, kind: str, producer, point) -> Sheet | None:
     return (
         Sheet.objects.select_for_update().filter(sale=sale, kind=kind, producer=producer, point=point).first()
     )
+
+
+def account_lock(user_id: int) -> MemberAccount:
+    """A member's account row (created at first use), locked while its balance and entries move; taken
+    after the order's row when an order is involved."""
+    MemberAccount.objects.get_or_create(user_id=user_id)
+    return MemberAccount.objects.select_for_update().get(user_id=user_id)

@@ -13,10 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
+from marketplace.money import euros
 from marketplace.permissions import role_required
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
+from orders.ledger import selectors as ledger_selectors
 from orders.models import Order, Payment, PaymentMethod, PaymentStatus, Sale, ShopSettings
 from orders.payments import balance as balances
 from orders.payments import services as payment_services
@@ -135,6 +137,7 @@ def sale_checkout(request, sale_id: int):
         payment_methods=ShopSettings.current().accepted_methods(
             card_ready=payment_services.card_ready(request.tenant)
         ),
+        credit=ledger_selectors.credit_available(user_id=request.user.pk),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -160,6 +163,8 @@ def sale_checkout(request, sale_id: int):
             form.slots = list(slots)
         else:
             request.session.pop(_cart_key(sale), None)
+            if form.cleaned_data.get("use_credit"):
+                placed = _pay_with_credit(request, placed)
             if placed.payment_status == PaymentStatus.AWAITING:  # straight on to paying
                 return checkout_redirect(request, placed)
             messages.success(
@@ -183,11 +188,24 @@ def sale_checkout(request, sale_id: int):
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
 
 
+def _pay_with_credit(request, order: Order) -> Order:
+    """The member ticked « Utiliser mon avoir »: it pays what it can (all of it, for a card order)."""
+    try:
+        spent = payment_services.credit_spend(order_id=order.pk, user=request.user)
+    except payment_services.PaymentRefused as refusal:
+        messages.warning(request, str(refusal))
+    else:
+        messages.info(request, _("%(amount)s payés avec votre avoir.") % {"amount": euros(spent)})
+    return Order.objects.get(pk=order.pk)
+
+
 @role_required(Role.MEMBER)
 def my_orders(request):
-    return render(
-        request, "orders/my_orders.html", {"orders": checkout_selectors.orders_of_user(user=request.user)}
-    )
+    context = {
+        "orders": checkout_selectors.orders_of_user(user=request.user),
+        "balance": ledger_selectors.member_ledger(user=request.user),
+    }
+    return render(request, "orders/my_orders.html", context)
 
 
 @role_required(Role.MEMBER)
@@ -212,6 +230,7 @@ def order_detail(request, order_id: int):
         "money_facts": money_facts(order, balance),
         "card_notice": order_card_notice(order) if can_pay else "",
         "payments": order.payments.all(),
+        "credit_available": ledger_selectors.credit_available(user_id=request.user.pk),
     }
     if order.is_placed and order.booking:
         url = basket_codes.basket_code_url(

@@ -33,6 +33,7 @@ def day_baskets(
         .prefetch_related(
             Prefetch("bookings", queryset=bookings, to_attr="day_bookings"),
             Prefetch("day_bookings__order__lines", queryset=lines),
+            "day_bookings__order__ledger_entries",
             Prefetch(
                 "day_bookings__order__payments",
                 queryset=Payment.objects.prefetch_related("refunds"),

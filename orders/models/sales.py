@@ -44,6 +44,23 @@ class ShopSettings(models.Model):
         help_text=_("Une commande non payée dans ce délai est annulée : produits et créneau sont libérés."),
     )
 
+    credit_allowed = models.BooleanField(
+        _("avoirs et versements d'avance"),
+        default=False,
+        help_text=_(
+            "Un membre peut garder en avoir ce qui lui est dû, verser d'avance, et payer une commande "
+            "avec son avoir."
+        ),
+    )
+    credit_overdraft = models.DecimalField(
+        _("découvert autorisé (€)"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("500"))],
+        help_text=_("Jusqu'où le solde d'avoir d'un membre peut descendre sous zéro (0 : jamais)."),
+    )
+
     class Meta:
         verbose_name = _("réglages des ventes")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="shop_settings_single_row")]

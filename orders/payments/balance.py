@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from marketplace.money import money
+from orders.ledger.selectors import order_ledger
 from orders.models import (
     Order,
     Payment,
@@ -62,11 +63,13 @@ class Balance:
     received: Decimal
     refunded: Decimal
     authorized: Decimal
-    due: Decimal
+    due: Decimal  # what the order costs, less goodwill adjustments
+    goodwill: Decimal = Decimal("0")
+    credit: Decimal = Decimal("0")  # paid with the member's credit (« avoir »), less credit kept from it
 
     @property
     def net(self) -> Decimal:
-        return self.received - self.refunded
+        return self.received - self.refunded + self.credit
 
     @property
     def remaining(self) -> Decimal:
@@ -85,8 +88,16 @@ def order_balance(order: Order) -> Balance:
     authorized = sum(
         (p.amount_authorized for p in payments if p.status == Payment.Status.AUTHORIZED), Decimal("0")
     )
-    due = order.final_total if order.is_placed else Decimal("0")
-    return Balance(received=received, refunded=refunded, authorized=authorized, due=due)
+    extra = order_ledger(order)
+    due = max(order.final_total - extra.goodwill, Decimal("0")) if order.is_placed else Decimal("0")
+    return Balance(
+        received=received,
+        refunded=refunded,
+        authorized=authorized,
+        due=due,
+        goodwill=extra.goodwill if order.is_placed else Decimal("0"),
+        credit=extra.credit,
+    )
 
 
 @dataclass
@@ -105,19 +116,22 @@ class SalePaymentsReport:
     refunded: Decimal
     authorized: Decimal
     remaining: Decimal
+    goodwill: Decimal = Decimal("0")
 
 
 def sale_payments_report(*, sale: Sale) -> SalePaymentsReport:
     """Per order and per payment method: what was paid, refunded, authorised and is still due. Orders that
     were cancelled appear while money is attached to them (to be refunded, or refunded)."""
-    from orders.payments.balance import order_balance
-
     orders = list(
         Order.objects.filter(sale=sale)
         .filter(Q(status=Order.Status.PLACED) | Q(payments__isnull=False))
         .distinct()
         .select_related("user")
-        .prefetch_related("lines", Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")))
+        .prefetch_related(
+            "lines",
+            "ledger_entries",
+            Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")),
+        )
         .order_by("basket_number", "pk")
     )
     received_by: dict[str, Decimal] = defaultdict(Decimal)
@@ -145,4 +159,5 @@ def sale_payments_report(*, sale: Sale) -> SalePaymentsReport:
         refunded=sum((row.balance.refunded for row in rows), Decimal("0")),
         authorized=sum((row.balance.authorized for row in rows), Decimal("0")),
         remaining=sum((row.balance.remaining for row in rows), Decimal("0")),
+        goodwill=sum((row.balance.goodwill for row in rows), Decimal("0")),
     )

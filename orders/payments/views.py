@@ -39,6 +39,8 @@ def payment_settings(request):
         "payment_methods": current.payment_methods,
         "weight_margin_percent": current.weight_margin_percent,
         "card_hold_minutes": current.card_hold_minutes,
+        "credit_allowed": current.credit_allowed,
+        "credit_overdraft": current.credit_overdraft,
     }
     form = PaymentSettingsForm(request.POST or None, initial=initial, card_ready=card_ready)
     if request.method == "POST" and form.is_valid():
@@ -141,6 +143,7 @@ def _coordinator_order(sale_id: int, order_id: int) -> Order:
     return get_object_or_404(
         Order.objects.select_related("sale", "user", "booking__slot__point").prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("offer")),
+            "ledger_entries",
             Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")),
         ),
         pk=order_id,
@@ -169,7 +172,8 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         "amounts": balances.order_amounts(order),
         "payments": order.payments.all(),
         "onsite_form": forms.get("onsite_form") or OnSitePaymentForm.for_order(order, balance),
-        "refund_form": forms.get("refund_form") or RefundForm(),
+        "refund_form": forms.get("refund_form")
+        or RefundForm(credit_allowed=ShopSettings.current().credit_allowed),
     }
     return render(request, "orders/coordinator/order_money.html", context, status=status)
 
@@ -212,7 +216,7 @@ def order_onsite_payment(request, sale_id: int, order_id: int):
 @role_required(Role.COORDINATOR)
 def order_refund(request, sale_id: int, order_id: int):
     order = _coordinator_order(sale_id, order_id)
-    form = RefundForm(request.POST)
+    form = RefundForm(request.POST, credit_allowed=ShopSettings.current().credit_allowed)
     if form_apply(
         form, lambda data: payment_services.refund_create(order_id=order.pk, by=request.user, **data)
     ):

@@ -63,27 +63,32 @@ def paid_text(order: Order, balance: Balance) -> str:
         Decimal("0"),
     )
     on_card = bool(card) and card == balance.received
+    paid = balance.received - balance.refunded  # the member's credit (« avoir ») has its own row
     if balance.refunded:
         if on_card:
             text = _("%(net)s : %(received)s débités de votre carte, %(refunded)s remboursés")
         else:
             text = _("%(net)s : %(received)s reçus, %(refunded)s remboursés")
         return text % {
-            "net": euros(balance.net),
+            "net": euros(paid),
             "received": euros(balance.received),
             "refunded": euros(balance.refunded),
         }
     if on_card:
-        return _("%(amount)s, débités de votre carte") % {"amount": euros(balance.net)}
-    return euros(balance.net)
+        return _("%(amount)s, débités de votre carte") % {"amount": euros(paid)}
+    return euros(paid)
 
 
 def money_facts(order: Order, balance: Balance) -> list[Fact]:
     """« Règlement » on the order page: the authorisation (never called « payé »), then what was paid."""
     facts = []
+    if balance.goodwill:
+        facts.append(Fact(term=_("Geste commercial"), value=f"−{euros(balance.goodwill)}"))
+    if balance.credit:
+        facts.append(Fact(term=_("Payé avec l'avoir"), value=euros(balance.credit)))
     if balance.authorized:
         facts.append(Fact(term=_("Carte bancaire"), value=authorized_text(balance)))
-    if balance.received or not balance.authorized:
+    if balance.received or not (balance.authorized or balance.credit):
         facts.append(Fact(term=_("Payé"), value=paid_text(order, balance)))
     return facts
 

@@ -388,18 +388,26 @@ def test_a_coordinator_refunds_part_of_an_order_with_a_reason(
     url = f"/ventes/{card_market.sale.pk}/commandes/{order.pk}/remboursement/"
     for data, message in [
         (
-            {"amount": "12,00", "reason": "Trop"},
-            "On ne peut rembourser que ce qui a été payé : 10,00\xa0€ au plus.",
+            {"kind": "goodwill", "amount": "12,00", "reason": "Trop"},
+            "Un geste commercial ne peut dépasser ce que coûte la commande : 10,00\xa0€ au plus.",
         ),
-        ({"amount": "-2", "reason": "Négatif"}, "Le montant doit être positif."),
-        ({"amount": "deux euros", "reason": "x"}, "Indiquez un montant en euros, par ex. 12,50."),
-        ({"amount": "2,50", "reason": ""}, "Indiquez le motif du remboursement : le membre le verra."),
+        (
+            {"kind": "overpayment", "amount": "2,00", "reason": "Rien de trop"},
+            "Seuls 0,00\xa0€ ont été payés en plus de ce qui est dû.",
+        ),
+        ({"amount": "2,00", "reason": "Sans nature"}, "Choisissez s'il s'agit d'un geste commercial"),
+        ({"kind": "goodwill", "amount": "-2", "reason": "Négatif"}, "Le montant doit être positif."),
+        ({"kind": "goodwill", "amount": "deux euros", "reason": "x"}, "Indiquez un montant en euros"),
+        (
+            {"kind": "goodwill", "amount": "2,50", "reason": ""},
+            "Indiquez le motif du remboursement : le membre le verra.",
+        ),
     ]:
         refused = coordinator.post(url, data)
         assert refused.status_code == 400 and message in text(refused)
     assert not Refund.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        done = coordinator.post(url, {"amount": "2,50", "reason": "Tomates manquantes"})
+        done = coordinator.post(url, {"kind": "goodwill", "amount": "2,50", "reason": "Tomates manquantes"})
     assert done.status_code == 302
     refund = Refund.objects.get()
     assert refund.status == Refund.Status.SUCCEEDED and refund.stripe_refund_id.startswith("re_")

@@ -29,6 +29,8 @@ from tests.producers.factories import catalogue_ids, catalogue_state
 # Pages any visitor of a collective may open: they show what the directory already shows (name, town,
 # contact), or refuse by themselves (a join the collective's mode refuses, a token of another collective).
 PUBLIC_PAGES = {"home", "join", "invitation_accept", "media", "shop", "shop_producer", "health", "sale_shop"}
+# The sale page's running total (htmx): the same access as the page, computed from its public prices.
+PUBLIC_PAGES |= {"sale_basket_total"}
 PUBLIC_PAGES |= {"privacy", "legal_notice"}  # members' rights: the collective's contact, as the directory
 # Pages of the account itself (allauth, « Mes données », account deletion) and the language switch: about
 # the visitor, never the collective.

@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
-from marketplace import archives, services
+from marketplace import archives, selectors, services
 from marketplace.models import Collective, Domain, Membership, Role, User
 from marketplace.storage import private_storage
 from marketplace.tasks import collectives_purge
@@ -243,6 +243,7 @@ def test_a_deleted_collective_waits_30_days_then_is_archived_and_dropped(gamma, 
     page = browse("gamma.localhost", None).get("/")
     assert page.status_code == 503 and "a fermé son site" in text(page)
     assert "gamma" not in [c.slug for c in Collective.objects.active_tenants()]
+    assert "gamma" not in [c.slug for c in selectors.collectives_listed()]
 
     with time_machine.travel(datetime(2027, 6, 1, 4, 0, tzinfo=PARIS), tick=False):  # day 29: kept
         assert archives_purged() == []

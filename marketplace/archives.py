@@ -601,7 +601,7 @@ def _users_restore(rows: list[dict], result: ImportResult) -> dict[int, int]:
 
 def _migrate(schema: str, targets: list[tuple[str, str | None]] | None) -> None:
     """Migrate one schema to `targets` (None: the instance's latest), inside the caller's transaction."""
-    connection.set_schema(schema, include_public=False)
+    connection.set_schema(schema)  # with public behind: tenant tables point at the accounts
     executor = MigrationExecutor(connection)
     executor.migrate(targets or executor.loader.graph.leaf_nodes())
     connection.set_schema_to_public()

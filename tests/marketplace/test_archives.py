@@ -270,3 +270,27 @@ def test_a_deleted_collective_waits_30_days_then_is_archived_and_dropped(gamma, 
 
 def archives_purged() -> list[str]:
     return collectives_purge()
+
+
+def test_an_archive_of_an_older_version_is_rebuilt_then_migrated(gamma, tmp_path):
+    """An archive made before the instance's last migration of an app: the schema is built at the archive's
+    migrations, its rows go in, then the instance's later migrations run."""
+    path = tmp_path / "gamma.tar.gz"
+    call_command("collective_export", "gamma", "--output", str(path), stdout=io.StringIO())
+    before = _contents("gamma")
+    with tarfile.open(path) as archive:
+        members = {member.name: archive.extractfile(member).read() for member in archive}
+    manifest = json.loads(members["manifest.json"])
+    latest = manifest["migrations"]["marketplace"].pop()
+    members["manifest.json"] = json.dumps(manifest).encode()
+    older = tmp_path / "older.tar.gz"
+    with tarfile.open(older, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    call_command("collective_import", str(older), "--slug", "gamma-old", stdout=io.StringIO())
+    assert _contents("gamma-old") == before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM c_gamma_old.django_migrations WHERE app = 'marketplace'")
+        assert latest in {row[0] for row in cursor.fetchall()}

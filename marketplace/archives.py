@@ -633,6 +633,18 @@ def collectives_to_purge(*, now: datetime | None = None) -> Iterator[Collective]
     yield from Collective.objects.tenants().filter(deleted_at__lte=limit).order_by("pk")
 
 
+def collectives_purge_due(*, now: datetime | None = None) -> list[str]:
+    """The nightly job: purge every collective past its grace period; one that fails (storage down) is left
+    for the next night, the others go on. Returns the archives written."""
+    written = []
+    for collective in list(collectives_to_purge(now=now)):
+        try:
+            written.append(collective_purge(collective_id=collective.pk))
+        except Exception:
+            logger.exception("Collective %s not purged: tried again next night", collective.schema_name)
+    return written
+
+
 def collective_purge(*, collective_id: int) -> str:
     """A last archive to private storage (`archives/<slug>-<date>.tar.gz`), then the schema, the public rows
     and the files go. Returns the archive's name in private storage."""

@@ -125,7 +125,4 @@ def followups_sweep() -> int:
 
 @shared_task
 def collectives_purge() -> list[str]:
-    return [
-        archives.collective_purge(collective_id=collective.pk)
-        for collective in archives.collectives_to_purge()
-    ]
+    return archives.collectives_purge_due()

@@ -25,7 +25,10 @@ class SuspendedCollectiveMiddleware:
 
     def __call__(self, request):
         tenant = getattr(request, "tenant", None)
-        if getattr(tenant, "suspended_at", None) is not None:
+        if (
+            getattr(tenant, "suspended_at", None) is not None
+            or getattr(tenant, "deleted_at", None) is not None
+        ):
             response = SimpleTemplateResponse(
                 "marketplace/collective_suspended.html", {"collective": tenant}, status=503
             )

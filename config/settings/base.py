@@ -275,6 +275,16 @@ CELERY_BEAT_SCHEDULE["data-retention"] = {
     "options": {"expires": 3600},
 }
 
+# A deleted collective can be restored for this many days; then the nightly purge writes a last archive to
+# private storage (under COLLECTIVE_ARCHIVES_FOLDER) and drops its schema and files (marketplace.archives).
+COLLECTIVE_GRACE_DAYS = env.int("COLLECTIVE_GRACE_DAYS", default=30)
+COLLECTIVE_ARCHIVES_FOLDER = "archives"
+CELERY_BEAT_SCHEDULE["collectives-purge"] = {
+    "task": "marketplace.tasks.collectives_purge",
+    "schedule": crontab(hour=3, minute=47),  # every night
+    "options": {"expires": 3600},
+}
+
 # --- Security headers (issue 13) ---------------------------------------------------------------------------
 # Sent in every environment (production included) by marketplace.headers. The pages use no inline script,
 # style attribute or event handler, and every asset is local: nothing 'unsafe-inline', no CDN. form-action

@@ -345,7 +345,7 @@ def producer_builds_catalogue(producer, mailbox, drive: Drive, tmp_path, shoot, 
     shop = page.get_by_role("region", name=drive.producer)
     for product in ["Poulet fermier", "Œufs plein air", "Pommes Chantecler", "Miel de châtaignier"]:
         expect(shop.get_by_role("heading", name=product)).to_be_visible()
-    expect(shop).to_contain_text(re.compile(r"≈ 22,50\s€ la pièce"))
+    expect(shop).to_contain_text(re.compile(r"1 pièce ≈ 1,8\skg ≈ 22,50\s€"))
     axe_check(page)
     shoot(page, "06-shop")
 

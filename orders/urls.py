@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("orders.sales.urls")),
     path("", include("orders.sheets.urls")),
     path("", include("orders.day.urls")),
+    path("", include("orders.statements.urls")),
 ]

@@ -79,7 +79,7 @@ def sheet_lock(*, sale: Sale, kind: str, producer, point) -> Sheet | None:
 def statements_lock() -> None:
     """One writer of statements and transfers at a time in this collective (numbers follow one another)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:statements"])
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:statements"])  # type: ignore[attr-defined]
 
 
 def statements_rows_lock(statement_ids) -> list[Statement]:

@@ -1,7 +1,8 @@
 """The ordering app's models, one module per room; `from orders.models import X` works for all of them.
 
 payments (payment methods, payments, refunds) ← sales (shop settings, schedules, sales, offers)
-← orders (orders, lines, history, member preferences); sheets ← sales; statements (producers' statements, bank accounts, SEPA transfers) ← sales. All keep app label `orders`.
+← orders (orders, lines, history, member preferences); sheets ← sales;
+statements (producers' statements, bank accounts, SEPA transfers) ← sales. All keep app label `orders`.
 """
 
 from orders.models.orders import MAX_LINE_QUANTITY, MemberPreferences, Order, OrderEvent, OrderLine

@@ -119,7 +119,9 @@ class Statement(models.Model):
         Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="statements"
     )
     paid_on = models.DateField(_("payé le"), null=True, blank=True)
-    file = models.FileField(upload_to=statement_file_path, storage=private_storage, max_length=255, blank=True)
+    file = models.FileField(
+        upload_to=statement_file_path, storage=private_storage, max_length=255, blank=True
+    )
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

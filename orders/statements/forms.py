@@ -21,7 +21,9 @@ def _iban_field(label, *, required: bool = True) -> forms.CharField:
         max_length=42,
         required=required,
         help_text=_("Tel qu'il figure sur le RIB, par ex. FR76 3000 6000 0112 3456 7890 189."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        ),
         error_messages={"required": _("Indiquez l'IBAN.")},
     )
 
@@ -32,7 +34,9 @@ def _bic_field(label) -> forms.CharField:
         max_length=14,
         required=False,
         help_text=_("Facultatif pour une banque de la zone SEPA."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        ),
     )
 
 
@@ -109,7 +113,10 @@ class TransferForm(forms.Form):
     execution_date = forms.DateField(
         label=_("Date d'exécution souhaitée"),
         widget=DATE_WIDGET,
-        error_messages={"required": _("Indiquez la date du virement."), "invalid": _("Une date, par ex. 2026-12-04.")},
+        error_messages={
+            "required": _("Indiquez la date du virement."),
+            "invalid": _("Une date, par ex. 2026-12-04."),
+        },
     )
 
     def __init__(self, *args, payable=(), **kwargs):
@@ -128,7 +135,10 @@ class TransferPaidForm(forms.Form):
     paid_on = forms.DateField(
         label=_("Date du virement (relevé de banque)"),
         widget=DATE_WIDGET,
-        error_messages={"required": _("Indiquez la date du virement."), "invalid": _("Une date, par ex. 2026-12-04.")},
+        error_messages={
+            "required": _("Indiquez la date du virement."),
+            "invalid": _("Une date, par ex. 2026-12-04."),
+        },
     )
 
     def __init__(self, *args, **kwargs):

@@ -48,12 +48,15 @@ def my_sales(*, user) -> dict:
     return {
         "producers": producers,
         "statements": statements,
-        "months": list(MonthlyStatement.objects.filter(producer__in=producers).select_related("producer")[:60]),
+        "months": list(
+            MonthlyStatement.objects.filter(producer__in=producers).select_related("producer")[:60]
+        ),
     }
 
 
 def treasury(*, blocker) -> dict:
-    """Statements to pay (with why some cannot be), transfers prepared or paid, closed sales without statements."""
+    """Statements to pay (with why some cannot be), transfers prepared or paid, closed sales without
+    statements."""
     to_pay = list(
         Statement.objects.filter(status=Statement.Status.ISSUED, is_current=True)
         .select_related("sale", "producer__bank_account")
@@ -81,7 +84,9 @@ def transfer_detail(*, transfer_id: int) -> Transfer | None:
 
 def transfer_statements(transfer: Transfer) -> list[Statement]:
     return list(
-        transfer.statements.select_related("producer__bank_account", "sale").order_by("producer__name", "number")
+        transfer.statements.select_related("producer__bank_account", "sale").order_by(
+            "producer__name", "number"
+        )
     )
 
 

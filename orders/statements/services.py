@@ -266,10 +266,18 @@ def statement_email(*, statement_id: int) -> bool:
     recipients = _recipients(statement.producer)
     if recipients:
         with translation.override("fr"):
-            context = {"statement": statement, "collective": collective, "url": collective.base_url + "/mes-ventes/"}
+            context = {
+                "statement": statement,
+                "collective": collective,
+                "url": collective.base_url + "/mes-ventes/",
+            }
             message = EmailMessage(
                 subject=_("%(collective)s : relevé %(reference)s – %(sale)s")
-                % {"collective": collective.name, "reference": statement.reference, "sale": statement.sale.title},
+                % {
+                    "collective": collective.name,
+                    "reference": statement.reference,
+                    "sale": statement.sale.title,
+                },
                 body=render_to_string("orders/email/statement.txt", context),
                 to=recipients,
             )
@@ -338,7 +346,11 @@ def monthly_statement_email(*, document: MonthlyStatement) -> bool:
     recipients = _recipients(document.producer)
     if recipients:
         with translation.override("fr"):
-            context = {"document": document, "collective": collective, "url": collective.base_url + "/mes-ventes/"}
+            context = {
+                "document": document,
+                "collective": collective,
+                "url": collective.base_url + "/mes-ventes/",
+            }
             message = EmailMessage(
                 subject=_("%(collective)s : relevé du mois de %(month)s")
                 % {"collective": collective.name, "month": _month_label(document.month)},
@@ -406,7 +418,12 @@ def bank_account_save(*, producer: Producer, holder: str, iban: str, bic: str) -
 
 @transaction.atomic
 def statement_settings_update(
-    *, commission_percent: Decimal, commission_vat_rate: Decimal, bank_holder: str, bank_iban: str, bank_bic: str
+    *,
+    commission_percent: Decimal,
+    commission_vat_rate: Decimal,
+    bank_holder: str,
+    bank_iban: str,
+    bank_bic: str,
 ) -> ShopSettings:
     """The collective's commission and its own account (the one the transfers leave from)."""
     settings_row = ShopSettings.current()
@@ -448,7 +465,9 @@ def payout_blocker(statement: Statement) -> str:
 
 def collective_bank_blocker(settings_row: ShopSettings) -> str:
     if not settings_row.bank_iban or not settings_row.bank_holder:
-        return _("Saisissez d'abord l'IBAN et le titulaire du compte du collectif dans les réglages des relevés.")
+        return _(
+            "Saisissez d'abord l'IBAN et le titulaire du compte du collectif dans les réglages des relevés."
+        )
     return ""
 
 
@@ -471,7 +490,11 @@ def transfer_prepare(*, statement_ids, execution_date: date, by: User) -> Transf
     )
     if len(chosen) != len(ids):
         raise ValidationError(_("Un des relevés choisis n'existe pas."))
-    problems = [f"{item.reference} ({item.producer.name}) : {payout_blocker(item)}" for item in chosen if payout_blocker(item)]
+    problems = [
+        f"{item.reference} ({item.producer.name}) : {payout_blocker(item)}"
+        for item in chosen
+        if payout_blocker(item)
+    ]
     if problems:
         raise ValidationError(problems)
     credits = [
@@ -504,13 +527,10 @@ def transfer_prepare(*, statement_ids, execution_date: date, by: User) -> Transf
             rows = locks.statements_rows_lock(ids)
             for row in rows:
                 account = getattr(row.producer, "bank_account", None)
-                if (
-                    payout_blocker(row)
-                    or account is None
-                    or (row.due, account.iban) != seen[row.pk]
-                ):
+                if payout_blocker(row) or account is None or (row.due, account.iban) != seen[row.pk]:
                     raise ValidationError(
-                        _("Le relevé %(reference)s a changé entre-temps : recommencez.") % {"reference": row.reference}
+                        _("Le relevé %(reference)s a changé entre-temps : recommencez.")
+                        % {"reference": row.reference}
                     )
             transfer = Transfer.objects.create(
                 message_id=message_id,

@@ -42,7 +42,10 @@ def producer_bank(request, producer_id: int):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Coordonnées bancaires enregistrées : vos prochains virements iront sur ce compte."))
+            messages.success(
+                request,
+                _("Coordonnées bancaires enregistrées : vos prochains virements iront sur ce compte."),
+            )
             return redirect("my_sales")
     return render(
         request,
@@ -60,19 +63,25 @@ def statement_download(request, statement_id: int):
     if statement is None or not statement.file:
         raise Http404
     return FileResponse(
-        statement.file.open("rb"), content_type="application/pdf", filename=f"releve-{statement.reference}.pdf"
+        statement.file.open("rb"),
+        content_type="application/pdf",
+        filename=f"releve-{statement.reference}.pdf",
     )
 
 
 @role_required(Role.PRODUCER, *TREASURY)
 def monthly_download(request, document_id: int):
     document = (
-        selectors.visible_monthly(user=request.user, membership=request.membership).filter(pk=document_id).first()
+        selectors.visible_monthly(user=request.user, membership=request.membership)
+        .filter(pk=document_id)
+        .first()
     )
     if document is None:
         raise Http404
     return FileResponse(
-        document.file.open("rb"), content_type="application/pdf", filename=f"releve-{document.month:%Y-%m}.pdf"
+        document.file.open("rb"),
+        content_type="application/pdf",
+        filename=f"releve-{document.month:%Y-%m}.pdf",
     )
 
 
@@ -116,11 +125,15 @@ def transfer_detail(request, transfer_id: int):
     form = TransferPaidForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            statement_services.transfer_mark_paid(transfer_id=transfer.pk, paid_on=form.cleaned_data["paid_on"])
+            statement_services.transfer_mark_paid(
+                transfer_id=transfer.pk, paid_on=form.cleaned_data["paid_on"]
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Virement marqué payé : les producteurs voient « payé » dans « Mes ventes »."))
+            messages.success(
+                request, _("Virement marqué payé : les producteurs voient « payé » dans « Mes ventes ».")
+            )
             return redirect("transfer_detail", transfer_id=transfer.pk)
     context = {"transfer": transfer, "statements": selectors.transfer_statements(transfer), "form": form}
     return render(request, "orders/statements/transfer.html", context, status=400 if form.errors else 200)
@@ -162,11 +175,17 @@ def sale_statements_issue(request, sale_id: int):
         if issued:
             messages.success(
                 request,
-                _("%(count)s relevé(s) établi(s) pour « %(sale)s » : les PDF partent par e-mail une fois faits.")
+                _(
+                    "%(count)s relevé(s) établi(s) pour « %(sale)s » : "
+                    "les PDF partent par e-mail une fois faits."
+                )
                 % {"count": len(issued), "sale": sale.title},
             )
         else:
-            messages.info(request, _("Rien n'a changé depuis les derniers relevés de « %(sale)s ».") % {"sale": sale.title})
+            messages.info(
+                request,
+                _("Rien n'a changé depuis les derniers relevés de « %(sale)s ».") % {"sale": sale.title},
+            )
     return redirect("treasury")
 
 
@@ -192,5 +211,3 @@ def statement_settings(request):
     return render(
         request, "orders/statements/settings.html", {"form": form}, status=400 if form.errors else 200
     )
-
-

@@ -41,7 +41,8 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def distributed(market, alpha, media_root):
-    """Two producers, two members, a weighed roast, the sale closed and distributed; 10 % commission, VAT 20 %."""
+    """Two producers, two members, a weighed roast, the sale closed and distributed; commission 10 %,
+    VAT 20 %."""
     statement_services.statement_settings_update(
         commission_percent=Decimal("10"),
         commission_vat_rate=Decimal("20"),
@@ -58,7 +59,9 @@ def distributed(market, alpha, media_root):
     sale = make_sale(market.point, [farm, bakery], title="Vente du jeudi")
     offers = {offer.name: offer for offer in sale.offers.all()}
     market.sale = sale
-    other = User.objects.create_user(email="bernard@alpha.test", password="x", first_name="Bernard", last_name="Lafon")
+    other = User.objects.create_user(
+        email="bernard@alpha.test", password="x", first_name="Bernard", last_name="Lafon"
+    )
     Membership.objects.create(user=other, collective=alpha.collective, roles=[Role.MEMBER])
     first = checkout_services.order_place(
         sale_id=sale.pk,
@@ -115,7 +118,9 @@ def test_a_late_weighing_issues_a_correction_and_the_first_one_is_replaced(distr
     correction = corrections[0]
     old = Statement.objects.get(pk=first[distributed.farm.pk].pk)
     assert old.status == Statement.Status.REPLACED and not old.is_current
-    assert correction.corrects == old and correction.gross == Decimal("7.50") + Decimal("24.00") + Decimal("4.20")
+    assert correction.corrects == old and correction.gross == Decimal("7.50") + Decimal("24.00") + Decimal(
+        "4.20"
+    )
     current = Statement.objects.filter(sale=distributed.sale, is_current=True)
     assert sum(item.due + item.commission for item in current) == _final_total(distributed.sale)
 
@@ -172,8 +177,12 @@ def _schema() -> xmlschema.XMLSchema:
 
 def test_the_sepa_file_validates_and_pays_the_right_ibans_then_they_are_marked_paid(distributed, alpha):
     issued = statement_services.statements_issue(sale_id=distributed.sale.pk)
-    statement_services.bank_account_save(producer=distributed.farm, holder="GAEC du Pech", iban="fr76 3000 6000 0112 3456 7890 189", bic="")
-    statement_services.bank_account_save(producer=distributed.bakery, holder="Lisa Martin", iban=OTHER_IBAN, bic="COBADEFFXXX")
+    statement_services.bank_account_save(
+        producer=distributed.farm, holder="GAEC du Pech", iban="fr76 3000 6000 0112 3456 7890 189", bic=""
+    )
+    statement_services.bank_account_save(
+        producer=distributed.bakery, holder="Lisa Martin", iban=OTHER_IBAN, bic="COBADEFFXXX"
+    )
     transfer = statement_services.transfer_prepare(
         statement_ids=[item.pk for item in issued], execution_date=timezone.localdate(), by=alpha.coordinator
     )
@@ -191,17 +200,23 @@ def test_the_sepa_file_validates_and_pays_the_right_ibans_then_they_are_marked_p
     assert Decimal(root.find(".//p:GrpHdr/p:CtrlSum", NS).text) == sum(due.values())
     assert set(Statement.objects.values_list("status", flat=True)) == {Statement.Status.PREPARED}
     statement_services.transfer_mark_paid(transfer_id=transfer.pk, paid_on=timezone.localdate())
-    assert set(Statement.objects.values_list("status", "paid_on")) == {(Statement.Status.PAID, timezone.localdate())}
+    assert set(Statement.objects.values_list("status", "paid_on")) == {
+        (Statement.Status.PAID, timezone.localdate())
+    }
 
 
 def test_a_statement_without_iban_is_excluded_and_a_failed_file_marks_nothing(distributed, alpha, media_root):
     issued = statement_services.statements_issue(sale_id=distributed.sale.pk)
-    statement_services.bank_account_save(producer=distributed.farm, holder="GAEC du Pech", iban=PRODUCER_IBAN, bic="")
+    statement_services.bank_account_save(
+        producer=distributed.farm, holder="GAEC du Pech", iban=PRODUCER_IBAN, bic=""
+    )
     bakery = next(item for item in issued if item.producer == distributed.bakery)
     assert "Pas d'IBAN" in statement_services.payout_blocker(bakery)
     with pytest.raises(ValidationError, match="Pas d'IBAN"):
         statement_services.transfer_prepare(
-            statement_ids=[item.pk for item in issued], execution_date=timezone.localdate(), by=alpha.coordinator
+            statement_ids=[item.pk for item in issued],
+            execution_date=timezone.localdate(),
+            by=alpha.coordinator,
         )
     assert not Transfer.objects.exists()
     assert set(Statement.objects.values_list("status", flat=True)) == {Statement.Status.ISSUED}
@@ -217,7 +232,9 @@ def test_bad_iban_and_bic_get_a_clear_french_message(distributed, alpha, browse)
     response = client.post(url, {"holder": "GAEC du Pech", "iban": PRODUCER_IBAN, "bic": "NOPE"})
     assert response.status_code == 400 and "Ce BIC n'est pas valide" in words(response)
     assert not ProducerBankAccount.objects.exists()
-    response = client.post(url, {"holder": "GAEC du Pech", "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": ""})
+    response = client.post(
+        url, {"holder": "GAEC du Pech", "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": ""}
+    )
     assert response.status_code == 302
     assert "FR76 •••• 0189" in words(client.get("/mes-ventes/"))
 
@@ -226,13 +243,25 @@ def test_commission_settings_refuse_a_bad_collective_iban(in_alpha, alpha, brows
     client = browse(alpha, alpha.coordinator)
     response = client.post(
         "/tresorerie/reglages/",
-        {"commission_percent": "8,5", "commission_vat_rate": "20", "bank_holder": "Drive", "bank_iban": "FR00 1234", "bank_bic": ""},
+        {
+            "commission_percent": "8,5",
+            "commission_vat_rate": "20",
+            "bank_holder": "Drive",
+            "bank_iban": "FR00 1234",
+            "bank_bic": "",
+        },
     )
     assert response.status_code == 400 and "Cet IBAN n'est pas valide" in words(response)
     assert ShopSettings.current().commission_percent == Decimal("0")
     response = client.post(
         "/tresorerie/reglages/",
-        {"commission_percent": "8,5", "commission_vat_rate": "20", "bank_holder": "Drive", "bank_iban": COLLECTIVE_IBAN, "bank_bic": ""},
+        {
+            "commission_percent": "8,5",
+            "commission_vat_rate": "20",
+            "bank_holder": "Drive",
+            "bank_iban": COLLECTIVE_IBAN,
+            "bank_bic": "",
+        },
     )
     assert response.status_code == 302 and ShopSettings.current().commission_percent == Decimal("8.5")
 
@@ -242,10 +271,14 @@ def test_who_sees_which_statement(distributed, alpha, beta, browse, django_captu
         issued = statement_services.statements_issue(sale_id=distributed.sale.pk)
     farm = next(item for item in issued if item.producer == distributed.farm)
     bakery = next(item for item in issued if item.producer == distributed.bakery)
-    baker = User.objects.create_user(email="lisa@alpha.test", password="x", first_name="Lisa", last_name="Martin")
+    baker = User.objects.create_user(
+        email="lisa@alpha.test", password="x", first_name="Lisa", last_name="Martin"
+    )
     Membership.objects.create(user=baker, collective=alpha.collective, roles=[Role.PRODUCER])
     ProducerAccount.objects.create(producer=distributed.bakery, user=baker)
-    treasurer = User.objects.create_user(email="tresor@alpha.test", password="x", first_name="Tom", last_name="Sou")
+    treasurer = User.objects.create_user(
+        email="tresor@alpha.test", password="x", first_name="Tom", last_name="Sou"
+    )
     Membership.objects.create(user=treasurer, collective=alpha.collective, roles=[Role.TREASURER])
 
     mine = browse(alpha, alpha.producer)
@@ -279,7 +312,9 @@ def test_who_sees_which_statement(distributed, alpha, beta, browse, django_captu
 
 def test_treasurer_pays_through_the_pages(distributed, alpha, browse):
     issued = statement_services.statements_issue(sale_id=distributed.sale.pk)
-    statement_services.bank_account_save(producer=distributed.farm, holder="GAEC du Pech", iban=PRODUCER_IBAN, bic="")
+    statement_services.bank_account_save(
+        producer=distributed.farm, holder="GAEC du Pech", iban=PRODUCER_IBAN, bic=""
+    )
     client = browse(alpha, alpha.coordinator)
     page = words(client.get("/tresorerie/"))
     assert "Fournil de Lisa" in page and "Pas d'IBAN" in page
@@ -291,7 +326,11 @@ def test_treasurer_pays_through_the_pages(distributed, alpha, browse):
     transfer = Transfer.objects.get()
     download = client.get(f"/tresorerie/virements/{transfer.pk}/fichier/")
     assert download.status_code == 200 and b"CstmrCdtTrfInitn" in b"".join(download.streaming_content)
-    assert browse(alpha, alpha.producer).get(f"/tresorerie/virements/{transfer.pk}/fichier/").status_code == 403
-    response = client.post(f"/tresorerie/virements/{transfer.pk}/", {"paid_on": timezone.localdate().isoformat()})
+    assert (
+        browse(alpha, alpha.producer).get(f"/tresorerie/virements/{transfer.pk}/fichier/").status_code == 403
+    )
+    response = client.post(
+        f"/tresorerie/virements/{transfer.pk}/", {"paid_on": timezone.localdate().isoformat()}
+    )
     assert response.status_code == 302
     assert "payé" in words(browse(alpha, alpha.producer).get("/mes-ventes/"))

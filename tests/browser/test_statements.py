@@ -5,6 +5,7 @@ and the producer (Jean Laborde) sees « payé » in « Mes ventes » and downloa
 
 from __future__ import annotations
 
+import base64
 import io
 import xml.etree.ElementTree as ET
 from datetime import timedelta
@@ -25,7 +26,7 @@ from orders.models import OrderLine, Sale, Statement
 from orders.payments import services as payment_services
 from orders.statements import services as statement_services
 from producers.models import Producer
-from tests.browser.helpers import flash, menu
+from tests.browser.helpers import FETCH_FILE, flash, menu
 
 DEMO_PASSWORD = "etal-demo-2026"
 SLUG = "cagette47"
@@ -119,10 +120,11 @@ def test_statements_pay_a_producer(site, person, shoot, axe_check, tmp_path):
     expect(page.get_by_role("region", name="Coordonnées bancaires")).to_contain_text("FR76 •••• 0189")
     axe_check(page)
     shots["producer"](page, "01-my-sales")
-    with page.expect_download() as download_info:
-        row.get_by_role("link", name=f"Télécharger {expected['reference']}").click()
+    link = row.get_by_role("link", name=f"Télécharger {expected['reference']}")
+    response = page.evaluate(FETCH_FILE, link.get_attribute("href"))
+    assert response["status"] == 200 and response["type"] == "application/pdf"
     pdf_path = tmp_path / "releve.pdf"
-    download_info.value.save_as(pdf_path)
+    pdf_path.write_bytes(base64.b64decode(response["body"]))
     text = " ".join(
         PdfReader(io.BytesIO(pdf_path.read_bytes())).pages[0].extract_text().replace("\xa0", " ").split()
     )

@@ -228,7 +228,7 @@ def statement_pdf_make(*, statement_id: int) -> Statement:
     storage = Statement._meta.get_field("file").storage
     name = storage.save(
         f"{connection.schema_name}/statements/{_filename(statement.reference)}",
-        ContentFile(_pdf("orders/statements/statement_pdf.html", context)),
+        ContentFile(_pdf("orders/sheets/statement.html", context)),
     )
     with transaction.atomic():
         updated = Statement.objects.filter(pk=statement.pk, file="").update(file=name)
@@ -321,7 +321,7 @@ def monthly_statement_make(*, producer_id: int, month: date, send: bool) -> Mont
     storage = MonthlyStatement._meta.get_field("file").storage
     name = storage.save(
         f"{connection.schema_name}/statements/{_filename(f'{producer.name}-{month:%Y-%m}')}",
-        ContentFile(_pdf("orders/statements/monthly_pdf.html", context)),
+        ContentFile(_pdf("orders/sheets/monthly_statement.html", context)),
     )
     try:
         with transaction.atomic():

@@ -30,7 +30,7 @@ def my_sales(request):
     return render(request, "orders/statements/my_sales.html", selectors.my_sales(user=request.user))
 
 
-@role_required(Role.PRODUCER)
+@role_required(Role.PRODUCER, Role.COORDINATOR)
 def producer_bank(request, producer_id: int):
     producer = get_object_or_404(selectors.managed_producers(request.user), pk=producer_id)
     account = ProducerBankAccount.objects.filter(producer=producer).first()

@@ -334,3 +334,20 @@ def test_treasurer_pays_through_the_pages(distributed, alpha, browse):
     )
     assert response.status_code == 302
     assert "payé" in words(browse(alpha, alpha.producer).get("/mes-ventes/"))
+
+
+def test_the_month_is_emailed_once_it_is_over(
+    distributed, alpha, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        statement_services.statements_issue(sale_id=distributed.sale.pk)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert statement_services.months_over_send() == 0  # this month is not over
+    next_month = timezone.now() + timedelta(days=32)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert statement_services.months_over_send(now=next_month) == 2
+    monthly = [message for message in mailoutbox if "relevé du mois" in message.subject]
+    assert {tuple(message.to) for message in monthly} >= {(alpha.producer.email,)}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert statement_services.months_over_send(now=next_month) == 0  # sent once

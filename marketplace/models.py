@@ -246,6 +246,7 @@ class Role(models.TextChoices):
     PRODUCER = "producer", _("Producteur·rice / fournisseur")
     POINT_STAFF = "point_staff", _("Équipe d'un point de retrait")
     COORDINATOR = "coordinator", _("Coordinateur·rice")
+    TREASURER = "treasurer", _("Trésorier·ère")
 
 
 class Membership(models.Model):

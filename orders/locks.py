@@ -10,11 +10,28 @@ Placing, changing or cancelling an order holds the sale FOR SHARE, so orders of 
 side while the closing job (which takes the sale FOR UPDATE) waits for them, and they wait for it. Offer rows
 are locked by their conditional UPDATEs, issued in ascending pk order. An order row is locked last, to check
 that nobody changed it since it was read (a double submit): see services.order_update.
+
+Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
+(a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),
+then transfer → statements (ascending pk).
 """
 
 from __future__ import annotations
 
-from orders.models import MemberAccount, MemberPreferences, Order, Payment, RecurringSchedule, Sale, Sheet
+from django.db import connection
+
+from orders.models import (
+    MemberAccount,
+    MemberPreferences,
+    MonthlyStatement,
+    Order,
+    Payment,
+    RecurringSchedule,
+    Sale,
+    Sheet,
+    Statement,
+    Transfer,
+)
 
 
 def sale_share(sale_id: int) -> Sale | None:
@@ -66,3 +83,26 @@ def account_lock(user_id: int) -> MemberAccount:
     after the order's row when an order is involved."""
     MemberAccount.objects.get_or_create(user_id=user_id)
     return MemberAccount.objects.select_for_update().get(user_id=user_id)
+
+
+def statements_lock() -> None:
+    """One writer of statements and transfers at a time in this collective (numbers follow one another)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:statements"])  # type: ignore[attr-defined]
+
+
+def statements_rows_lock(statement_ids) -> list[Statement]:
+    return list(
+        Statement.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(statement_ids))
+        .select_related("producer__bank_account", "sale")
+        .order_by("pk")
+    )
+
+
+def transfer_lock(transfer_id: int) -> Transfer:
+    return Transfer.objects.select_for_update().get(pk=transfer_id)
+
+
+def monthly_statement_lock(*, producer_id: int, month) -> MonthlyStatement | None:
+    return MonthlyStatement.objects.select_for_update().filter(producer_id=producer_id, month=month).first()

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("orders.sheets.urls")),
     path("", include("orders.day.urls")),
     path("", include("orders.ledger.urls")),
+    path("", include("orders.statements.urls")),
 ]

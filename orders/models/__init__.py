@@ -2,7 +2,8 @@
 
 payments (payment methods, payments, refunds) ← sales (shop settings, schedules, sales, offers)
 ← orders (orders, lines, history, member preferences); sheets ← sales; ledger (entries, member
-accounts) ← orders, payments. All keep app label `orders`.
+accounts) ← orders, payments;
+statements (producers' statements, bank accounts, SEPA transfers) ← sales. All keep app label `orders`.
 """
 
 from orders.models.ledger import LedgerEntry, MemberAccount
@@ -10,6 +11,14 @@ from orders.models.orders import MAX_LINE_QUANTITY, MemberPreferences, Order, Or
 from orders.models.payments import ON_SITE_METHODS, Payment, PaymentMethod, PaymentStatus, Refund
 from orders.models.sales import Offer, RecurringSchedule, Sale, ShopSettings
 from orders.models.sheets import Sheet, sheet_path, sheet_path_for
+from orders.models.statements import (
+    MonthlyStatement,
+    ProducerBankAccount,
+    Statement,
+    StatementLine,
+    StatementRun,
+    Transfer,
+)
 
 __all__ = [
     "MAX_LINE_QUANTITY",
@@ -17,6 +26,7 @@ __all__ = [
     "MemberAccount",
     "ON_SITE_METHODS",
     "MemberPreferences",
+    "MonthlyStatement",
     "Offer",
     "Order",
     "OrderEvent",
@@ -24,11 +34,16 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "PaymentStatus",
+    "ProducerBankAccount",
     "RecurringSchedule",
     "Refund",
     "Sale",
     "Sheet",
     "ShopSettings",
+    "Statement",
+    "StatementLine",
+    "StatementRun",
+    "Transfer",
     "sheet_path",
     "sheet_path_for",
 ]

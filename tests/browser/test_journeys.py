@@ -434,7 +434,7 @@ def member_orders_and_pays_by_card(
     expect(page).to_have_url(f"{drive.url}/ventes/{drive.sale_id}/")
     chicken = page.locator(".shop-item", has=page.get_by_role("heading", name="Poulet fermier"))
     expect(chicken).to_contain_text(re.compile(r"12,50\s€\s*/ kg"))
-    expect(chicken).to_contain_text(re.compile(r"≈ 22,50\s€ la pièce \(environ 1,8.*kg\)"))
+    expect(chicken).to_contain_text(re.compile(r"1 pièce ≈ 1,8\skg ≈ 22,50\s€"))
     for product, quantity in MEMBER_CART.items():
         page.get_by_role("spinbutton", name=f"Quantité : {product}").fill(str(quantity))
     axe_check(page)

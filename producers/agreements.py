@@ -58,7 +58,9 @@ def agreements_ending(*, today: date | None = None) -> QuerySet[PriceAgreement]:
     """Agreements running today that end within ENDING_WARNING: time to discuss the next prices."""
     today = today or timezone.localdate()
     return (
-        PriceAgreement.objects.filter(starts_on__lte=today, ends_on__gte=today, ends_on__lte=today + ENDING_WARNING)
+        PriceAgreement.objects.filter(
+            starts_on__lte=today, ends_on__gte=today, ends_on__lte=today + ENDING_WARNING
+        )
         .select_related("producer")
         .order_by("ends_on", "pk")
     )
@@ -117,14 +119,19 @@ def agreement_record(
     if not errors:
         overlapping = (
             PriceAgreementLine.objects.filter(
-                product_id__in=list(prices), agreement__starts_on__lte=ends_on, agreement__ends_on__gte=starts_on
+                product_id__in=list(prices),
+                agreement__starts_on__lte=ends_on,
+                agreement__ends_on__gte=starts_on,
             )
             .select_related("agreement", "product")
             .order_by("product__name")
         )
         for line in overlapping:
             errors.setdefault(f"price_{line.product_id}", []).append(
-                _("« %(name)s » a déjà un prix convenu du %(start)s au %(end)s : les périodes se chevauchent.")
+                _(
+                    "« %(name)s » a déjà un prix convenu du %(start)s au %(end)s : les périodes se "
+                    "chevauchent."
+                )
                 % {
                     "name": line.product.name,
                     "start": date_format(line.agreement.starts_on, "j F Y"),
@@ -144,7 +151,10 @@ def agreement_record(
     )
     agreement.full_clean()
     agreement.save()
-    lines = [PriceAgreementLine(agreement=agreement, product_id=pk, price=money(price)) for pk, price in prices.items()]
+    lines = [
+        PriceAgreementLine(agreement=agreement, product_id=pk, price=money(price))
+        for pk, price in prices.items()
+    ]
     for line in lines:
         line.full_clean(exclude=["agreement", "product"], validate_constraints=False)
     PriceAgreementLine.objects.bulk_create(lines)

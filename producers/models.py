@@ -322,7 +322,9 @@ class PriceAgreement(models.Model):
     ends_on = models.DateField(_("valable jusqu'au"))
     agreed_on = models.DateField(_("conclu le"))
     agreed_with = models.CharField(
-        _("conclu avec"), max_length=160, help_text=_("Qui a discuté les prix : fournisseur, membres du collectif.")
+        _("conclu avec"),
+        max_length=160,
+        help_text=_("Qui a discuté les prix : fournisseur, membres du collectif."),
     )
     note = models.TextField(_("note"), blank=True, max_length=2000)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
@@ -333,7 +335,9 @@ class PriceAgreement(models.Model):
         verbose_name_plural = _("accords de prix")
         ordering = ["-starts_on", "-pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_on__gt=F("starts_on")), name="agreement_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=F("starts_on")), name="agreement_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:

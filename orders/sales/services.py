@@ -131,12 +131,16 @@ def sale_create(
     for product in products:
         if rows is None:
             offers.append(
-                _offer_for(sale, product, quantity=product.stock, price=product.price, agreed=agreed.get(product.pk))
+                _offer_for(
+                    sale, product, quantity=product.stock, price=product.price, agreed=agreed.get(product.pk)
+                )
             )
         elif product.pk in rows and rows[product.pk].included:
             row = rows[product.pk]
             offers.append(
-                _offer_for(sale, product, quantity=row.quantity, price=row.price, agreed=agreed.get(product.pk))
+                _offer_for(
+                    sale, product, quantity=row.quantity, price=row.price, agreed=agreed.get(product.pk)
+                )
             )
     Offer.objects.bulk_create(offers)
     return sale

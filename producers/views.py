@@ -309,7 +309,6 @@ def products_bulk_edit(request, producer_id: int):
 # ---------------------------------------------------------------------------------------- price agreements
 
 
-@require_safe
 @role_required(*BACK_OFFICE)
 def price_agreements(request, producer_id: int):
     """The history of a supplier's agreements: coordinators record them, the supplier reads its own."""

@@ -7,6 +7,7 @@ from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import images
+from marketplace.money import euros
 from producers import catalogue
 from producers.models import Category, Producer, Product
 
@@ -271,13 +272,10 @@ class PriceAgreementForm(forms.Form):
                 max_digits=12,
                 decimal_places=2,
                 help_text=_(
-                    "Prix du catalogue : %(price)s €. Laissez vide si ce produit n'est pas dans l'accord."
+                    "Prix du catalogue : %(price)s. Laissez vide si ce produit n'est pas dans l'accord."
                 )
-                % {"price": product.price},
+                % {"price": euros(product.price)},
             )
-
-    def price_fields(self):
-        return [self[f"price_{product.pk}"] for product in self.products]
 
     def prices(self) -> dict[int, Decimal]:
         return {

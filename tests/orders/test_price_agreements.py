@@ -4,6 +4,7 @@ overlaps refused, the warning 21 days before the end (home page and one e-mail),
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,14 +12,17 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection
+from django_tenants.utils import tenant_context
 
-from marketplace.models import Membership, Role, User
-from orders.models import Offer
+from marketplace.models import Collective, Membership, Role, User
+from orders.models import Offer, Sale
 from orders.sales import services as sale_services
 from pickup_points import services as point_services
 from producers import agreements
 from producers import services as producer_services
+from producers.demo import quarter_bounds
 from producers.models import PriceAgreement, Product, Unit
 from producers.tasks import agreements_ending_check
 from tests.conftest import words
@@ -250,3 +254,28 @@ def test_who_sees_the_agreements(browse, in_alpha, beta, coop, outsider):
         assert "Accords de prix bientôt terminés" not in words(browse(in_alpha, in_alpha.member).get("/"))
         assert "Accords de prix bientôt terminés" not in words(browse(in_alpha, in_alpha.producer).get("/"))
         assert "Accords de prix bientôt terminés" not in words(browse(beta, beta.coordinator).get("/"))
+
+
+@pytest.mark.parametrize(
+    "today, bounds",
+    [
+        (date(2027, 1, 1), (date(2027, 1, 1), date(2027, 3, 31))),
+        (date(2027, 3, 31), (date(2027, 1, 1), date(2027, 3, 31))),
+        (date(2028, 5, 15), (date(2028, 4, 1), date(2028, 6, 30))),
+        (date(2026, 12, 31), (date(2026, 10, 1), date(2026, 12, 31))),
+    ],
+)
+def test_the_demo_agreement_covers_the_quarter_of_any_day(today, bounds):
+    assert quarter_bounds(today) == bounds
+
+
+def test_the_demo_buying_group_shows_guaranteed_prices_the_other_none(browse, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    for slug, guaranteed in [("emplettes", True), ("cagette47", False)]:
+        collective = Collective.objects.get(slug=slug)
+        with tenant_context(collective):
+            sale = next(sale for sale in Sale.objects.all() if sale.is_open)
+        member = User.objects.get(email=f"membre@{slug}.demo")
+        shown = words(browse(f"{slug}.localhost", member).get(f"/ventes/{sale.pk}/"))
+        assert ("prix garanti jusqu'au" in shown) is guaranteed

@@ -27,16 +27,18 @@ system-deps:
 dev: install
 	$(PY) -m config.embedded dev
 
-# axe-core for the browser journeys' accessibility checks, from tests/browser/package-lock.json (npm ci).
-# npm leaves the package's own (1985) dates on its files: touch, so that the next run finds it up to date.
-AXE := tests/browser/node_modules/axe-core/axe.min.js
-$(AXE): tests/browser/package.json tests/browser/package-lock.json | system-deps
-	npm ci --prefix tests/browser --no-audit --no-fund
+# axe-core for the browser journeys' accessibility checks and vnu-jar (the Nu HTML checker, run by
+# tests/test_html_valid.py), from tests/browser/package-lock.json (npm ci; vnu-jar's install script, which
+# would download a Java, is not run: Debian's is used). A stamp file marks the install: npm leaves the
+# packages' own (1985) dates on their files.
+NODE_TOOLS := tests/browser/node_modules/.etal-installed
+$(NODE_TOOLS): tests/browser/package.json tests/browser/package-lock.json | system-deps
+	npm ci --prefix tests/browser --no-audit --no-fund --ignore-scripts
 	touch $@
 
 # Two test processes (pytest-xdist), one per core: each has its own test database, Redis databases and
 # file folders (config/settings/test.py). PYTEST_ARGS="-n 0" runs everything in one process.
-test: install system-deps $(AXE)
+test: install system-deps $(NODE_TOOLS)
 	$(PY) -m config.embedded test -- $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 # The date-sensitive tests (everything but the browser journeys) with the clock set to each day of a week,

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-BENCH_DATABASE = "etal_bench"
+# ETAL_BENCH_DATABASE: another name, so that two benchmarks on one server do not drop each other's database.
+BENCH_DATABASE = os.environ.get("ETAL_BENCH_DATABASE", "etal_bench")
 
 
 def django_for_bench() -> None:

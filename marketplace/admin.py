@@ -6,7 +6,7 @@ from django.db.models import Count, Max, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from marketplace import selectors, services
+from marketplace import archives, selectors, services
 from marketplace.models import Collective, Domain, FollowUp, Invitation, Membership, User
 
 
@@ -60,9 +60,19 @@ class CollectiveAdmin(admin.ModelAdmin):
     ]
     list_filter = [SuspendedFilter, "kind"]
     search_fields = ["name", "slug", "town"]
-    readonly_fields = ["schema_name", "stripe_account_id", "stripe_charges_enabled", "suspended_at"]
+    readonly_fields = [
+        "schema_name",
+        "stripe_account_id",
+        "stripe_charges_enabled",
+        "suspended_at",
+        "deleted_at",
+    ]
     inlines = [DomainInline]
-    actions = ["suspend", "reactivate"]
+    actions = ["suspend", "reactivate", "delete_with_grace", "undelete"]
+
+    def has_delete_permission(self, request, obj=None):
+        """Deleting drops a schema: only through « Supprimer », with its grace period (see archives)."""
+        return False
 
     def get_queryset(self, request):
         return (
@@ -125,6 +135,10 @@ class CollectiveAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("site"), ordering="suspended_at")
     def site_status(self, collective):
+        if collective.is_deleted:
+            return _("supprimé, effacé le %(date)s") % {
+                "date": f"{archives.purge_due_at(collective):%d/%m/%Y}"
+            }
         return _("suspendu") if collective.is_suspended else _("ouvert")
 
     @admin.action(description=_("Suspendre"))
@@ -145,6 +159,28 @@ class CollectiveAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("%(n)d collectif réactivé.", "%(n)d collectifs réactivés.", queryset.count())
+            % {"n": queryset.count()},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Supprimer (restaurable pendant 30 jours)"))
+    def delete_with_grace(self, request, queryset):
+        for collective in queryset:
+            archives.collective_delete(collective_id=collective.pk)
+        self.message_user(
+            request,
+            ngettext("%(n)d collectif supprimé.", "%(n)d collectifs supprimés.", queryset.count())
+            % {"n": queryset.count()},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Restaurer (annuler la suppression)"))
+    def undelete(self, request, queryset):
+        for collective in queryset:
+            archives.collective_undelete(collective_id=collective.pk)
+        self.message_user(
+            request,
+            ngettext("%(n)d collectif restauré.", "%(n)d collectifs restaurés.", queryset.count())
             % {"n": queryset.count()},
             messages.SUCCESS,
         )

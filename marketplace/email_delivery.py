@@ -1,11 +1,13 @@
 """E-mail that arrives: the transactional provider's tracking webhook (django-anymail, on the public host,
 with its basic auth) marks an address as undeliverable on a bounce, a spam complaint or a provider's refusal;
-a later delivery to it clears the mark. Coordinators see the mark on their members page."""
+a later delivery to it clears the mark, and so does the member changing or confirming again their address
+(allauth's signals). Coordinators see the mark on their members page."""
 
 from __future__ import annotations
 
 import logging
 
+from allauth.account.signals import email_changed, email_confirmed
 from anymail.signals import EventType, tracking
 from django.dispatch import receiver
 
@@ -36,3 +38,15 @@ def tracking_received(sender, event, esp_name: str, **kwargs) -> None:
         )
     elif event.event_type == EventType.DELIVERED:
         services.user_email_mark_deliverable(email=event.recipient, at=event.timestamp)
+
+
+@receiver(email_changed, dispatch_uid="marketplace.email_delivery.email_changed")
+def address_changed(sender, request, user, from_email_address, to_email_address, **kwargs) -> None:
+    services.user_email_mark_clear(user_id=user.pk)
+
+
+@receiver(email_confirmed, dispatch_uid="marketplace.email_delivery.email_confirmed")
+def address_confirmed(sender, request, email_address, **kwargs) -> None:
+    """Confirming the account's own address proves it receives mail; another address changes nothing yet."""
+    if email_address.email.lower() == email_address.user.email.lower():
+        services.user_email_mark_clear(user_id=email_address.user_id)

@@ -112,6 +112,7 @@ def followup_run(*, followup_id: int, now: datetime | None = None) -> bool:
             raise  # unit tests see the failure, as they would of an eager task
         return False
     FollowUp.objects.filter(pk=followup_id).update(done_at=timezone.now(), lease_until=None)
+    logger.info("follow-up %s (%s) done", followup.pk, followup.task)
     return True
 
 

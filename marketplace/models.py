@@ -119,7 +119,7 @@ class CollectiveQuerySet(models.QuerySet):
 
     def active_tenants(self) -> CollectiveQuerySet:
         """The collectives whose clock jobs run (beat's fan-outs): real ones, not suspended, by pk."""
-        return self.tenants().filter(suspended_at__isnull=True).order_by("pk")
+        return self.tenants().filter(suspended_at__isnull=True, deleted_at__isnull=True).order_by("pk")
 
 
 class Collective(TenantMixin):
@@ -165,6 +165,10 @@ class Collective(TenantMixin):
     # Set by the platform operator (admin action « Suspendre »): every page of its site answers 503 with a
     # notice and its clock jobs skip it; nothing is deleted, « Réactiver » clears it.
     suspended_at = models.DateTimeField(_("suspendu le"), null=True, blank=True, editable=False)
+    # Set when the collective is deleted: its site answers like a suspended one for COLLECTIVE_GRACE_DAYS
+    # (the operator may restore it), then the nightly purge archives it to private storage and drops its
+    # schema (marketplace.archives).
+    deleted_at = models.DateTimeField(_("supprimé le"), null=True, blank=True, editable=False)
 
     objects = CollectiveQuerySet.as_manager()
 
@@ -223,6 +227,10 @@ class Collective(TenantMixin):
         return self.suspended_at is not None
 
     @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
     def is_buying_group(self) -> bool:
         return self.kind == self.Kind.BUYING_GROUP
 
@@ -238,6 +246,7 @@ class Role(models.TextChoices):
     PRODUCER = "producer", _("Producteur·rice / fournisseur")
     POINT_STAFF = "point_staff", _("Équipe d'un point de retrait")
     COORDINATOR = "coordinator", _("Coordinateur·rice")
+    TREASURER = "treasurer", _("Trésorier·ère")
 
 
 class Membership(models.Model):

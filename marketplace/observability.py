@@ -104,6 +104,24 @@ def sentry_init(*, dsn: str, environment: str, traces_sample_rate: float = 0.0) 
     )
 
 
-def celery_task_context(task_id: str | None = None, **kwargs) -> None:
-    """celery.signals.task_prerun: a task's log lines carry its id where a request's carry the request's."""
-    request_id_var.set(task_id or "-")
+REQUEST_ID_HEADER = "etal_request_id"
+
+
+def celery_request_id_publish(headers: dict | None = None, **kwargs) -> None:
+    """celery.signals.before_task_publish: a task queued while serving a request (directly or as a follow-up
+    handed over on commit) carries that request's id in its message headers."""
+    request_id = request_id_var.get()
+    if headers is not None and request_id != "-":
+        headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
+def celery_task_context(task_id: str | None = None, task=None, **kwargs) -> None:
+    """celery.signals.task_prerun: a task's log lines carry the id of the request that queued it, else the
+    task's own id (beat's ticks, the sweeper's re-queues)."""
+    request = getattr(task, "request", None)
+    queued_by = getattr(request, REQUEST_ID_HEADER, None) or (getattr(request, "headers", None) or {}).get(
+        REQUEST_ID_HEADER
+    )
+    request_id_var.set(
+        queued_by if isinstance(queued_by, str) and _WELL_FORMED.match(queued_by) else task_id or "-"
+    )

@@ -20,7 +20,9 @@ def membership_for_request(request) -> Membership | None:
 
 
 def collectives_listed(*, query: str = "") -> QuerySet[Collective]:
-    collectives = Collective.objects.filter(is_listed=True).exclude(schema_name=get_public_schema_name())
+    collectives = Collective.objects.filter(is_listed=True, deleted_at__isnull=True).exclude(
+        schema_name=get_public_schema_name()
+    )
     words = search_normalize(query).split()
     for word in words:
         # Whole words for department numbers ("47" must not find "147"), word starts otherwise ("agen").

@@ -363,6 +363,13 @@ def user_email_mark_undeliverable(*, email: str, reason: str, at=None) -> int:
     )
 
 
+def user_email_mark_clear(*, user_id: int) -> int:
+    """The member gave or confirmed their address again: it is trusted until the next bounce."""
+    return User.objects.filter(pk=user_id, email_undeliverable_at__isnull=False).update(
+        email_undeliverable_at=None, email_undeliverable_reason=""
+    )
+
+
 def user_email_mark_deliverable(*, email: str, at=None) -> int:
     """A message delivered after the mark (not a late event of an older one) clears it."""
     return User.objects.filter(

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from marketplace import followups, personal_data
+from marketplace import archives, followups, personal_data
 from marketplace.followups import beat_tick_claim
 from marketplace.health import beat_tick_record
 from marketplace.models import Invitation, Membership, Role
@@ -118,3 +118,11 @@ def followups_sweep() -> int:
     if not beat_tick_claim("followups-sweep"):
         return 0
     return followups.followups_sweep()
+
+
+# Deleted collectives (marketplace.archives): beat, every night, purges those past their grace period -----
+
+
+@shared_task
+def collectives_purge() -> list[str]:
+    return archives.collectives_purge_due()

@@ -84,7 +84,6 @@ def stripe_double_connect(collective) -> bool:
 
 
 def seed(*, collective, accounts: dict) -> None:
-    stripe_double_connect(collective)
     spec = DEMO.get(collective.slug)
     if spec is None or Sale.objects.exists():
         return

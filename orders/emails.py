@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, send_mail
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from marketplace.models import Collective, User
 from orders.checkout.selectors import vat_breakdown
 from orders.models import Order, Sale
+from orders.sales.selectors import with_pickup_hours
+from pickup_points import basket_codes, calendar
 from producers.models import Producer
 
 
@@ -33,6 +35,7 @@ def _sale_context(collective: Collective, sale: Sale) -> dict:
         "collective": collective,
         "sale": sale,
         "points": sale.distribution.points.order_by("name"),
+        "hours": with_pickup_hours([sale])[0].pickup_hours,
         "sale_url": f"{collective.base_url}/ventes/{sale.pk}/",
         "preferences_url": f"{collective.base_url}/mes-preferences/",
     }
@@ -56,12 +59,25 @@ def order_email(*, collective: Collective, order: Order, kind: str) -> None:
             "vat": vat_breakdown(order.lines.all()),
             "url": f"{collective.base_url}/commandes/{order.pk}/",
         }
-        send_mail(
+        booking = order.booking if order.is_placed and kind in {"placed", "updated"} else None
+        context["attached"] = booking is not None
+        message = EmailMessage(
             subject=subjects[kind] % {"number": order.number, "name": collective.name},
-            message=render_to_string("orders/email/order.txt", context),
-            from_email=None,
-            recipient_list=[order.user.email],
+            body=render_to_string("orders/email/order.txt", context),
+            to=[order.user.email],
         )
+        if booking is not None:
+            # The slot as an invitation, and the basket's QR code to show at the pickup point.
+            message.attach(
+                f"retrait-{order.number}.ics",
+                calendar.booking_ics(collective=collective, booking=booking, url=context["url"]),
+                "text/calendar; method=PUBLISH; charset=utf-8",
+            )
+            code_url = basket_codes.basket_code_url(
+                base_url=collective.base_url, schema_name=collective.schema_name, booking_id=booking.pk
+            )
+            message.attach(f"panier-{order.basket_number}.png", basket_codes.qr_png(code_url), "image/png")
+        message.send()
 
 
 def sale_member_email(*, collective: Collective, sale: Sale, user: User, kind: str) -> None:

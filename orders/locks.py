@@ -1,6 +1,7 @@
 """The only place that takes row locks for ordering, always in this order:
 
     sale → offers (ascending pk) → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
+    → the member's account (ledger)
 
 A payment is locked only after its order (a webhook, a refund, a checkout attaching its session), and never
 while Stripe is being called: Stripe answers first, then the rows are locked, re-read and updated.
@@ -9,11 +10,28 @@ Placing, changing or cancelling an order holds the sale FOR SHARE, so orders of 
 side while the closing job (which takes the sale FOR UPDATE) waits for them, and they wait for it. Offer rows
 are locked by their conditional UPDATEs, issued in ascending pk order. An order row is locked last, to check
 that nobody changed it since it was read (a double submit): see services.order_update.
+
+Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
+(a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),
+then transfer → statements (ascending pk).
 """
 
 from __future__ import annotations
 
-from orders.models import MemberPreferences, Order, Payment, RecurringSchedule, Sale, Sheet
+from django.db import connection
+
+from orders.models import (
+    MemberAccount,
+    MemberPreferences,
+    MonthlyStatement,
+    Order,
+    Payment,
+    RecurringSchedule,
+    Sale,
+    Sheet,
+    Statement,
+    Transfer,
+)
 
 
 def sale_share(sale_id: int) -> Sale | None:
@@ -58,3 +76,33 @@ def sheet_lock(*, sale: Sale, kind: str, producer, point) -> Sheet | None:
     return (
         Sheet.objects.select_for_update().filter(sale=sale, kind=kind, producer=producer, point=point).first()
     )
+
+
+def account_lock(user_id: int) -> MemberAccount:
+    """A member's account row (created at first use), locked while its balance and entries move; taken
+    after the order's row when an order is involved."""
+    MemberAccount.objects.get_or_create(user_id=user_id)
+    return MemberAccount.objects.select_for_update().get(user_id=user_id)
+
+
+def statements_lock() -> None:
+    """One writer of statements and transfers at a time in this collective (numbers follow one another)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:statements"])  # type: ignore[attr-defined]
+
+
+def statements_rows_lock(statement_ids) -> list[Statement]:
+    return list(
+        Statement.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(statement_ids))
+        .select_related("producer__bank_account", "sale")
+        .order_by("pk")
+    )
+
+
+def transfer_lock(transfer_id: int) -> Transfer:
+    return Transfer.objects.select_for_update().get(pk=transfer_id)
+
+
+def monthly_statement_lock(*, producer_id: int, month) -> MonthlyStatement | None:
+    return MonthlyStatement.objects.select_for_update().filter(producer_id=producer_id, month=month).first()

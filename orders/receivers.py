@@ -11,7 +11,7 @@ from marketplace.models import User
 from marketplace.personal_data import ErasureRefused, Provider
 from orders.checkout import services as checkout_services
 from orders.models import MemberPreferences, Order, OrderLine, Payment, Refund, Sale
-from orders.sales.selectors import sales_open_or_coming
+from orders.sales.selectors import sales_open_or_coming, with_pickup_hours
 from orders.sheets import storage as sheet_storage
 
 
@@ -117,4 +117,4 @@ provider = Provider(name="orders", export=export, stop=stop, erase=erase, purge=
 
 def home_sales(request) -> dict:
     """The collective's home page (marketplace.home): the sales open now or coming."""
-    return {"sales": sales_open_or_coming()}
+    return {"sales": with_pickup_hours(sales_open_or_coming())}

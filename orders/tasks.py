@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from celery import shared_task
@@ -16,6 +17,7 @@ from orders.models import Sale
 from orders.payments import gateway
 from orders.payments import services as payment_services
 from orders.sheets import services as sheet_services
+from orders.statements import services as statement_services
 from producers.models import Producer
 
 
@@ -142,3 +144,26 @@ def authorization_cancel(*, schema_name: str, payment_id: int) -> None:
 def checkout_expire(*, schema_name: str, payment_id: int) -> None:
     with schema_context(schema_name):
         payment_services.checkout_expire(payment_id=payment_id)
+
+
+# Producers' statements (orders.statements) ---------------------------------------------------------------
+
+
+@shared_task
+def statement_pdf_make(*, schema_name: str, statement_id: int) -> None:
+    with schema_context(schema_name):
+        statement_services.statement_pdf_make(statement_id=statement_id)
+
+
+@shared_task
+def statement_email_send(*, schema_name: str, statement_id: int) -> bool:
+    with schema_context(schema_name):
+        return statement_services.statement_email(statement_id=statement_id)
+
+
+@shared_task
+def monthly_statement_make(*, schema_name: str, producer_id: int, month: str, send: bool) -> None:
+    with schema_context(schema_name):
+        statement_services.monthly_statement_make(
+            producer_id=producer_id, month=date.fromisoformat(month), send=send
+        )

@@ -8,4 +8,6 @@ urlpatterns = [
     path("", include("orders.sales.urls")),
     path("", include("orders.sheets.urls")),
     path("", include("orders.day.urls")),
+    path("", include("orders.ledger.urls")),
+    path("", include("orders.statements.urls")),
 ]

@@ -341,3 +341,20 @@ class SlotBooking(models.Model):
 
     def __str__(self) -> str:
         return f"n° {self.basket_number} {self.user}"
+
+
+class CalendarKey(models.Model):
+    """A member's secret address of the distributions feed, for a collective open by invitation only (an
+    open collective's feed is public). Renewing it deletes the row: the old address answers 404 at once."""
+
+    # DO_NOTHING for the same reason as PointStaff.user.
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("adresse d'agenda")
+        verbose_name_plural = _("adresses d'agenda")
+
+    def __str__(self) -> str:
+        return str(self.user_id)

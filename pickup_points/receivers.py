@@ -8,7 +8,7 @@ from marketplace.models import Invitation
 from marketplace.personal_data import Provider
 from marketplace.signals import invitation_accepted
 from pickup_points import services
-from pickup_points.models import PointStaff, SlotBooking
+from pickup_points.models import CalendarKey, PointStaff, SlotBooking
 
 
 @receiver(invitation_accepted, sender=Invitation, dispatch_uid="pickup_points.staff_from_invitation")
@@ -44,6 +44,7 @@ def _erase(user, ghost) -> None:
     """Past bookings stay (the slot's counts), without the household; staff assignments end."""
     SlotBooking.objects.filter(user=user).update(user=ghost)
     PointStaff.objects.filter(user=user).delete()
+    CalendarKey.objects.filter(user=user).delete()  # the secret feed address dies with the account
 
 
 personal_data = Provider(name="pickup_points", export=_export, erase=_erase)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from marketplace.models import Collective, Membership, Role, User
-from pickup_points.models import Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
+from pickup_points.models import CalendarKey, Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
 
 
 def points_visible(*, user: User, membership: Membership | None) -> QuerySet[PickupPoint]:
@@ -171,3 +173,120 @@ def points_for_booking(*, distribution: Distribution) -> list[PickupPoint]:
         .order_by("name", "pk")
     )
     return _day_closure_set(list(points))
+
+
+# Slots and hours as members read them --------------------------------------------------------------------
+
+
+def slot_when(slot: PickupSlot) -> str:
+    """« vendredi 18 décembre, 17:00 – 17:15 », in the active language and the collective's time zone."""
+    starts, ends = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+    return _("%(day)s, %(start)s – %(end)s") % {
+        "day": formats.date_format(starts, "l j F"),
+        "start": formats.time_format(starts, "H:i"),
+        "end": formats.time_format(ends, "H:i"),
+    }
+
+
+def _hhmm(value: datetime) -> str:
+    return formats.time_format(timezone.localtime(value), "H:i")
+
+
+@dataclass(frozen=True)
+class PointHours:
+    """When a point hands baskets out on a distribution day: its slots, merged where they touch."""
+
+    point: PickupPoint
+    ranges: list[tuple[datetime, datetime]]
+
+    @property
+    def times(self) -> tuple[tuple[str, str], ...]:
+        return tuple((_hhmm(start), _hhmm(end)) for start, end in self.ranges)
+
+    @property
+    def text(self) -> str:
+        """« 11:00 – 13:00 » or « 09:30 – 12:00, 14:00 – 16:00 »."""
+        return ", ".join(f"{start} – {end}" for start, end in self.times)
+
+
+@dataclass(frozen=True)
+class DistributionHours:
+    day: date
+    points: list[PointHours]
+
+    @property
+    def uniform(self) -> tuple[str, str] | None:
+        """(start, end) when every point opens once at the same hours; None when they differ."""
+        times = {hours.times for hours in self.points}
+        if len(times) == 1 and len(self.points[0].times) == 1:
+            return self.points[0].times[0]
+        return None
+
+    @property
+    def per_point(self) -> str:
+        """« Salle des fêtes : 11:00 – 13:00 ; Centre social : 14:00 – 17:00 »."""
+        return " ; ".join(
+            _("%(point)s : %(hours)s") % {"point": hours.point.name, "hours": hours.text}
+            for hours in self.points
+        )
+
+
+def distribution_hours(*, distribution_ids: list[int]) -> dict[int, DistributionHours]:
+    """The real pickup hours of distributions, from their slots at active points (one query); a
+    distribution without slots is left out (its sale's own hours are all there is)."""
+    slots = (
+        PickupSlot.objects.filter(distribution_id__in=distribution_ids, point__is_active=True)
+        .select_related("point")
+        .order_by("distribution_id", "point__name", "point_id", "starts_at")
+    )
+    merged: dict[int, dict[int, tuple[PickupPoint, list[tuple[datetime, datetime]]]]] = {}
+    for slot in slots:
+        point, ranges = merged.setdefault(slot.distribution_id, {}).setdefault(
+            slot.point_id, (slot.point, [])
+        )
+        if ranges and slot.starts_at <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], slot.ends_at))
+        else:
+            ranges.append((slot.starts_at, slot.ends_at))
+    result = {}
+    for distribution_id, points in merged.items():
+        hours = [PointHours(point=point, ranges=ranges) for point, ranges in points.values()]
+        day = timezone.localtime(min(hours_.ranges[0][0] for hours_ in hours)).date()
+        result[distribution_id] = DistributionHours(day=day, points=hours)
+    return result
+
+
+FEED_DAYS_BACK = 30
+
+
+def feed_distributions(*, today: date) -> tuple[list[Distribution], list[PickupSlot]]:
+    """The distributions of the feed (from a month ago on; a sale's only once it is published) with their
+    points, and their slots (for each point's first start and last end)."""
+    distributions = list(
+        Distribution.objects.filter(date__gte=today - timedelta(days=FEED_DAYS_BACK))
+        .filter(Q(sale__isnull=True) | Q(sale__is_published=True))
+        .select_related("sale")
+        .prefetch_related(Prefetch("points", queryset=PickupPoint.objects.order_by("name", "pk")))
+        .order_by("date", "pk")
+    )
+    slots = list(
+        PickupSlot.objects.filter(distribution__in=[d.pk for d in distributions]).only(
+            "distribution_id", "point_id", "starts_at", "ends_at"
+        )
+    )
+    return distributions, slots
+
+
+def calendar_key_member(*, token: str, collective: Collective) -> User | None:
+    """The active member whose secret feed address this is, or None (unknown, renewed, or left)."""
+    key = CalendarKey.objects.filter(token=token).select_related("user").first()
+    if key is None:
+        return None
+    active = Membership.objects.filter(
+        user=key.user, collective=collective, status=Membership.Status.ACTIVE
+    ).exists()
+    return key.user if active else None
+
+
+def calendar_key_of(*, user: User) -> CalendarKey | None:
+    return CalendarKey.objects.filter(user=user).first()

@@ -7,6 +7,7 @@ Over 400 lines: slot generation, closures and bookings share the same locks and 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +23,7 @@ from marketplace import services as marketplace_services
 from marketplace.models import Collective, Invitation, Membership, Role, User
 from pickup_points import locks
 from pickup_points.models import (
+    CalendarKey,
     Closure,
     Distribution,
     OpeningHours,
@@ -537,3 +539,22 @@ def booking_check_in(*, booking: SlotBooking, collected: bool) -> SlotBooking:
     locked.full_clean(validate_constraints=False)
     locked.save(update_fields=["status", "checked_in_at"])
     return locked
+
+
+# The distributions feed of a collective open by invitation only: one secret address per member.
+
+
+@transaction.atomic
+def calendar_key_ensure(*, user: User) -> CalendarKey:
+    """The member's secret feed address, made on first use (a second request at once finds the first)."""
+    key, _created = CalendarKey.objects.get_or_create(
+        user=user, defaults={"token": secrets.token_urlsafe(32)}
+    )
+    return key
+
+
+@transaction.atomic
+def calendar_key_renew(*, user: User) -> CalendarKey:
+    """Revoke the member's feed address and give a new one: calendars subscribed to the old one stop."""
+    CalendarKey.objects.filter(user=user).delete()
+    return CalendarKey.objects.create(user=user, token=secrets.token_urlsafe(32))

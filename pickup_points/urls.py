@@ -34,6 +34,10 @@ urlpatterns = [
     path("distributions/", views.distribution_list, name="distribution_list"),
     path("distributions/<int:distribution_id>/", views.distribution_detail, name="distribution_detail"),
     # Members.
+    path("agenda/", views.calendar_page, name="calendar_page"),
+    path("agenda/renouveler/", views.calendar_renew, name="calendar_renew"),
+    path("agenda.ics", views.calendar_feed, name="calendar_feed"),
+    path("agenda/<str:token>.ics", views.calendar_feed_private, name="calendar_feed_private"),
     path("retrait/", views.member_distributions, name="member_distributions"),
     path("retrait/<int:distribution_id>/", views.member_booking, name="member_booking"),
     path("retrait/<int:distribution_id>/annuler/", views.member_booking_cancel, name="member_booking_cancel"),

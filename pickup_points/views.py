@@ -13,15 +13,17 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from marketplace.models import Role
+from marketplace.models import Collective, Role
 from marketplace.permissions import role_required
-from pickup_points import forms, selectors, services
+from marketplace.selectors import collective_is_public
+from pickup_points import calendar, forms, selectors, services
 from pickup_points.models import Closure, Distribution, PickupPoint, PickupSlot, SlotBooking
 from pickup_points.pages import STAFF_ROLES, day_url, distribution_at
 
@@ -456,3 +458,75 @@ def member_booking_cancel(request, distribution_id: int):
         return _render_booking(request, distribution, problem=str(refusal), status=409)
     messages.success(request, _("Votre réservation est annulée : la place est libérée."))
     return redirect("member_booking", distribution_id=distribution.pk)
+
+
+# Open calendars: the distributions feed. An open collective's (or one on approval) is public: its
+# distributions are announced on its public shop anyway and the feed names no one. A collective open by
+# invitation only gives each member a secret address instead, which they can renew (the old one stops).
+
+
+def _feed_is_public(collective) -> bool:
+    return collective.join_mode != Collective.JoinMode.INVITATION
+
+
+def _feed_response(collective) -> HttpResponse:
+    distributions, slots = selectors.feed_distributions(today=timezone.localdate())
+    body = calendar.distributions_feed(
+        collective=collective, distributions=distributions, slots=slots, base_url=collective.base_url
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{collective.slug}-distributions.ics"'
+    response["Cache-Control"] = "private, max-age=900"
+    return response
+
+
+@require_safe
+def calendar_feed(request):
+    collective = request.tenant
+    if collective_is_public(collective) or not _feed_is_public(collective):
+        raise Http404
+    return _feed_response(collective)
+
+
+def calendar_feed_private(request, token: str):
+    """Not @require_safe: an unknown address is a 404 whatever the method, so it tells nothing."""
+    collective = request.tenant
+    if (
+        collective_is_public(collective)
+        or selectors.calendar_key_member(token=token, collective=collective) is None
+    ):
+        raise Http404
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return _feed_response(collective)
+
+
+def _feed_url(request, collective) -> str:
+    if _feed_is_public(collective):
+        return collective.base_url + reverse("calendar_feed")
+    key = services.calendar_key_ensure(user=request.user)
+    return collective.base_url + reverse("calendar_feed_private", kwargs={"token": key.token})
+
+
+@role_required(*Role.values)
+def calendar_page(request):
+    collective = request.tenant
+    url = _feed_url(request, collective)
+    context = {
+        "feed_url": url,
+        "webcal_url": "webcal://" + url.split("://", 1)[1],
+        "is_public": _feed_is_public(collective),
+    }
+    return render(request, "pickup_points/calendar.html", context)
+
+
+@require_POST
+@role_required(*Role.values)
+def calendar_renew(request):
+    if _feed_is_public(request.tenant):
+        raise Http404
+    services.calendar_key_renew(user=request.user)
+    messages.success(
+        request, _("Nouvelle adresse d'agenda : l'ancienne ne fonctionne plus. Abonnez-vous à la nouvelle.")
+    )
+    return redirect("calendar_page")

@@ -30,6 +30,7 @@ from import_export.fields import Field
 from import_export.results import Result, RowResult
 
 from marketplace.models import search_normalize
+from producers import dfc
 from producers.models import VAT_RATES, Category, Producer, Product, Unit
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
@@ -430,7 +431,22 @@ class CatalogueFileError(Exception):
 
 def file_format_for(file_name: str) -> str | None:
     extension = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    if extension in {"json", "jsonld"}:  # a Data Food Consortium catalogue (JSON-LD)
+        return "json"
     return extension if extension in {"csv", "xlsx"} else None
+
+
+def _dfc_dataset(content: bytes) -> tablib.Dataset:
+    """A DFC catalogue as the dataset a spreadsheet would give: the same checks and review follow."""
+    try:
+        rows = dfc.catalogue_rows(content)
+    except dfc.DfcFileError as problem:
+        raise CatalogueFileError(str(problem)) from None
+    headers = ["name", "description", "unit", "price", "vat_rate", "stock"]
+    dataset = tablib.Dataset(headers=headers)
+    for row in rows:
+        dataset.append([row[header] for header in headers])
+    return dataset
 
 
 def _csv_text(content: bytes) -> str:
@@ -442,6 +458,8 @@ def _csv_text(content: bytes) -> str:
 
 
 def _dataset_load(content: bytes, file_format: str) -> tablib.Dataset:
+    if file_format == "json":
+        return _dfc_dataset(content)
     if file_format == "csv":
         text = _csv_text(content)
         first_line = text.split("\n", 1)[0]

@@ -157,7 +157,7 @@ class BulkRowForm(forms.Form):
         label=_("Stock"),
         required=False,
         min_value=0,
-        widget=forms.NumberInput(attrs={"min": 0, "inputmode": "numeric", "size": 5}),
+        widget=forms.NumberInput(attrs={"min": 0, "inputmode": "numeric"}),
         error_messages={"min_value": _("Le stock ne peut pas être négatif.")},
     )
     unlimited = forms.BooleanField(label=_("illimité"), required=False)
@@ -188,10 +188,13 @@ BulkFormSet = formset_factory(BulkRowForm, extra=0, max_num=2000, validate_max=T
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Fichier du catalogue"),
-        help_text=_("Un fichier .csv ou .xlsx de 2 Mo au plus, par exemple un export modifié."),
+        help_text=_(
+            "Un fichier .csv ou .xlsx de 2 Mo au plus, par exemple un export modifié, ou un catalogue "
+            "DFC (.json, .jsonld) exporté d'Open Food Network, de Cagette.net ou d'un autre collectif."
+        ),
         widget=forms.FileInput(
             attrs={
-                "accept": ".csv,.xlsx,text/csv,"
+                "accept": ".csv,.xlsx,.json,.jsonld,text/csv,application/ld+json,application/json,"
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             }
         ),
@@ -200,7 +203,7 @@ class ImportUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if catalogue.file_format_for(upload.name) is None:
-            raise forms.ValidationError(_("Choisissez un fichier .csv ou .xlsx."))
+            raise forms.ValidationError(_("Choisissez un fichier .csv, .xlsx ou un catalogue DFC .json."))
         if upload.size > catalogue.IMPORT_MAX_BYTES:
             raise forms.ValidationError(_("Le fichier ne doit pas dépasser 2 Mo."))
         return upload

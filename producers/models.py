@@ -287,6 +287,7 @@ class ImportJob(models.Model):
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "XLSX"
+        DFC = "json", "DFC (JSON-LD)"
 
     class State(models.TextChoices):
         CHECKING = "checking", _("vérification en cours")

@@ -308,7 +308,7 @@ def import_job_create(*, producer: Producer, created_by: User, file_name: str, c
     """Keep an uploaded catalogue file server-side and have it checked in the background (a follow-up)."""
     file_format = catalogue.file_format_for(file_name)
     if file_format is None:
-        raise ValidationError({"file": _("Choisissez un fichier .csv ou .xlsx.")})
+        raise ValidationError({"file": _("Choisissez un fichier .csv, .xlsx ou un catalogue DFC .json.")})
     if len(content) > catalogue.IMPORT_MAX_BYTES:
         raise ValidationError({"file": _("Le fichier ne doit pas dépasser 2 Mo.")})
     with transaction.atomic():

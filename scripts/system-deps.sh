@@ -4,13 +4,15 @@
 #   poppler-utils: pdftoppm, to look at generated PDFs as images
 #   libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: WeasyPrint's text layout and the sheets' font
 #   gettext: xgettext, with which the tests check that every French string of the UI has its English
-#   nodejs, npm: `npm ci` installs axe-core (tests/browser/package-lock.json) for the browser journeys
+#   nodejs, npm: `npm ci` installs axe-core and vnu-jar (tests/browser/package-lock.json)
+#   default-jre-headless: Java for the Nu HTML checker (vnu.jar, tests/test_html_valid.py)
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v xgettext >/dev/null 2>&1 || missing+=(gettext)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so" || missing+=(libpango-1.0-0)
 ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so" || missing+=(libpangoft2-1.0-0)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)

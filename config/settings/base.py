@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed (gzip) once every middleware below has written them; WhiteNoise, above, serves static
+    # files pre-compressed (gzip and brotli) by CompressedManifestStaticFilesStorage (issue 16).
+    "marketplace.middleware.TextGZipMiddleware",
     # A suspended collective's site says so (503), before any session or view (issue 20).
     "marketplace.middleware.SuspendedCollectiveMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -275,6 +278,16 @@ CELERY_BEAT_SCHEDULE["agreements-ending"] = {
 CELERY_BEAT_SCHEDULE["data-retention"] = {
     "task": "marketplace.tasks.data_retention_run",
     "schedule": crontab(hour=3, minute=17),  # every night
+    "options": {"expires": 3600},
+}
+
+# A deleted collective can be restored for this many days; then the nightly purge writes a last archive to
+# private storage (under COLLECTIVE_ARCHIVES_FOLDER) and drops its schema and files (marketplace.archives).
+COLLECTIVE_GRACE_DAYS = env.int("COLLECTIVE_GRACE_DAYS", default=30)
+COLLECTIVE_ARCHIVES_FOLDER = "archives"
+CELERY_BEAT_SCHEDULE["collectives-purge"] = {
+    "task": "marketplace.tasks.collectives_purge",
+    "schedule": crontab(hour=3, minute=47),  # every night
     "options": {"expires": 3600},
 }
 

@@ -4,6 +4,9 @@ The path is checked segment by segment as it will be opened: every segment a pla
 (no `.`/`..`, no empty segment, no backslash, no `%` left by a double encoding, no control character),
 the first one a public kind. A collective's host serves only its own folder, the public host only logos.
 Private files (delivery sheets…) are not under MEDIA_ROOT at all (see marketplace.storage).
+
+Every stored name is new for each upload (a random token: marketplace.images, collective_logo_path), so a
+file never changes under its name: browsers may keep it a year without asking again (issue 16).
 """
 
 import re
@@ -18,6 +21,7 @@ from marketplace.selectors import collective_is_public
 SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 PUBLIC_KINDS = {"branding", "producers", "products"}
 IMAGE_EXTENSIONS = {"png", "jpg", "jpeg", "webp"}
+CACHE_FOREVER = "public, max-age=31536000, immutable"
 
 
 def media_path_allowed(*, host_schema: str | None, schema_name: str, path: str) -> bool:
@@ -38,4 +42,6 @@ def media(request, schema_name: str, path: str):
     host_schema = None if collective_is_public(tenant) else tenant.schema_name
     if not media_path_allowed(host_schema=host_schema, schema_name=schema_name, path=path):
         raise Http404
-    return serve(request, f"{schema_name}/{path}", document_root=settings.MEDIA_ROOT)
+    response = serve(request, f"{schema_name}/{path}", document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = CACHE_FOREVER
+    return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.money import euros
 from orders.models import MAX_LINE_QUANTITY
 
 
@@ -57,8 +58,16 @@ class CheckoutForm(forms.Form):
     slot = forms.TypedChoiceField(label=_("Créneau de retrait"), coerce=int, widget=forms.RadioSelect)
     payment_method = forms.ChoiceField(label=_("Paiement"), widget=forms.RadioSelect)
 
-    def __init__(self, *args, slots, payment_methods, **kwargs):
+    use_credit = forms.BooleanField(required=False)
+
+    def __init__(self, *args, slots, payment_methods, credit=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if credit:  # the member's credit (« avoir ») may pay for the order, where the collective allows it
+            self.fields["use_credit"].label = _("Utiliser mon avoir (%(amount)s disponibles)") % {
+                "amount": euros(credit)
+            }
+        else:
+            del self.fields["use_credit"]
         self.slots = list(slots)
         self.fields["slot"].choices = [(slot.pk, str(slot.pk)) for slot in self.slots]
         self.fields["slot"].error_messages["invalid_choice"] = _(

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from marketplace.money import money
-from orders.models import MemberPreferences, Offer, Order, OrderLine, Sale
+from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, Sale
 from pickup_points.models import PickupSlot
 
 
@@ -62,7 +62,10 @@ def order_detail(*, order_id: int) -> Order:
 
 def orders_of_user(*, user) -> QuerySet[Order]:
     return (
-        Order.objects.filter(user=user).select_related("sale", "booking__slot__point").order_by("-created_at")
+        Order.objects.filter(user=user)
+        .select_related("sale", "booking__slot__point")
+        .prefetch_related(Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")))
+        .order_by("-created_at")
     )
 
 

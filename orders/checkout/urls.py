@@ -8,6 +8,7 @@ urlpatterns = [
     path("ventes/<int:sale_id>/commander/", checkout_views.sale_checkout, name="sale_checkout"),
     path("commandes/", checkout_views.my_orders, name="my_orders"),
     path("commandes/<int:order_id>/", checkout_views.order_detail, name="order_detail"),
+    path("commandes/<int:order_id>/rendez-vous.ics", checkout_views.order_calendar, name="order_calendar"),
     path("commandes/<int:order_id>/annuler/", checkout_views.order_cancel, name="order_cancel"),
     path("mes-preferences/", checkout_views.my_preferences, name="my_preferences"),
 ]

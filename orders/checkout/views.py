@@ -6,21 +6,26 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
+from marketplace.money import euros
 from marketplace.permissions import role_required
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
-from orders.models import Order, Payment, PaymentStatus, Sale, ShopSettings
+from orders.ledger import selectors as ledger_selectors
+from orders.models import Order, Payment, PaymentMethod, PaymentStatus, Sale, ShopSettings
 from orders.payments import balance as balances
 from orders.payments import services as payment_services
 from orders.payments.views import checkout_redirect
+from orders.payments.wording import cart_card_notice, money_facts, order_card_notice
+from orders.sales.selectors import with_pickup_hours
+from pickup_points import basket_codes, calendar
 
 
 def _cart_key(sale: Sale) -> str:
@@ -92,7 +97,7 @@ def sale_shop(request, sale_id: int):
                 _cart_save(request, sale, quantities)
                 return redirect("sale_checkout", sale_id=sale.pk)
     context = {
-        "sale": sale,
+        "sale": with_pickup_hours([sale])[0],
         "form": form,
         "groups": checkout_selectors.offers_by_producer(form.rows()),
         "order": order,
@@ -132,6 +137,7 @@ def sale_checkout(request, sale_id: int):
         payment_methods=ShopSettings.current().accepted_methods(
             card_ready=payment_services.card_ready(request.tenant)
         ),
+        credit=ledger_selectors.credit_available(user_id=request.user.pk),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -157,6 +163,8 @@ def sale_checkout(request, sale_id: int):
             form.slots = list(slots)
         else:
             request.session.pop(_cart_key(sale), None)
+            if form.cleaned_data.get("use_credit"):
+                placed = _pay_with_credit(request, placed)
             if placed.payment_status == PaymentStatus.AWAITING:  # straight on to paying
                 return checkout_redirect(request, placed)
             messages.success(
@@ -173,15 +181,31 @@ def sale_checkout(request, sale_id: int):
         "summary": summary,
         "points": checkout_selectors.slots_by_point(form.slots),
         "order": order,
+        "card_notice": cart_card_notice(sale=sale, lines=summary.lines)
+        if PaymentMethod.CARD in dict(form.fields["payment_method"].choices)
+        else "",
     }
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
 
 
+def _pay_with_credit(request, order: Order) -> Order:
+    """The member ticked « Utiliser mon avoir »: it pays what it can (all of it, for a card order)."""
+    try:
+        spent = payment_services.credit_spend(order_id=order.pk, user=request.user)
+    except payment_services.PaymentRefused as refusal:
+        messages.warning(request, str(refusal))
+    else:
+        messages.info(request, _("%(amount)s payés avec votre avoir.") % {"amount": euros(spent)})
+    return Order.objects.get(pk=order.pk)
+
+
 @role_required(Role.MEMBER)
 def my_orders(request):
-    return render(
-        request, "orders/my_orders.html", {"orders": checkout_selectors.orders_of_user(user=request.user)}
-    )
+    context = {
+        "orders": checkout_selectors.orders_of_user(user=request.user),
+        "balance": ledger_selectors.member_ledger(user=request.user),
+    }
+    return render(request, "orders/my_orders.html", context)
 
 
 @role_required(Role.MEMBER)
@@ -194,16 +218,44 @@ def order_detail(request, order_id: int):
         [order], Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds"))
     )
     can_change = order.is_placed and order.sale.status_at(timezone.now()) == Sale.Status.OPEN
+    balance = balances.order_balance(order)
+    can_pay = can_change and order.payment_status == PaymentStatus.AWAITING
     context = {
         "order": order,
         "vat": checkout_selectors.vat_breakdown(order.lines.all()),
         "can_change": can_change,
-        "can_pay": can_change and order.payment_status == PaymentStatus.AWAITING,
-        "balance": balances.order_balance(order),
+        "can_pay": can_pay,
+        "balance": balance,
         "amounts": balances.order_amounts(order),
+        "money_facts": money_facts(order, balance),
+        "card_notice": order_card_notice(order) if can_pay else "",
         "payments": order.payments.all(),
+        "credit_available": ledger_selectors.credit_available(user_id=request.user.pk),
     }
+    if order.is_placed and order.booking:
+        url = basket_codes.basket_code_url(
+            base_url=request.tenant.base_url, schema_name=connection.schema_name, booking_id=order.booking.pk
+        )
+        context["qr_svg"] = basket_codes.qr_svg(
+            url, title=_("Code du panier n° %(number)s") % {"number": order.basket_number}
+        )
     return render(request, "orders/order_detail.html", context)
+
+
+@role_required(Role.MEMBER)
+def order_calendar(request, order_id: int):
+    """The order's pickup slot as a calendar invitation (.ics), for the member's own calendar program."""
+    order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
+    if order is None or not order.is_placed or order.booking is None:
+        raise Http404
+    body = calendar.booking_ics(
+        collective=request.tenant,
+        booking=order.booking,
+        url=f"{request.tenant.base_url}/commandes/{order.pk}/",
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="retrait-{order.number}.ics"'
+    return response
 
 
 @require_POST

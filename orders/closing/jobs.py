@@ -40,6 +40,7 @@ from orders.models import (
 )
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
+from orders.statements import services as statement_services
 from pickup_points import services as point_services
 from producers.models import Producer
 
@@ -339,7 +340,22 @@ def due_sales_process(*, now: datetime | None = None) -> dict[str, int]:
                 done[name] += bool(job(sale_id=sale_id, now=now))
             except Exception:  # noqa: BLE001 - logged; the sale is retried by the next run
                 logger.exception("%s: sale %s of %s failed", name, sale_id, connection.schema_name)
+    done["statements"] = statements_due_issue(now=now)
     return done
+
+
+def statements_due_issue(*, now: datetime | None = None) -> int:
+    """The end of a sale's life: once it is closed, distributed and weighed, its producers' statements are
+    issued (orders.statements), their PDFs and e-mails being follow-ups; months that are over are sent."""
+    issued = 0
+    for sale_id in statement_services.sales_to_state(now=now):
+        try:
+            statement_services.statements_issue(sale_id=sale_id, now=now)
+            issued += 1
+        except Exception:  # noqa: BLE001 - logged; the sale is retried by the next run
+            logger.exception("statements: sale %s of %s failed", sale_id, connection.schema_name)
+    statement_services.months_over_send(now=now)
+    return issued
 
 
 def schedules_run(*, now: datetime | None = None) -> int:

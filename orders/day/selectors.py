@@ -33,6 +33,7 @@ def day_baskets(
         .prefetch_related(
             Prefetch("bookings", queryset=bookings, to_attr="day_bookings"),
             Prefetch("day_bookings__order__lines", queryset=lines),
+            "day_bookings__order__ledger_entries",
             Prefetch(
                 "day_bookings__order__payments",
                 queryset=Payment.objects.prefetch_related("refunds"),
@@ -60,3 +61,21 @@ def _order_of(booking: SlotBooking):
         return booking.order
     except ObjectDoesNotExist:
         return None
+
+
+def booking_for_query(*, query) -> SlotBooking | None:
+    """The booking a typed number or a scanned code points at, anywhere in the collective (a number needs
+    the day page's distribution and point: see `booking_at`)."""
+    return (
+        SlotBooking.objects.select_related("slot__point", "distribution", "user")
+        .filter(pk=query.booking_id)
+        .first()
+    )
+
+
+def booking_at(*, distribution: Distribution, point: PickupPoint, basket_number: int) -> SlotBooking | None:
+    return (
+        SlotBooking.objects.select_related("slot__point", "distribution", "user")
+        .filter(distribution=distribution, basket_number=basket_number)
+        .first()
+    )

@@ -6,21 +6,25 @@ baskets (and lines) holding their products. Same URL paths and names as before (
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.money import euros
 from marketplace.permissions import role_required
-from orders.day.selectors import day_baskets
+from marketplace.selectors import collective_is_public
+from orders.day.selectors import booking_at, booking_for_query, day_baskets
 from orders.models import Order, OrderLine
 from orders.payments import services as payment_services
 from orders.payments.forms import OnSitePaymentForm, WeightForm, form_apply
 from orders.payments.views import settle_and_tell
-from pickup_points import selectors
+from pickup_points import basket_codes, selectors
 from pickup_points.models import Distribution, PickupPoint, SlotBooking
 from pickup_points.pages import DAY_ROLES, STAFF_ROLES, day_url, distribution_at
 from producers import selectors as producer_selectors
@@ -57,6 +61,8 @@ def _render_point_day(
     payment_forms: dict | None = None,
     weight_forms: dict | None = None,
     status: int = 200,
+    found: int | None = None,
+    scan_entry: str = "",
 ):
     """The distribution-day page. Forms given (bound, with errors) replace the blank ones of their basket."""
     payment_forms, weight_forms = payment_forms or {}, weight_forms or {}
@@ -84,6 +90,8 @@ def _render_point_day(
         "missed": counts[SlotBooking.Status.MISSED],
         "closure": selectors.point_closure_on(point=point, day=distribution.date),
         "manages": producer_ids is None,
+        "found": found,
+        "scan_entry": scan_entry,
     }
     return render(request, "pickup_points/point_day.html", context, status=status)
 
@@ -106,7 +114,90 @@ def _day_order(request, order_id: int) -> Order:
 def point_day(request, point_id: int, distribution_id: int):
     point, producer_ids = _day_access(request, point_id)
     distribution = distribution_at(point, distribution_id)
-    return _render_point_day(request, point, distribution, producer_ids)
+    found = request.GET.get("panier", "")
+    return _render_point_day(
+        request, point, distribution, producer_ids, found=int(found) if found.isdigit() else None
+    )
+
+
+def _find_refusal(booking, point: PickupPoint, distribution: Distribution) -> str:
+    """Why a basket of this collective is not one to hand over here, or "" when it is."""
+    if booking.distribution_id != distribution.pk:
+        return _("Ce panier (n° %(number)s) est celui d'une autre distribution, le %(date)s.") % {
+            "number": booking.basket_number,
+            "date": booking.distribution.date.strftime("%d/%m/%Y"),
+        }
+    if booking.slot.point_id != point.pk:
+        return _("Ce panier (n° %(number)s) est à retirer à un autre point : %(point)s.") % {
+            "number": booking.basket_number,
+            "point": booking.slot.point.name,
+        }
+    return ""
+
+
+@role_required(*STAFF_ROLES)
+def point_day_find(request, point_id: int, distribution_id: int):
+    """The day page's « Trouver un panier » form: a typed basket number or a scanned QR code (the URL it
+    holds, or its token). Found: back to the day page at that basket, where staff mark it handed over."""
+    point = get_object_or_404(
+        selectors.points_visible(user=request.user, membership=request.membership), pk=point_id
+    )
+    distribution = distribution_at(point, distribution_id)
+    entry = request.GET.get("code", "")
+    try:
+        query = basket_codes.basket_query(entry=entry, schema_name=connection.schema_name)
+    except basket_codes.BasketCodeRefused as refusal:
+        messages.error(request, str(refusal))
+        return _render_point_day(request, point, distribution, None, status=400, scan_entry=entry[:200])
+    if query.basket_number is not None:
+        booking = booking_at(distribution=distribution, point=point, basket_number=query.basket_number)
+    else:
+        booking = booking_for_query(query=query)
+    problem = (
+        _("Aucun panier ne porte ce numéro à cette distribution.")
+        if query.basket_number is not None
+        else _("Ce panier n'existe plus : la commande a sans doute été annulée.")
+    )
+    if booking is not None:
+        problem = _find_refusal(booking, point, distribution)
+    if problem:
+        messages.error(request, problem)
+        return _render_point_day(request, point, distribution, None, status=404, scan_entry=entry[:200])
+    messages.success(
+        request,
+        _("Panier n° %(number)s trouvé : %(name)s.")
+        % {"number": booking.basket_number, "name": booking.user.display_name},
+    )
+    url = reverse("point_day", kwargs={"point_id": point.pk, "distribution_id": distribution.pk})
+    return redirect(f"{url}?panier={booking.basket_number}#panier-{booking.basket_number}")
+
+
+def basket_code_open(request, code: str):
+    """What the QR code's URL opens in a phone's own camera app: the day page at that basket for the
+    point's staff, the order for its member; anyone else learns nothing (404)."""
+    try:
+        query = basket_codes.basket_query(entry=f"/panier/{code}/", schema_name=connection.schema_name)
+    except basket_codes.BasketCodeRefused:
+        raise Http404 from None
+    booking = booking_for_query(query=query) if query.booking_id else None
+    if booking is None or collective_is_public(request.tenant):
+        raise Http404
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.membership:
+        raise Http404
+    visible = selectors.points_visible(user=request.user, membership=request.membership)
+    if visible.filter(pk=booking.slot.point_id).exists():
+        url = reverse(
+            "point_day_find",
+            kwargs={"point_id": booking.slot.point_id, "distribution_id": booking.distribution_id},
+        )
+        return redirect(f"{url}?code={code}")
+    if booking.user_id == request.user.pk:
+        order = Order.objects.filter(booking=booking).first()
+        if order is not None:
+            return redirect("order_detail", order_id=order.pk)
+    raise Http404
 
 
 @require_POST

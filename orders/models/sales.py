@@ -44,6 +44,44 @@ class ShopSettings(models.Model):
         help_text=_("Une commande non payée dans ce délai est annulée : produits et créneau sont libérés."),
     )
 
+    credit_allowed = models.BooleanField(
+        _("avoirs et versements d'avance"),
+        default=False,
+        help_text=_(
+            "Un membre peut garder en avoir ce qui lui est dû, verser d'avance, et payer une commande "
+            "avec son avoir."
+        ),
+    )
+    credit_overdraft = models.DecimalField(
+        _("découvert autorisé (€)"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("500"))],
+        help_text=_("Jusqu'où le solde d'avoir d'un membre peut descendre sous zéro (0 : jamais)."),
+    )
+    # Producers' statements (orders.statements): the collective's commission on what producers sell, and
+    # the account the SEPA transfers to producers leave from.
+    commission_percent = models.DecimalField(
+        _("commission du collectif (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("50"))],
+        help_text=_("Retenue sur les ventes TTC de chaque producteur, hors taxes."),
+    )
+    commission_vat_rate = models.DecimalField(
+        _("TVA sur la commission (%)"),
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("20.0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("30"))],
+        help_text=_("0 si le collectif n'est pas assujetti à la TVA."),
+    )
+    bank_holder = models.CharField(_("titulaire du compte du collectif"), max_length=70, blank=True)
+    bank_iban = models.CharField(_("IBAN du collectif"), max_length=34, blank=True)
+    bank_bic = models.CharField(_("BIC du collectif"), max_length=11, blank=True)
+
     class Meta:
         verbose_name = _("réglages des ventes")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="shop_settings_single_row")]

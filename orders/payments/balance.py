@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from marketplace.money import money
+from orders.ledger.selectors import order_ledger
 from orders.models import (
     Order,
     Payment,
@@ -32,9 +33,13 @@ class Amounts:
 def order_amounts(order: Order, margin_percent: int | None = None) -> Amounts:
     if margin_percent is None:
         margin_percent = ShopSettings.current().weight_margin_percent
-    lines = list(order.lines.all())
-    fixed = sum((line.amount for line in lines if not line.is_variable_weight), Decimal("0"))
-    weighed = sum((line.amount for line in lines if line.is_variable_weight), Decimal("0"))
+    return amounts_of([(line.amount, line.is_variable_weight) for line in order.lines.all()], margin_percent)
+
+
+def amounts_of(lines: list[tuple[Decimal, bool]], margin_percent: int) -> Amounts:
+    """From (amount, is weighed) pairs: an order's lines, or a cart not ordered yet."""
+    fixed = sum((amount for amount, weighed in lines if not weighed), Decimal("0"))
+    weighed = sum((amount for amount, weighed in lines if weighed), Decimal("0"))
     cap = fixed + money(weighed * (100 + margin_percent) / 100)
     return Amounts(estimate=fixed + weighed, cap=cap, has_weighed_goods=weighed > 0)
 
@@ -42,11 +47,15 @@ def order_amounts(order: Order, margin_percent: int | None = None) -> Amounts:
 def capture_method_for(order: Order, now: datetime | None = None) -> str:
     """Manual capture (authorise now, capture the weighed amount) when the distribution ends while the
     authorisation is still valid; automatic otherwise and whenever nothing is weighed."""
+    return capture_method_of(order.sale, order_amounts(order).has_weighed_goods, now)
+
+
+def capture_method_of(sale: Sale, has_weighed_goods: bool, now: datetime | None = None) -> str:
     now = now or timezone.now()
-    if not order_amounts(order).has_weighed_goods:
+    if not has_weighed_goods:
         return "automatic"
     valid_until = now + timedelta(days=settings.STRIPE_AUTHORIZATION_DAYS)
-    return "manual" if order.sale.distribution_ends_at <= valid_until else "automatic"
+    return "manual" if sale.distribution_ends_at <= valid_until else "automatic"
 
 
 @dataclass(frozen=True)
@@ -54,11 +63,13 @@ class Balance:
     received: Decimal
     refunded: Decimal
     authorized: Decimal
-    due: Decimal
+    due: Decimal  # what the order costs, less goodwill adjustments
+    goodwill: Decimal = Decimal("0")
+    credit: Decimal = Decimal("0")  # paid with the member's credit (« avoir »), less credit kept from it
 
     @property
     def net(self) -> Decimal:
-        return self.received - self.refunded
+        return self.received - self.refunded + self.credit
 
     @property
     def remaining(self) -> Decimal:
@@ -77,8 +88,16 @@ def order_balance(order: Order) -> Balance:
     authorized = sum(
         (p.amount_authorized for p in payments if p.status == Payment.Status.AUTHORIZED), Decimal("0")
     )
-    due = order.final_total if order.is_placed else Decimal("0")
-    return Balance(received=received, refunded=refunded, authorized=authorized, due=due)
+    extra = order_ledger(order)
+    due = max(order.final_total - extra.goodwill, Decimal("0")) if order.is_placed else Decimal("0")
+    return Balance(
+        received=received,
+        refunded=refunded,
+        authorized=authorized,
+        due=due,
+        goodwill=extra.goodwill if order.is_placed else Decimal("0"),
+        credit=extra.credit,
+    )
 
 
 @dataclass
@@ -97,19 +116,22 @@ class SalePaymentsReport:
     refunded: Decimal
     authorized: Decimal
     remaining: Decimal
+    goodwill: Decimal = Decimal("0")
 
 
 def sale_payments_report(*, sale: Sale) -> SalePaymentsReport:
     """Per order and per payment method: what was paid, refunded, authorised and is still due. Orders that
     were cancelled appear while money is attached to them (to be refunded, or refunded)."""
-    from orders.payments.balance import order_balance
-
     orders = list(
         Order.objects.filter(sale=sale)
         .filter(Q(status=Order.Status.PLACED) | Q(payments__isnull=False))
         .distinct()
         .select_related("user")
-        .prefetch_related("lines", Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")))
+        .prefetch_related(
+            "lines",
+            "ledger_entries",
+            Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")),
+        )
         .order_by("basket_number", "pk")
     )
     received_by: dict[str, Decimal] = defaultdict(Decimal)
@@ -137,4 +159,5 @@ def sale_payments_report(*, sale: Sale) -> SalePaymentsReport:
         refunded=sum((row.balance.refunded for row in rows), Decimal("0")),
         authorized=sum((row.balance.authorized for row in rows), Decimal("0")),
         remaining=sum((row.balance.remaining for row in rows), Decimal("0")),
+        goodwill=sum((row.balance.goodwill for row in rows), Decimal("0")),
     )

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import ON_SITE_METHODS, PaymentMethod
-from orders.payments.services import MAX_AMOUNT, MAX_WEIGHT_KG, PaymentRefused
+from orders.payments.services import MAX_AMOUNT, MAX_WEIGHT_KG, PaymentRefused, RefundKind
 
 
 class PaymentMethodsWidget(forms.CheckboxSelectMultiple):
@@ -42,6 +42,26 @@ class PaymentSettingsForm(forms.Form):
             "jamais davantage."
         ),
         error_messages={"min_value": _("De 0 à 50 %."), "max_value": _("De 0 à 50 %.")},
+    )
+    credit_allowed = forms.BooleanField(
+        label=_("Avoirs et versements d'avance"),
+        required=False,
+        help_text=_(
+            "Un membre peut garder en avoir ce qui lui est dû plutôt qu'être remboursé, verser d'avance "
+            "(enregistré par un coordinateur), et payer sa commande suivante avec son avoir."
+        ),
+    )
+    credit_overdraft = forms.DecimalField(
+        label=_("Découvert autorisé sur l'avoir (€)"),
+        required=False,
+        min_value=Decimal("0"),
+        max_value=Decimal("500"),
+        max_digits=6,
+        decimal_places=2,
+        localize=True,
+        help_text=_("0 : le solde d'avoir d'un membre ne descend jamais sous zéro."),
+        error_messages={"min_value": _("De 0 à 500 €."), "max_value": _("De 0 à 500 €.")},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     card_hold_minutes = forms.IntegerField(
         label=_("Délai pour payer par carte (minutes)"),
@@ -108,12 +128,46 @@ class OnSitePaymentForm(forms.Form):
 
 
 class RefundForm(forms.Form):
-    amount = _amount_field(_("Montant à rembourser (€)"))
+    kind = forms.ChoiceField(
+        label=_("De quoi s'agit-il ?"),
+        choices=[
+            (
+                RefundKind.GOODWILL,
+                _("Geste commercial (produit abîmé, manquant…) : ce qui est dû baisse d'autant"),
+            ),
+            (RefundKind.OVERPAYMENT, _("Trop-perçu ou produit retiré : rendre ce qui a été payé en plus")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choisissez s'il s'agit d'un geste commercial ou d'un trop-perçu.")},
+    )
+    amount = _amount_field(_("Montant (€)"))
     reason = forms.CharField(
         label=_("Motif (le membre le verra)"),
         max_length=200,
         error_messages={"required": _("Indiquez le motif du remboursement : le membre le verra.")},
     )
+    keep_as_credit = forms.BooleanField(
+        label=_("Garder en avoir pour la prochaine vente plutôt que rembourser"), required=False
+    )
+
+    def __init__(self, *args, credit_allowed: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not credit_allowed:
+            del self.fields["keep_as_credit"]
+
+
+class TopUpForm(forms.Form):
+    member = forms.TypedChoiceField(label=_("Membre"), coerce=int)
+    method = forms.ChoiceField(
+        label=_("Moyen de paiement"),
+        choices=[(value, label) for value, label in PaymentMethod.choices if value in ON_SITE_METHODS],
+    )
+    amount = _amount_field(_("Montant versé (€)"))
+    note = forms.CharField(label=_("Précision (n° de chèque, de virement…)"), max_length=200, required=False)
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].choices = [("", "—"), *[(user.pk, str(user)) for user in members]]
 
 
 class WeightForm(forms.Form):

@@ -32,8 +32,12 @@ from marketplace.models import Collective, User
 from marketplace.money import euros, money
 from orders import locks
 from orders.events import order_event
+from orders.ledger import selectors as ledger_selectors
+from orders.ledger import services as ledger
+from orders.ledger.services import PaymentRefused
 from orders.models import (
     ON_SITE_METHODS,
+    LedgerEntry,
     Order,
     OrderEvent,
     OrderLine,
@@ -53,10 +57,6 @@ MAX_AMOUNT = Decimal("10000")
 MAX_WEIGHT_KG = Decimal("500")
 # Stripe refuses a Checkout Session that expires sooner than 30 minutes after its creation.
 CHECKOUT_MIN_LIFETIME = timedelta(minutes=31)
-
-
-class PaymentRefused(Exception):
-    """A payment action that cannot be done; the message says why, for the person who tried."""
 
 
 # Reading ----------------------------------------------------------------------------------------------------
@@ -88,8 +88,10 @@ def _status_for(order: Order, balance: Balance) -> str:
     return PaymentStatus.DUE
 
 
-def order_payment_refresh(order: Order) -> Order:
-    """Store where the order's money stands (call under the order lock, after any money change)."""
+def order_payment_refresh(order: Order, *, due_kind: str | None = None) -> Order:
+    """Bring the order's ledger entries up to date and store where its money stands (call under the order
+    lock, after any money change)."""
+    ledger.ledger_order_sync(order, due_kind=due_kind)
     status = _status_for(order, order_balance(order))
     hold_until = order.hold_until if status == PaymentStatus.AWAITING else None
     if (status, hold_until) != (order.payment_status, order.hold_until):
@@ -344,16 +346,35 @@ def _refunds_apply(payment: Payment, refunds) -> None:
             else None
         )
         if refund is None:  # made outside Étal (the collective's Stripe dashboard)
-            Refund.objects.create(
+            refund = Refund.objects.create(
                 payment=payment,
                 amount=gateway.from_cents(remote.amount),
                 reason=_("Remboursement fait depuis Stripe"),
                 status=status,
                 stripe_refund_id=remote.id,
             )
+            _dashboard_refund_adjust(payment.order, refund)
         elif (refund.stripe_refund_id, refund.status) != (remote.id, status):
             refund.stripe_refund_id, refund.status = remote.id, status
             refund.save(update_fields=["stripe_refund_id", "status"])
+
+
+def _dashboard_refund_adjust(order: Order, refund: Refund) -> None:
+    """A refund made in the Stripe dashboard gives back what was paid in excess first; beyond that, the
+    collective gave money back on purpose (a goodwill gesture): it lowers what is due rather than leave a
+    debt that the member would be asked to pay again. Written once per refund (its key)."""
+    if not order.is_placed or refund.status == Refund.Status.FAILED:
+        return
+    balance = order_balance(order)
+    debt = balance.due - balance.net - balance.authorized
+    if debt > 0:
+        ledger.goodwill_add(
+            order=order,
+            amount=min(debt, refund.amount),
+            reason=_("remboursement fait depuis Stripe"),
+            by=None,
+            key=f"stripe-refund-{refund.pk}",
+        )
 
 
 def _cancelled_order_unwind(order: Order, payment: Payment) -> None:
@@ -445,9 +466,12 @@ def refund_send(*, refund_id: int) -> Refund:
 
 def on_order_cancelled(order: Order) -> None:
     """Called in the cancelling transaction (member's cancel, release of an unpaid order): every euro goes
-    back and every pending Checkout Session is stopped."""
+    back (credit spent on it to the member's account) and every pending Checkout Session is stopped."""
     for payment in locks.payments_lock(order):
         _give_back(payment)
+    credit = ledger_selectors.order_ledger(order).credit
+    if credit > 0:
+        ledger.credit_keep(order=order, amount=credit, reason=_("commande annulée"), by=None)
     order_payment_refresh(order)
 
 
@@ -460,31 +484,104 @@ def _refundable_payments(order: Order) -> list[tuple[Payment, Decimal]]:
     return rows
 
 
+class RefundKind:
+    GOODWILL = "goodwill"  # a bruised product, a missing item: lowers what is due
+    OVERPAYMENT = "overpayment"  # paid beyond what is due (too much on site, a line cancelled)
+
+
 @transaction.atomic
-def refund_create(*, order_id: int, amount: Decimal, reason: str, by: User) -> list[Refund]:
-    """A coordinator gives part of an order back (a missing product, a weight adjustment), with a reason.
-    Taken from the latest payments first; card refunds go to Stripe after commit."""
+def refund_create(
+    *,
+    order_id: int,
+    amount: Decimal,
+    reason: str,
+    by: User,
+    kind: str = RefundKind.OVERPAYMENT,
+    keep_as_credit: bool = False,
+) -> list[Refund]:
+    """A coordinator gives part of an order back, with a reason the member sees. A goodwill gesture lowers
+    what is due by `amount` (an entry in the ledger), then gives back what was paid beyond the new due; a
+    refund of an overpayment gives back at most what was paid beyond what is due. Money goes back from the
+    latest payments first (card refunds to Stripe after commit), or stays as credit when asked and allowed."""
     order = locks.order_lock(order_id)
     reason = (reason or "").strip()
     if not reason:
         raise PaymentRefused(_("Indiquez le motif du remboursement : le membre le verra."))
     if amount is None or amount <= 0 or money(amount) != amount:
         raise PaymentRefused(_("Le montant à rembourser doit être positif, en euros et centimes."))
-    refundable = sum((left for _payment, left in _refundable_payments(order)), Decimal("0"))
-    if amount > refundable:
-        raise PaymentRefused(
-            _("On ne peut rembourser que ce qui a été payé : %(amount)s au plus.")
-            % {"amount": euros(refundable)}
-        )
-    refunds, left_to_refund = [], amount
+    if keep_as_credit and not ShopSettings.current().credit_allowed:
+        raise PaymentRefused(_("Ce collectif ne propose pas les avoirs : remboursez le membre."))
+    balance = order_balance(order)
+    if kind == RefundKind.GOODWILL:
+        if not order.is_placed:
+            raise PaymentRefused(_("Cette commande est annulée : tout ce qui a été payé est rendu."))
+        if amount > balance.due:
+            raise PaymentRefused(
+                _("Un geste commercial ne peut dépasser ce que coûte la commande : %(amount)s au plus.")
+                % {"amount": euros(balance.due)}
+            )
+        ledger.goodwill_add(order=order, amount=amount, reason=reason, by=by)
+        balance = order_balance(order)
+        to_give = min(amount, balance.excess)
+    elif kind == RefundKind.OVERPAYMENT:
+        if amount > balance.excess:
+            raise PaymentRefused(
+                _(
+                    "Seuls %(amount)s ont été payés en plus de ce qui est dû. Pour un produit abîmé ou "
+                    "manquant, choisissez « geste commercial » : ce qui est dû baisse d'autant."
+                )
+                % {"amount": euros(balance.excess)}
+            )
+        to_give = amount
+    else:
+        raise PaymentRefused(_("Choisissez s'il s'agit d'un geste commercial ou d'un trop-perçu."))
+    refunds: list[Refund] = []
+    if to_give > 0 and keep_as_credit:
+        ledger.credit_keep(order=order, amount=to_give, reason=reason, by=by)
+        to_give = Decimal("0")
     for payment, left in _refundable_payments(order):
-        part = min(left, left_to_refund)
-        refunds.append(_refund_add(payment, part, reason, by=by))
-        left_to_refund -= part
-        if not left_to_refund:
+        if to_give <= 0:
             break
+        part = min(left, to_give)
+        refunds.append(_refund_add(payment, part, reason, by=by))
+        to_give -= part
+    if to_give > 0:  # the rest was paid with credit: it goes back to the member's account
+        ledger.credit_keep(order=order, amount=to_give, reason=reason, by=by)
     order_payment_refresh(order)
     return refunds
+
+
+@transaction.atomic
+def credit_spend(*, order_id: int, user: User) -> Decimal:
+    """The member pays what is still due on an order with their credit (« avoir »), as far as it goes and
+    the collective allows. A card order is paid this way only when the credit covers all of it."""
+    order = locks.order_lock(order_id)
+    if order.user_id != user.pk or not order.is_placed:
+        raise PaymentRefused(_("Cette commande n'existe pas ou a été annulée."))
+    if not ShopSettings.current().credit_allowed:
+        raise PaymentRefused(_("Ce collectif ne propose pas les avoirs."))
+    balance = order_balance(order)
+    if balance.authorized or _card_commitment(order):
+        raise PaymentRefused(_("Cette commande est déjà réglée par carte."))
+    due = order_amounts(order).cap - ledger_selectors.order_ledger(order).goodwill
+    to_pay = max(due - balance.net, Decimal("0")) if order.payment_method == PaymentMethod.CARD else None
+    to_pay = balance.remaining if to_pay is None else to_pay
+    available = ledger_selectors.credit_available(user_id=user.pk)
+    if to_pay <= 0:
+        raise PaymentRefused(_("Il ne reste rien à régler sur cette commande."))
+    if available <= 0:
+        raise PaymentRefused(_("Vous n'avez pas d'avoir à utiliser."))
+    if order.payment_method == PaymentMethod.CARD and available < to_pay:
+        raise PaymentRefused(
+            _("Votre avoir (%(amount)s) ne couvre pas toute la commande : payez-la par carte.")
+            % {"amount": euros(available)}
+        )
+    spent = min(available, to_pay)
+    ledger.credit_to_order(order=order, amount=spent, by=user)
+    for payment in order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING):
+        _session_drop(payment)
+    order_payment_refresh(order)
+    return spent
 
 
 # On site ----------------------------------------------------------------------------------------------------
@@ -529,7 +626,7 @@ def line_weigh(*, line_id: int, weight_kg: Decimal) -> OrderLine:
     line.weight_kg = weight_kg.quantize(Decimal("0.001"))
     line.weighed_amount = money(line.unit_price * line.weight_kg)
     line.save(update_fields=["weight_kg", "weighed_amount"])
-    order_payment_refresh(order)
+    order_payment_refresh(order, due_kind=LedgerEntry.Kind.WEIGHING)
     return line
 
 
@@ -592,6 +689,8 @@ def order_settle(*, order_id: int, by: User | None) -> Settlement:
                 left -= part
                 if not left:
                     break
+            if left > 0 and ledger_selectors.order_ledger(order).credit >= left:  # paid with credit
+                ledger.credit_keep(order=order, amount=left, reason=_("ajustement après pesée"), by=by)
         order_event(order=order, kind=OrderEvent.Kind.SETTLED, note=str(order.final_total))
         order_payment_refresh(order)
         remaining = order_balance(order).remaining
@@ -607,6 +706,8 @@ def shop_settings_update(
     payment_methods: Iterable[str],
     weight_margin_percent: int | None = None,
     card_hold_minutes: int | None = None,
+    credit_allowed: bool | None = None,
+    credit_overdraft: Decimal | None = None,
 ) -> ShopSettings:
     methods = [value for value in PaymentMethod.values if value in set(payment_methods)]
     if not methods:
@@ -621,6 +722,10 @@ def shop_settings_update(
         settings_row.weight_margin_percent = weight_margin_percent
     if card_hold_minutes is not None:
         settings_row.card_hold_minutes = card_hold_minutes
+    if credit_allowed is not None:
+        settings_row.credit_allowed = credit_allowed
+    if credit_overdraft is not None:
+        settings_row.credit_overdraft = credit_overdraft
     settings_row.full_clean()
     settings_row.save()
     return settings_row

@@ -21,7 +21,7 @@ from marketplace.permissions import role_required
 from orders.checkout import selectors as checkout_selectors
 from orders.models import Order, OrderLine, Payment, PaymentStatus, Sale, ShopSettings
 from orders.payments import balance as balances
-from orders.payments import gateway, webhooks
+from orders.payments import gateway, webhooks, wording
 from orders.payments import services as payment_services
 from orders.payments.forms import OnSitePaymentForm, PaymentSettingsForm, RefundForm, WeightForm, form_apply
 from orders.sales.forms import (
@@ -39,6 +39,8 @@ def payment_settings(request):
         "payment_methods": current.payment_methods,
         "weight_margin_percent": current.weight_margin_percent,
         "card_hold_minutes": current.card_hold_minutes,
+        "credit_allowed": current.credit_allowed,
+        "credit_overdraft": current.credit_overdraft,
     }
     form = PaymentSettingsForm(request.POST or None, initial=initial, card_ready=card_ready)
     if request.method == "POST" and form.is_valid():
@@ -106,7 +108,15 @@ def payment_return(request, order_id: int):
             payment_services.payment_sync(payment_id=payment.pk)
         order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     paid = order.payment_status in (PaymentStatus.PAID, PaymentStatus.AUTHORIZED)
-    context = {"order": order, "paid": paid, "balance": balances.order_balance(order)}
+    balance = balances.order_balance(order)
+    context = {
+        "order": order,
+        "paid": paid,
+        "balance": balance,
+        "amounts": balances.order_amounts(order),
+        "authorized_text": wording.authorized_text(balance),
+        "card_notice": wording.order_card_notice(order),
+    }
     return render(request, "orders/payment_return.html", context)
 
 
@@ -115,7 +125,13 @@ def payment_cancelled(request, order_id: int):
     order = checkout_selectors.order_of_user(order_id=order_id, user=request.user)
     if order is None:
         raise Http404
-    context = {"order": order, "paid": False, "cancelled": True, "balance": balances.order_balance(order)}
+    context = {
+        "order": order,
+        "paid": False,
+        "cancelled": True,
+        "balance": balances.order_balance(order),
+        "card_notice": wording.order_card_notice(order),
+    }
     return render(request, "orders/payment_return.html", context)
 
 
@@ -127,6 +143,7 @@ def _coordinator_order(sale_id: int, order_id: int) -> Order:
     return get_object_or_404(
         Order.objects.select_related("sale", "user", "booking__slot__point").prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("offer")),
+            "ledger_entries",
             Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")),
         ),
         pk=order_id,
@@ -155,7 +172,8 @@ def _order_money_page(request, order: Order, *, status: int = 200, **forms):
         "amounts": balances.order_amounts(order),
         "payments": order.payments.all(),
         "onsite_form": forms.get("onsite_form") or OnSitePaymentForm.for_order(order, balance),
-        "refund_form": forms.get("refund_form") or RefundForm(),
+        "refund_form": forms.get("refund_form")
+        or RefundForm(credit_allowed=ShopSettings.current().credit_allowed),
     }
     return render(request, "orders/coordinator/order_money.html", context, status=status)
 
@@ -198,7 +216,7 @@ def order_onsite_payment(request, sale_id: int, order_id: int):
 @role_required(Role.COORDINATOR)
 def order_refund(request, sale_id: int, order_id: int):
     order = _coordinator_order(sale_id, order_id)
-    form = RefundForm(request.POST)
+    form = RefundForm(request.POST, credit_allowed=ShopSettings.current().credit_allowed)
     if form_apply(
         form, lambda data: payment_services.refund_create(order_id=order.pk, by=request.user, **data)
     ):

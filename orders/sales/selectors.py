@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, Sale
+from pickup_points.selectors import distribution_hours
 from producers import weighing
 
 
@@ -28,6 +29,16 @@ def sales_open_or_coming() -> QuerySet[Sale]:
         .select_related("distribution")
         .order_by("opens_at")
     )
+
+
+def with_pickup_hours(sales) -> list[Sale]:
+    """The sales, each with `pickup_hours`: its points' real hours from the slots (one query for all), or
+    None when the distribution has no slot yet (then the sale's own distribution hours are shown)."""
+    sales = list(sales)
+    hours = distribution_hours(distribution_ids=[sale.distribution_id for sale in sales])
+    for sale in sales:
+        sale.pickup_hours = hours.get(sale.distribution_id)
+    return sales
 
 
 def sale_orders(

@@ -10,6 +10,7 @@ urlpatterns = [
     path("ventes/<int:sale_id>/commandes/", sale_views.sale_orders, name="sale_orders"),
     path("ventes/<int:sale_id>/commandes.csv", sale_views.sale_orders_csv, name="sale_orders_csv"),
     path("ventes/<int:sale_id>/dupliquer/", sale_views.sale_duplicate, name="sale_duplicate"),
+    path("dfc/catalogue.jsonld", sale_views.dfc_catalogue, name="dfc_catalogue"),
     path("programmations/", sale_views.schedule_list, name="schedule_list"),
     path(
         "programmations/<int:schedule_id>/ventes/",

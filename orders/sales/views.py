@@ -13,17 +13,19 @@ from itertools import islice
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, Sum
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from marketplace.models import Role
+from marketplace.models import Collective, Role
 from marketplace.permissions import role_required
+from marketplace.selectors import collective_is_public
 from orders.checkout import selectors as checkout_selectors
 from orders.models import Order, RecurringSchedule, Sale
+from orders.sales import dfc
 from orders.sales import selectors as sale_selectors
 from orders.sales import services as sale_services
 from orders.sales.export import orders_csv
@@ -423,3 +425,18 @@ def schedule_sales_create(request, schedule_id: int):
                 % {"title": schedule.title},
             )
     return redirect("schedule_list")
+
+
+@require_safe
+def dfc_catalogue(request):
+    """The collective's current offer in the DFC format, at a stable public address. Public for a
+    collective open to all or on approval (its shop is public anyway); a collective open by invitation only
+    does not publish its offer (404): its prices are negotiated for its members."""
+    collective = request.tenant
+    if collective_is_public(collective) or collective.join_mode == Collective.JoinMode.INVITATION:
+        raise Http404
+    document = dfc.catalogue_document(collective=collective, offers=dfc.current_offers())
+    response = JsonResponse(document, content_type=dfc.MEDIA_TYPE, json_dumps_params={"ensure_ascii": False})
+    response["Access-Control-Allow-Origin"] = "*"  # read by other platforms' pages and tools
+    response["Cache-Control"] = "public, max-age=300"
+    return response

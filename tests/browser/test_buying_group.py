@@ -78,7 +78,8 @@ def member_orders_with_food_vouchers(member, mailbox, url: str, shoot, axe_check
     assert basket.isdigit(), basket
     expect(fact(page, "Retrait")).to_contain_text(CENTRE)
     expect(fact(page, "Retrait")).to_contain_text(slot_text)
-    day = re.search(r"(\w+ \d+ \w+) \d{4}", fact(page, "Retrait").inner_text())[1]  # « mercredi 25 novembre »
+    assert re.match(r"\w+ \d+ \w+, \d\d:\d\d – \d\d:\d\d", slot_text), slot_text  # the slot says its day
+    day = re.search(r"(\w+ \d+ \w+), \d\d:\d\d", fact(page, "Retrait").inner_text())[1]  # « mercredi 25 … »
     expect(fact(page, "Paiement").first).to_contain_text(FOOD_VOUCHERS)
     expect(fact(page, "Paiement").first).to_contain_text("à régler")
     expect(fact(page, "Reste à régler")).to_have_text(euros(TOTAL))

@@ -40,6 +40,25 @@ from tests.browser.helpers import FETCH_FILE, euros, fact, flash, label, menu, s
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+def day_words(day: date) -> str:
+    """« vendredi 18 décembre »: how every slot says its day."""
+    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
 
 
 @dataclass
@@ -326,7 +345,7 @@ def producer_builds_catalogue(producer, mailbox, drive: Drive, tmp_path, shoot, 
     shop = page.get_by_role("region", name=drive.producer)
     for product in ["Poulet fermier", "Œufs plein air", "Pommes Chantecler", "Miel de châtaignier"]:
         expect(shop.get_by_role("heading", name=product)).to_be_visible()
-    expect(shop).to_contain_text(re.compile(r"≈ 22,50\s€ la pièce"))
+    expect(shop).to_contain_text(re.compile(r"1 pièce ≈ 1,8\skg ≈ 22,50\s€"))
     axe_check(page)
     shoot(page, "06-shop")
 
@@ -428,15 +447,24 @@ def member_orders_and_pays_by_card(
     expect(cart.locator("tfoot")).to_contain_text(euros(f"≈ {ESTIMATE}"))
     slots = page.get_by_role("group", name="Créneau de retrait")
     expect(slots.get_by_role("heading", level=3)).to_have_text([drive.point])
-    full = slots.locator("label", has=page.get_by_role("radio", name=re.compile(rf"^{full_slot} – ")))
+    day = day_words(drive.distribution_day)
+    full = slots.locator("label", has=page.get_by_role("radio", name=re.compile(rf"^{day}, {full_slot} – ")))
     expect(full).to_contain_text("Complet")
     expect(full.get_by_role("radio")).to_be_disabled()
     chosen = slots.locator("label", has=page.locator("input:enabled")).first
     expect(chosen).to_contain_text("4 places")
     slot_text = chosen.inner_text().split("\n")[0].strip()
+    assert slot_text.startswith(f"{day}, "), slot_text  # every slot says its day
     chosen.get_by_role("radio").check()
     payment = page.get_by_role("group", name="Paiement")
     payment.get_by_role("radio", name="Carte bancaire en ligne").check()
+    # Before paying: what the card will be asked for (the estimate plus the margin on weighed goods), and why.
+    expect(payment.locator(".card-notice")).to_have_text(
+        re.compile(
+            rf"^Votre carte sera autorisée pour {CARD_CAP}\s€ au plus : les produits pesés sont estimés, "
+            r"vous ne serez débité·e que du poids réel après la pesée\.$"
+        )
+    )
     axe_check(page)
     shoot(page, "03-checkout")
     page.get_by_role("button", name="Commander").click()
@@ -451,10 +479,10 @@ def member_orders_and_pays_by_card(
     page.get_by_role("button", name=re.compile(r"^Payer")).click()
 
     expect(page).to_have_url(re.compile(rf"^{re.escape(drive.url)}/commandes/\d+/paiement/\?session_id="))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Merci, votre paiement est reçu")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Merci, votre carte est autorisée")
     main = page.get_by_role("main")
-    expect(main).to_contain_text(euros(CARD_CAP))
-    expect(main).to_contain_text("sont autorisés sur votre carte")
+    expect(main).to_contain_text(re.compile(rf"Autorisé, débité après la pesée : au plus {CARD_CAP}\s€"))
+    expect(main).to_contain_text("Rien n'est encore débité")
     expect(main).to_contain_text("jamais davantage")
     number = re.search(r"Commande (\S+), panier n° (\d+)", main.inner_text())
     assert number, main.inner_text()
@@ -463,6 +491,9 @@ def member_orders_and_pays_by_card(
 
     menu(page, "Mes commandes").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes commandes")
+    mine = page.locator(".card", has=page.get_by_role("link", name=f"Commande {number[1]}"))
+    expect(mine).to_contain_text(re.compile(rf"Autorisé, débité après la pesée : au plus {CARD_CAP}\s€"))
+    expect(mine).to_contain_text(slot_text)
     page.get_by_role("link", name=f"Commande {number[1]}").click()
     expect(fact(page, "Panier n°")).to_have_text(number[2])
     expect(fact(page, "Retrait")).to_contain_text(drive.point)
@@ -470,9 +501,12 @@ def member_orders_and_pays_by_card(
     expect(fact(page, "Paiement").first).to_contain_text("Carte bancaire en ligne")
     expect(fact(page, "Paiement").first).to_contain_text("carte autorisée, débit après pesée")
     expect(fact(page, "Estimation")).to_have_text(euros(ESTIMATE))
-    expect(fact(page, "Plafond carte")).to_contain_text(euros(CARD_CAP))
     expect(fact(page, "Montant final")).to_have_text("après la pesée")
-    expect(fact(page, "Autorisé sur la carte")).to_have_text(euros(CARD_CAP))
+    # Authorised, not paid: never « Payé 0,00 € ».
+    expect(fact(page, "Carte bancaire")).to_have_text(
+        re.compile(rf"^Autorisé, débité après la pesée : au plus {CARD_CAP}\s€$")
+    )
+    expect(fact(page, "Payé")).to_have_count(0)
     expect(page.locator("ul.payments")).to_contain_text("autorisés sur la carte, débités après la pesée")
     axe_check(page)
     shoot(page, "06-order-authorised")
@@ -572,8 +606,8 @@ def member_sees_final_amount(member, order: dict, shoot, axe_check) -> None:
     page.goto(order["order_url"])
     expect(fact(page, "Paiement").first).to_contain_text("payée")
     expect(fact(page, "Montant final")).to_have_text(euros(FINAL))
-    expect(fact(page, "Payé")).to_have_text(euros(FINAL))
-    expect(fact(page, "Autorisé sur la carte")).to_have_count(0)
+    expect(fact(page, "Payé")).to_have_text(re.compile(rf"^{FINAL}\s€, débités de votre carte$"))
+    expect(fact(page, "Carte bancaire")).to_have_count(0)
     expect(page.locator("ul.payments")).to_contain_text(re.compile(rf"{FINAL}\s€ reçus le"))
     axe_check(page)
     shoot(page, "07-order-paid")

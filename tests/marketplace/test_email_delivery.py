@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings
 
 from marketplace.models import Membership, Role, User
@@ -139,3 +141,38 @@ def test_a_later_delivery_clears_the_mark(browse, public_host, alpha):
     }
     assert _postmark(browse(public_host), delivery).status_code == 200
     assert BADGE not in words(browse(alpha, alpha.coordinator).get("/membres/"))
+
+
+def _confirm_link(client, mailbox) -> str:
+    link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/[^\s]+)", mailbox[-1].body)
+    assert link, mailbox[-1].body
+    return link.group(1)
+
+
+def test_confirming_the_address_again_clears_the_mark(browse, public_host, alpha, mailoutbox):
+    _postmark(browse(public_host), _bounce(alpha.member.email))
+    member = browse(alpha, alpha.member)
+    response = member.post("/accounts/email/", {"action_send": "", "email": alpha.member.email})
+    assert response.status_code in {200, 302}
+    assert _member_marked(alpha.member)
+    member.post(_confirm_link(member, mailoutbox))
+    assert not _member_marked(alpha.member)
+    assert BADGE not in words(browse(alpha, alpha.coordinator).get("/membres/"))
+
+
+def test_changing_the_address_clears_the_mark(browse, public_host, alpha, mailoutbox):
+    EmailAddress.objects.create(user=alpha.member, email=alpha.member.email, primary=True, verified=True)
+    _postmark(browse(public_host), _bounce(alpha.member.email))
+    member = browse(alpha, alpha.member)
+    member.post("/accounts/email/", {"action_add": "", "email": "maud.nouvelle@exemple.test"})
+    member.post(_confirm_link(member, mailoutbox))
+    assert _member_marked(alpha.member)  # a second address confirmed: the account's own is still the one
+    member.post("/accounts/email/", {"action_primary": "", "email": "maud.nouvelle@exemple.test"})
+    alpha.member.refresh_from_db()
+    assert alpha.member.email == "maud.nouvelle@exemple.test"
+    assert not _member_marked(alpha.member)
+
+
+def _member_marked(user: User) -> bool:
+    user.refresh_from_db()
+    return user.email_undeliverable_at is not None

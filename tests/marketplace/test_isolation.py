@@ -15,10 +15,21 @@ from config import urls_tenant
 from marketplace import services
 from marketplace.models import Collective, Invitation, Membership, Role, User
 from orders.checkout import services as checkout_services
-from orders.models import Offer, Order, PaymentMethod, RecurringSchedule, Sale, Sheet
+from orders.models import (
+    MonthlyStatement,
+    Offer,
+    Order,
+    PaymentMethod,
+    RecurringSchedule,
+    Sale,
+    Sheet,
+    Statement,
+    Transfer,
+)
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
 from pickup_points import services as point_services
+from pickup_points.basket_codes import basket_code
 from producers import services as producer_services
 from producers.models import Unit
 from tests.conftest import PASSWORD, text
@@ -28,6 +39,8 @@ from tests.producers.factories import catalogue_ids, catalogue_state
 # Pages any visitor of a collective may open: they show what the directory already shows (name, town,
 # contact), or refuse by themselves (a join the collective's mode refuses, a token of another collective).
 PUBLIC_PAGES = {"home", "join", "invitation_accept", "media", "shop", "shop_producer", "health", "sale_shop"}
+# The sale page's running total (htmx): the same access as the page, computed from its public prices.
+PUBLIC_PAGES |= {"sale_basket_total"}
 PUBLIC_PAGES |= {"privacy", "legal_notice"}  # members' rights: the collective's contact, as the directory
 # Pages of the account itself (allauth, « Mes données », account deletion) and the language switch: about
 # the visitor, never the collective.
@@ -90,7 +103,31 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         # A stored sheet (its content does not matter here: who may fetch it does).
         sheet = Sheet(sale=sale, kind=Sheet.Kind.SUMMARY, title=f"Récapitulatif de {title}")
         sheet.file.save("summary.pdf", ContentFile(b"%PDF-1.4 private"), save=True)
+        # A statement, its monthly PDF and a transfer paying it (orders.statements).
+        transfer = Transfer(
+            message_id=f"MSG-{cast.collective.slug}", execution_date=day, total=Decimal("5.52"), count=1
+        )
+        transfer.file.save("virement.xml", ContentFile(b"<Document/>"), save=True)
+        statement = Statement.objects.create(
+            number=1,
+            sale=sale,
+            producer=farm,
+            gross=Decimal("6.00"),
+            commission_percent=Decimal("8"),
+            commission_vat_rate=Decimal("0"),
+            commission_ht=Decimal("0.48"),
+            commission_vat=Decimal("0"),
+            due=Decimal("5.52"),
+            status=Statement.Status.PREPARED,
+            transfer=transfer,
+        )
+        statement.file.save("releve.pdf", ContentFile(b"%PDF-1.4 private"), save=True)
+        monthly = MonthlyStatement(producer=farm, month=timezone.localdate().replace(day=1))
+        monthly.file.save("mois.pdf", ContentFile(b"%PDF-1.4 private"), save=True)
     return {
+        "statement_id": statement.pk,
+        "document_id": monthly.pk,
+        "transfer_id": transfer.pk,
         "sale_id": sale.pk,
         "order_id": order.pk,
         "line_id": line_id,
@@ -143,6 +180,7 @@ def beta_secrets(beta):
         "path": "branding/logo.png",
         "key": "cle-inconnue",
         "uidb36": "1",
+        "code": basket_code(schema_name=beta.collective.schema_name, booking_id=pickup["booking_id"]),
         **catalogue_ids(beta),
     }
     return {"markers": markers, "ids": ids}
@@ -219,6 +257,7 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
             "token": invitation.token,
             "schema_name": alpha.collective.schema_name,
             "path": "branding/logo.png",
+            "code": basket_code(schema_name=alpha.collective.schema_name, booking_id=pickup["booking_id"]),
             **catalogue_ids(alpha),
         },
     )

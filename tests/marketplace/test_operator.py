@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.admin import helpers
 
 from marketplace.models import Collective, FollowUp, User
@@ -135,3 +138,27 @@ def test_a_suspended_collective_s_clock_stands_still(alpha, beta):
     type(alpha.collective).objects.filter(pk=alpha.collective.pk).update(suspended_at=timezone.now())
     after = tasks._tenant_schemas()
     assert alpha.collective.schema_name not in after and beta.collective.schema_name in after
+
+
+@time_machine.travel(datetime(2027, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/Paris")), tick=False)
+def test_the_operator_deletes_a_collective_with_30_days_to_restore_it(
+    browse, public_host, operator, alpha, beta
+):
+    response = _admin_action(browse, public_host, operator, "delete_with_grace", [alpha.collective])
+    assert "1 collectif supprimé." in words(response)
+    assert " supprimé, effacé le 09/04/2027 " in _row(response, "Drive Alpha")
+    assert "Supprimer les collectifs sélectionnés" not in words(response)  # no immediate delete
+    page = browse(alpha, alpha.member).get("/")
+    assert page.status_code == 503 and "a fermé son site" in words(page)
+    assert browse(beta, beta.member).get("/").status_code == 200
+    assert list(Collective.objects.active_tenants().values_list("slug", flat=True)) == ["beta"]
+
+    response = _admin_action(browse, public_host, operator, "undelete", [alpha.collective])
+    assert "1 collectif restauré." in words(response)
+    assert browse(alpha, alpha.member).get("/").status_code == 200
+    # Not an operator: no action at all.
+    assert (
+        browse(public_host, alpha.coordinator).post(CHANGELIST, {"action": "delete_with_grace"}).status_code
+        == 302
+    )
+    assert Collective.objects.get(pk=alpha.collective.pk).deleted_at is None

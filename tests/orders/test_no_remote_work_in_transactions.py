@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 
 from devtools.stripe_double.webhooks import sign
 from marketplace.models import StripeEvent
-from orders.models import Order, PaymentStatus
+from orders.models import LedgerEntry, Order, PaymentStatus
 from orders.payments import gateway
 from tests.conftest import text
 from tests.orders.conftest import WEBHOOK_SECRET
@@ -57,7 +57,7 @@ def test_a_card_order_from_checkout_to_refund_never_calls_stripe_inside_a_transa
     coordinator = browse(alpha, alpha.coordinator)
     refunded = coordinator.post(
         f"/ventes/{card_market.sale.pk}/commandes/{order.pk}/remboursement/",
-        {"amount": "1,00", "reason": "Une tomate abîmée"},
+        {"kind": "goodwill", "amount": "1,00", "reason": "Une tomate abîmée"},
     )
     assert refunded.status_code == 302
     client.post(f"/commandes/{order.pk}/annuler/")
@@ -70,6 +70,8 @@ def test_a_card_order_from_checkout_to_refund_never_calls_stripe_inside_a_transa
     assert sorted(refund.amount for refund in remote) == [100, 400]  # 1,00 € then the 4,00 € left
     page = text(client.get(f"/commandes/{order.pk}/"))
     assert "Une tomate abîmée" in page and "Commande annulée : remboursement intégral" in page
+    # Everything went back: the cancelled order's entries leave nothing owed either way.
+    assert sum(entry.amount for entry in LedgerEntry.objects.filter(order=order)) == 0
     with schema_context("public"):
         assert StripeEvent.objects.filter(applied_at__isnull=True).count() == 0
 

@@ -245,7 +245,8 @@ def test_weighed_goods_are_authorised_with_the_margin_then_captured_lower(
     order.refresh_from_db()
     assert order.payment_status == PaymentStatus.AUTHORIZED
     page = text(client.get(f"/commandes/{order.pk}/"))
-    assert "Estimation" in page and "24,00\xa0€" in page and "Plafond carte" in page and "27,60\xa0€" in page
+    assert "Estimation" in page and "24,00\xa0€" in page
+    assert "Autorisé, débité après la pesée : au plus 27,60\xa0€" in page
     assert "27,60\xa0€ autorisés sur la carte" in page
 
     coordinator = browse(alpha, alpha.coordinator)
@@ -387,24 +388,33 @@ def test_a_coordinator_refunds_part_of_an_order_with_a_reason(
     url = f"/ventes/{card_market.sale.pk}/commandes/{order.pk}/remboursement/"
     for data, message in [
         (
-            {"amount": "12,00", "reason": "Trop"},
-            "On ne peut rembourser que ce qui a été payé : 10,00\xa0€ au plus.",
+            {"kind": "goodwill", "amount": "12,00", "reason": "Trop"},
+            "Un geste commercial ne peut dépasser ce que coûte la commande : 10,00\xa0€ au plus.",
         ),
-        ({"amount": "-2", "reason": "Négatif"}, "Le montant doit être positif."),
-        ({"amount": "deux euros", "reason": "x"}, "Indiquez un montant en euros, par ex. 12,50."),
-        ({"amount": "2,50", "reason": ""}, "Indiquez le motif du remboursement : le membre le verra."),
+        (
+            {"kind": "overpayment", "amount": "2,00", "reason": "Rien de trop"},
+            "Seuls 0,00\xa0€ ont été payés en plus de ce qui est dû.",
+        ),
+        ({"amount": "2,00", "reason": "Sans nature"}, "Choisissez s'il s'agit d'un geste commercial"),
+        ({"kind": "goodwill", "amount": "-2", "reason": "Négatif"}, "Le montant doit être positif."),
+        ({"kind": "goodwill", "amount": "deux euros", "reason": "x"}, "Indiquez un montant en euros"),
+        (
+            {"kind": "goodwill", "amount": "2,50", "reason": ""},
+            "Indiquez le motif du remboursement : le membre le verra.",
+        ),
     ]:
         refused = coordinator.post(url, data)
         assert refused.status_code == 400 and message in text(refused)
     assert not Refund.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        done = coordinator.post(url, {"amount": "2,50", "reason": "Tomates manquantes"})
+        done = coordinator.post(url, {"kind": "goodwill", "amount": "2,50", "reason": "Tomates manquantes"})
     assert done.status_code == 302
     refund = Refund.objects.get()
     assert refund.status == Refund.Status.SUCCEEDED and refund.stripe_refund_id.startswith("re_")
     assert refund.created_by_id == alpha.coordinator.pk
     page = text(client.get(f"/commandes/{order.pk}/"))
-    assert "Remboursement de 2,50\xa0€ : Tomates manquantes" in page and "(dont 2,50\xa0€ remboursés)" in page
+    assert "Remboursement de 2,50\xa0€ : Tomates manquantes" in page
+    assert "7,50\xa0€ : 10,00\xa0€ débités de votre carte, 2,50\xa0€ remboursés" in page
     # The member and the producer cannot refund.
     for person in (alpha.member, alpha.producer, alpha.staff):
         assert browse(alpha, person).post(url, {"amount": "1", "reason": "x"}).status_code == 403

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from pickup_points import services
 from pickup_points.models import PickupSlot, SlotBooking
@@ -58,7 +58,10 @@ def test_member_books_a_slot_and_gets_a_basket_number(browse, points):
         f"C'est réservé : Salle des fêtes de la mairie, {day}, 17:30 – 17:45. Votre numéro de panier : 1."
         in page
     )
-    assert "Votre créneau 17:30 – 17:45 Salle des fêtes de la mairie Votre numéro de panier : 1" in page
+    when = formats.date_format(points.distribution.date, "l j F")  # the slot's day: « vendredi 18 décembre »
+    assert f"Votre créneau {when}, 17:30 – 17:45 Salle des fêtes de la mairie Votre numéro de panier : 1" in (
+        page
+    )
     assert "Annuler ma réservation" in page
     enter(points.alpha)
     slot.refresh_from_db()
@@ -66,7 +69,7 @@ def test_member_books_a_slot_and_gets_a_basket_number(browse, points):
     booking = SlotBooking.objects.get(user=points.alpha.member)
     assert (booking.slot, booking.basket_number, booking.status) == (slot, 1, SlotBooking.Status.BOOKED)
     overview = words(client.get("/retrait/"))
-    assert "réservé 17:30 – 17:45, Salle des fêtes de la mairie Panier n° 1" in overview
+    assert f"réservé {when}, 17:30 – 17:45, Salle des fêtes de la mairie Panier n° 1" in overview
 
 
 def test_basket_numbers_follow_the_order_of_booking_across_points(points):
@@ -131,7 +134,8 @@ def test_one_slot_per_household_and_distribution(browse, points):
     book(points.slot(points.a, 17), [points.alpha.member])
     client = browse(points.alpha, points.alpha.member)
     page = words(client.get(f"/retrait/{points.distribution.pk}/"))
-    assert "Votre créneau 17:00 – 17:15" in page and "Réserver ce créneau" not in page
+    when = formats.date_format(points.distribution.date, "l j F")
+    assert f"Votre créneau {when}, 17:00 – 17:15" in page and "Réserver ce créneau" not in page
     response = client.post(f"/retrait/{points.distribution.pk}/", {"slot": points.slot(points.a, 18).pk})
     assert response.status_code == 409
     assert "Vous avez déjà un créneau pour cette distribution." in words(response)
@@ -204,7 +208,7 @@ def test_staff_see_households_per_slot_and_check_them_in(browse, points, django_
     page = words(response)
     assert "Foyers attendus : 8 Retirés : 0 Non retirés : 0" in page
     assert "Foyers attendus : 14" in words(client.get(url))
-    assert "17:15 – 17:30 2 / 6 places n° 1 Foyer Numéro-7 06 00 00 00 07 attendu" in page
+    assert "17:15 – 17:30 2 / 6 places Panier n° 1 Foyer Numéro-7 06 00 00 00 07 attendu" in page
     assert "n° 2 Foyer Numéro-8 06 00 00 00 08 attendu" in page
     assert 'href="tel:0600000007"' in text(response)
 

@@ -301,7 +301,7 @@ def test_a_spreadsheet_typed_by_hand_is_understood(browse, in_alpha, farm, catal
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("catalogue.pdf", b"%PDF-1.4", "Choisissez un fichier .csv ou .xlsx."),
+        ("catalogue.pdf", b"%PDF-1.4", "Choisissez un fichier .csv, .xlsx ou un catalogue DFC .json."),
         ("catalogue.xlsx", b"pas un tableur", "Ce fichier n'est pas un tableur XLSX lisible."),
         ("catalogue.csv", b"prix;unite\n1;kg\n", "La colonne « nom » est obligatoire"),
         ("catalogue.csv", b"nom\n", "Le fichier ne contient aucun produit."),

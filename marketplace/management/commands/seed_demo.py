@@ -28,6 +28,8 @@ def _logo(colour: tuple[int, int, int], initials: str) -> ContentFile:
 
 # Each tenant app fills the demo collectives with its own data, inside the collective's schema.
 DEMO_SEEDERS = ["producers.demo.seed", "pickup_points.demo.seed", "orders.demo.seed"]
+# What talks to another server (the local Stripe double) runs after the seeding's transaction, never inside.
+DEMO_CONNECTORS = ["orders.demo.stripe_double_connect"]
 
 
 class Command(BaseCommand):
@@ -40,6 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args, print_logins: bool = False, quiet: bool = False, **options):
         if not print_logins:
             self.seed()
+            self.connect()
         if not quiet:
             self.print_logins()
 
@@ -85,6 +88,13 @@ class Command(BaseCommand):
             with tenant_context(collective):
                 for seeder in DEMO_SEEDERS:
                     import_string(seeder)(collective=collective, accounts=users)
+
+    def connect(self) -> None:
+        for spec in demo.COLLECTIVES:
+            collective = Collective.objects.get(slug=spec["slug"])
+            with tenant_context(collective):
+                for connector in DEMO_CONNECTORS:
+                    import_string(connector)(collective)
 
     def print_logins(self) -> None:
         port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0007_sheet_private_storage'),
+        ('orders', '0010_producer_statements'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('producers', '0002_import_jobs_in_background'),
+        ('producers', '0003_import_job_dfc_format'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,213 @@
+"""Pages of producers' statements: « Mes ventes » for producers (their statements, PDFs, bank details), the
+treasurer's page (statements to pay, SEPA files, « payé »), and the collective's commission settings.
+Statements and transfer files live in the private storage and leave only through the checked views here."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from marketplace.models import Role
+from marketplace.permissions import role_required
+from orders.models import ProducerBankAccount, Sale, ShopSettings, Transfer
+from orders.sales.forms import add_service_errors
+from orders.statements import selectors
+from orders.statements import services as statement_services
+from orders.statements.forms import BankAccountForm, StatementSettingsForm, TransferForm, TransferPaidForm
+
+TREASURY = selectors.TREASURY_ROLES
+
+
+# Producers -------------------------------------------------------------------------------------------------
+
+
+@role_required(Role.PRODUCER)
+def my_sales(request):
+    return render(request, "orders/statements/my_sales.html", selectors.my_sales(user=request.user))
+
+
+@role_required(Role.PRODUCER, Role.COORDINATOR)
+def producer_bank(request, producer_id: int):
+    producer = get_object_or_404(selectors.managed_producers(request.user), pk=producer_id)
+    account = ProducerBankAccount.objects.filter(producer=producer).first()
+    initial = {"holder": account.holder, "iban": account.iban, "bic": account.bic} if account else {}
+    form = BankAccountForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            statement_services.bank_account_save(producer=producer, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Coordonnées bancaires enregistrées : vos prochains virements iront sur ce compte."),
+            )
+            return redirect("my_sales")
+    return render(
+        request,
+        "orders/statements/producer_bank.html",
+        {"producer": producer, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(Role.PRODUCER, *TREASURY)
+def statement_download(request, statement_id: int):
+    statement = selectors.statement_for(
+        statement_id=statement_id, user=request.user, membership=request.membership
+    )
+    if statement is None or not statement.file:
+        raise Http404
+    return FileResponse(
+        statement.file.open("rb"),
+        content_type="application/pdf",
+        filename=f"releve-{statement.reference}.pdf",
+    )
+
+
+@role_required(Role.PRODUCER, *TREASURY)
+def monthly_download(request, document_id: int):
+    document = (
+        selectors.visible_monthly(user=request.user, membership=request.membership)
+        .filter(pk=document_id)
+        .first()
+    )
+    if document is None:
+        raise Http404
+    return FileResponse(
+        document.file.open("rb"),
+        content_type="application/pdf",
+        filename=f"releve-{document.month:%Y-%m}.pdf",
+    )
+
+
+# Treasurer -------------------------------------------------------------------------------------------------
+
+
+@role_required(*TREASURY)
+def treasury(request):
+    data = selectors.treasury(blocker=statement_services.payout_blocker)
+    settings_row = ShopSettings.current()
+    form = TransferForm(request.POST or None, payable=data["payable"])
+    if request.method == "POST" and form.is_valid():
+        try:
+            transfer = statement_services.transfer_prepare(
+                statement_ids=form.cleaned_data["statements"],
+                execution_date=form.cleaned_data["execution_date"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Virement préparé : téléchargez le fichier et déposez-le sur le site de votre banque."),
+            )
+            return redirect("transfer_detail", transfer_id=transfer.pk)
+    context = {
+        **data,
+        "form": form,
+        "settings_row": settings_row,
+        "bank_blocker": statement_services.collective_bank_blocker(settings_row),
+    }
+    return render(request, "orders/statements/treasury.html", context, status=400 if form.errors else 200)
+
+
+@role_required(*TREASURY)
+def transfer_detail(request, transfer_id: int):
+    transfer = selectors.transfer_detail(transfer_id=transfer_id)
+    if transfer is None:
+        raise Http404
+    form = TransferPaidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            statement_services.transfer_mark_paid(
+                transfer_id=transfer.pk, paid_on=form.cleaned_data["paid_on"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Virement marqué payé : les producteurs voient « payé » dans « Mes ventes ».")
+            )
+            return redirect("transfer_detail", transfer_id=transfer.pk)
+    context = {"transfer": transfer, "statements": selectors.transfer_statements(transfer), "form": form}
+    return render(request, "orders/statements/transfer.html", context, status=400 if form.errors else 200)
+
+
+@role_required(*TREASURY)
+def transfer_download(request, transfer_id: int):
+    transfer = get_object_or_404(Transfer, pk=transfer_id)
+    return FileResponse(
+        transfer.file.open("rb"),
+        content_type="application/xml",
+        as_attachment=True,
+        filename=f"virement-sepa-{transfer.execution_date:%Y%m%d}-{transfer.pk}.xml",
+    )
+
+
+@require_POST
+@role_required(*TREASURY)
+def transfer_cancel(request, transfer_id: int):
+    transfer = get_object_or_404(Transfer, pk=transfer_id)
+    try:
+        statement_services.transfer_cancel(transfer_id=transfer.pk)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("transfer_detail", transfer_id=transfer.pk)
+    messages.success(request, _("Virement annulé : ses relevés sont de nouveau à payer."))
+    return redirect("treasury")
+
+
+@require_POST
+@role_required(*TREASURY)
+def sale_statements_issue(request, sale_id: int):
+    sale = get_object_or_404(Sale, pk=sale_id)
+    try:
+        issued = statement_services.statements_issue(sale_id=sale.pk)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if issued:
+            messages.success(
+                request,
+                _(
+                    "%(count)s relevé(s) établi(s) pour « %(sale)s » : "
+                    "les PDF partent par e-mail une fois faits."
+                )
+                % {"count": len(issued), "sale": sale.title},
+            )
+        else:
+            messages.info(
+                request,
+                _("Rien n'a changé depuis les derniers relevés de « %(sale)s ».") % {"sale": sale.title},
+            )
+    return redirect("treasury")
+
+
+@role_required(*TREASURY)
+def statement_settings(request):
+    current = ShopSettings.current()
+    initial = {
+        "commission_percent": current.commission_percent,
+        "commission_vat_rate": current.commission_vat_rate,
+        "bank_holder": current.bank_holder,
+        "bank_iban": current.bank_iban,
+        "bank_bic": current.bank_bic,
+    }
+    form = StatementSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            statement_services.statement_settings_update(**form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Réglages des relevés enregistrés."))
+            return redirect("treasury")
+    return render(
+        request, "orders/statements/settings.html", {"form": form}, status=400 if form.errors else 200
+    )

@@ -1,0 +1,106 @@
+"""The key pages of the demo, per person: the pages that the Nu HTML checker (tests/test_html_valid.py) and
+the 44 px tap-target check (tests/browser/test_tap_targets.py) go through.
+
+`key_pages()` is called after `manage.py seed_demo` (marketplace/demo.py, orders/demo.py), in the public
+schema; it returns, for each demo person, the host and the paths of their main pages, named for the failure
+messages. A page added to the product that matters to one of them belongs here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from marketplace.models import User
+from orders.models import Order, Sale
+from pickup_points.models import PickupPoint
+from producers.models import Producer
+
+DRIVE = "cagette47"
+GROUP = "emplettes"
+
+
+@dataclass(frozen=True)
+class Visit:
+    who: str  # "anonymous" or a demo account's e-mail
+    slug: str | None  # None: the public host
+    pages: dict[str, str]  # name → path
+
+    @property
+    def host(self) -> str:
+        return f"{self.slug}.{settings.BASE_DOMAIN}" if self.slug else settings.BASE_DOMAIN
+
+    @property
+    def user(self) -> User | None:
+        return None if self.who == "anonymous" else User.objects.get(email=self.who)
+
+
+def key_pages() -> list[Visit]:
+    member = User.objects.get(email="membre@cagette47.demo")
+    now = timezone.now()
+    with schema_context(f"c_{DRIVE}"):
+        open_sales = Sale.objects.filter(is_published=True, opens_at__lte=now, closes_at__gt=now)
+        sale = open_sales.order_by("pk").first()
+        assert sale is not None, "the demo has no open sale"
+        member_order = Order.objects.filter(sale=sale, user_id=member.pk).first()
+        assert member_order is not None, "the demo member has no order in the open sale"
+        producer = Producer.objects.filter(accounts__email="producteur@cagette47.demo").first()
+        point = PickupPoint.objects.filter(staff_links__user__email="mairie@cagette47.demo").first()
+        assert producer is not None and point is not None, "the demo producer or point staff is missing"
+        distribution = sale.distribution
+    return [
+        Visit(
+            "anonymous",
+            None,
+            {
+                "accueil public": "/",
+                "création de compte": "/accounts/signup/",
+                "connexion": "/accounts/login/",
+            },
+        ),
+        Visit("anonymous", DRIVE, {"accueil du collectif (visiteur)": "/"}),
+        Visit(
+            "membre@cagette47.demo",
+            DRIVE,
+            {
+                "accueil du collectif (membre)": "/",
+                "page de la vente": f"/ventes/{sale.pk}/",
+                "commander": f"/ventes/{sale.pk}/commander/",
+                "commande": f"/commandes/{member_order.pk}/",
+                "mes commandes": "/commandes/",
+                "mes points de retrait": "/retrait/",
+            },
+        ),
+        Visit(
+            "producteur@cagette47.demo",
+            DRIVE,
+            {
+                "catalogue du producteur": f"/producteurs/{producer.pk}/",
+                "prix et stocks": f"/producteurs/{producer.pk}/prix-et-stocks/",
+                "nouveau produit": f"/producteurs/{producer.pk}/produits/nouveau/",
+            },
+        ),
+        Visit(
+            "mairie@cagette47.demo",
+            DRIVE,
+            {
+                "réglages du point": f"/points/{point.pk}/",
+                "jour de distribution": f"/points/{point.pk}/distributions/{distribution.pk}/",
+            },
+        ),
+        Visit(
+            "coordination@cagette47.demo",
+            DRIVE,
+            {
+                "ventes": "/ventes/",
+                "nouvelle vente": "/ventes/nouvelle/",
+                "produits de la vente": f"/ventes/{sale.pk}/produits/",
+                "commandes de la vente": f"/ventes/{sale.pk}/commandes/",
+                "paiements de la vente": f"/ventes/{sale.pk}/paiements/",
+                "programmations": "/programmations/",
+            },
+        ),
+    ]

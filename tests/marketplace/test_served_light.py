@@ -1,0 +1,86 @@
+"""Pages travel compressed, static files and photos are cached for long (issue 16, « Servi léger »).
+
+- Pages (text) are gzip-compressed when the browser accepts it (Django's GZipMiddleware, with its BREACH
+  mitigation); photos are not compressed again.
+- Static files get content-hashed names (CompressedManifestStaticFilesStorage, as in production: the tests'
+  settings use the plain storage) and WhiteNoise sends the hashed ones with a year-long, immutable
+  Cache-Control, pre-compressed; the unhashed name is cached only briefly.
+- Uploaded photos and logos have a new random name per upload, so they are sent with a year-long
+  Cache-Control too.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from tests.conftest import HostClient
+
+YEAR = 31536000
+PHOTO = b"\xff\xd8\xff\xe0" + b"tomato " * 200
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_pages_are_gzipped_when_the_browser_accepts_it(browse, alpha):
+    page = browse(alpha, alpha.member).get("/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert page.status_code == 200
+    assert page["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in page["Vary"]
+    html = gzip.decompress(page.content).decode()
+    assert "<h1>" in html and alpha.collective.name in html
+    assert int(page["Content-Length"]) == len(page.content) < len(html.encode())
+
+
+def test_pages_are_plain_for_a_client_without_gzip(browse, alpha):
+    page = browse(alpha, alpha.member).get("/")
+    assert page.status_code == 200
+    assert not page.has_header("Content-Encoding")
+    assert alpha.collective.name in page.content.decode()
+
+
+def test_photos_are_cached_a_year_and_not_compressed_again(browse, alpha, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "c_alpha" / "products").mkdir(parents=True)
+    (tmp_path / "c_alpha" / "products" / "0123abcd-320.jpg").write_bytes(PHOTO)
+    photo = browse(alpha).get("/media/c_alpha/products/0123abcd-320.jpg", HTTP_ACCEPT_ENCODING="gzip")
+    assert photo.status_code == 200 and _body(photo) == PHOTO
+    assert photo["Cache-Control"] == f"public, max-age={YEAR}, immutable"
+    assert not photo.has_header("Content-Encoding")
+
+
+@pytest.fixture
+def collected_static(tmp_path):
+    """The static files collected as the production image does (hashed names, .gz and .br copies)."""
+    manifest = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "private": {"BACKEND": "marketplace.storage.PrivateFileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    with override_settings(STATIC_ROOT=tmp_path / "static", STORAGES=manifest, DEBUG=False):
+        call_command("collectstatic", "--noinput", "--ignore", "admin", verbosity=0)
+        yield tmp_path / "static"
+
+
+def test_hashed_static_files_are_cached_for_good(alpha, collected_static):
+    client = HostClient(alpha.host)  # a new client: its middleware (WhiteNoise) reads the collected files
+    page = client.get("/").content.decode()
+    stylesheet = re.search(r'href="(/static/css/etal\.[0-9a-f]{12}\.css)"', page)
+    assert stylesheet, "the page does not link the hashed stylesheet"
+
+    css = client.get(stylesheet[1], HTTP_ACCEPT_ENCODING="gzip, br")
+    assert css.status_code == 200
+    assert "immutable" in css["Cache-Control"] and "public" in css["Cache-Control"]
+    assert int(re.search(r"max-age=(\d+)", css["Cache-Control"])[1]) >= YEAR
+    assert css["Content-Encoding"] in {"br", "gzip"}
+
+    plain = client.get("/static/css/etal.css")
+    assert plain.status_code == 200
+    assert "immutable" not in plain["Cache-Control"]
+    assert int(re.search(r"max-age=(\d+)", plain["Cache-Control"])[1]) <= 3600

@@ -7,11 +7,17 @@ class ProducersConfig(AppConfig):
     verbose_name = _("Producteurs")
 
     def ready(self) -> None:
+        from marketplace.home import home_section_register
         from marketplace.personal_data import provider_register
         from marketplace.signals import invitation_accepted
-        from producers.receivers import link_account_on_invitation_accepted, personal_data
+        from producers.receivers import (
+            home_agreements_ending,
+            link_account_on_invitation_accepted,
+            personal_data,
+        )
 
         provider_register(personal_data)
+        home_section_register(home_agreements_ending)
 
         invitation_accepted.connect(
             link_account_on_invitation_accepted, dispatch_uid="producers.link_account_on_invitation_accepted"

@@ -9,13 +9,15 @@ from __future__ import annotations
 import io
 import textwrap
 import unicodedata
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
-from producers import services
-from producers.models import Category, Producer, Product, Unit
+from producers import agreements, services
+from producers.models import Category, PriceAgreement, Producer, Product, Unit
 
 D = Decimal
 
@@ -343,3 +345,47 @@ def seed(*, collective, accounts: dict) -> None:
                 estimated_weight_kg=weight,
                 photo=_picture(name, colours[category]),
             )
+    _agreement_seed(collective=collective, accounts=accounts)
+
+
+# The buying group's prices are « stables sur une période discutée avec les fournisseurs »: an agreement with
+# the Lauragais cooperative for the current quarter, computed from today so the demo works on any date.
+AGREEMENTS = {
+    "emplettes": {
+        "producer": "Coopérative du Lauragais",
+        "recorded_by": "coordination@emplettes.demo",
+        "agreed_with": "Julien Marty (coopérative) et le labo d'usage du centre social",
+        "note": "Prix discutés au labo d'usage : les légumineuses restent sous 3,50 € le kilo.",
+        "prices": {"Lentilles vertes (1 kg)": D("2.90"), "Pois chiches (1 kg)": D("3.20")},
+    },
+}
+
+
+def quarter_bounds(today: date) -> tuple[date, date]:
+    """The first and last day of the quarter `today` is in."""
+    first_month = 3 * ((today.month - 1) // 3) + 1
+    start = date(today.year, first_month, 1)
+    next_start = date(today.year + 1, 1, 1) if first_month == 10 else date(today.year, first_month + 3, 1)
+    return start, next_start - timedelta(days=1)
+
+
+def _agreement_seed(*, collective, accounts: dict) -> None:
+    spec = AGREEMENTS.get(collective.slug)
+    if spec is None or spec["recorded_by"] not in accounts:
+        return
+    producer = Producer.objects.filter(name=spec["producer"]).first()
+    if producer is None or PriceAgreement.objects.filter(producer=producer).exists():
+        return
+    today = timezone.localdate()
+    start, end = quarter_bounds(today)
+    products = dict(Product.objects.filter(producer=producer).values_list("name", "pk"))
+    agreements.agreement_record(
+        producer=producer,
+        recorded_by=accounts[spec["recorded_by"]],
+        starts_on=start,
+        ends_on=end,
+        agreed_on=start - timedelta(days=10),
+        agreed_with=spec["agreed_with"],
+        note=spec["note"],
+        prices={products[name]: price for name, price in spec["prices"].items() if name in products},
+    )

@@ -7,6 +7,7 @@ from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import images
+from marketplace.money import euros
 from producers import catalogue
 from producers.models import Category, Producer, Product
 
@@ -239,3 +240,49 @@ class ShopFilterForm(forms.Form):
         self.fields["producteur"].choices = [("", _("Tous"))] + [(p.pk, p.name) for p in producers]
         if producer_label:
             self.fields["producteur"].label = producer_label
+
+
+AGREEMENT_DATE_WIDGET = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class PriceAgreementForm(forms.Form):
+    """An agreement's dates, who agreed, a note, and one « prix convenu » field per product (blank: left
+    out of the agreement)."""
+
+    starts_on = forms.DateField(label=_("Valable du"), widget=AGREEMENT_DATE_WIDGET)
+    ends_on = forms.DateField(label=_("Jusqu'au (inclus)"), widget=AGREEMENT_DATE_WIDGET)
+    agreed_on = forms.DateField(label=_("Conclu le"), widget=AGREEMENT_DATE_WIDGET)
+    agreed_with = forms.CharField(
+        label=_("Conclu avec"),
+        max_length=160,
+        help_text=_(
+            "Qui a discuté les prix, par ex. : Marie Dupuy (ferme) et le groupe labo du centre social."
+        ),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, products: list[Product], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.products = products
+        for product in products:
+            self.fields[f"price_{product.pk}"] = forms.DecimalField(
+                label=_("%(name)s (€ / %(unit)s)")
+                % {"name": product.name, "unit": product.get_unit_display()},
+                required=False,
+                min_value=Decimal("0.01"),
+                max_digits=12,
+                decimal_places=2,
+                help_text=_(
+                    "Prix du catalogue : %(price)s. Laissez vide si ce produit n'est pas dans l'accord."
+                )
+                % {"price": euros(product.price)},
+            )
+
+    def prices(self) -> dict[int, Decimal]:
+        return {
+            product.pk: self.cleaned_data[f"price_{product.pk}"]
+            for product in self.products
+            if self.cleaned_data.get(f"price_{product.pk}") is not None
+        }

@@ -1,6 +1,6 @@
 """The only place that takes row locks in the producers' app, always in this order:
 
-    import job → products (ascending pk)
+    import job → products (ascending pk); producer (price agreements) → products
 
 A producer's whole catalogue is locked by an import so that two imports, or an import and a bulk edit, never
 interleave; the sale offers (orders.locks) are locked after products, never before.
@@ -24,3 +24,8 @@ def products_lock(*, producer: Producer, ids: list[int] | None = None) -> dict[i
 
 def import_job_lock(job_id: int) -> ImportJob:
     return ImportJob.objects.select_for_update().select_related("producer").get(pk=job_id)
+
+
+def producer_lock(producer_id: int) -> Producer:
+    """Taken before recording a price agreement, so that two agreements for one supplier never overlap."""
+    return Producer.objects.select_for_update().get(pk=producer_id)

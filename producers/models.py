@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -311,3 +311,56 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class PriceAgreement(models.Model):
+    """An « accord de prix » with a supplier: the prices of some of its products, guaranteed from one date to
+    another. Every sale that opens in the period takes these prices (orders.sales.services); the catalogue
+    price of a covered product cannot change meanwhile (producers.agreements)."""
+
+    producer = models.ForeignKey(Producer, on_delete=models.CASCADE, related_name="price_agreements")
+    starts_on = models.DateField(_("valable du"))
+    ends_on = models.DateField(_("valable jusqu'au"))
+    agreed_on = models.DateField(_("conclu le"))
+    agreed_with = models.CharField(
+        _("conclu avec"),
+        max_length=160,
+        help_text=_("Qui a discuté les prix : fournisseur, membres du collectif."),
+    )
+    note = models.TextField(_("note"), blank=True, max_length=2000)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("accord de prix")
+        verbose_name_plural = _("accords de prix")
+        ordering = ["-starts_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=F("starts_on")), name="agreement_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.producer_id} {self.starts_on} → {self.ends_on}"
+
+
+class PriceAgreementLine(models.Model):
+    agreement = models.ForeignKey(PriceAgreement, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="agreement_lines")
+    price = models.DecimalField(
+        _("prix convenu TTC (€)"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"), message=_("Le prix doit être supérieur à 0 €."))],
+    )
+
+    class Meta:
+        ordering = ["product__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "product"], name="agreement_line_once"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="agreement_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.price}"

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from marketplace.models import Role
 from marketplace.personal_data import Provider
-from producers import services
+from producers import agreements, services
 from producers.models import ImportJob, Producer, ProducerAccount
 
 
@@ -56,3 +56,11 @@ def _purge(now: datetime) -> dict:
 
 
 personal_data = Provider(name="producers", export=_export, erase=_erase, purge=_purge)
+
+
+def home_agreements_ending(request) -> dict:
+    """The collective's home page (marketplace.home), for coordinators only: price agreements ending soon."""
+    membership = getattr(request, "membership", None)
+    if not membership or not membership.has_role(Role.COORDINATOR):
+        return {}
+    return {"agreements_ending": list(agreements.agreements_ending())}

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from marketplace import followups, images
 from marketplace import services as marketplace_services
 from marketplace.models import Collective, Invitation, Membership, Role, User
-from producers import catalogue, locks
+from producers import agreements, catalogue, locks
 from producers.models import Category, ImportJob, Producer, ProducerAccount, Product
 
 # ---------------------------------------------------------------------------------------------- photos
@@ -236,6 +236,8 @@ def product_update(*, product: Product, photo=None, **fields) -> Product:
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     product = locks.product_lock(product.pk)
+    if "price" in fields:
+        agreements.price_change_check(product=product, new_price=fields["price"])
     for name, value in fields.items():
         setattr(product, name, value.strip() if isinstance(value, str) else value)
     product.full_clean()
@@ -267,6 +269,11 @@ def products_bulk_update(*, producer: Producer, changes: list[StockPriceChange])
     for change in changes:
         product = products[change.product_id]
         if product.price == change.price and product.stock == change.stock:
+            continue
+        try:
+            agreements.price_change_check(product=product, new_price=change.price)
+        except ValidationError as error:
+            errors[str(product.pk)] = error.messages
             continue
         product.price = change.price
         product.stock = change.stock

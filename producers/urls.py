@@ -19,6 +19,12 @@ urlpatterns = [
     path(
         "producteurs/<int:producer_id>/prix-et-stocks/", views.products_bulk_edit, name="products_bulk_edit"
     ),
+    path("producteurs/<int:producer_id>/accords/", views.price_agreements, name="price_agreements"),
+    path(
+        "producteurs/<int:producer_id>/accords/nouveau/",
+        views.price_agreement_create,
+        name="price_agreement_create",
+    ),
     path("producteurs/<int:producer_id>/exporter/", views.catalogue_export, name="catalogue_export"),
     path("producteurs/<int:producer_id>/importer/", views.catalogue_import, name="catalogue_import"),
     path(

@@ -20,11 +20,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from producers import catalogue, selectors, services
+from producers import agreements, catalogue, selectors, services
 from producers.forms import (
     BulkFormSet,
     CategoryForm,
     ImportUploadForm,
+    PriceAgreementForm,
     ProducerForm,
     ProducerInviteForm,
     ProductForm,
@@ -302,6 +303,59 @@ def products_bulk_edit(request, producer_id: int):
         "producers/bulk_edit.html",
         {"producer": producer, "formset": formset, "rows": rows},
         status=_status(has_errors),
+    )
+
+
+# ---------------------------------------------------------------------------------------- price agreements
+
+
+@role_required(*BACK_OFFICE)
+def price_agreements(request, producer_id: int):
+    """The history of a supplier's agreements: coordinators record them, the supplier reads its own."""
+    producer = _managed_producer(request, producer_id)
+    return render(
+        request,
+        "producers/price_agreements.html",
+        {
+            "producer": producer,
+            "agreements": agreements.producer_agreements(producer=producer),
+            "is_coordinator": _is_coordinator(request),
+        },
+    )
+
+
+@role_required(Role.COORDINATOR)
+def price_agreement_create(request, producer_id: int):
+    producer = _managed_producer(request, producer_id)
+    products = list(selectors.producer_products(producer=producer).filter(is_active=True))
+    form = PriceAgreementForm(request.POST or None, products=products)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            agreements.agreement_record(
+                producer=producer,
+                recorded_by=request.user,
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                agreed_on=data["agreed_on"],
+                agreed_with=data["agreed_with"],
+                note=data["note"],
+                prices=form.prices(),
+            )
+        except Product.DoesNotExist as missing:
+            raise Http404 from missing
+        except ValidationError as error:
+            for field, field_messages in error.message_dict.items():
+                for message in field_messages:
+                    form.add_error(None if field == "__all__" else field, message)
+        else:
+            messages.success(request, _("L'accord de prix est enregistré."))
+            return redirect("price_agreements", producer_id=producer.pk)
+    return render(
+        request,
+        "producers/price_agreement_form.html",
+        {"producer": producer, "form": form},
+        status=_status(form.errors),
     )
 
 

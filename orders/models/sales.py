@@ -265,6 +265,8 @@ class Offer(models.Model):
     name = models.CharField(_("nom"), max_length=120)
     unit = models.CharField(_("unité"), max_length=12, choices=Unit.choices)
     price = models.DecimalField(_("prix TTC (€)"), max_digits=12, decimal_places=2)
+    # Set when a price agreement covered the sale's opening (producers.agreements): « prix garanti jusqu'au ».
+    guaranteed_until = models.DateField(null=True, blank=True)
     vat_rate = models.DecimalField(_("taux de TVA"), max_digits=3, decimal_places=1)
     is_variable_weight = models.BooleanField(default=False)
     estimated_weight_kg = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)

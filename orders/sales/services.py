@@ -11,6 +11,7 @@ from itertools import islice
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import date as date_format
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,6 +26,7 @@ from orders.models import (
 )
 from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupPoint
+from producers.agreements import AgreedPrice, agreed_prices
 from producers.models import Producer, Product
 
 # Sales ------------------------------------------------------------------------------------------------------
@@ -40,14 +42,18 @@ class OfferRow:
     price: Decimal
 
 
-def _offer_for(sale: Sale, product: Product, *, quantity: int | None, price: Decimal) -> Offer:
+def _offer_for(
+    sale: Sale, product: Product, *, quantity: int | None, price: Decimal, agreed: AgreedPrice | None = None
+) -> Offer:
+    """The offer of `product` in `sale`; an agreed price (producers.agreements) wins over the one given."""
     offer = Offer(
         sale=sale,
         product=product,
         producer_id=product.producer_id,
         name=product.name,
         unit=product.unit,
-        price=money(price),
+        price=agreed.price if agreed else money(price),
+        guaranteed_until=agreed.ends_on if agreed else None,
         vat_rate=product.vat_rate,
         is_variable_weight=product.is_variable_weight,
         estimated_weight_kg=product.estimated_weight_kg,
@@ -55,6 +61,11 @@ def _offer_for(sale: Sale, product: Product, *, quantity: int | None, price: Dec
     )
     offer.full_clean(exclude=["sale"], validate_constraints=False)
     return offer
+
+
+def _agreed_prices(sale: Sale, product_ids: list[int]) -> dict[int, AgreedPrice]:
+    """The prices agreed with the suppliers for the sale's opening day."""
+    return agreed_prices(product_ids=product_ids, on=timezone.localtime(sale.opens_at).date())
 
 
 def _check_times(*, opens_at: datetime, closes_at: datetime, starts_at: datetime, ends_at: datetime) -> None:
@@ -114,13 +125,23 @@ def sale_create(
     sale.producers.set(producers)
     products = Product.objects.filter(producer__in=producers, is_active=True, producer__is_active=True)
     rows = {row.product_id: row for row in offer_rows} if offer_rows is not None else None
+    products = list(products.order_by("pk"))
+    agreed = _agreed_prices(sale, [product.pk for product in products])
     offers = []
-    for product in products.order_by("pk"):
+    for product in products:
         if rows is None:
-            offers.append(_offer_for(sale, product, quantity=product.stock, price=product.price))
+            offers.append(
+                _offer_for(
+                    sale, product, quantity=product.stock, price=product.price, agreed=agreed.get(product.pk)
+                )
+            )
         elif product.pk in rows and rows[product.pk].included:
             row = rows[product.pk]
-            offers.append(_offer_for(sale, product, quantity=row.quantity, price=row.price))
+            offers.append(
+                _offer_for(
+                    sale, product, quantity=row.quantity, price=row.price, agreed=agreed.get(product.pk)
+                )
+            )
     Offer.objects.bulk_create(offers)
     return sale
 
@@ -147,14 +168,15 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
             product = products.get(row.product_id)
             if not row.included or product is None or product.producer_id not in producer_ids:
                 continue
-            if prices_frozen and money(row.price) != product.price:
+            agreed = _agreed_prices(sale, [product.pk]).get(product.pk)
+            if prices_frozen and not agreed and money(row.price) != product.price:
                 refuse(
                     row,
                     _("%(name)s : le prix ne peut plus changer, la vente est ouverte.")
                     % {"name": product.name},
                 )
                 continue
-            new = _offer_for(sale, product, quantity=row.quantity, price=row.price)
+            new = _offer_for(sale, product, quantity=row.quantity, price=row.price, agreed=agreed)
             new.sale = sale
             new.save()
         elif not row.included:
@@ -175,6 +197,12 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
                     offer.sold,
                 )
                 % {"name": offer.name, "sold": offer.sold},
+            )
+        elif offer.guaranteed_until and money(row.price) != offer.price:
+            refuse(
+                row,
+                _("%(name)s : prix convenu avec le fournisseur, garanti jusqu'au %(end)s.")
+                % {"name": offer.name, "end": date_format(offer.guaranteed_until, "j F Y")},
             )
         elif prices_frozen and money(row.price) != offer.price:
             refuse(

@@ -117,6 +117,11 @@ def stripe_double() -> Iterator[None]:
         STRIPE_API_BASE=double.url,
         STRIPE_WEBHOOK_SECRETS=secret,
         STRIPE_DOUBLE_URL=double.url,
+        # The double's hosted pages are on its public address (localhost, as the browser reaches it), not on
+        # the API address: the Content-Security-Policy's form-action must allow the redirect there.
+        STRIPE_HOSTED_ORIGINS=",".join(
+            ["https://checkout.stripe.com", "https://connect.stripe.com", double.public_url]
+        ),
     )
     _say(f"Stripe: local Stripe double on {double.public_url} (test cards on its payment page)")
     try:

@@ -214,20 +214,39 @@ def staff_sets_up_point(staff, mailbox, drive: Drive, shoot) -> None:
     shoot(page, "02-my-points")
 
     page.get_by_role("link", name=f"Horaires et réglages de {drive.point}").click()
+    settings = page.get_by_role("navigation", name="Réglages du point de retrait")
     page.get_by_label("Adresse").fill("1 place de la Mairie, salle des fêtes")
     page.get_by_label("Comment accéder au lieu").fill("Entrée par la cour, à gauche de la mairie. Parking.")
     page.get_by_label("Règles à respecter").fill("Venez avec vos sacs ; un foyer à la fois dans la salle.")
+    page.get_by_role("button", name="Enregistrer le lieu").click()
+    expect(flash(page)).to_contain_text("Le lieu est enregistré.")
+    shoot(page, "03-point-place")
+
+    settings.get_by_role("link", name="Horaires").click()
+    rows = page.locator(".hours-row")
+    before = rows.count()
+    url = page.url
+    page.get_by_role("button", name="Ajouter une ligne").click()  # in the page, no round trip
+    expect(rows).to_have_count(before + 1)
+    assert page.url == url
+    expect(page.get_by_role("group", name=f"Plage horaire {before + 1}")).to_be_visible()
     first_range = page.get_by_role("group", name="Plage horaire 1")
     first_range.get_by_label("Jour").select_option(label=WEEKDAYS[drive.distribution_day.weekday()])
     first_range.get_by_label("De").fill("16:30")
     first_range.get_by_label("À").fill("19:30")
+    page.get_by_role("button", name="Enregistrer les horaires").click()
+    expect(flash(page)).to_contain_text("Les horaires sont enregistrés.")
+    expect(first_range.get_by_label("De")).to_have_value("16:30")
+    shoot(page, "03-point-hours")
+
+    settings.get_by_role("link", name="Créneaux et foyers par créneau").click()
     page.get_by_label("Durée d'un créneau (minutes)").fill("20")
     page.get_by_label("Foyers par créneau").fill("4")
-    page.get_by_role("button", name="Enregistrer", exact=True).click()
-    expect(flash(page)).to_contain_text("Point de retrait enregistré.")
+    page.get_by_role("button", name="Enregistrer les créneaux").click()
+    expect(flash(page)).to_contain_text("Les créneaux et les foyers par créneau sont enregistrés.")
     expect(page.get_by_label("Durée d'un créneau (minutes)")).to_have_value("20")
-    expect(first_range.get_by_label("De")).to_have_value("16:30")
 
+    settings.get_by_role("link", name="Fermetures").click()
     closed = drive.distribution_day + timedelta(days=35)
     page.get_by_label("Fermé du").fill(f"{closed:%Y-%m-%d}")
     page.get_by_label("au (inclus)").fill(f"{closed:%Y-%m-%d}")

@@ -118,9 +118,7 @@ def test_a_number_and_unlimited_together_are_refused(browse, in_alpha, farm, thr
     )
     assert response.status_code == 400
     page = text(response)
-    assert (
-        "Un stock chiffré ou « illimité », pas les deux : videz le stock ou décochez « illimité »." in page
-    )
+    assert "Un stock chiffré ou « illimité », pas les deux : videz le stock ou décochez « illimité »." in page
     assert page.count("pas les deux") == 1  # only the carrots' row
     back_to(in_alpha.collective)
     assert _state(three) == before  # nothing saved, not even the courgettes' new price

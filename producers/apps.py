@@ -7,11 +7,13 @@ class ProducersConfig(AppConfig):
     verbose_name = _("Producteurs")
 
     def ready(self) -> None:
+        from marketplace.home import first_steps_register
         from marketplace.personal_data import provider_register
         from marketplace.signals import invitation_accepted
-        from producers.receivers import link_account_on_invitation_accepted, personal_data
+        from producers.receivers import first_steps, link_account_on_invitation_accepted, personal_data
 
         provider_register(personal_data)
+        first_steps_register(first_steps)
 
         invitation_accepted.connect(
             link_account_on_invitation_accepted, dispatch_uid="producers.link_account_on_invitation_accepted"

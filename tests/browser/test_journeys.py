@@ -88,17 +88,18 @@ def coordinator_creates_collective(coordinator, site, drive: Drive, shoot, axe_c
     shoot(page, "02-create-collective")
     page.get_by_role("button", name="Créer le collectif").click()
 
-    # The collective is live at its own address at once.
+    # The collective is live at its own address at once, and its creator lands there signed in (sessions
+    # are per host in development: a one-time sign-in link carries them over).
     expect(page).to_have_url(drive.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text(drive.name)
-    axe_check(page)
-    shoot(page, "03-collective-home-visitor")
-    # Sessions are per host in development: the coordinator signs in on the collective's address.
-    menu(page, "Se connecter").click()
-    coordinator.log_in()
-    expect(flash(page)).to_contain_text("Connexion avec Colette Lagarde réussie.")
+    expect(flash(page)).to_contain_text("est en ligne. Voici vos premiers pas.")
     expect(page.get_by_role("main")).to_contain_text(re.compile(r"en tant que\W.*Coordinateur·rice"))
-    shoot(page, "04-collective-home-coordinator")
+    expect(page.get_by_role("button", name="Demander à rejoindre")).to_have_count(0)
+    first_steps = page.get_by_role("region", name="Premiers pas")
+    expect(first_steps).to_contain_text("Fait : 0 sur 5.")
+    expect(first_steps.get_by_role("link", name="Ajouter un producteur")).to_be_visible()
+    axe_check(page)
+    shoot(page, "03-collective-home-coordinator")
 
 
 def coordinator_creates_points_and_invites_staff(coordinator, staff, drive: Drive, shoot) -> None:

@@ -123,7 +123,10 @@ def coordinator_creates_points_and_invites_staff(coordinator, staff, drive: Driv
     menu(page, "Points de retrait").click()
     expect(page.get_by_role("heading", level=2)).to_have_text([drive.other_point, drive.point])  # by name
     page.get_by_role("link", name=f"Équipe de {drive.point}").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Équipe de {drive.point}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(drive.point)
+    expect(
+        page.get_by_role("navigation", name="Réglages du point de retrait").get_by_role("link", name="Équipe")
+    ).to_have_attribute("aria-current", "page")
     page.get_by_label("Adresse e-mail").fill(staff.email)
     page.get_by_role("button", name="Envoyer l'invitation").click()
     expect(flash(page)).to_contain_text(f"Invitation envoyée à {staff.email}")

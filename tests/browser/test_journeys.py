@@ -322,6 +322,11 @@ def producer_builds_catalogue(producer, mailbox, drive: Drive, tmp_path, shoot, 
     shoot(page, "03-prices-and-stocks")
     page.get_by_role("button", name="Enregistrer tout").click()
     expect(flash(page)).to_contain_text("2 produits mis à jour.")
+    # « Prix et stocks » stays on itself; typing a number unticked « illimité » (they exclude each other).
+    expect(page.get_by_role("heading", level=2)).to_have_text("Prix et stocks")
+    expect(page.get_by_label("Stock Poulet fermier")).to_have_value("8")
+    expect(page.get_by_label("illimité Poulet fermier")).not_to_be_checked()
+    tabs.get_by_role("link", name="Produits").click()
     expect(products).to_contain_text("Stock : 8")
     expect(products).to_contain_text("Stock : 36")
 

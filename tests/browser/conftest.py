@@ -214,7 +214,7 @@ class Person:
         page = self.page
         page.get_by_label(LABEL_EMAIL).fill(self.email)
         page.get_by_label(LABEL_PASSWORD).fill(self.password)
-        page.get_by_role("main").get_by_role("button", name="Connexion").click()
+        page.get_by_role("main").get_by_role("button", name="Se connecter").click()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from marketplace.views import media, public, rights, tenant
 urlpatterns = [
     path("", tenant.home, name="home"),
     path("rejoindre/", tenant.join, name="join"),
+    path("bienvenue/<str:token>/", tenant.signin_handoff, name="signin_handoff"),
     path("sante/", public.health, name="health"),
     path("invitation/<str:token>/", tenant.invitation_accept, name="invitation_accept"),
     path("invitations/", tenant.invitations, name="invitations"),

@@ -8,3 +8,12 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self):
         from marketplace import email_delivery, storage  # noqa: F401  (signal receiver, storage check)
+        from marketplace.home import (
+            first_step_invite,
+            first_steps_register,
+            home_first_steps,
+            home_section_register,
+        )
+
+        home_section_register(home_first_steps)
+        first_steps_register(first_step_invite)

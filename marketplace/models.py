@@ -332,6 +332,29 @@ class Invitation(models.Model):
         }[self.state]
 
 
+class SignInHandoff(models.Model):
+    """A one-time sign-in for the person who just created a collective, handed to its sub-domain (whose
+    session cookie the public site cannot set in development, where every host has its own). Only the
+    token's hash is stored; it is used once, within SIGNIN_HANDOFF_SECONDS, on that collective only."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    collective = models.ForeignKey(Collective, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="signin_handoff_expires_later"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.collective_id}"
+
+
 class StripeEvent(models.Model):
     """Every verified Stripe event received, once (public schema: events are routed to collectives by their
     connected account). A second delivery of the same id finds its row and changes nothing."""

@@ -73,3 +73,11 @@ def collectives_order_figures(*, schema_names: list[str]) -> dict[str, tuple[int
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), schema_names)
         return {schema: (count, last) for schema, count, last in cursor.fetchall()}
+
+
+def collective_has_invited(*, collective: Collective, user: User) -> bool:
+    """« Inviter des membres » is done once an invitation was made or someone else joined the collective."""
+    return (
+        Invitation.objects.filter(collective=collective).exists()
+        or Membership.objects.filter(collective=collective).exclude(user=user).exists()
+    )

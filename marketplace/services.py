@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from marketplace import followups, images, locks, signals, tenancy
-from marketplace.models import Collective, Domain, Invitation, Membership, Role, User
+from marketplace.models import Collective, Domain, Invitation, Membership, Role, SignInHandoff, User
 
 RESERVED_SLUGS = frozenset(
     {
@@ -375,3 +376,65 @@ def user_email_mark_deliverable(*, email: str, at=None) -> int:
     return User.objects.filter(
         email__iexact=email.strip(), email_undeliverable_at__lt=at or timezone.now()
     ).update(email_undeliverable_at=None, email_undeliverable_reason="")
+
+
+# One-time sign-in on a new collective's sub-domain --------------------------------------------------------
+
+
+class SignInHandoffInvalid(Exception):
+    """The sign-in link cannot be used (unknown, used, expired, another collective or another account)."""
+
+
+def _handoff_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def signin_handoff_create(*, user: User, collective: Collective) -> str:
+    """A single-use token that signs `user` in on `collective`'s sub-domain; only its hash is kept.
+    Handoffs older than a day are deleted on the way (they are worthless once expired)."""
+    now = timezone.now()
+    SignInHandoff.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    token = secrets.token_urlsafe(32)
+    SignInHandoff.objects.create(
+        token_hash=_handoff_hash(token),
+        user=user,
+        collective=collective,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.SIGNIN_HANDOFF_SECONDS),
+    )
+    return token
+
+
+def signin_handoff_use(*, collective: Collective, token: str, signed_in: User | None) -> User:
+    """Use the token once (a conditional UPDATE: of two requests racing, one wins) and return its account,
+    who must still coordinate this collective. Refused if someone else is already signed in here: the link
+    never switches accounts. Any use spends it, even a refused one: so no transaction around it, the
+    spending UPDATE commits on its own before any refusal."""
+    now = timezone.now()
+    handoff = (
+        SignInHandoff.objects.filter(token_hash=_handoff_hash(token), collective=collective)
+        .select_related("user")
+        .first()
+    )
+    invalid = SignInHandoffInvalid(_("Ce lien de connexion n'est plus valable. Connectez-vous ici."))
+    if handoff is None:
+        raise invalid
+    spent = SignInHandoff.objects.filter(pk=handoff.pk, used_at__isnull=True, expires_at__gt=now).update(
+        used_at=now
+    )
+    if not spent:
+        raise invalid
+    if signed_in is not None and signed_in.pk != handoff.user_id:
+        raise SignInHandoffInvalid(
+            _("Vous êtes connecté·e ici avec un autre compte : déconnectez-vous, puis connectez-vous.")
+        )
+    coordinates = Membership.objects.filter(
+        collective=collective,
+        user=handoff.user,
+        status=Membership.Status.ACTIVE,
+        roles__contains=[Role.COORDINATOR],
+    ).exists()
+    if not coordinates or not handoff.user.is_active:
+        raise invalid
+    return handoff.user

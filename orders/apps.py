@@ -7,9 +7,10 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Commandes")
 
     def ready(self) -> None:
-        from marketplace.home import home_section_register
+        from marketplace.home import first_steps_register, home_section_register
         from marketplace.personal_data import provider_register
-        from orders.receivers import home_sales, provider
+        from orders.receivers import first_steps, home_sales, provider
 
         provider_register(provider)
         home_section_register(home_sales)
+        first_steps_register(first_steps)

@@ -6,11 +6,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import Prefetch, Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from marketplace.home import FirstStep
 from marketplace.models import User
 from marketplace.personal_data import ErasureRefused, Provider
 from orders.checkout import services as checkout_services
-from orders.models import MemberPreferences, Order, OrderLine, Payment, Refund, Sale
+from orders.models import (
+    MemberPreferences,
+    Order,
+    OrderLine,
+    Payment,
+    RecurringSchedule,
+    Refund,
+    Sale,
+    ShopSettings,
+)
 from orders.sales.selectors import sales_open_or_coming, with_pickup_hours
 from orders.sheets import storage as sheet_storage
 
@@ -118,3 +130,22 @@ provider = Provider(name="orders", export=export, stop=stop, erase=erase, purge=
 def home_sales(request) -> dict:
     """The collective's home page (marketplace.home): the sales open now or coming."""
     return {"sales": with_pickup_hours(sales_open_or_coming())}
+
+
+def first_steps(request) -> list[FirstStep]:
+    """« Premiers pas » (marketplace.home): a sale or a schedule, and the payment settings saved once."""
+    has_sale = Sale.objects.exists() or RecurringSchedule.objects.exists()
+    sale_label = (
+        _("Préparer un bon de commande ou une programmation")
+        if request.tenant.is_buying_group
+        else _("Préparer une vente ou une programmation")
+    )
+    return [
+        FirstStep(position=30, label=sale_label, url=reverse("sale_create"), done=has_sale),
+        FirstStep(
+            position=50,
+            label=_("Choisir les moyens de paiement acceptés"),
+            url=reverse("payment_settings"),
+            done=ShopSettings.objects.filter(pk=1).exists(),
+        ),
+    ]

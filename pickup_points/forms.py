@@ -73,7 +73,7 @@ class SlotRulesForm(forms.Form):
         help_text=_("Par exemple 15 : les horaires sont découpés en créneaux de 15 minutes."),
     )
     slot_capacity = capacity_field(
-        label=_("Foyers par créneau"), help_text=_("Nombre de foyers accueillis en même temps.")
+        label=_("Foyers par créneau"), help_text=_("Nombre de foyers qui peuvent réserver un même créneau.")
     )
 
     @classmethod
@@ -122,6 +122,20 @@ class BaseHoursFormSet(forms.BaseFormSet):
 
 
 HoursFormSet = forms.formset_factory(HoursForm, formset=BaseHoursFormSet, extra=2, can_delete=True)
+
+
+HOURS_FIELDS = ("weekday", "starts_at", "ends_at")
+
+
+def hours_formset_with_row(data) -> BaseHoursFormSet:
+    """The rows as typed, unsaved and unchecked, with one empty row more (« Ajouter une ligne » without
+    JavaScript): filled rows first, then the empty ones."""
+    typed = HoursFormSet(data, prefix="hours")
+    rows = [{name: form[name].value() or "" for name in HOURS_FIELDS} for form in typed.forms]
+    filled = [row for row in rows if any(row.values())]
+    empty = len(rows) - len(filled) + 1
+    grown = forms.formset_factory(HoursForm, formset=BaseHoursFormSet, extra=empty, can_delete=True)
+    return grown(initial=filled, prefix="hours")
 
 
 def hours_initial(point: PickupPoint) -> list[dict]:
@@ -189,7 +203,7 @@ class DistributionForm(forms.Form):
 class SlotAddForm(forms.Form):
     starts_at = forms.TimeField(label=_("De"), widget=TIME_WIDGET)
     ends_at = forms.TimeField(label=_("À"), widget=TIME_WIDGET)
-    capacity = capacity_field(label=_("Foyers"))
+    capacity = capacity_field(label=_("Foyers par créneau"))
 
     def clean(self):
         data = super().clean()
@@ -199,7 +213,7 @@ class SlotAddForm(forms.Form):
 
 
 class SlotCapacityForm(forms.Form):
-    capacity = capacity_field(label=_("Places"))
+    capacity = capacity_field(label=_("Foyers par créneau"))
 
 
 class BookingForm(forms.Form):

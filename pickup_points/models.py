@@ -80,7 +80,7 @@ class PickupPoint(models.Model):
             MinValueValidator(1, _("Un créneau doit accueillir au moins 1 foyer.")),
             MaxValueValidator(SLOT_CAPACITY_MAX, _("500 foyers par créneau au plus.")),
         ],
-        help_text=_("Nombre de foyers accueillis en même temps."),
+        help_text=_("Nombre de foyers qui peuvent réserver un même créneau."),
     )
     is_active = models.BooleanField(
         _("point ouvert aux réservations"),
@@ -260,7 +260,7 @@ class PickupSlot(models.Model):
     starts_at = models.DateTimeField(_("début"))
     ends_at = models.DateTimeField(_("fin"))
     capacity = models.PositiveSmallIntegerField(
-        _("places"), validators=[MaxValueValidator(SLOT_CAPACITY_MAX)]
+        _("foyers par créneau"), validators=[MaxValueValidator(SLOT_CAPACITY_MAX)]
     )
     reserved = models.PositiveIntegerField(_("réservations"), default=0)
     is_open = models.BooleanField(_("ouvert"), default=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.dispatch import receiver
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from marketplace.home import FirstStep
 from marketplace.models import Invitation
 from marketplace.personal_data import Provider
 from marketplace.signals import invitation_accepted
 from pickup_points import services
-from pickup_points.models import CalendarKey, PointStaff, SlotBooking
+from pickup_points.models import CalendarKey, PickupPoint, PointStaff, SlotBooking
 
 
 @receiver(invitation_accepted, sender=Invitation, dispatch_uid="pickup_points.staff_from_invitation")
@@ -48,3 +51,18 @@ def _erase(user, ghost) -> None:
 
 
 personal_data = Provider(name="pickup_points", export=_export, erase=_erase)
+
+
+def first_steps(request) -> list[FirstStep]:
+    """« Premiers pas » (marketplace.home): a pickup point with its distribution hours. A point without
+    hours yet leads to its hours page."""
+    with_hours = PickupPoint.objects.filter(opening_hours__isnull=False).exists()
+    waiting = None if with_hours else PickupPoint.objects.order_by("pk").first()
+    url = reverse("point_hours", kwargs={"point_id": waiting.pk}) if waiting else reverse("point_create")
+    if with_hours:
+        url = reverse("point_list")
+    return [
+        FirstStep(
+            position=20, label=_("Ouvrir un point de retrait et ses horaires"), url=url, done=with_hours
+        )
+    ]

@@ -7,7 +7,9 @@ urlpatterns = [
     path("points/", views.point_list, name="point_list"),
     path("points/nouveau/", views.point_create, name="point_create"),
     path("points/<int:point_id>/", views.point_edit, name="point_edit"),
-    path("points/<int:point_id>/fermetures/", views.closure_add, name="closure_add"),
+    path("points/<int:point_id>/horaires/", views.point_hours, name="point_hours"),
+    path("points/<int:point_id>/creneaux/", views.point_rules, name="point_rules"),
+    path("points/<int:point_id>/fermetures/", views.point_closures, name="point_closures"),
     path(
         "points/<int:point_id>/fermetures/<int:closure_id>/supprimer/",
         views.closure_remove,

@@ -52,8 +52,8 @@ def _overbooked_messages(request, slots) -> None:
         messages.warning(
             request,
             _(
-                "%(day)s, %(slot)s : ce créneau a déjà %(reserved)s réservations pour %(capacity)s places : "
-                "les réservations sont conservées."
+                "%(day)s, %(slot)s : ce créneau a déjà %(reserved)s réservations pour %(capacity)s "
+                "foyers par créneau : les réservations sont conservées."
             )
             % {
                 "day": services.day_label(slot.distribution.date).capitalize(),
@@ -93,7 +93,7 @@ def point_create(request):
                 _("Point de retrait « %(name)s » créé : indiquez maintenant ses horaires.")
                 % {"name": point.name},
             )
-            return redirect("point_edit", point_id=point.pk)
+            return redirect("point_hours", point_id=point.pk)
     has_errors = form.errors or rules.errors
     return render(
         request,
@@ -103,65 +103,106 @@ def point_create(request):
     )
 
 
-def _render_point_edit(request, point, *, form=None, rules=None, hours=None, closure_form=None, status=200):
-    can_deactivate = _is_coordinator(request)
-    context = {
-        "point": point,
-        "form": form or forms.PointForm(instance=copy.copy(point), can_deactivate=can_deactivate),
-        "rules": rules or forms.SlotRulesForm.for_point(point),
-        "hours": hours or forms.HoursFormSet(initial=forms.hours_initial(point), prefix="hours"),
-        "closure_form": closure_form or forms.ClosureForm(),
-        "closures": selectors.closures_of(point=point),
-        "is_coordinator": can_deactivate,
-    }
-    return render(request, "pickup_points/point_edit.html", context, status=status)
+def _render_settings(request, point, template: str, context: dict, *, status: int = 200):
+    """One of the point's settings pages (the place, its hours, its slots and capacity, its closures): each
+    has its own form and button, and saves only its own part."""
+    context = {"point": point, "is_coordinator": _is_coordinator(request), **context}
+    return render(request, f"pickup_points/{template}", context, status=status)
+
+
+def _kept_messages(request, updated: services.PointUpdated) -> None:
+    for distribution in updated.kept:
+        messages.warning(
+            request,
+            _(
+                "La distribution du %(day)s a déjà des réservations ici : ses créneaux restent "
+                "comme ils étaient. Ajustez-les un par un si besoin."
+            )
+            % {"day": services.day_label(distribution.date)},
+        )
+    _overbooked_messages(request, selectors.slots_overbooked(point=updated.point))
 
 
 @role_required(*STAFF_ROLES)
 def point_edit(request, point_id: int):
+    """The place: name, address, how to get in, what to bring; coordinators may also deactivate it."""
     point = _point(request, point_id)
-    if request.method != "POST":
-        return _render_point_edit(request, point)
-    form = forms.PointForm(request.POST, instance=copy.copy(point), can_deactivate=_is_coordinator(request))
-    rules = forms.SlotRulesForm.for_point(point, data=request.POST)
-    hours = forms.HoursFormSet(request.POST, initial=forms.hours_initial(point), prefix="hours")
-    if all([form.is_valid(), rules.is_valid(), hours.is_valid()]):
+    can_deactivate = _is_coordinator(request)
+    form = forms.PointForm(request.POST or None, instance=copy.copy(point), can_deactivate=can_deactivate)
+    if request.method == "POST" and form.is_valid():
         try:
-            updated = services.point_update(
-                point=point, hours=hours.hours(), **form.cleaned_data, **rules.cleaned_data
-            )
+            services.point_update(point=point, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            messages.success(request, _("Point de retrait enregistré."))
-            for distribution in updated.kept:
-                messages.warning(
-                    request,
-                    _(
-                        "La distribution du %(day)s a déjà des réservations ici : ses créneaux restent "
-                        "comme ils étaient. Ajustez-les un par un si besoin."
-                    )
-                    % {"day": services.day_label(distribution.date)},
-                )
-            _overbooked_messages(request, selectors.slots_overbooked(point=updated.point))
+            messages.success(request, _("Le lieu est enregistré."))
             return redirect("point_edit", point_id=point.pk)
-    return _render_point_edit(request, point, form=form, rules=rules, hours=hours, status=400)
+    return _render_settings(
+        request, point, "point_edit.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
-@require_POST
 @role_required(*STAFF_ROLES)
-def closure_add(request, point_id: int):
+def point_hours(request, point_id: int):
+    """Distribution hours. « Ajouter une ligne » without JavaScript redraws the rows with one more (nothing
+    is saved); with JavaScript a row is added in the page (static/js/hours_rows.js)."""
     point = _point(request, point_id)
-    form = forms.ClosureForm(request.POST)
-    if form.is_valid():
+    if request.method == "POST" and "add_row" in request.POST:
+        hours = forms.hours_formset_with_row(request.POST)
+    elif request.method == "POST":
+        hours = forms.HoursFormSet(request.POST, initial=forms.hours_initial(point), prefix="hours")
+        if hours.is_valid():
+            try:
+                updated = services.point_update(point=point, hours=hours.hours())
+            except ValidationError as error:
+                hours.non_form_errors().extend(error.messages)
+            else:
+                messages.success(request, _("Les horaires sont enregistrés."))
+                _kept_messages(request, updated)
+                return redirect("point_hours", point_id=point.pk)
+    else:
+        hours = forms.HoursFormSet(initial=forms.hours_initial(point), prefix="hours")
+    has_errors = request.method == "POST" and "add_row" not in request.POST
+    return _render_settings(
+        request, point, "point_hours.html", {"hours": hours}, status=400 if has_errors else 200
+    )
+
+
+@role_required(*STAFF_ROLES)
+def point_rules(request, point_id: int):
+    """How the hours are cut into slots, and « Foyers par créneau »."""
+    point = _point(request, point_id)
+    rules = forms.SlotRulesForm.for_point(point, data=request.POST or None)
+    if request.method == "POST" and rules.is_valid():
+        try:
+            updated = services.point_update(point=point, **rules.cleaned_data)
+        except ValidationError as error:
+            _add_errors(rules, error)
+        else:
+            messages.success(request, _("Les créneaux et les foyers par créneau sont enregistrés."))
+            _kept_messages(request, updated)
+            return redirect("point_rules", point_id=point.pk)
+    return _render_settings(
+        request, point, "point_rules.html", {"rules": rules}, status=400 if rules.errors else 200
+    )
+
+
+@role_required(*STAFF_ROLES)
+def point_closures(request, point_id: int):
+    point = _point(request, point_id)
+    form = forms.ClosureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
             services.closure_create(point=point, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:
             messages.success(request, _("Fermeture enregistrée."))
-            return redirect(reverse("point_edit", kwargs={"point_id": point.pk}) + "#fermetures")
-    return _render_point_edit(request, point, closure_form=form, status=400)
+            return redirect("point_closures", point_id=point.pk)
+    context = {"closure_form": form, "closures": selectors.closures_of(point=point)}
+    return _render_settings(
+        request, point, "point_closures.html", context, status=400 if form.errors else 200
+    )
 
 
 @require_POST
@@ -171,7 +212,7 @@ def closure_remove(request, point_id: int, closure_id: int):
     closure = get_object_or_404(Closure.objects.filter(point=point), pk=closure_id)
     services.closure_delete(closure=closure)
     messages.success(request, _("Fermeture supprimée."))
-    return redirect(reverse("point_edit", kwargs={"point_id": point.pk}) + "#fermetures")
+    return redirect("point_closures", point_id=point.pk)
 
 
 @role_required(Role.COORDINATOR)
@@ -223,6 +264,7 @@ def point_team(request, point_id: int):
             raise Http404
     context = {
         "point": point,
+        "is_coordinator": True,
         "staff": selectors.point_staff(point=point),
         "assign_form": assign_form,
         "invite_form": invite_form,
@@ -326,7 +368,7 @@ def slot_update(request, point_id: int, slot_id: int):
         messages.warning(
             request,
             _(
-                "Ce créneau a déjà %(reserved)s réservations pour %(capacity)s places : "
+                "Ce créneau a déjà %(reserved)s réservations pour %(capacity)s foyers par créneau : "
                 "les réservations sont conservées."
             )
             % {"reserved": slot.reserved, "capacity": slot.capacity},
@@ -334,7 +376,7 @@ def slot_update(request, point_id: int, slot_id: int):
     else:
         messages.success(
             request,
-            _("Créneau %(slot)s : %(capacity)s places.")
+            _("Créneau %(slot)s : %(capacity)s foyers par créneau.")
             % {"slot": services.slot_label(slot), "capacity": slot.capacity},
         )
     return redirect(f"{back}#creneau-{slot.pk}")

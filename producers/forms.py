@@ -140,6 +140,11 @@ class ProductForm(PhotoFormMixin, forms.ModelForm):
             del self.fields["remove_photo"]
 
 
+STOCK_OR_UNLIMITED = _(
+    "Un stock chiffré ou « illimité », pas les deux : videz le stock ou décochez « illimité »."
+)
+
+
 class BulkRowForm(forms.Form):
     """Price and stock of one product, on the screen that edits them all at once."""
 
@@ -164,18 +169,9 @@ class BulkRowForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        stock = cleaned.get("stock")
-        if "stock" in self.errors or not cleaned.get("unlimited") or stock is None:
-            return cleaned
-        # Both a number and « illimité »: whichever the person just changed wins; both changed is unclear.
-        stock_changed = "stock" in self.changed_data
-        unlimited_changed = "unlimited" in self.changed_data
-        if unlimited_changed and not stock_changed:
-            cleaned["stock"] = None
-        elif stock_changed and not unlimited_changed:
-            cleaned["unlimited"] = False
-        else:
-            raise forms.ValidationError(_("Indiquez un stock ou cochez « illimité », pas les deux."))
+        # A number and « illimité » are exclusive: which one was meant cannot be guessed, so ask.
+        if "stock" not in self.errors and cleaned.get("unlimited") and cleaned.get("stock") is not None:
+            raise forms.ValidationError(STOCK_OR_UNLIMITED)
         return cleaned
 
     def stock_value(self) -> int | None:

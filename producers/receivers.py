@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from marketplace.home import FirstStep
 from marketplace.models import Role
 from marketplace.personal_data import Provider
 from producers import agreements, services
@@ -64,3 +67,11 @@ def home_agreements_ending(request) -> dict:
     if not membership or not membership.has_role(Role.COORDINATOR):
         return {}
     return {"agreements_ending": list(agreements.agreements_ending())}
+
+
+def first_steps(request) -> list[FirstStep]:
+    """« Premiers pas » (marketplace.home): a producer (a supplier, for a buying group)."""
+    label = _("Ajouter un fournisseur") if request.tenant.is_buying_group else _("Ajouter un producteur")
+    return [
+        FirstStep(position=10, label=label, url=reverse("producer_create"), done=Producer.objects.exists())
+    ]

@@ -291,7 +291,7 @@ def products_bulk_edit(request, producer_id: int):
                     )
                 else:
                     messages.info(request, _("Rien n'a changé."))
-                return redirect("producer_catalogue", producer_id=producer.pk)
+                return redirect("products_bulk_edit", producer_id=producer.pk)
     rows = [(form, products[int(form["product"].value())]) for form in formset.forms]
     has_errors = request.method == "POST" and (
         any(form.errors for form in formset.forms) or formset.non_form_errors()

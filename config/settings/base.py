@@ -225,6 +225,9 @@ CACHES = {
 }
 
 INVITATION_VALID_DAYS = 14
+# The one-time sign-in that lands a new collective's creator on its sub-domain (marketplace.SignInHandoff):
+# used by the redirect that follows at once, so a short life is enough.
+SIGNIN_HANDOFF_SECONDS = 120
 
 # Stripe (card payments through Stripe Checkout on each collective's connected account). Secrets come only
 # from the environment. STRIPE_API_BASE points the official library elsewhere than api.stripe.com: `make dev`

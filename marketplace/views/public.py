@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils.translation import gettext as _
+from django.urls import reverse
 
 from marketplace import selectors, services
 from marketplace.forms import CollectiveCreateForm, CollectiveSearchForm
@@ -23,8 +22,10 @@ def directory(request):
     )
 
 
-@login_required
 def collective_create(request):
+    if not request.user.is_authenticated:
+        # Say first that an account is needed, and offer both ways to get one (not a bare sign-in page).
+        return render(request, "marketplace/collective_create_account.html", {"next": request.path})
     form = CollectiveCreateForm(request.POST or None, base_domain=settings.BASE_DOMAIN)
     if request.method == "POST" and form.is_valid():
         try:
@@ -32,10 +33,11 @@ def collective_create(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(
-                request, _("Votre collectif « %(name)s » est en ligne.") % {"name": collective.name}
-            )
-            return HttpResponseRedirect(collective.base_url + "/")
+            # Its sub-domain may not share this site's session (in development every host has its own):
+            # a one-time sign-in lands the creator there, signed in.
+            token = services.signin_handoff_create(user=request.user, collective=collective)
+            landing = reverse("signin_handoff", urlconf=settings.ROOT_URLCONF, kwargs={"token": token})
+            return HttpResponseRedirect(collective.base_url + landing)
     return render(
         request, "marketplace/collective_create.html", {"form": form}, status=400 if form.errors else 200
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -20,6 +21,25 @@ from marketplace.permissions import role_required
 
 def home(request):
     return render(request, "marketplace/collective_home.html", home_context(request))
+
+
+def signin_handoff(request, token: str):
+    """Where creating a collective lands: its creator, signed in here once by the token, then home."""
+    signed_in = request.user if request.user.is_authenticated else None
+    try:
+        user = services.signin_handoff_use(collective=request.tenant, token=token, signed_in=signed_in)
+    except services.SignInHandoffInvalid as problem:
+        return render(
+            request, "marketplace/signin_handoff_invalid.html", {"problem": str(problem)}, status=404
+        )
+    if signed_in is None:
+        auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(
+        request,
+        _("Votre collectif « %(name)s » est en ligne. Voici vos premiers pas.")
+        % {"name": request.tenant.name},
+    )
+    return redirect("home")
 
 
 @require_POST

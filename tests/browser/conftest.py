@@ -207,14 +207,14 @@ class Person:
         page.get_by_label(re.compile(r"^Nom\W*$")).fill(self.last_name)
         page.get_by_label(LABEL_PASSWORD).fill(self.password)
         page.get_by_label("Mot de passe (confirmation)").fill(self.password)
-        page.get_by_role("main").get_by_role("button", name="Création de compte").click()
+        page.get_by_role("main").get_by_role("button", name="Créer un compte").click()
 
     def log_in(self) -> None:
         """Fill allauth's log-in form (the page must show it) and send it."""
         page = self.page
         page.get_by_label(LABEL_EMAIL).fill(self.email)
         page.get_by_label(LABEL_PASSWORD).fill(self.password)
-        page.get_by_role("main").get_by_role("button", name="Connexion").click()
+        page.get_by_role("main").get_by_role("button", name="Se connecter").click()
 
 
 @pytest.fixture

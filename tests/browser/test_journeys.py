@@ -107,17 +107,18 @@ def coordinator_creates_collective(coordinator, site, drive: Drive, shoot, axe_c
     shoot(page, "02-create-collective")
     page.get_by_role("button", name="Créer le collectif").click()
 
-    # The collective is live at its own address at once.
+    # The collective is live at its own address at once, and its creator lands there signed in (sessions
+    # are per host in development: a one-time sign-in link carries them over).
     expect(page).to_have_url(drive.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text(drive.name)
-    axe_check(page)
-    shoot(page, "03-collective-home-visitor")
-    # Sessions are per host in development: the coordinator signs in on the collective's address.
-    menu(page, "Se connecter").click()
-    coordinator.log_in()
-    expect(flash(page)).to_contain_text("Connexion avec Colette Lagarde réussie.")
+    expect(flash(page)).to_contain_text("est en ligne. Voici vos premiers pas.")
     expect(page.get_by_role("main")).to_contain_text(re.compile(r"en tant que\W.*Coordinateur·rice"))
-    shoot(page, "04-collective-home-coordinator")
+    expect(page.get_by_role("button", name="Demander à rejoindre")).to_have_count(0)
+    first_steps = page.get_by_role("region", name="Premiers pas")
+    expect(first_steps).to_contain_text("Fait : 0 sur 5.")
+    expect(first_steps.get_by_role("link", name="Ajouter un producteur")).to_be_visible()
+    axe_check(page)
+    shoot(page, "03-collective-home-coordinator")
 
 
 def coordinator_creates_points_and_invites_staff(coordinator, staff, drive: Drive, shoot) -> None:
@@ -141,7 +142,10 @@ def coordinator_creates_points_and_invites_staff(coordinator, staff, drive: Driv
     menu(page, "Points de retrait").click()
     expect(page.get_by_role("heading", level=2)).to_have_text([drive.other_point, drive.point])  # by name
     page.get_by_role("link", name=f"Équipe de {drive.point}").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Équipe de {drive.point}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(drive.point)
+    expect(
+        page.get_by_role("navigation", name="Réglages du point de retrait").get_by_role("link", name="Équipe")
+    ).to_have_attribute("aria-current", "page")
     page.get_by_label("Adresse e-mail").fill(staff.email)
     page.get_by_role("button", name="Envoyer l'invitation").click()
     expect(flash(page)).to_contain_text(f"Invitation envoyée à {staff.email}")
@@ -233,20 +237,39 @@ def staff_sets_up_point(staff, mailbox, drive: Drive, shoot) -> None:
     shoot(page, "02-my-points")
 
     page.get_by_role("link", name=f"Horaires et réglages de {drive.point}").click()
+    settings = page.get_by_role("navigation", name="Réglages du point de retrait")
     page.get_by_label("Adresse").fill("1 place de la Mairie, salle des fêtes")
     page.get_by_label("Comment accéder au lieu").fill("Entrée par la cour, à gauche de la mairie. Parking.")
     page.get_by_label("Règles à respecter").fill("Venez avec vos sacs ; un foyer à la fois dans la salle.")
+    page.get_by_role("button", name="Enregistrer le lieu").click()
+    expect(flash(page)).to_contain_text("Le lieu est enregistré.")
+    shoot(page, "03-point-place")
+
+    settings.get_by_role("link", name="Horaires").click()
+    rows = page.locator(".hours-row")
+    before = rows.count()
+    url = page.url
+    page.get_by_role("button", name="Ajouter une ligne").click()  # in the page, no round trip
+    expect(rows).to_have_count(before + 1)
+    assert page.url == url
+    expect(page.get_by_role("group", name=f"Plage horaire {before + 1}")).to_be_visible()
     first_range = page.get_by_role("group", name="Plage horaire 1")
     first_range.get_by_label("Jour").select_option(label=WEEKDAYS[drive.distribution_day.weekday()])
     first_range.get_by_label("De").fill("16:30")
     first_range.get_by_label("À").fill("19:30")
+    page.get_by_role("button", name="Enregistrer les horaires").click()
+    expect(flash(page)).to_contain_text("Les horaires sont enregistrés.")
+    expect(first_range.get_by_label("De")).to_have_value("16:30")
+    shoot(page, "03-point-hours")
+
+    settings.get_by_role("link", name="Créneaux et foyers par créneau").click()
     page.get_by_label("Durée d'un créneau (minutes)").fill("20")
     page.get_by_label("Foyers par créneau").fill("4")
-    page.get_by_role("button", name="Enregistrer", exact=True).click()
-    expect(flash(page)).to_contain_text("Point de retrait enregistré.")
+    page.get_by_role("button", name="Enregistrer les créneaux").click()
+    expect(flash(page)).to_contain_text("Les créneaux et les foyers par créneau sont enregistrés.")
     expect(page.get_by_label("Durée d'un créneau (minutes)")).to_have_value("20")
-    expect(first_range.get_by_label("De")).to_have_value("16:30")
 
+    settings.get_by_role("link", name="Fermetures").click()
     closed = drive.distribution_day + timedelta(days=35)
     page.get_by_label("Fermé du").fill(f"{closed:%Y-%m-%d}")
     page.get_by_label("au (inclus)").fill(f"{closed:%Y-%m-%d}")
@@ -318,6 +341,11 @@ def producer_builds_catalogue(producer, mailbox, drive: Drive, tmp_path, shoot, 
     shoot(page, "03-prices-and-stocks")
     page.get_by_role("button", name="Enregistrer tout").click()
     expect(flash(page)).to_contain_text("2 produits mis à jour.")
+    # « Prix et stocks » stays on itself; typing a number unticked « illimité » (they exclude each other).
+    expect(page.get_by_role("heading", level=2)).to_have_text("Prix et stocks")
+    expect(page.get_by_label("Stock Poulet fermier")).to_have_value("8")
+    expect(page.get_by_label("illimité Poulet fermier")).not_to_be_checked()
+    tabs.get_by_role("link", name="Produits").click()
     expect(products).to_contain_text("Stock : 8")
     expect(products).to_contain_text("Stock : 36")
 

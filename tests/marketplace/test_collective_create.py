@@ -1,4 +1,5 @@
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
@@ -43,7 +44,7 @@ def test_signed_in_user_creates_a_collective_live_at_its_subdomain(browse, publi
 
     response = client.post("/collectifs/nouveau/", FORM)
     assert response.status_code == 302
-    assert response["Location"] == "http://paniers-albret.localhost/"
+    assert response["Location"].startswith("http://paniers-albret.localhost/bienvenue/")
 
     collective = Collective.objects.get(slug="paniers-albret")
     assert collective.schema_name == "c_paniers_albret"
@@ -73,10 +74,10 @@ def test_signed_in_user_creates_a_collective_live_at_its_subdomain(browse, publi
 
 
 def test_the_creation_message_is_shown_on_the_new_collective(browse, public_host, outsider):
-    client = browse(public_host, outsider)
-    client.post("/collectifs/nouveau/", FORM)
-    page = text(client.get("/", HTTP_HOST="paniers-albret.localhost"))
-    assert "Votre collectif « Les Paniers d'Albret » est en ligne." in page
+    response = browse(public_host, outsider).post("/collectifs/nouveau/", FORM)
+    # A browser with no session on the new sub-domain (development: each host has its own cookies).
+    page = text(browse("paniers-albret.localhost").get(urlsplit(response["Location"]).path, follow=True))
+    assert "Votre collectif « Les Paniers d'Albret » est en ligne. Voici vos premiers pas." in page
 
 
 def test_a_buying_group_can_be_created(browse, public_host, outsider):
@@ -156,7 +157,7 @@ def test_capital_letters_in_the_address_are_lowered(browse, public_host, outside
     response = browse(public_host, outsider).post(
         "/collectifs/nouveau/", {**FORM, "slug": " Paniers-Albret "}
     )
-    assert response["Location"] == "http://paniers-albret.localhost/"
+    assert response["Location"].startswith("http://paniers-albret.localhost/bienvenue/")
     assert Collective.objects.filter(slug="paniers-albret").exists()
 
 
@@ -164,13 +165,28 @@ def test_the_new_subdomain_does_not_exist_before_creation(browse):
     assert browse("paniers-albret.localhost").get("/").status_code == 404
 
 
-def test_anonymous_visitor_is_sent_to_log_in(browse, public_host):
+def test_anonymous_visitor_is_told_an_account_is_needed_and_offered_both_ways(browse, public_host):
     before = _counts()
     client = browse(public_host)
     for response in [client.get("/collectifs/nouveau/"), client.post("/collectifs/nouveau/", FORM)]:
-        assert response.status_code == 302
-        assert response["Location"] == "/accounts/login/?next=/collectifs/nouveau/"
+        assert response.status_code == 200
+        page = text(response)
+        assert "Pour créer un collectif, il vous faut un compte" in page
+        assert 'href="/accounts/login/?next=/collectifs/nouveau/"' in page
+        assert 'href="/accounts/signup/?next=/collectifs/nouveau/"' in page
+        assert 'name="slug"' not in page
     assert _counts() == before
+
+
+def test_sign_up_is_called_creer_un_compte_everywhere(browse, public_host):
+    client = browse(public_host)
+    signup = text(client.get("/accounts/signup/?next=/collectifs/nouveau/"))
+    assert "<title>Créer un compte" in signup and "<h1>Créer un compte</h1>" in signup
+    assert ">Créer un compte</button>" in " ".join(signup.split()).replace("> ", ">").replace(" <", "<")
+    assert "Inscription" not in signup and "Création de compte" not in signup
+    assert "Se connecter" in signup
+    login = text(client.get("/accounts/login/"))
+    assert "Créer un compte" in login and "inscrire" not in login
 
 
 def test_collectives_are_not_created_on_a_collective_subdomain(browse, alpha):

@@ -208,7 +208,10 @@ def test_staff_see_households_per_slot_and_check_them_in(browse, points, django_
     page = words(response)
     assert "Foyers attendus : 8 Retirés : 0 Non retirés : 0" in page
     assert "Foyers attendus : 14" in words(client.get(url))
-    assert "17:15 – 17:30 2 / 6 places Panier n° 1 Foyer Numéro-7 06 00 00 00 07 attendu" in page
+    assert (
+        "17:15 – 17:30 2 réservés / 6 foyers par créneau Panier n° 1 Foyer Numéro-7 06 00 00 00 07 attendu"
+        in page
+    )
     assert "n° 2 Foyer Numéro-8 06 00 00 00 08 attendu" in page
     assert 'href="tel:0600000007"' in text(response)
 

@@ -220,5 +220,5 @@ def test_beta_coordinator_with_alpha_ids_finds_nothing(browse, points, ids_of_b,
 
 def test_hours_edit_keeps_times(browse, points):
     """The edit page shows the hours as saved (a sanity check of the formset's initial data)."""
-    page = text(browse(points.alpha, points.alpha.staff).get(f"/points/{points.a.pk}/"))
+    page = text(browse(points.alpha, points.alpha.staff).get(f"/points/{points.a.pk}/horaires/"))
     assert 'value="17:00"' in page and 'value="19:00"' in page

@@ -13,7 +13,7 @@ from tests.conftest import text, words
 from tests.pickup_points.factories import FRIDAY, book, enter, household
 
 
-def _form(point: PickupPoint, **changes) -> dict:
+def _place(point: PickupPoint, **changes) -> dict:
     data = {
         "name": point.name,
         "address": point.address,
@@ -23,8 +23,19 @@ def _form(point: PickupPoint, **changes) -> dict:
         "access_instructions": point.access_instructions,
         "rules": point.rules,
         "accessibility": point.accessibility,
-        "slot_minutes": str(point.slot_minutes),
-        "slot_capacity": str(point.slot_capacity),
+    }
+    data.update({key: str(value) for key, value in changes.items()})
+    return data
+
+
+def _rules(point: PickupPoint, **changes) -> dict:
+    data = {"slot_minutes": str(point.slot_minutes), "slot_capacity": str(point.slot_capacity)}
+    data.update({key: str(value) for key, value in changes.items()})
+    return data
+
+
+def _hours(**changes) -> dict:
+    data = {
         "hours-TOTAL_FORMS": "1",
         "hours-INITIAL_FORMS": "1",
         "hours-0-weekday": str(FRIDAY),
@@ -33,6 +44,20 @@ def _form(point: PickupPoint, **changes) -> dict:
     }
     data.update({key: str(value) for key, value in changes.items()})
     return data
+
+
+def _form(point: PickupPoint, **changes) -> dict:
+    """Everything the old single page sent at once: each page now reads only its own part of it."""
+    changed = {key: str(value) for key, value in changes.items()}
+    return {**_place(point), **_rules(point), **_hours(), **changed}
+
+
+def _page_of(changes: dict) -> str:
+    if any(key.startswith("hours-") for key in changes):
+        return "horaires/"
+    if set(changes) & {"slot_minutes", "slot_capacity"}:
+        return "creneaux/"
+    return ""
 
 
 def _saved(points) -> tuple:
@@ -51,7 +76,7 @@ def test_staff_describe_their_point(browse, points):
     client = browse(points.alpha, points.alpha.staff)
     response = client.post(
         f"/points/{points.a.pk}/",
-        _form(
+        _place(
             points.a,
             access_instructions="Entrée côté parking.",
             rules="Masque conseillé.",
@@ -59,8 +84,8 @@ def test_staff_describe_their_point(browse, points):
             map_url="https://www.openstreetmap.org/#map=18/44.2/0.6",
         ),
     )
-    assert response.status_code == 302
-    assert "Point de retrait enregistré." in text(client.get(response["Location"]))
+    assert response.status_code == 302 and response["Location"] == f"/points/{points.a.pk}/"
+    assert "Le lieu est enregistré." in text(client.get(response["Location"]))
     booking_page = text(browse(points.alpha, points.alpha.member).get(f"/retrait/{points.distribution.pk}/"))
     assert "Entrée côté parking." in booking_page and "Masque conseillé." in booking_page
     assert "Plain-pied." in booking_page
@@ -90,12 +115,93 @@ def test_staff_describe_their_point(browse, points):
     ],
 )
 def test_bad_rules_are_refused_and_nothing_is_saved(browse, points, changes, message):
+    """Each settings page posts its own part; bad input there saves nothing, and the other parts (sent
+    along, as a tampered form would) are left as they were."""
     before = _saved(points)
     response = browse(points.alpha, points.alpha.staff).post(
-        f"/points/{points.a.pk}/", _form(points.a, **{"name": "Nouveau nom", "slot_capacity": 3, **changes})
+        f"/points/{points.a.pk}/{_page_of(changes)}",
+        _form(points.a, **{"name": "Nouveau nom", "slot_capacity": 3, **changes}),
     )
     assert response.status_code == 400
     assert message in text(response)
+    assert _saved(points) == before
+
+
+@pytest.mark.parametrize(
+    ("page", "data", "notice"),
+    [
+        ("", {"name": "Salle Jean-Moulin"}, "Le lieu est enregistré."),
+        ("horaires/", {"hours-0-starts_at": "16:00"}, "Les horaires sont enregistrés."),
+        ("creneaux/", {"slot_capacity": 9}, "Les créneaux et les foyers par créneau sont enregistrés."),
+    ],
+)
+def test_each_settings_page_saves_only_its_own_part(browse, points, page, data, notice):
+    """The whole old form sent to one page, with one change of each part: only that page's part moves."""
+    name, minutes, capacity, hours, _slots = _saved(points)
+    everything = _form(points.a, name="Salle Jean-Moulin", slot_capacity=9, **{"hours-0-starts_at": "16:00"})
+    client = browse(points.alpha, points.alpha.staff)
+    response = client.post(f"/points/{points.a.pk}/{page}", everything)
+    assert response.status_code == 302 and response["Location"] == f"/points/{points.a.pk}/{page}"
+    assert notice in text(client.get(response["Location"]))
+    after_name, after_minutes, after_capacity, after_hours, _ = _saved(points)
+    assert (after_name != name) == (page == "")
+    assert (after_hours != hours) == (page == "horaires/")
+    assert (after_capacity != capacity) == (page == "creneaux/")
+    assert after_minutes == minutes
+
+
+def test_bad_hours_keep_the_place_and_the_capacity(browse, points):
+    client = browse(points.alpha, points.alpha.staff)
+    client.post(f"/points/{points.a.pk}/", _place(points.a, name="Salle Jean-Moulin"))
+    client.post(f"/points/{points.a.pk}/creneaux/", _rules(points.a, slot_capacity=9))
+    response = client.post(f"/points/{points.a.pk}/horaires/", _hours(**{"hours-0-ends_at": "16:00"}))
+    assert response.status_code == 400
+    assert "L'heure de fin doit être après l'heure de début." in text(response)
+    assert 'value="16:00"' in text(response)  # what was typed stays for correction
+    name, _minutes, capacity, hours, _slots = _saved(points)
+    assert (name, capacity) == ("Salle Jean-Moulin", 9)
+    assert hours == [(FRIDAY, time(17, 0), time(19, 0))]
+
+
+def test_the_settings_pages_have_one_sub_navigation_and_one_button_each(browse, points):
+    client = browse(points.alpha, points.alpha.staff)
+    buttons = {
+        "": "Enregistrer le lieu",
+        "horaires/": "Enregistrer les horaires",
+        "creneaux/": "Enregistrer les créneaux",
+        "fermetures/": "Ajouter la fermeture",
+    }
+    for page, button in buttons.items():
+        html = text(client.get(f"/points/{points.a.pk}/{page}"))
+        assert 'aria-label="Réglages du point de retrait"' in html
+        for link in buttons:
+            assert f'href="/points/{points.a.pk}/{link}"' in html
+        assert button in html
+        assert html.count(f'<form method="post" action="/points/{points.a.pk}/') == 1  # one form per page
+    assert "Foyers par créneau" in text(client.get(f"/points/{points.a.pk}/creneaux/"))
+    assert "Foyers par créneau" not in text(client.get(f"/points/{points.a.pk}/"))
+
+
+def test_adding_an_hours_row_without_javascript_saves_nothing_and_keeps_what_was_typed(browse, points):
+    before = _saved(points)
+    client = browse(points.alpha, points.alpha.staff)
+    data = _hours(
+        **{
+            "hours-TOTAL_FORMS": 2,
+            "hours-1-weekday": FRIDAY,
+            "hours-1-starts_at": "08:00",
+            "hours-1-ends_at": "",
+            "add_row": "1",
+        }
+    )
+    response = client.post(f"/points/{points.a.pk}/horaires/", data)
+    assert response.status_code == 200
+    page = text(response)
+    assert 'name="hours-TOTAL_FORMS" value="3"' in page
+    assert 'value="08:00"' in page and 'value="17:00"' in page
+    assert 'name="hours-2-weekday"' in page
+    assert "Indiquez le jour" not in page  # the half-typed row is not judged yet
+    assert "Enregistrez : deux lignes vides" not in page
     assert _saved(points) == before
 
 
@@ -128,8 +234,7 @@ def test_the_database_refuses_what_the_forms_refuse(points):
 
 def test_several_ranges_a_day_and_removing_one(browse, points):
     client = browse(points.alpha, points.alpha.staff)
-    data = _form(
-        points.a,
+    data = _hours(
         **{
             "hours-TOTAL_FORMS": 2,
             "hours-1-weekday": FRIDAY,
@@ -137,16 +242,15 @@ def test_several_ranges_a_day_and_removing_one(browse, points):
             "hours-1-ends_at": "08:30",
         },
     )
-    assert client.post(f"/points/{points.a.pk}/", data).status_code == 302
+    assert client.post(f"/points/{points.a.pk}/horaires/", data).status_code == 302
     enter(points.alpha)
     assert OpeningHours.objects.filter(point=points.a).count() == 2
     assert PickupSlot.objects.filter(point=points.a, distribution=points.distribution).count() == 10
-    page = text(client.get(f"/points/{points.a.pk}/"))
+    page = text(client.get(f"/points/{points.a.pk}/horaires/"))
     assert 'value="08:00"' in page and 'value="17:00"' in page
 
     hours = list(OpeningHours.objects.filter(point=points.a).order_by("starts_at"))
     data = {
-        **_form(points.a),
         "hours-TOTAL_FORMS": "2",
         "hours-INITIAL_FORMS": "2",
         "hours-0-weekday": str(FRIDAY),
@@ -158,7 +262,7 @@ def test_several_ranges_a_day_and_removing_one(browse, points):
         "hours-1-ends_at": "19:00",
     }
     assert len(hours) == 2
-    assert client.post(f"/points/{points.a.pk}/", data).status_code == 302
+    assert client.post(f"/points/{points.a.pk}/horaires/", data).status_code == 302
     enter(points.alpha)
     assert list(OpeningHours.objects.filter(point=points.a).values_list("starts_at", flat=True)) == [
         time(17, 0)
@@ -172,13 +276,13 @@ def test_lowering_the_default_capacity_keeps_bookings_and_says_so(browse, points
     book(slot, [household(points.alpha, number) for number in range(8)])
     services.slot_update(slot=slot, capacity=6)  # back to the default, still 8 bookings
     client = browse(points.alpha, points.alpha.staff)
-    response = client.post(f"/points/{points.a.pk}/", _form(points.a, slot_capacity=5), follow=True)
+    response = client.post(f"/points/{points.a.pk}/creneaux/", _rules(points.a, slot_capacity=5), follow=True)
     page = text(response)
-    assert "Point de retrait enregistré." in page
+    assert "Les créneaux et les foyers par créneau sont enregistrés." in page
     assert (
-        "17:15 – 17:30 : ce créneau a déjà 8 réservations pour 5 places : les réservations sont conservées."
-        in page
-    )
+        "17:15 – 17:30 : ce créneau a déjà 8 réservations pour 5 foyers par créneau : "
+        "les réservations sont conservées."
+    ) in page
     enter(points.alpha)
     slot.refresh_from_db()
     assert (slot.capacity, slot.reserved) == (5, 8)
@@ -210,12 +314,14 @@ def test_lowering_one_slot_capacity_below_its_bookings(browse, points):
     )
     assert response.status_code == 302
     page = text(client.get(response["Location"]))
-    assert "Ce créneau a déjà 8 réservations pour 6 places : les réservations sont conservées." in page
+    assert (
+        "Ce créneau a déjà 8 réservations pour 6 foyers par créneau : les réservations sont conservées."
+    ) in page
     enter(points.alpha)
     slot.refresh_from_db()
     assert (slot.capacity, slot.reserved, slot.bookings.count()) == (6, 8, 8)
     day = words(client.get(f"/points/{points.a.pk}/distributions/{points.distribution.pk}/"))
-    assert "17:30 – 17:45 8 / 6 places" in day and "Foyers attendus : 8" in day
+    assert "17:30 – 17:45 8 réservés / 6 foyers par créneau" in day and "Foyers attendus : 8" in day
 
 
 @pytest.mark.parametrize("capacity", ["0", "-3", "beaucoup"])

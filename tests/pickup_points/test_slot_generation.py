@@ -204,15 +204,11 @@ def test_changing_hours_keeps_the_slots_of_a_distribution_with_bookings(points, 
     enter(points.alpha)
     book(points.slot(points.a, 17, 15), [household(points.alpha, 1)])
     client = browse(points.alpha, points.alpha.staff)
+    rules = {"slot_minutes": "30", "slot_capacity": "6"}
+    assert client.post(f"/points/{points.a.pk}/creneaux/", rules).status_code == 302
     response = client.post(
-        f"/points/{points.a.pk}/",
+        f"/points/{points.a.pk}/horaires/",
         {
-            "name": points.a.name,
-            "address": points.a.address,
-            "postcode": points.a.postcode,
-            "town": points.a.town,
-            "slot_minutes": "30",
-            "slot_capacity": "6",
             "hours-TOTAL_FORMS": "1",
             "hours-INITIAL_FORMS": "1",
             "hours-0-weekday": str(FRIDAY),
@@ -222,7 +218,7 @@ def test_changing_hours_keeps_the_slots_of_a_distribution_with_bookings(points, 
         follow=True,
     )
     page = text(response)
-    assert "Point de retrait enregistré." in page
+    assert "Les horaires sont enregistrés." in page
     assert (
         f"La distribution du {services.day_label(points.distribution.date)} a déjà des réservations ici : "
         "ses créneaux restent comme ils étaient."

@@ -30,7 +30,7 @@ def test_coordinator_creates_a_point(browse, alpha):
     )
     enter(alpha)
     point = PickupPoint.objects.get(name="Salle des fêtes")
-    assert response.status_code == 302 and response["Location"] == f"/points/{point.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/points/{point.pk}/horaires/"
     page = words(client.get(response["Location"]))
     assert "Point de retrait « Salle des fêtes » créé : indiquez maintenant ses horaires." in page
     assert (point.slot_minutes, point.slot_capacity, point.is_active) == (15, 6, True)

@@ -54,19 +54,23 @@ def test_prices_and_stocks_are_saved_together(browse, in_alpha, farm, three):
         _form(
             [
                 {"product": carrots.pk, "price": "2,40", "stock": "", "unlimited": "on"},  # ticked now
-                {"product": courgettes.pk, "price": "2.80", "stock": "15", "unlimited": "on"},  # typed now
+                {"product": courgettes.pk, "price": "2.80", "stock": "15"},  # typed, unticked
                 {"product": radishes.pk, "price": "1,50", "stock": ""},  # emptied: unlimited
             ]
         ),
     )
+    # The screen stays on itself, with what was saved and a message saying so.
     assert response.status_code == 302
+    assert response["Location"] == f"/producteurs/{farm.pk}/prix-et-stocks/"
     back_to(in_alpha.collective)
     assert _state(three) == [
         ("Carottes", Decimal("2.40"), None),
         ("Courgettes", Decimal("2.80"), 15),
         ("Radis", Decimal("1.50"), None),
     ]
-    assert "3 produits mis à jour." in text(client.get(f"/producteurs/{farm.pk}/"))
+    page = text(client.get(response["Location"]))
+    assert "3 produits mis à jour." in page
+    assert 'value="15"' in page and "Prix et stocks" in page
 
 
 def test_a_negative_stock_saves_nothing(browse, in_alpha, farm, three):
@@ -92,17 +96,37 @@ def test_a_negative_stock_saves_nothing(browse, in_alpha, farm, three):
     assert _state(three) == before
 
 
-def test_a_number_and_unlimited_both_changed_is_asked_again(browse, in_alpha, farm, three):
-    carrots = three[0]
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"stock": "8", "unlimited": "on"},  # a number typed while « illimité » stays ticked
+        {"stock": "25", "unlimited": "on"},  # « illimité » ticked while the number stays
+    ],
+)
+def test_a_number_and_unlimited_together_are_refused(browse, in_alpha, farm, three, row):
+    carrots, courgettes, radishes = three
+    before = _state(three)
     response = browse(in_alpha, in_alpha.producer).post(
         f"/producteurs/{farm.pk}/prix-et-stocks/",
-        _form([{"product": carrots.pk, "price": "2,20", "stock": "8", "unlimited": "on"}]),
+        _form(
+            [
+                {"product": carrots.pk, "price": "2,20", **row},
+                {"product": courgettes.pk, "price": "3,00", "stock": "", "unlimited": "on"},
+                {"product": radishes.pk, "price": "1,50", "stock": "3"},
+            ]
+        ),
     )
     assert response.status_code == 400
-    assert "Indiquez un stock ou cochez « illimité », pas les deux." in text(response)
+    page = text(response)
+    assert "Un stock chiffré ou « illimité », pas les deux : videz le stock ou décochez « illimité »." in page
+    assert page.count("pas les deux") == 1  # only the carrots' row
     back_to(in_alpha.collective)
-    carrots.refresh_from_db()
-    assert carrots.stock == 25
+    assert _state(three) == before  # nothing saved, not even the courgettes' new price
+
+
+def test_the_rule_is_shown_before_saving(browse, in_alpha, farm, three):
+    page = text(browse(in_alpha, in_alpha.producer).get(f"/producteurs/{farm.pk}/prix-et-stocks/"))
+    assert "Les deux à la fois sont refusés." in page
 
 
 def test_another_producers_product_in_the_post_is_not_found(browse, in_alpha, farm, three, cheese):

@@ -27,8 +27,8 @@ SLUG = "emplettes"
 FORM_TITLE = "Bon de commande du mois"
 CENTRE = "Centre socio-culturel des Izards"
 FOOD_VOUCHERS = "Chèques alimentaires / titres-restaurant, sur place"
-CART = {"Lentilles vertes (1 kg)": 2, "Œufs frais": 1}  # 2 × 3,20 + 3,60
-TOTAL = "10,00"
+CART = {"Lentilles vertes (1 kg)": 2, "Œufs frais": 1}  # 2 × 2,90 (the quarter's agreed price) + 3,60
+TOTAL = "9,40"
 
 
 def demo_person(person, first_name: str, last_name: str, email: str):

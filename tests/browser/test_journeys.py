@@ -464,7 +464,9 @@ def member_orders_and_pays_by_card(
     expect(chicken).to_contain_text(re.compile(r"12,50\s€\s*/ kg"))
     expect(chicken).to_contain_text(re.compile(r"1 pièce ≈ 1,8\skg ≈ 22,50\s€"))
     for product, quantity in MEMBER_CART.items():
-        page.get_by_role("spinbutton", name=f"Quantité : {product}").fill(str(quantity))
+        page.get_by_role(
+            "spinbutton", name=re.compile(f"^(Quantité|Nombre de pièces) : {re.escape(product)}$")
+        ).fill(str(quantity))
     axe_check(page)
     shoot(page, "02-sale-shop")
     page.get_by_role("button", name="Continuer : choisir mon créneau").click()
@@ -611,7 +613,9 @@ def weigh_and_settle_on_day_page(producer, staff, drive: Drive, order: dict, sho
     basket.get_by_role("button", name="Enregistrer le poids : Poulet fermier").click()
     expect(flash(page)).to_contain_text(f"Panier n° {number} : Poulet fermier pesé")
     expect(flash(page)).to_contain_text(euros(WEIGHED_AMOUNT))
-    expect(basket.locator(".basket-lines")).to_contain_text("1,940 kg pesés")
+    expect(basket.locator(".basket-lines")).to_contain_text(
+        re.compile(r"Poulet fermier : 1 pièce, 1,94\skg : 24,25\s€")
+    )
     axe_check(page)
     shots["producer"](page, "11-day-page-weighed")
 

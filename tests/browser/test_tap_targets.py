@@ -88,7 +88,7 @@ def _log_in(page, url: str, email: str) -> None:
     page.goto(f"{url}/accounts/login/")
     page.get_by_label(re.compile(r"^Courriel\W*$")).fill(email)
     page.get_by_label(re.compile(r"^Mot de passe\W*$")).fill(DEMO_PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Connexion").click()
+    page.get_by_role("main").get_by_role("button", name="Se connecter").click()
     page.wait_for_load_state()
     assert "/accounts/login/" not in page.url, f"{email} could not sign in"
 

@@ -66,9 +66,13 @@ def agreements_ending(*, today: date | None = None) -> QuerySet[PriceAgreement]:
     )
 
 
-def price_change_check(*, product: Product, new_price: Decimal, today: date | None = None) -> None:
-    """Refuse a new catalogue price for a product an agreement covers today (other than the agreed one)."""
-    if product.pk is None or money(new_price) == product.price:
+def price_change_check(
+    *, product: Product, new_price: Decimal, today: date | None = None, old_price: Decimal | None = None
+) -> None:
+    """Refuse a new catalogue price for a product an agreement covers today (other than the agreed one).
+    `old_price`: the price before the change, when `product` already carries the new one (an import row)."""
+    current = product.price if old_price is None else old_price
+    if product.pk is None or money(new_price) == current:
         return
     agreed = agreed_prices(product_ids=[product.pk], on=today or timezone.localdate()).get(product.pk)
     if agreed is None or agreed.price == money(new_price):

@@ -30,7 +30,7 @@ from import_export.fields import Field
 from import_export.results import Result, RowResult
 
 from marketplace.models import search_normalize
-from producers import dfc
+from producers import agreements, dfc
 from producers.models import VAT_RATES, Category, Producer, Product, Unit
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
@@ -308,6 +308,7 @@ class ProductResource(resources.ModelResource):
         super().__init__()
         self.producer = producer
         self._seen_ids: set[int] = set()
+        self._prices_before: dict[int, Decimal] = {}
         self._progress = progress
         self._rows_done = 0
 
@@ -320,6 +321,23 @@ class ProductResource(resources.ModelResource):
         return Product.objects.filter(producer=self.producer).select_related("category")
 
     def get_instance(self, instance_loader, row):
+        instance = self._instance_of(row)
+        if instance is not None:
+            self._prices_before[instance.pk] = instance.price
+        return instance
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """The model's own checks, and a price agreement's: a file may not change a guaranteed price."""
+        errors = dict(import_validation_errors or {})
+        before = self._prices_before.get(instance.pk) if instance.pk else None
+        if before is not None and instance.price is not None and "price" not in errors:
+            try:
+                agreements.price_change_check(product=instance, new_price=instance.price, old_price=before)
+            except ValidationError as problem:
+                errors = problem.update_error_dict(errors)
+        super().validate_instance(instance, errors, validate_unique=validate_unique)
+
+    def _instance_of(self, row):
         try:
             product_id = self.fields["id"].clean(row) if "id" in row else None
         except ValueError as problem:

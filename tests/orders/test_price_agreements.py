@@ -20,7 +20,7 @@ from marketplace.models import Collective, Membership, Role, User
 from orders.models import Offer, Sale
 from orders.sales import services as sale_services
 from pickup_points import services as point_services
-from producers import agreements
+from producers import agreements, catalogue
 from producers import services as producer_services
 from producers.demo import quarter_bounds
 from producers.models import PriceAgreement, Product, Unit
@@ -279,3 +279,29 @@ def test_the_demo_buying_group_shows_guaranteed_prices_the_other_none(browse, se
         member = User.objects.get(email=f"membre@{slug}.demo")
         shown = words(browse(f"{slug}.localhost", member).get(f"/ventes/{sale.pk}/"))
         assert ("prix garanti jusqu'au" in shown) is guaranteed
+
+
+def test_a_catalogue_file_cannot_change_a_guaranteed_price(in_alpha, coop):
+    """The catalogue import (CSV/XLSX) obeys the agreement as the forms do: the row is refused with the same
+    message and nothing of the file is written; a file that leaves the guaranteed price alone goes in."""
+    farm, lentils, flour = coop["farm"], coop["lentils"], coop["flour"]
+    exported = catalogue.catalogue_export(producer=farm, file_format="csv").decode("utf-8-sig")
+    assert "2,90" in exported and "1,60" in exported
+    changed = exported.replace("2,90", "3,50").replace("1,60", "1,70")
+    report = catalogue.catalogue_import_run(
+        producer=farm, content=changed.encode(), file_format="csv", dry_run=False
+    )
+    refused = " ".join(error for row in report.rows for error in row.errors)
+    assert "Le prix de « Lentilles vertes » est garanti jusqu'au 31 mars 2027" in refused
+    lentils.refresh_from_db()
+    flour.refresh_from_db()
+    assert (lentils.price, flour.price) == (Decimal("2.90"), Decimal("1.60"))
+
+    only_flour = exported.replace("1,60", "1,70")
+    report = catalogue.catalogue_import_run(
+        producer=farm, content=only_flour.encode(), file_format="csv", dry_run=False
+    )
+    assert not [error for row in report.rows for error in row.errors]
+    lentils.refresh_from_db()
+    flour.refresh_from_db()
+    assert (lentils.price, flour.price) == (Decimal("2.90"), Decimal("1.70"))

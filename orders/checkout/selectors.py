@@ -64,7 +64,12 @@ def orders_of_user(*, user) -> QuerySet[Order]:
     return (
         Order.objects.filter(user=user)
         .select_related("sale", "booking__slot__point")
-        .prefetch_related(Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")))
+        # What `money_line` reads for each order (orders.payments.balance): no query per order.
+        .prefetch_related(
+            "lines",
+            "ledger_entries",
+            Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds")),
+        )
         .order_by("-created_at")
     )
 

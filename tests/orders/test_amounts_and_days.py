@@ -5,6 +5,7 @@ that agree with the points' slots."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,6 +14,8 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orders import emails
 from orders.models import Order, Payment, PaymentMethod
@@ -247,3 +250,18 @@ def test_points_with_different_hours_are_given_per_point_on_the_sale_page_and_em
     assert "Distribution le vendredi 18 décembre 2026, à retirer à :" in body
     assert "- Centre social, 2 rue Neuve Agen : 11:00 – 13:00" in body
     assert "Salle des fêtes, 1 place de la Mairie Agen : 17:00 – 19:00" in body
+
+
+def test_my_orders_reads_each_orders_money_in_one_query_per_table(browse, alpha, cash_shop):
+    """« Mes commandes » lists every order with its money line: lines, ledger entries and payments are read
+    once for all the orders, not once per order."""
+    client = browse(alpha, alpha.member)
+    _checkout(client, cash_shop, {cash_shop.tomatoes: 2}, method=PaymentMethod.CASH)
+    with CaptureQueriesContext(connection) as queries:
+        page = read(client.get("/commandes/"))
+    assert "Commande" in page
+    for table in ("orders_orderline", "orders_ledgerentry", "orders_payment"):
+        # Read per order, a query would filter on one order (`"order_id" = 1`) rather than all of them (`IN`).
+        per_order = [q["sql"] for q in queries if re.search(rf'"{table}"."order_id" = \d', q["sql"])]
+        assert not per_order, f"{table} read order by order: {per_order}"
+        assert any(f'"{table}"."order_id" IN' in q["sql"] for q in queries), f"{table} not read"

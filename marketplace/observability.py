@@ -44,8 +44,12 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         # The path only: a query string may carry an address (a search, a sign-in link).
-        user_id = getattr(getattr(request, "user", None), "pk", None)
-        access_logger.debug("%s %s %s user=%s", request.method, request.path, response.status_code, user_id)
+        # Only when written: reading request.user costs a session and a user query on pages that never did.
+        if access_logger.isEnabledFor(logging.DEBUG):
+            user_id = getattr(getattr(request, "user", None), "pk", None)
+            access_logger.debug(
+                "%s %s %s user=%s", request.method, request.path, response.status_code, user_id
+            )
         return response
 
 

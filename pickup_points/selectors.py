@@ -266,7 +266,10 @@ def feed_distributions(*, today: date) -> tuple[list[Distribution], list[PickupS
         Distribution.objects.filter(date__gte=today - timedelta(days=FEED_DAYS_BACK))
         .filter(Q(sale__isnull=True) | Q(sale__is_published=True))
         .select_related("sale")
-        .prefetch_related(Prefetch("points", queryset=PickupPoint.objects.order_by("name", "pk")))
+        # Active points only, as booking and the sale's hours see them.
+        .prefetch_related(
+            Prefetch("points", queryset=PickupPoint.objects.filter(is_active=True).order_by("name", "pk"))
+        )
         .order_by("date", "pk")
     )
     slots = list(

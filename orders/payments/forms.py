@@ -6,8 +6,11 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.money import euros
+from orders.ledger.services import MAX_TOPUP
 from orders.models import ON_SITE_METHODS, PaymentMethod
 from orders.payments.services import MAX_AMOUNT, MAX_WEIGHT_KG, PaymentRefused, RefundKind
 
@@ -99,15 +102,18 @@ _AMOUNT_ERRORS = {
 }
 
 
-def _amount_field(label) -> forms.DecimalField:
+def _amount_field(label, *, max_value: Decimal = MAX_AMOUNT) -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         min_value=Decimal("0.01"),
-        max_value=MAX_AMOUNT,
+        max_value=max_value,
         max_digits=8,
         decimal_places=2,
         localize=True,
-        error_messages=_AMOUNT_ERRORS,
+        error_messages={
+            **_AMOUNT_ERRORS,
+            "max_value": format_lazy(_("{amount} au plus."), amount=euros(max_value)),
+        },
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
 
@@ -162,7 +168,7 @@ class TopUpForm(forms.Form):
         label=_("Moyen de paiement"),
         choices=[(value, label) for value, label in PaymentMethod.choices if value in ON_SITE_METHODS],
     )
-    amount = _amount_field(_("Montant versé (€)"))
+    amount = _amount_field(_("Montant versé (€)"), max_value=MAX_TOPUP)
     note = forms.CharField(label=_("Précision (n° de chèque, de virement…)"), max_length=200, required=False)
 
     def __init__(self, *args, members=(), **kwargs):

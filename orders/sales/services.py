@@ -162,13 +162,15 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
     def refuse(row: OfferRow, message: str) -> None:
         errors.setdefault(str(row.product_id), []).append(message)
 
+    # The agreed prices of every product that may be added, in one query (not one per row).
+    agreed_all = _agreed_prices(sale, [row.product_id for row in rows if row.product_id not in offers])
     for row in rows:
         offer = offers.get(row.product_id)
         if offer is None:
             product = products.get(row.product_id)
             if not row.included or product is None or product.producer_id not in producer_ids:
                 continue
-            agreed = _agreed_prices(sale, [product.pk]).get(product.pk)
+            agreed = agreed_all.get(product.pk)
             if prices_frozen and not agreed and money(row.price) != product.price:
                 refuse(
                     row,

@@ -80,7 +80,7 @@ def _sale_lines(sale: Sale) -> dict[int, list[tuple[str, OrderLine]]]:
 def _snapshot(statement: Statement) -> list[tuple]:
     return [
         (line.basket, line.name, line.quantity, line.weight_kg, line.amount)
-        for line in statement.lines.order_by("pk")
+        for line in statement.lines.all()  # ordered by pk (Meta), prefetched by the caller
     ]
 
 
@@ -167,7 +167,7 @@ def statements_issue(*, sale_id: int, now: datetime | None = None) -> list[State
             schema_name=schema,
             statement_id=statement.pk,
         )
-        months.add((statement.producer_id, now.date().replace(day=1)))
+        months.add((statement.producer_id, timezone.localdate(now).replace(day=1)))
     for producer_id, month in sorted(months):
         followups.followup_add(
             "orders.tasks.monthly_statement_make",
@@ -556,7 +556,7 @@ def transfer_mark_paid(*, transfer_id: int, paid_on: date) -> Transfer:
         return transfer
     if paid_on > timezone.localdate():
         raise ValidationError(_("La date du virement ne peut pas être dans le futur."))
-    if paid_on < transfer.created_at.date():
+    if paid_on < timezone.localdate(transfer.created_at):
         raise ValidationError(_("La date du virement ne peut pas précéder sa préparation."))
     locks.statements_rows_lock(transfer.statements.values_list("pk", flat=True))
     transfer.status = Transfer.Status.PAID
@@ -574,6 +574,15 @@ def transfer_cancel(*, transfer_id: int) -> None:
     if transfer.status != Transfer.Status.PREPARED:
         raise ValidationError(_("Ce virement est déjà payé : il ne peut plus être annulé."))
     rows = locks.statements_rows_lock(transfer.statements.values_list("pk", flat=True))
+    if any(not row.is_current for row in rows):
+        # A correction was issued while the file was out: it counts this statement as paid. Cancelling
+        # would leave the producer short; the bank's refusal is settled with the correction instead.
+        raise ValidationError(
+            _(
+                "Un relevé de ce virement a été corrigé depuis : le virement ne peut plus être annulé. "
+                "Marquez-le payé une fois le virement fait."
+            )
+        )
     Statement.objects.filter(pk__in=[row.pk for row in rows]).update(
         status=Statement.Status.ISSUED, transfer=None
     )

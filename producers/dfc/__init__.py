@@ -134,7 +134,8 @@ def _nodes(document) -> dict[str, dict]:
         if "@value" in value:
             return value["@value"]
         if set(value) == {"@id"}:
-            return {"@ref": value["@id"]}
+            # A reference names a node by a string; anything else is not one (and would not be a key).
+            return {"@ref": value["@id"]} if isinstance(value["@id"], str) else None
         if len(nodes) > DFC_MAX_NODES:
             raise DfcFileError(_("Ce catalogue DFC est trop gros : 2000 produits au plus."))
         node_id = value.get("@id")
@@ -200,7 +201,7 @@ def catalogue_rows(content: bytes) -> list[dict]:
     Raises DfcFileError when the file is not JSON, or holds no DFC product."""
     try:
         document = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise DfcFileError(
             _("Ce fichier n'est pas du JSON-LD lisible : exportez le catalogue DFC à nouveau.")
         ) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
@@ -231,6 +233,7 @@ def order_detail(request, order_id: int):
         "card_notice": order_card_notice(order) if can_pay else "",
         "payments": order.payments.all(),
         "credit_available": ledger_selectors.credit_available(user_id=request.user.pk),
+        "credit_payable": _credit_payable(order, request.user),
     }
     if order.is_placed and order.booking:
         url = basket_codes.basket_code_url(
@@ -240,6 +243,16 @@ def order_detail(request, order_id: int):
             url, title=_("Code du panier n° %(number)s") % {"number": order.basket_number}
         )
     return render(request, "orders/order_detail.html", context)
+
+
+def _credit_payable(order: Order, user) -> Decimal | None:
+    """What « Payer avec mon avoir » would pay; None when the credit cannot pay this order (no button)."""
+    if not order.is_placed:
+        return None
+    try:
+        return payment_services.credit_spendable(order=order, user=user)
+    except payment_services.PaymentRefused:
+        return None
 
 
 @role_required(Role.MEMBER)

@@ -558,6 +558,17 @@ def credit_spend(*, order_id: int, user: User) -> Decimal:
     order = locks.order_lock(order_id)
     if order.user_id != user.pk or not order.is_placed:
         raise PaymentRefused(_("Cette commande n'existe pas ou a été annulée."))
+    spent = credit_spendable(order=order, user=user)
+    ledger.credit_to_order(order=order, amount=spent, by=user)
+    for payment in order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING):
+        _session_drop(payment)
+    order_payment_refresh(order)
+    return spent
+
+
+def credit_spendable(*, order: Order, user: User) -> Decimal:
+    """What the member's credit would pay of this order, or PaymentRefused saying why it cannot: the order
+    page offers « Payer avec mon avoir » only when this answers, `credit_spend` applies it under lock."""
     if not ShopSettings.current().credit_allowed:
         raise PaymentRefused(_("Ce collectif ne propose pas les avoirs."))
     balance = order_balance(order)
@@ -576,12 +587,7 @@ def credit_spend(*, order_id: int, user: User) -> Decimal:
             _("Votre avoir (%(amount)s) ne couvre pas toute la commande : payez-la par carte.")
             % {"amount": euros(available)}
         )
-    spent = min(available, to_pay)
-    ledger.credit_to_order(order=order, amount=spent, by=user)
-    for payment in order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING):
-        _session_drop(payment)
-    order_payment_refresh(order)
-    return spent
+    return min(available, to_pay)
 
 
 # On site ----------------------------------------------------------------------------------------------------

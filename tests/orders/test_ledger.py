@@ -340,6 +340,7 @@ def test_a_member_keeps_an_overpayment_as_credit_and_spends_it_on_the_next_sale(
     assert "Reste à régler 2,00 €" in words(paid) and "Payé avec l'avoir 3,00 €" in words(paid)
     assert ledger_selectors.account_balance(user_id=alpha.member.pk) == 0
     assert ledger_selectors.account_balance_from_entries(user_id=alpha.member.pk) == 0
+    assert "Payer avec mon avoir" not in words(paid)  # nothing left to spend: no button that would refuse
     again = member.post(f"/commandes/{second.pk}/avoir/", follow=True)
     assert "Vous n'avez pas d'avoir à utiliser." in words(again)
     balance = words(member.get("/mon-solde/"))
@@ -361,6 +362,7 @@ def test_a_coordinator_records_a_top_up_and_only_coordinators_may(browse, alpha,
         ({"member": alpha.member.pk, "method": "card", "amount": "20"}, "Sélectionnez un choix valide"),
         ({"member": alpha.member.pk, "method": "cash", "amount": "-1"}, "Le montant doit être positif."),
         ({"member": 999999, "method": "cash", "amount": "5"}, "Sélectionnez un choix valide"),
+        ({"member": alpha.member.pk, "method": "cash", "amount": "2500"}, "2\xa0000,00\xa0€ au plus."),
     ]:
         bad = coordinator.post("/reglages/soldes/", data)
         assert bad.status_code == 400 and message in text(bad)

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
@@ -42,8 +43,8 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
 from marketplace import tenancy
-from marketplace.models import Collective, Domain, FollowUp, Invitation, Membership, User
-from marketplace.services import schema_name_for_slug
+from marketplace.models import SLUG_VALIDATOR, Collective, Domain, FollowUp, Invitation, Membership, User
+from marketplace.services import RESERVED_SLUGS, schema_name_for_slug
 from marketplace.storage import private_storage
 
 logger = logging.getLogger(__name__)
@@ -416,6 +417,12 @@ def collective_import(*, path: Path, slug: str | None = None) -> ImportResult:
     public = json.loads(member("public.json"))
     old_schema = manifest["schema_name"]
     slug = (slug or manifest["slug"]).strip().lower()
+    if slug in RESERVED_SLUGS or not re.fullmatch(SLUG_VALIDATOR.regex, slug):
+        # As creating a collective refuses them: a reserved name, or what is not a sub-domain.
+        raise ArchiveError(
+            _("« %(slug)s » ne peut pas être un sous-domaine : choisissez-en un autre (--slug).")
+            % {"slug": slug}
+        )
     schema = schema_name_for_slug(slug)
     connection.set_schema_to_public()
     if (

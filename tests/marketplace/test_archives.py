@@ -183,6 +183,9 @@ def test_an_archive_is_refused_when_the_address_is_taken_newer_or_corrupt(gamma,
     collectives, users = Collective.objects.count(), User.objects.count()
     with pytest.raises(CommandError, match="déjà pris"):
         call_command("collective_import", str(path))
+    for slug in ("www", "Mon Collectif"):  # reserved, or not a sub-domain: refused as creation refuses them
+        with pytest.raises(CommandError, match="ne peut pas être un sous-domaine"):
+            call_command("collective_import", str(path), "--slug", slug)
 
     def rewritten(name: str, change) -> Path:
         with tarfile.open(path) as archive:

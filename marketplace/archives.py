@@ -280,6 +280,13 @@ def collective_export(*, slug: str, output: Path) -> dict:
 
 def _public_rows(collective: Collective, user_ids: set[int]) -> dict:
     users = User.objects.filter(pk__in=user_ids).order_by("pk")
+    addresses: dict[int, list[dict]] = {}
+    for address in (
+        EmailAddress.objects.filter(user_id__in=user_ids)
+        .order_by("pk")
+        .values("user_id", "email", "verified", "primary")
+    ):
+        addresses.setdefault(address.pop("user_id"), []).append(address)
     return {
         "collective": {
             "slug": collective.slug,
@@ -299,9 +306,7 @@ def _public_rows(collective: Collective, user_ids: set[int]) -> dict:
                     for name in _USER_FIELDS
                     for value in [getattr(user, name)]
                 },
-                "email_addresses": list(
-                    EmailAddress.objects.filter(user=user).values("email", "verified", "primary")
-                ),
+                "email_addresses": addresses.get(user.pk, []),
             }
             for user in users
         ],

@@ -218,6 +218,13 @@ class Collective(TenantMixin):
         )
 
     @property
+    def publishes_openly(self) -> bool:
+        """Whether what it announces anyway on its public shop (distributions, the current offer) may be
+        published at open addresses (the calendar feed, the DFC catalogue): not for a collective open by
+        invitation only, whose dates and negotiated prices are for its members."""
+        return self.join_mode != self.JoinMode.INVITATION
+
+    @property
     def base_url(self) -> str:
         port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
         return f"{settings.SITE_SCHEME}://{self.slug}.{settings.BASE_DOMAIN}{port}"

@@ -67,9 +67,7 @@ def tenant_schemas() -> list[str]:
 
 
 def _tenant_collectives():
-    return Collective.objects.exclude(
-        schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA]
-    ).order_by("pk")
+    return Collective.objects.tenants().order_by("pk")
 
 
 # Export (« Mes données ») -----------------------------------------------------------------------------------
@@ -243,9 +241,7 @@ def account_delete(*, user: User) -> None:
     user = locks.user_lock(user.pk)
     if user.is_erased:
         return
-    member_of = list(
-        Collective.objects.filter(memberships__user=user).exclude(schema_name=get_public_schema_name())
-    )
+    member_of = list(Collective.objects.tenants().filter(memberships__user=user))
     _coordinator_check(user=user, collectives=member_of)
     # Every collective, not only current memberships: a member removed by a coordinator left orders there.
     for collective in _tenant_collectives():

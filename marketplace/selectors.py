@@ -21,9 +21,9 @@ def membership_for_request(request) -> Membership | None:
 
 def collectives_listed(*, query: str = "") -> QuerySet[Collective]:
     # A suspended collective's site only says so: not listed, as a deleted one (restorable) is not.
-    collectives = Collective.objects.filter(
+    collectives = Collective.objects.tenants().filter(
         is_listed=True, deleted_at__isnull=True, suspended_at__isnull=True
-    ).exclude(schema_name=get_public_schema_name())
+    )
     words = search_normalize(query).split()
     for word in words:
         # Whole words for department numbers ("47" must not find "147"), word starts otherwise ("agen").

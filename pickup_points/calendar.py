@@ -144,6 +144,13 @@ def distributions_feed(
                 event.add("dtend", _local(span[1]))
                 moments += span
             title = distribution.title or _("Distribution")
+            closure = next(
+                (c for c in point.closures.all() if c.starts_on <= distribution.date <= c.ends_on), None
+            )
+            if closure is not None:
+                # Kept with its UID and cancelled, so that a subscribed calendar removes what it showed.
+                event.add("status", "CANCELLED")
+                title = _("Point fermé (%(reason)s) : pas de distribution") % {"reason": closure.reason}
             event.add("summary", f"{title} – {point.name}")
             event.add("location", vText(_place(point)))
             event.add("description", "\n".join([collective.name, _place(point), *_point_notes(point)]))

@@ -132,7 +132,8 @@ def hours_formset_with_row(data) -> BaseHoursFormSet:
     JavaScript): filled rows first, then the empty ones."""
     typed = HoursFormSet(data, prefix="hours")
     rows = [{name: form[name].value() or "" for name in HOURS_FIELDS} for form in typed.forms]
-    filled = [row for row in rows if any(row.values())]
+    ticked = [bool(form["DELETE"].value()) for form in typed.forms]
+    filled = [{**row, "DELETE": tick} for row, tick in zip(rows, ticked, strict=True) if any(row.values())]
     empty = len(rows) - len(filled) + 1
     grown = forms.formset_factory(HoursForm, formset=BaseHoursFormSet, extra=empty, can_delete=True)
     return grown(initial=filled, prefix="hours")

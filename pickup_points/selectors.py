@@ -268,7 +268,12 @@ def feed_distributions(*, today: date) -> tuple[list[Distribution], list[PickupS
         .select_related("sale")
         # Active points only, as booking and the sale's hours see them.
         .prefetch_related(
-            Prefetch("points", queryset=PickupPoint.objects.filter(is_active=True).order_by("name", "pk"))
+            Prefetch(
+                "points",
+                queryset=PickupPoint.objects.filter(is_active=True)
+                .prefetch_related("closures")
+                .order_by("name", "pk"),
+            )
         )
         .order_by("date", "pk")
     )

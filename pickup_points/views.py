@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from marketplace.models import Collective, Role
+from marketplace.models import Role
 from marketplace.permissions import role_required
 from marketplace.selectors import collective_is_public
 from pickup_points import calendar, forms, selectors, services
@@ -507,10 +507,6 @@ def member_booking_cancel(request, distribution_id: int):
 # invitation only gives each member a secret address instead, which they can renew (the old one stops).
 
 
-def _feed_is_public(collective) -> bool:
-    return collective.join_mode != Collective.JoinMode.INVITATION
-
-
 def _feed_response(collective) -> HttpResponse:
     distributions, slots = selectors.feed_distributions(today=timezone.localdate())
     body = calendar.distributions_feed(
@@ -525,7 +521,7 @@ def _feed_response(collective) -> HttpResponse:
 @require_safe
 def calendar_feed(request):
     collective = request.tenant
-    if collective_is_public(collective) or not _feed_is_public(collective):
+    if collective_is_public(collective) or not collective.publishes_openly:
         raise Http404
     return _feed_response(collective)
 
@@ -544,7 +540,7 @@ def calendar_feed_private(request, token: str):
 
 
 def _feed_url(request, collective) -> str:
-    if _feed_is_public(collective):
+    if collective.publishes_openly:
         return collective.base_url + reverse("calendar_feed")
     key = services.calendar_key_ensure(user=request.user)
     return collective.base_url + reverse("calendar_feed_private", kwargs={"token": key.token})
@@ -557,7 +553,7 @@ def calendar_page(request):
     context = {
         "feed_url": url,
         "webcal_url": "webcal://" + url.split("://", 1)[1],
-        "is_public": _feed_is_public(collective),
+        "is_public": collective.publishes_openly,
     }
     return render(request, "pickup_points/calendar.html", context)
 
@@ -565,7 +561,7 @@ def calendar_page(request):
 @require_POST
 @role_required(*Role.values)
 def calendar_renew(request):
-    if _feed_is_public(request.tenant):
+    if request.tenant.publishes_openly:
         raise Http404
     services.calendar_key_renew(user=request.user)
     messages.success(

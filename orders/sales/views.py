@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
-from marketplace.models import Collective, Role
+from marketplace.models import Role
 from marketplace.permissions import role_required
 from marketplace.selectors import collective_is_public
 from orders.checkout import selectors as checkout_selectors
@@ -433,7 +433,7 @@ def dfc_catalogue(request):
     collective open to all or on approval (its shop is public anyway); a collective open by invitation only
     does not publish its offer (404): its prices are negotiated for its members."""
     collective = request.tenant
-    if collective_is_public(collective) or collective.join_mode == Collective.JoinMode.INVITATION:
+    if collective_is_public(collective) or not collective.publishes_openly:
         raise Http404
     document = dfc.catalogue_document(collective=collective, offers=dfc.current_offers())
     response = JsonResponse(document, content_type=dfc.MEDIA_TYPE, json_dumps_params={"ensure_ascii": False})

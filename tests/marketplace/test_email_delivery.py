@@ -70,6 +70,7 @@ def test_a_bounce_shows_on_the_coordinators_members_page(browse, public_host, al
     page = words(coordinator.get("/membres/"))
     assert f"{BADGE} au 06 12 34 56 78" in page
     assert page.count(BADGE) == 1  # the member, nobody else
+    assert page.count("06 12 34 56 78") == 1  # the number once, in the sentence that says to call
     member.refresh_from_db()
     assert member.email_undeliverable_reason == "bounced"
 

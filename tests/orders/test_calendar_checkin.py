@@ -194,6 +194,17 @@ def test_an_open_collectives_feed_is_public_and_lists_only_its_distributions(bro
     assert re.fullmatch(rf"distribution-\d+-point-\d+@{schema}\.etal", str(event["uid"]))
 
 
+def test_a_closure_on_the_distribution_day_cancels_the_feeds_event(browse, alpha):
+    shop = shop_with_order(alpha)
+    day = shop.sale.distribution.date
+    checkout_services.order_cancel(order_id=shop.order.pk, user=alpha.member)  # a closure needs no booking
+    point_services.closure_create(point=shop.point, starts_on=day, ends_on=day, reason="travaux")
+    _calendar, events = _event(browse(alpha).get("/agenda.ics").content)
+    [event] = events  # still there with its UID, so a subscribed calendar takes it off
+    assert str(event["status"]) == "CANCELLED"
+    assert str(event["summary"]) == "Point fermé (travaux) : pas de distribution – Salle des fêtes"
+
+
 def test_an_invitation_only_collectives_feed_needs_the_members_secret_address(browse, beta):
     shop_with_order(beta, title="Bon de commande de Beta", point_name="Centre social")
     assert browse(beta).get("/agenda.ics").status_code == 404

@@ -1,6 +1,7 @@
 """Staff change their point's rules and slots; bad input gets a clear French message and saves nothing;
 lowering a capacity never drops bookings."""
 
+import re
 from datetime import time
 
 import pytest
@@ -203,6 +204,17 @@ def test_adding_an_hours_row_without_javascript_saves_nothing_and_keeps_what_was
     assert "Indiquez le jour" not in page  # the half-typed row is not judged yet
     assert "Enregistrez : deux lignes vides" not in page
     assert _saved(points) == before
+
+
+def test_adding_an_hours_row_without_javascript_keeps_the_remove_ticks(browse, points):
+    client = browse(points.alpha, points.alpha.staff)
+    data = _hours(**{"hours-0-DELETE": "on", "add_row": "1"})
+    page = text(client.post(f"/points/{points.a.pk}/horaires/", data))
+    assert re.search(r'<input[^>]*name="hours-0-DELETE"[^>]*checked', page)
+    # Saving then removes the ticked row, as the person asked before adding one.
+    data = _hours(**{"hours-0-DELETE": "on"})
+    assert client.post(f"/points/{points.a.pk}/horaires/", data).status_code == 302
+    assert not points.a.opening_hours.exists()
 
 
 def test_the_service_refuses_overlapping_hours_too(points):

@@ -6,9 +6,8 @@ a deployment after `migrate_schemas`.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import schema_context
 
 from marketplace.models import Collective
 from orders.sheets import storage as sheet_storage
@@ -18,13 +17,7 @@ class Command(BaseCommand):
     help = "Move every sheet file still under MEDIA_ROOT into the private storage (PRIVATE_ROOT)."
 
     def handle(self, *args, **options):
-        schemas = (
-            Collective.objects.exclude(
-                schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA]
-            )
-            .order_by("pk")
-            .values_list("schema_name", flat=True)
-        )
+        schemas = Collective.objects.tenants().order_by("pk").values_list("schema_name", flat=True)
         total = 0
         for schema_name in schemas:
             with schema_context(schema_name):

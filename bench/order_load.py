@@ -105,7 +105,7 @@ class Browser:
     """One member's keep-alive HTTP connection with cookies (session and CSRF)."""
 
     def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)  # a busy machine is slow
         self.cookies: dict[str, str] = {}
         self.location = ""
 
@@ -238,7 +238,7 @@ def main() -> None:
                     browser, email = queue.pop()
                 browser.login(email)
 
-        threads = [threading.Thread(target=log_in_all) for _ in range(CLIENTS)]
+        threads = [threading.Thread(target=log_in_all) for _ in range(min(CLIENTS, WORKERS * 2))]
         for thread in threads:
             thread.start()
         for thread in threads:

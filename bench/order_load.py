@@ -13,8 +13,10 @@ order, and the path's throughput as a ratio to the floor's requests per second.
 
 from __future__ import annotations
 
+import cProfile
 import http.client
 import os
+import pstats
 import random
 import re
 import socket
@@ -188,10 +190,17 @@ def checkout_statements(sale_id: int, offers: list[int], slot: int, email: str) 
     client = Client(HTTP_HOST=HOST)
     client.force_login(User.objects.get(email=email))
     client.post(f"/ventes/{sale_id}/", {f"qty_{offer}": 1 for offer in offers})
+    profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     with CaptureQueriesContext(connection) as captured:
+        if profile:
+            profile.enable()
         response = client.post(f"/ventes/{sale_id}/commander/", {"slot": slot, "payment_method": "cash"})
+        if profile:
+            profile.disable()
     if response.status_code != 302:
         raise RuntimeError(f"checkout refused: {response.status_code}")
+    if profile:  # BENCH_PROFILE=1: where this checkout POST spends its time (cumulative, top 25)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     return [query["sql"] for query in captured.captured_queries]
 
 

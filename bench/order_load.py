@@ -372,10 +372,11 @@ def main() -> None:
     )
     floor_ms, checkout_ms = statistics.median(floor_alone) * ms, statistics.median(checkout_alone) * ms
     savepoints = sum(1 for sql in statements if sql.startswith("SAVEPOINT"))
+    control = sum(1 for sql in statements if sql in {"BEGIN", "COMMIT"})
     print(
         f"checkout POST alone (one client, {len(checkout_alone)} orders of 5 lines): server time p50 "
         f"{checkout_ms:.1f} ms vs /sante/ {floor_ms:.1f} ms: {checkout_ms / floor_ms:.1f}x the floor; "
-        f"{len(statements)} statements ({savepoints} savepoints)"
+        f"{len(statements) - control} statements ({savepoints} savepoints; and {control} BEGIN/COMMIT)"
     )
     cpu_per_order = cpu_orders / max(outcomes["placed"], 1) * ms
     print(

@@ -47,9 +47,12 @@ def member_preferences_update(*, user: User, reminders: bool) -> MemberPreferenc
     return preferences
 
 
-def _open_sale(sale_id: int, *, sale: Sale | None = None) -> Sale:
-    """The sale held FOR SHARE (`sale`: already read so by the caller), refused unless open."""
-    sale = sale or locks.sale_share(sale_id)
+def _open_sale(sale_id: int) -> Sale:
+    return _check_open(locks.sale_share(sale_id))
+
+
+def _check_open(sale: Sale | None) -> Sale:
+    """The sale (held FOR SHARE), refused unless published and open."""
     if sale is None or not sale.is_published:
         raise OrderRefused(_("Cette vente n'existe pas."))
     status = sale.status
@@ -194,7 +197,7 @@ def _order_place(
     """The order's own rows first, then what other checkouts compete for, the basket number last (see
     locks). The member's second order of a sale, or second booking of its distribution, at the same moment,
     is refused by the database's constraints (order_place words it)."""
-    sale = _open_sale(sale_id, sale=locks.sale_share_for_member(sale_id, user.pk))
+    sale = _check_open(locks.sale_share_for_member(sale_id, user.pk))
     if sale.member_has_order:
         raise OrderRefused(_("Vous avez déjà une commande pour cette vente : modifiez-la plutôt."))
     _check_payment_method(payment_method)

@@ -332,7 +332,11 @@ def main() -> None:
         cpu_orders = worker_cpu_seconds(server) - cpu_before
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=120)  # gunicorn lets its workers finish; slow on a busy machine
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         from config.celery import app
 
         queued = app.control.purge()  # the confirmation e-mails nobody will send

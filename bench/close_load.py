@@ -56,7 +56,7 @@ from orders.payments import services as payment_services  # noqa: E402
 from orders.sales import services as sale_services  # noqa: E402
 from orders.sheets import services as sheet_services  # noqa: E402
 from pickup_points import services as point_services  # noqa: E402
-from pickup_points.models import PickupSlot, SlotBooking  # noqa: E402
+from pickup_points.models import BasketCounter, PickupSlot, SlotBooking  # noqa: E402
 from producers import services as producer_services  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_CLOSE_ORDERS", "500,2000").split(",")]
@@ -141,6 +141,7 @@ def sale_with_orders(n: int, users, farms, points, rng: random.Random) -> tuple[
         )
         for i in range(n)
     )
+    BasketCounter.objects.create(distribution_id=sale.distribution_id, last=n)  # as basket_book would
     methods = [PaymentMethod.CASH, PaymentMethod.CHEQUE]
     wanted = [
         {offer.pk: rng.randint(1, 3) for offer in rng.sample(offers, rng.randint(3, 6))} for _ in range(n)

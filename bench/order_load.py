@@ -4,12 +4,19 @@ Loads a sale of 300 products (some scarce, so members race for the last units), 
 N members, then each places one order (cart POST + checkout POST) from C concurrent client threads.
 Prints orders per second, p50/p95 latency of the checkout request and of a trivial page of the same app
 (`/sante/`, the framework's floor) in the same run, and the oversold count, which must be 0.
+
+Also, for the checkout POST alone (issue 21, item 2): its server time with one client at a time (median,
+against `/sante/` measured the same way), its statements (counted in this process through Django's test
+client, outside any test transaction, so savepoints are real ones), the CPU the web workers spent per
+order, and the path's throughput as a ratio to the floor's requests per second.
 """
 
 from __future__ import annotations
 
+import cProfile
 import http.client
 import os
+import pstats
 import random
 import re
 import socket
@@ -45,6 +52,7 @@ PRODUCTS = 300
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "240"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "20"))  # members placing one order each, one at a time
 PASSWORD = "bench-password-2026"
 HOST = "bench.localhost"
 
@@ -57,7 +65,7 @@ def setup() -> tuple[int, list[int], list[int], list[str]]:
         owner=owner, name="Bench", slug="bench", kind="drive", town="Agen", join_mode="open"
     )
     emails = []
-    for i in range(MEMBERS):
+    for i in range(MEMBERS + SEQUENTIAL + 1):
         user = User.objects.create_user(
             email=f"member{i}@bench.test", password=PASSWORD, first_name="M", last_name=str(i)
         )
@@ -99,7 +107,7 @@ class Browser:
     """One member's keep-alive HTTP connection with cookies (session and CSRF)."""
 
     def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)  # a busy machine is slow
         self.cookies: dict[str, str] = {}
         self.location = ""
 
@@ -142,6 +150,60 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
+def worker_cpu_seconds(server: subprocess.Popen) -> float:
+    """User + system CPU of gunicorn's workers (the children of the arbiter), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def sequential(browser: Browser, sale_id: int, offers: list[int], slots: list[int], rng) -> float:
+    """One member's checkout POST alone on the server (cart filled first), in seconds."""
+    browser.request("GET", f"/ventes/{sale_id}/")  # as a member would (and its CSRF cookie)
+    cart = {f"qty_{offer}": 1 for offer in rng.sample(offers, 5)}
+    status, _ = browser.request("POST", f"/ventes/{sale_id}/", cart)
+    if status != 302:
+        raise RuntimeError(f"cart refused: {status}")
+    t0 = time.perf_counter()
+    status, _ = browser.request(
+        "POST", f"/ventes/{sale_id}/commander/", {"slot": rng.choice(slots), "payment_method": "cash"}
+    )
+    took = time.perf_counter() - t0
+    if status != 302:
+        raise RuntimeError(f"checkout refused: {status}")
+    return took
+
+
+def checkout_statements(sale_id: int, offers: list[int], slot: int, email: str) -> list[str]:
+    """The SQL statements of one checkout POST, through Django's test client in this process."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    connection.set_schema_to_public()
+    client = Client(HTTP_HOST=HOST)
+    client.force_login(User.objects.get(email=email))
+    client.post(f"/ventes/{sale_id}/", {f"qty_{offer}": 1 for offer in offers})
+    profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+    with CaptureQueriesContext(connection) as captured:
+        if profile:
+            profile.enable()
+        response = client.post(f"/ventes/{sale_id}/commander/", {"slot": slot, "payment_method": "cash"})
+        if profile:
+            profile.disable()
+    if response.status_code != 302:
+        raise RuntimeError(f"checkout refused: {response.status_code}")
+    if profile:  # BENCH_PROFILE=1: where this checkout POST spends its time (cumulative, top 25)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+    return [query["sql"] for query in captured.captured_queries]
+
+
 def main() -> None:
     sale_id, offers, slots, emails = setup()
     port = free_port()
@@ -158,6 +220,8 @@ def main() -> None:
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--timeout",  # a worker's first requests are slow on a busy machine: not a failure
+            "120",
         ],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
@@ -169,6 +233,7 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
+        alone_email = emails.pop()  # the in-process client's member
         browsers = [Browser(port) for _ in emails]
         started = time.perf_counter()
         queue = list(zip(browsers, emails, strict=True))
@@ -182,7 +247,7 @@ def main() -> None:
                     browser, email = queue.pop()
                 browser.login(email)
 
-        threads = [threading.Thread(target=log_in_all) for _ in range(CLIENTS)]
+        threads = [threading.Thread(target=log_in_all) for _ in range(min(CLIENTS, WORKERS * 2))]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -204,6 +269,19 @@ def main() -> None:
         for thread in threads:
             thread.join()
         floor_rate = len(floor) / (time.perf_counter() - started)
+
+        # One request at a time: the server time of /sante/ and of a checkout POST, side by side.
+        alone, browsers = browsers[:SEQUENTIAL], browsers[SEQUENTIAL:]
+        floor_alone, checkout_alone = [], []
+        seq_rng = random.Random(12)
+        plenty = [offer for offer in offers if offer not in set(offers[::10])]
+        for browser in alone:
+            for _ in range(3):
+                t0 = time.perf_counter()
+                alone[0].request("GET", "/sante/")
+                floor_alone.append(time.perf_counter() - t0)
+            checkout_alone.append(sequential(browser, sale_id, plenty, slots, seq_rng))
+        cpu_before = worker_cpu_seconds(server)
 
         checkout: list[float] = []
         sale_page: list[float] = []
@@ -251,14 +329,20 @@ def main() -> None:
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        cpu_orders = worker_cpu_seconds(server) - cpu_before
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=120)  # gunicorn lets its workers finish; slow on a busy machine
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         from config.celery import app
 
         queued = app.control.purge()  # the confirmation e-mails nobody will send
         print(f"{queued} confirmation e-mails were queued to Redis (purged)")
 
+    statements = checkout_statements(sale_id, plenty[-5:], slots[-1], alone_email)
     connection.set_schema("c_bench")
     oversold = 0
     for offer in Offer.objects.filter(sale_id=sale_id):
@@ -290,6 +374,22 @@ def main() -> None:
         f"trivial page /sante/ (the floor, same clients, before the orders): {floor_rate:.0f} requests/s, "
         f"p50 {p50:.0f} ms, p95 {p95:.0f} ms"
     )
+    floor_ms, checkout_ms = statistics.median(floor_alone) * ms, statistics.median(checkout_alone) * ms
+    savepoints = sum(1 for sql in statements if sql.startswith("SAVEPOINT"))
+    control = sum(1 for sql in statements if sql in {"BEGIN", "COMMIT"})
+    print(
+        f"checkout POST alone (one client, {len(checkout_alone)} orders of 5 lines): server time p50 "
+        f"{checkout_ms:.1f} ms vs /sante/ {floor_ms:.1f} ms: {checkout_ms / floor_ms:.1f}x the floor; "
+        f"{len(statements) - control} statements ({savepoints} savepoints; and {control} BEGIN/COMMIT)"
+    )
+    cpu_per_order = cpu_orders / max(outcomes["placed"], 1) * ms
+    print(
+        f"member path: {rate:.2f} orders/s vs the floor's {floor_rate:.0f} requests/s: "
+        f"{rate / floor_rate:.3f}x; web workers' CPU per order {cpu_per_order:.0f} ms"
+    )
+    if os.environ.get("BENCH_SHOW_SQL"):
+        for number, sql in enumerate(statements, 1):
+            print(f"  {number:2d} {sql[:160]}")
     print(f"oversold offers: {oversold}")
     if oversold or outcomes["error"]:
         sys.exit(1)

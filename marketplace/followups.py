@@ -46,6 +46,8 @@ def followup_add(
     now = timezone.now()
     fields = {"schema_name": schema_name, "task": task, "kwargs": kwargs, "queue": queue}
     due_at = now + (delay or timedelta(0))
+    if delay is None:  # handed to the broker as this transaction commits (followup_queue says if it failed)
+        fields["queued_at"] = now
     if key is not None:
         followup, created = FollowUp.objects.get_or_create(key=key, defaults={**fields, "due_at": due_at})
         if not created:
@@ -59,7 +61,8 @@ def followup_add(
 
 def followup_queue(followup_id: int, *, queue: str = "celery") -> bool:
     """Hand a follow-up to the broker; when the broker is down, leave it to the sweeper (the page that
-    committed it must not fail)."""
+    committed it must not fail). Its `queued_at` is set by whoever calls this (followup_add, the sweeper),
+    and cleared here if the broker refused it."""
     if current_app.conf.task_always_eager:  # unit tests: run it here and now, as an eager task would
         followup_run(followup_id=followup_id)
         return True
@@ -68,8 +71,9 @@ def followup_queue(followup_id: int, *, queue: str = "celery") -> bool:
         current_app.send_task(task, kwargs={"followup_id": followup_id}, queue=queue)
     except (BrokerDown, OSError) as error:
         logger.warning("follow-up %s not queued (%s): the sweeper will", followup_id, error)
+        # Recorded as queued when it was added (one statement less for every follow-up that is): not so.
+        FollowUp.objects.filter(pk=followup_id, done_at__isnull=True).update(queued_at=None)
         return False
-    FollowUp.objects.filter(pk=followup_id, queued_at__isnull=True).update(queued_at=timezone.now())
     return True
 
 
@@ -130,7 +134,7 @@ def followups_sweep(*, now: datetime | None = None, limit: int = 1000) -> int:
     )
     queued = 0
     for followup_id, queue in list(due):
-        FollowUp.objects.filter(pk=followup_id).update(queued_at=None)
+        FollowUp.objects.filter(pk=followup_id).update(queued_at=timezone.now())
         if not followup_queue(followup_id, queue=queue):
             break  # the broker is down: the next sweep tries again
         queued += 1

@@ -1,15 +1,21 @@
 """The only place that takes row locks for ordering, always in this order:
 
     sale → offers (ascending pk) → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
-    → the member's account (ledger)
+    → the member's account (ledger) → the distribution's basket counter (pickup_points.locks.basket_book)
 
 A payment is locked only after its order (a webhook, a refund, a checkout attaching its session), and never
 while Stripe is being called: Stripe answers first, then the rows are locked, re-read and updated.
 
 Placing, changing or cancelling an order holds the sale FOR SHARE, so orders of one sale go through side by
 side while the closing job (which takes the sale FOR UPDATE) waits for them, and they wait for it. Offer rows
-are locked by their conditional UPDATEs, issued in ascending pk order. An order row is locked last, to check
-that nobody changed it since it was read (a double submit): see services.order_update.
+are locked by one conditional UPDATE (offers_move), in ascending pk order. An order row is locked last, to
+check that nobody changed it since it was read (a double submit): see services.order_update.
+
+Placing an order writes its rows first (order, lines, ledger entry, history, follow-up: nobody else waits on
+them), then takes what others compete for, as late as it can: the offers' stock, the slot's place, and, as
+its very last statement, the distribution's basket counter (pickup_points.locks.basket_book), so that
+checkouts of one sale wait on one another only for what they really share, and on the counter only for one
+statement and the commit.
 
 Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
 (a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),
@@ -24,6 +30,7 @@ from orders.models import (
     MemberAccount,
     MemberPreferences,
     MonthlyStatement,
+    Offer,
     Order,
     Payment,
     RecurringSchedule,
@@ -37,6 +44,48 @@ from orders.models import (
 def sale_share(sale_id: int) -> Sale | None:
     query = f"SELECT * FROM {Sale._meta.db_table} WHERE id = %s FOR SHARE"  # noqa: S608 - the model's table
     return next(iter(Sale.objects.raw(query, [sale_id])), None)
+
+
+_SALE_SHARE_FOR_MEMBER = f"""
+    SELECT s.*, EXISTS (
+        SELECT 1 FROM {Order._meta.db_table} o WHERE o.sale_id = s.id AND o.user_id = %s AND o.status = %s
+    ) AS member_has_order
+    FROM {Sale._meta.db_table} s WHERE s.id = %s FOR SHARE OF s
+"""  # noqa: S608 - the models' tables
+
+
+def sale_share_for_member(sale_id: int, user_id: int) -> Sale | None:
+    """The sale FOR SHARE, as sale_share, with `member_has_order`: whether the member already has an order
+    placed in it (read in the same statement)."""
+    query = Sale.objects.raw(_SALE_SHARE_FOR_MEMBER, [user_id, Order.Status.PLACED, sale_id])
+    return next(iter(query), None)
+
+
+# One statement for every offer of an order: the offers are locked in ascending pk order first (the
+# MATERIALIZED CTE, sorted before its rows are locked), then each takes its delta only if its stock allows
+# (a delta > 0) or gives it back (< 0). PostgreSQL re-checks the WHERE on the latest version of a row it
+# had to wait for, so stock is never oversold. Returns the ids of the offers that moved.
+_OFFERS_MOVE = f"""
+    WITH wanted (id, delta) AS (SELECT * FROM unnest(%(ids)s::bigint[], %(deltas)s::integer[])),
+    locked AS MATERIALIZED (
+        SELECT o.id FROM {Offer._meta.db_table} o WHERE o.id = ANY(%(ids)s::bigint[])
+        ORDER BY o.id FOR NO KEY UPDATE OF o
+    )
+    UPDATE {Offer._meta.db_table} o SET sold = o.sold + w.delta
+    FROM wanted w
+    WHERE o.id = w.id AND o.id IN (SELECT id FROM locked)
+      AND CASE WHEN w.delta > 0 THEN o.quantity IS NULL OR o.sold <= o.quantity - w.delta
+               ELSE o.sold >= -w.delta END
+    RETURNING o.id
+"""  # noqa: S608 - the model's table
+
+
+def offers_move(deltas: dict[int, int]) -> set[int]:
+    """Move the `sold` counters of offers (lock order: ascending pk); the ids that could move."""
+    ids = sorted(deltas)
+    with connection.cursor() as cursor:
+        cursor.execute(_OFFERS_MOVE, {"ids": ids, "deltas": [deltas[offer_id] for offer_id in ids]})
+        return {row[0] for row in cursor.fetchall()}
 
 
 def sale_lock(sale_id: int) -> Sale:

@@ -343,6 +343,24 @@ class SlotBooking(models.Model):
         return f"n° {self.basket_number} {self.user}"
 
 
+class BasketCounter(models.Model):
+    """The last basket number given in a distribution. Bumped by one upsert, the last statement of a booking
+    (locks.basket_book): its row lock is held only until that transaction commits, so bookings of one
+    distribution do not wait on one another while the rest of their work (an order, its lines) is done."""
+
+    distribution = models.OneToOneField(
+        Distribution, on_delete=models.CASCADE, primary_key=True, related_name="basket_counter"
+    )
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("compteur de paniers")
+        verbose_name_plural = _("compteurs de paniers")
+
+    def __str__(self) -> str:
+        return f"{self.distribution_id}: {self.last}"
+
+
 class CalendarKey(models.Model):
     """A member's secret address of the distributions feed, for a collective open by invitation only (an
     open collective's feed is public). Renewing it deletes the row: the old address answers 404 at once."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -47,6 +47,10 @@ class SlotFull(BookingRefused):
 
 class AlreadyBooked(BookingRefused):
     """The household already has a slot for this distribution."""
+
+
+class SlotElsewhere(BookingRefused):
+    """The slot belongs to another distribution than the one asked for (the caller words it)."""
 
 
 def _aware(moment: datetime) -> datetime:
@@ -476,40 +480,78 @@ def _unavailable(slot: PickupSlot) -> SlotFull:
     )
 
 
+_SLOT_COLUMNS = [field.column for field in PickupSlot._meta.concrete_fields]
+# Only the slot's own columns are compared with what moves (`reserved`): PostgreSQL re-checks the whole WHERE
+# on the row's latest version when it waits for a concurrent booking, so the last place goes to one
+# transaction only. The point and the distribution are checked in the same statement (they do not move).
+_SLOT_TAKE = f"""
+    UPDATE {PickupSlot._meta.db_table} AS s SET reserved = s.reserved + 1
+    WHERE s.id = %(slot)s AND s.is_open AND s.reserved < s.capacity
+      AND (%(distribution)s::bigint IS NULL OR s.distribution_id = %(distribution)s::bigint)
+      AND EXISTS (SELECT 1 FROM {PickupPoint._meta.db_table} p WHERE p.id = s.point_id AND p.is_active)
+      AND EXISTS (
+        SELECT 1 FROM {Distribution._meta.db_table} d WHERE d.id = s.distribution_id AND d.date >= %(today)s
+      )
+    RETURNING {", ".join(f"s.{column}" for column in _SLOT_COLUMNS)}
+"""  # noqa: S608 - the models' tables
+
+
+def _take_refusal(slot_id: int, user: User, distribution_id: int | None) -> BookingRefused:
+    """Why a slot could not be taken (read only when it could not), in the order a member reads it."""
+    slot = PickupSlot.objects.select_related("distribution", "point").filter(pk=slot_id).first()
+    if distribution_id is not None and (slot is None or slot.distribution_id != distribution_id):
+        return SlotElsewhere()
+    if slot is None:
+        return SlotFull(_("Ce créneau n'existe plus : choisissez-en un autre."))
+    if slot.distribution.is_past:
+        return BookingRefused(_("Cette distribution est passée."))
+    if not slot.point.is_active:
+        return SlotFull(_("Ce point de retrait ne prend plus de réservations : choisissez-en un autre."))
+    if SlotBooking.objects.filter(user=user, distribution_id=slot.distribution_id).exists():
+        return AlreadyBooked(_("Vous avez déjà un créneau pour cette distribution."))
+    return _unavailable(slot)
+
+
+def slot_take(*, slot_id: int, user: User, distribution_id: int | None = None) -> PickupSlot:
+    """Take one place in a slot (of `distribution_id`, when given), atomically: when several people race
+    for the last place, exactly one gets it and the others get SlotFull. One conditional UPDATE; the
+    booking itself is written by locks.basket_book, the last statement of the caller's transaction (which
+    must roll back if it fails)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SLOT_TAKE,
+            {"slot": slot_id, "distribution": distribution_id, "today": timezone.localdate()},
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise _take_refusal(slot_id, user, distribution_id)
+    return PickupSlot.from_db(connection.alias, _SLOT_COLUMNS, row)
+
+
+BOOKING_ONCE = "slot_booking_once_per_distribution"  # the constraint's name (models.SlotBooking)
+
+
+def booking_duplicate(error: IntegrityError) -> AlreadyBooked | None:
+    """The refusal for a household booking a distribution twice at once (a double click), or None when
+    `error` is about something else."""
+    if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) == BOOKING_ONCE:
+        return AlreadyBooked(_("Vous avez déjà un créneau pour cette distribution."))
+    return None
+
+
 @transaction.atomic
 def slot_reserve(*, slot_id: int, user: User) -> SlotBooking:
-    """Take one place in a slot for a household, atomically: when several people race for the last place,
-    exactly one gets it and the others get SlotFull. Works inside the caller's transaction (a savepoint)."""
-    slot = PickupSlot.objects.select_related("distribution", "point").filter(pk=slot_id).first()
-    if slot is None:
-        raise SlotFull(_("Ce créneau n'existe plus : choisissez-en un autre."))
-    if slot.distribution.is_past:
-        raise BookingRefused(_("Cette distribution est passée."))
-    if not slot.point.is_active:
-        raise SlotFull(_("Ce point de retrait ne prend plus de réservations : choisissez-en un autre."))
-    if SlotBooking.objects.filter(user=user, distribution_id=slot.distribution_id).exists():
-        raise AlreadyBooked(_("Vous avez déjà un créneau pour cette distribution."))
-    # Only the slot's own columns in the WHERE: PostgreSQL re-checks them on the row's latest version when
-    # it waits for a concurrent booking, so the last place goes to one transaction only.
-    taken = PickupSlot.objects.filter(pk=slot_id, is_open=True, reserved__lt=F("capacity")).update(
-        reserved=F("reserved") + 1
-    )
-    if taken != 1:
-        raise _unavailable(slot)
-    locks.distribution_lock(slot.distribution_id)
-    last = SlotBooking.objects.filter(distribution_id=slot.distribution_id).aggregate(
-        last=Max("basket_number")
-    )
-    booking = SlotBooking(
-        slot=slot, distribution=slot.distribution, user=user, basket_number=(last["last"] or 0) + 1
-    )
-    booking.full_clean(validate_constraints=False)
+    """Take one place in a slot for a household and number its basket (see slot_take and
+    locks.basket_book). Works inside the caller's transaction (a savepoint): a refusal leaves it usable,
+    but the distribution's counter stays locked until the caller commits."""
+    slot = slot_take(slot_id=slot_id, user=user)
     try:
-        with transaction.atomic():
-            booking.save()
-    except IntegrityError as duplicate:  # the same household booking twice at once (a double click)
-        raise AlreadyBooked(_("Vous avez déjà un créneau pour cette distribution.")) from duplicate
-    return booking
+        return locks.basket_book(slot=slot, user_id=user.pk)
+    except IntegrityError as error:  # rolls this atomic block back: the place taken above is given back
+        refusal = booking_duplicate(error)
+        if refusal is None:
+            raise
+        raise refusal from error
 
 
 @transaction.atomic

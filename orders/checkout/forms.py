@@ -68,11 +68,18 @@ class CheckoutForm(forms.Form):
             }
         else:
             del self.fields["use_credit"]
-        self.slots = list(slots)
-        self.fields["slot"].choices = [(slot.pk, str(slot.pk)) for slot in self.slots]
-        self.fields["slot"].error_messages["invalid_choice"] = _(
-            "Ce créneau ne fait pas partie de cette vente : choisissez-en un dans la liste."
-        )
+        elsewhere = _("Ce créneau ne fait pas partie de cette vente : choisissez-en un dans la liste.")
+        if slots is None:  # a checkout posted: the order service checks the slot as it takes a place
+            self.fields["slot"] = forms.IntegerField(
+                label=self.fields["slot"].label,
+                widget=forms.RadioSelect,
+                error_messages={"invalid": elsewhere},
+            )
+            self.slots = []
+        else:
+            self.slots = list(slots)
+            self.fields["slot"].choices = [(slot.pk, str(slot.pk)) for slot in self.slots]
+            self.fields["slot"].error_messages["invalid_choice"] = elsewhere
         self.fields["slot"].error_messages["required"] = _("Choisissez un créneau de retrait.")
         self.fields["payment_method"].choices = payment_methods
         self.fields["payment_method"].error_messages["required"] = _("Choisissez un moyen de paiement.")

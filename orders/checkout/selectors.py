@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from marketplace.money import money
 from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, Sale
@@ -77,6 +77,17 @@ def orders_of_user(*, user) -> QuerySet[Order]:
 def sale_for_members(*, sale_id: int) -> Sale | None:
     """A published sale, whatever its status (members may look at a closed or coming sale)."""
     return Sale.objects.filter(pk=sale_id, is_published=True).select_related("distribution").first()
+
+
+def sale_for_checkout(*, sale_id: int, user) -> Sale | None:
+    """sale_for_members, with `member_order_id`: the member's order placed in it, if any (same query)."""
+    placed = Order.objects.filter(sale=OuterRef("pk"), user=user, status=Order.Status.PLACED)
+    return (
+        Sale.objects.filter(pk=sale_id, is_published=True)
+        .select_related("distribution")
+        .annotate(member_order_id=Subquery(placed.values("pk")[:1]))
+        .first()
+    )
 
 
 def order_of_member(*, sale: Sale, user) -> Order | None:

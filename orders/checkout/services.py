@@ -3,12 +3,12 @@ member's preferences. Money goes through orders.payments.services."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from marketplace import followups
@@ -48,7 +48,11 @@ def member_preferences_update(*, user: User, reminders: bool) -> MemberPreferenc
 
 
 def _open_sale(sale_id: int) -> Sale:
-    sale = locks.sale_share(sale_id)
+    return _check_open(locks.sale_share(sale_id))
+
+
+def _check_open(sale: Sale | None) -> Sale:
+    """The sale (held FOR SHARE), refused unless published and open."""
     if sale is None or not sale.is_published:
         raise OrderRefused(_("Cette vente n'existe pas."))
     status = sale.status
@@ -78,27 +82,23 @@ def _clean_quantities(sale: Sale, quantities: Mapping[int, int]) -> dict[int, Of
 
 
 def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
-    """Take (positive delta) or give back (negative delta) quantities, offer by offer in ascending pk order.
-    A conditional UPDATE per offer: it never takes more than what remains, even under concurrency."""
-    for offer_id in sorted(deltas):
-        delta = deltas[offer_id]
-        if delta > 0:
-            taken = Offer.objects.filter(
-                Q(quantity__isnull=True) | Q(sold__lte=F("quantity") - delta), pk=offer_id
-            ).update(sold=F("sold") + delta)
-            if taken != 1:
-                remaining = Offer.objects.get(pk=offer_id).remaining or 0
-                raise OrderRefused(
-                    _("Il ne reste que %(remaining)s × « %(name)s » : modifiez la quantité.")
-                    % {"remaining": remaining, "name": offers[offer_id].name}
-                    if remaining
-                    else _("« %(name)s » est épuisé : retirez-le de votre panier.")
-                    % {"name": offers[offer_id].name}
-                )
-        elif delta < 0:
-            given = Offer.objects.filter(pk=offer_id, sold__gte=-delta).update(sold=F("sold") + delta)
-            if given != 1:
-                raise RuntimeError(f"offer {offer_id}: sold counter out of step")
+    """Take (positive delta) or give back (negative delta) quantities, in one statement that locks the
+    offers in ascending pk order (locks.offers_move): it never takes more than what remains, even under
+    concurrency. Refused as a whole when one offer has not enough left (the first, in pk order, is named)."""
+    deltas = {offer_id: delta for offer_id, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    moved = locks.offers_move(deltas)
+    for offer_id in sorted(set(deltas) - moved):
+        if deltas[offer_id] < 0:
+            raise RuntimeError(f"offer {offer_id}: sold counter out of step")
+        remaining = Offer.objects.get(pk=offer_id).remaining or 0
+        raise OrderRefused(
+            _("Il ne reste que %(remaining)s × « %(name)s » : modifiez la quantité.")
+            % {"remaining": remaining, "name": offers[offer_id].name}
+            if remaining
+            else _("« %(name)s » est épuisé : retirez-le de votre panier.") % {"name": offers[offer_id].name}
+        )
 
 
 def stock_give_back(*, quantities: Mapping[int, int]) -> None:
@@ -135,16 +135,34 @@ def _check_payment_method(payment_method: str) -> None:
         raise OrderRefused(_("Ce moyen de paiement n'est pas accepté par le collectif."))
 
 
-def _reserve(sale: Sale, slot_id: int, user: User):
-    slot = PickupSlot.objects.filter(pk=slot_id, distribution_id=sale.distribution_id).first()
-    if slot is None:
-        raise OrderRefused(
+def _slot_refusal(refusal: point_services.BookingRefused) -> OrderRefused:
+    if isinstance(refusal, point_services.SlotElsewhere):
+        return OrderRefused(
             _("Ce créneau ne fait pas partie de cette vente : choisissez-en un dans la liste.")
         )
+    return OrderRefused(str(refusal))
+
+
+def _take_slot(sale: Sale, slot_id: int, user: User) -> PickupSlot:
+    """A place in a slot of the sale's distribution (one conditional UPDATE); its booking is written last."""
     try:
-        return point_services.slot_reserve(slot_id=slot.pk, user=user)
+        return point_services.slot_take(slot_id=slot_id, user=user, distribution_id=sale.distribution_id)
     except point_services.BookingRefused as refusal:
-        raise OrderRefused(str(refusal)) from refusal
+        raise _slot_refusal(refusal) from refusal
+
+
+def _duplicate_refusal(error: IntegrityError) -> OrderRefused | None:
+    """What a member is told when two checkouts of theirs ran at once (a double click) and the database
+    refused the second: the same as when the first had been seen before. None: another error."""
+    booked = point_services.booking_duplicate(error)
+    if booked is not None:
+        return OrderRefused(str(booked))
+    if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) == ONE_ORDER_PER_SALE:
+        return OrderRefused(_("Vous avez déjà une commande pour cette vente : modifiez-la plutôt."))
+    return None
+
+
+ONE_ORDER_PER_SALE = "order_one_placed_per_member_and_sale"  # the constraint's name (models.Order)
 
 
 def _notify(order: Order, kind: str) -> None:
@@ -156,41 +174,61 @@ def _notify(order: Order, kind: str) -> None:
     )
 
 
-@transaction.atomic
 def order_place(
     *, sale_id: int, user: User, quantities: Mapping[int, int], slot_id: int, payment_method: str
 ) -> Order:
     """Place an order in one transaction: the stock of every line and a place in the slot are taken, or
     nothing is. Prices and totals come from the sale's frozen offers, never from the request."""
-    sale = _open_sale(sale_id)
-    if Order.objects.filter(sale=sale, user=user, status=Order.Status.PLACED).exists():
+    try:
+        return _order_place(
+            sale_id=sale_id, user=user, quantities=quantities, slot_id=slot_id, payment_method=payment_method
+        )
+    except IntegrityError as error:  # the whole transaction rolled back: nothing of it is left
+        refusal = _duplicate_refusal(error)
+        if refusal is None:
+            raise
+        raise refusal from error
+
+
+@transaction.atomic
+def _order_place(
+    *, sale_id: int, user: User, quantities: Mapping[int, int], slot_id: int, payment_method: str
+) -> Order:
+    """The order's own rows first, then what other checkouts compete for, the basket number last (see
+    locks). The member's second order of a sale, or second booking of its distribution, at the same moment,
+    is refused by the database's constraints (order_place words it)."""
+    sale = _check_open(locks.sale_share_for_member(sale_id, user.pk))
+    if sale.member_has_order:
         raise OrderRefused(_("Vous avez déjà une commande pour cette vente : modifiez-la plutôt."))
     _check_payment_method(payment_method)
     offers = _clean_quantities(sale, quantities)
     wanted = {offer_id: quantities[offer_id] for offer_id in offers}
-    _move_stock(offers, wanted)
-    booking = _reserve(sale, slot_id, user)
     order = Order(
         sale=sale,
         user=user,
-        number=f"pending-{booking.pk}",
-        booking=booking,
-        basket_number=booking.basket_number,
+        number=f"pending-{uuid.uuid4().hex[:11]}",  # until its pk is known, below
         payment_method=payment_method,
     )
-    order.save()
     lines = order_lines_build(order, offers, wanted)
-    OrderLine.objects.bulk_create(lines)
-    order.number = f"{sale.pk}-{order.pk:05d}"
     order.total = sum((line.amount for line in lines), Decimal("0"))
-    order.save(update_fields=["number", "total"])
-    payment_services.hold_start(order)
+    order.save()
+    OrderLine.objects.bulk_create(lines)
+    order.number = f"{sale.pk}-{order.pk:05d}"  # written with the booking, below
+    payment_services.new_order_known(order, lines)
+    payment_services.hold_start(order, new_order=True)
     order_event(order=order, kind=OrderEvent.Kind.PLACED)
     _notify(order, "placed")
+    _move_stock(offers, wanted)
+    slot = _take_slot(sale, slot_id, user)
+    order.booking = point_locks.basket_book(slot=slot, user_id=user.pk)
+    order.basket_number = order.booking.basket_number
+    Order.objects.filter(pk=order.pk).update(
+        number=order.number, booking=order.booking, basket_number=order.basket_number
+    )
+    order._prefetched_objects_cache = {}  # type: ignore[attr-defined]  # read afresh from now on
     return order
 
 
-@transaction.atomic
 def order_update(
     *,
     order_id: int,
@@ -202,6 +240,33 @@ def order_update(
 ) -> Order:
     """Change an order until the sale closes: quantities move by their difference, the slot changes only
     if another one is chosen; all or nothing."""
+    try:
+        return _order_update(
+            order_id=order_id,
+            user=user,
+            quantities=quantities,
+            slot_id=slot_id,
+            payment_method=payment_method,
+            seen_updated_at=seen_updated_at,
+        )
+    except IntegrityError as error:  # the whole transaction rolled back: nothing of it is left
+        refusal = _duplicate_refusal(error)
+        if refusal is None:
+            raise
+        raise refusal from error
+
+
+@transaction.atomic
+def _order_update(
+    *,
+    order_id: int,
+    user: User,
+    quantities: Mapping[int, int],
+    slot_id: int,
+    payment_method: str,
+    seen_updated_at: datetime | None = None,
+) -> Order:
+    """The change itself; a new slot's booking (and basket number) is written last."""
     current = Order.objects.filter(pk=order_id, user=user).select_related("booking").first()
     if current is None or not current.is_placed:
         raise OrderRefused(_("Cette commande n'existe pas ou a été annulée."))
@@ -221,13 +286,15 @@ def order_update(
     deltas = {offer_id: wanted.get(offer_id, 0) - old.get(offer_id, 0) for offer_id in set(old) | set(wanted)}
     _move_stock(offers, {offer_id: delta for offer_id, delta in deltas.items() if delta})
     booking = current.booking
+    new_slot = None
     if booking is None or booking.slot_id != slot_id:
         slot_ids = sorted({slot_id} | ({booking.slot_id} if booking else set()))
         for locked_id in slot_ids:  # both slots, in ascending order, before moving between them
             point_locks.slot_lock(locked_id)
         if booking is not None:
             point_services.slot_release(booking=booking)
-        booking = _reserve(sale, slot_id, user)
+        new_slot = _take_slot(sale, slot_id, user)  # its booking is written last (the basket counter)
+        booking = None
     order = locks.order_lock(current.pk)
     if order.updated_at != (seen_updated_at or current.updated_at) or not order.is_placed:
         raise OrderRefused(
@@ -245,7 +312,7 @@ def order_update(
     except payment_services.PaymentRefused as refusal:
         raise OrderRefused(str(refusal)) from refusal
     order.booking = booking
-    order.basket_number = booking.basket_number
+    order.basket_number = booking.basket_number if booking else None
     order.payment_method = payment_method
     order.total = sum((line.amount for line in lines), Decimal("0"))
     order.save()
@@ -253,6 +320,10 @@ def order_update(
     payment_services.excess_refund(order)
     order_event(order=order, kind=OrderEvent.Kind.UPDATED)
     _notify(order, "updated")
+    if new_slot is not None:
+        order.booking = point_locks.basket_book(slot=new_slot, user_id=user.pk)
+        order.basket_number = order.booking.basket_number
+        Order.objects.filter(pk=order.pk).update(booking=order.booking, basket_number=order.basket_number)
     return order
 
 

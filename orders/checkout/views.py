@@ -122,13 +122,17 @@ def sale_basket_total(request, sale_id: int):
 
 @role_required(Role.MEMBER)
 def sale_checkout(request, sale_id: int):
-    sale = _visible_sale(sale_id)
-    order = _my_order(request, sale)
+    sale = checkout_selectors.sale_for_checkout(sale_id=sale_id, user=request.user)
+    if sale is None:
+        raise Http404
+    order = checkout_selectors.order_of_member(sale=sale, user=request.user) if sale.member_order_id else None
     quantities = _cart(request, sale) or (checkout_selectors.order_quantities(order=order) if order else {})
     if not quantities:
         messages.info(request, _("Votre panier est vide : choisissez vos produits."))
         return redirect("sale_shop", sale_id=sale.pk)
-    slots = checkout_selectors.sale_slots(sale=sale)
+    # Posted, the slot is checked by the order service as it takes the place: the list is read only if the
+    # page must be shown again.
+    slots = None if request.method == "POST" else checkout_selectors.sale_slots(sale=sale)
     initial = {}
     if order and order.booking_id:
         initial = {"slot": order.booking.slot_id, "payment_method": order.payment_method}
@@ -161,8 +165,6 @@ def sale_checkout(request, sale_id: int):
                 )
         except checkout_services.OrderRefused as refusal:
             form.add_error(None, str(refusal))
-            slots = checkout_selectors.sale_slots(sale=sale)  # show the places as they are now
-            form.slots = list(slots)
         else:
             request.session.pop(_cart_key(sale), None)
             if form.cleaned_data.get("use_credit"):
@@ -176,6 +178,8 @@ def sale_checkout(request, sale_id: int):
                 else _("Merci ! Votre commande %(number)s est enregistrée.") % {"number": placed.number},
             )
             return redirect("order_detail", order_id=placed.pk)
+    if request.method == "POST":
+        form.slots = list(checkout_selectors.sale_slots(sale=sale))  # the places as they are now
     summary = checkout_selectors.cart_summary(sale=sale, quantities=quantities)
     context = {
         "sale": sale,

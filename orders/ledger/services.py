@@ -66,15 +66,23 @@ def _payment_entry(payment: Payment) -> tuple[str, str]:
     return Kind.CARD_PAYMENT, _("Paiement par carte")
 
 
-def ledger_order_sync(order: Order, *, due_kind: str | None = None, by: User | None = None) -> list:
+def ledger_order_sync(
+    order: Order, *, due_kind: str | None = None, by: User | None = None, new_order: bool = False
+) -> list:
     """Bring the order's projected entries in line with its lines, payments and refunds (under the order
-    lock). `due_kind` names why the due changed (a weighing); guessed otherwise."""
+    lock). `due_kind` names why the due changed (a weighing); guessed otherwise. `new_order`: the order was
+    created in this transaction, so it has no entries nor payments yet (nothing to read)."""
     due_sum = ZERO
     by_payment: dict[int, Decimal] = defaultdict(Decimal)
     by_refund: dict[int, Decimal] = defaultdict(Decimal)
     has_due = False
     goodwill = ZERO
-    for entry in LedgerEntry.objects.filter(order=order).only("kind", "amount", "payment_id", "refund_id"):
+    entries = (
+        []
+        if new_order
+        else LedgerEntry.objects.filter(order=order).only("kind", "amount", "payment_id", "refund_id")
+    )
+    for entry in entries:
         if entry.kind == Kind.GOODWILL:
             goodwill += entry.amount
         elif entry.kind in LedgerEntry.DUE_KINDS:
@@ -105,7 +113,8 @@ def ledger_order_sync(order: Order, *, due_kind: str | None = None, by: User | N
             reason=_("Geste commercial sans objet : commande n° %(number)s annulée")
             % {"number": order.number},
         )
-    for payment in Payment.objects.filter(order=order).prefetch_related("refunds"):
+    payments = [] if new_order else Payment.objects.filter(order=order).prefetch_related("refunds")
+    for payment in payments:
         target = payment.amount if payment.status == Payment.Status.SUCCEEDED else ZERO
         if target != by_payment[payment.pk]:
             kind, reason = _payment_entry(payment)

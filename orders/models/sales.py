@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import time
 from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.signals import request_finished, request_started
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +20,23 @@ from orders.sales.recurrence import MonthlyRule, WeeklyRule
 from pickup_points.models import Distribution, PickupPoint
 from producers import weighing
 from producers.models import Producer, Product, Unit
+
+# The settings read during one web request, per schema: a checkout reads them in its view (the methods
+# offered) and again in its service (the method chosen); one query is enough. None outside a request (a
+# worker's task reads them afresh each time).
+_read_in_request: ContextVar[dict[str, ShopSettings] | None] = ContextVar("shop_settings_read", default=None)
+
+
+def _request_begins(**_kwargs) -> None:
+    _read_in_request.set({})
+
+
+def _request_ends(**_kwargs) -> None:
+    _read_in_request.set(None)
+
+
+request_started.connect(_request_begins, dispatch_uid="orders.shop_settings.request_started")
+request_finished.connect(_request_ends, dispatch_uid="orders.shop_settings.request_finished")
 
 
 class ShopSettings(models.Model):
@@ -89,10 +108,24 @@ class ShopSettings(models.Model):
     def __str__(self) -> str:
         return ", ".join(self.payment_methods)
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        read = _read_in_request.get()
+        if read is not None:
+            read.pop(connection.schema_name, None)  # type: ignore[attr-defined]
+
     @classmethod
     def current(cls) -> ShopSettings:
-        """The saved settings, or the defaults (cash only) unsaved: reading never writes."""
-        return cls.objects.filter(pk=1).first() or cls(pk=1, payment_methods=[PaymentMethod.CASH])
+        """The saved settings, or the defaults (cash only) unsaved: reading never writes. Read once per web
+        request (and again after they are saved)."""
+        read = _read_in_request.get()
+        schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+        if read is not None and schema in read:
+            return read[schema]
+        found = cls.objects.filter(pk=1).first() or cls(pk=1, payment_methods=[PaymentMethod.CASH])
+        if read is not None:
+            read[schema] = found
+        return found
 
     def accepted_methods(self, *, card_ready: bool) -> list[tuple[str, str]]:
         """The methods members may choose; card only while the collective's Stripe account takes charges."""

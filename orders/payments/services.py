@@ -88,10 +88,13 @@ def _status_for(order: Order, balance: Balance) -> str:
     return PaymentStatus.DUE
 
 
-def order_payment_refresh(order: Order, *, due_kind: str | None = None) -> Order:
+def order_payment_refresh(order: Order, *, due_kind: str | None = None, new_order: bool = False) -> Order:
     """Bring the order's ledger entries up to date and store where its money stands (call under the order
-    lock, after any money change)."""
-    ledger.ledger_order_sync(order, due_kind=due_kind)
+    lock, after any money change). `new_order`: created in this transaction, its lines, payments and entries
+    in hand (ledger.ledger_order_sync reads nothing)."""
+    written = ledger.ledger_order_sync(order, due_kind=due_kind, new_order=new_order)
+    if new_order:
+        order._prefetched_objects_cache["ledger_entries"] = _known(order.ledger_entries, written)
     status = _status_for(order, order_balance(order))
     hold_until = order.hold_until if status == PaymentStatus.AWAITING else None
     if (status, hold_until) != (order.payment_status, order.hold_until):
@@ -100,9 +103,27 @@ def order_payment_refresh(order: Order, *, due_kind: str | None = None) -> Order
     return order
 
 
-def hold_start(order: Order, now: datetime | None = None) -> None:
+def _known(manager, rows):
+    """The related rows of a new order as a prefetched queryset: reading them again costs nothing."""
+    queryset = manager.all()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    return queryset
+
+
+def new_order_known(order: Order, lines) -> None:
+    """Tell the reads below that `order` was just created with `lines`: no payments, no entries yet."""
+    order._prefetched_objects_cache = {
+        "lines": _known(order.lines, lines),
+        "payments": _known(order.payments, []),
+        "ledger_entries": _known(order.ledger_entries, []),
+    }
+
+
+def hold_start(order: Order, now: datetime | None = None, *, new_order: bool = False) -> None:
     """A card order keeps its stock and place until hold_until (called by the order services, in their
-    transaction, when an order is placed or switched to card)."""
+    transaction, when an order is placed or switched to card). `new_order`: placed in this transaction,
+    with new_order_known called (nothing is read again)."""
     now = now or timezone.now()
     if order.payment_method == PaymentMethod.CARD and order.payment_status in (
         PaymentStatus.DUE,
@@ -116,10 +137,10 @@ def hold_start(order: Order, now: datetime | None = None) -> None:
             payment_status=order.payment_status, hold_until=order.hold_until
         )
         return
-    if order.payment_method != PaymentMethod.CARD:  # switched to paying on site: stop the open sessions
+    if order.payment_method != PaymentMethod.CARD and not new_order:  # switched to paying on site: stop
         for payment in order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING):
-            _session_drop(payment)
-    order_payment_refresh(order)
+            _session_drop(payment)  # the open sessions
+    order_payment_refresh(order, new_order=new_order)
 
 
 def excess_refund(order: Order) -> None:

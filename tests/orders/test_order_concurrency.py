@@ -65,6 +65,11 @@ def _assert_invariants(market):
     for slot in PickupSlot.objects.filter(distribution=market.sale.distribution):
         assert slot.reserved == SlotBooking.objects.filter(slot=slot).count() <= slot.capacity
     assert Order.objects.filter(status=Order.Status.PLACED).count() == SlotBooking.objects.count()
+    # Every basket numbered once, from 1 up, and the order shows its booking's number.
+    numbers = sorted(SlotBooking.objects.values_list("basket_number", flat=True))
+    assert numbers == list(range(1, len(numbers) + 1))
+    for order in Order.objects.filter(status=Order.Status.PLACED).select_related("booking"):
+        assert order.booking is not None and order.basket_number == order.booking.basket_number
 
 
 def test_thirty_members_race_for_ten_units(market, alpha):

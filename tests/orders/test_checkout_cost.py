@@ -1,0 +1,182 @@
+"""What a checkout costs the database, and what it makes other checkouts wait for (issue 21, item 2).
+
+The number of statements is a regression guard (speed itself is measured by bench/order_load.py). The
+basket number is taken at the very end of the transaction: a checkout that is held up half-way (here, by the
+same member's other checkout, still open) does not hold up the other members' checkouts of the sale."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from marketplace.models import Membership, Role, User
+from orders.checkout import services as checkout_services
+from orders.models import Order, PaymentMethod
+from pickup_points.models import SlotBooking
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The whole POST: tenant, session, member (6, as every page), the sale, the order, the cart dropped from the
+# session; transaction control (BEGIN, COMMIT) is not counted, savepoints would be.
+CHECKOUT_STATEMENTS = 20
+
+
+def test_a_checkout_posts_in_at_most_twenty_statements_whatever_the_basket(
+    browse, alpha, market, real_worker
+):
+    """Outside any test transaction and with a real worker for the confirmation e-mail, as in production:
+    every savepoint would be counted, and the e-mail's own statements are not the checkout's."""
+    counts = []
+    for member, basket in [
+        (alpha.member, {market.tomatoes: 2}),
+        (alpha.staff, {market.tomatoes: 1, market.cheese: 3, market.beef: 1, market.wine: 2}),
+    ]:
+        Membership.objects.filter(user=member, collective=alpha.collective).update(roles=[Role.MEMBER])
+        client = browse(alpha, member)
+        cart = client.post(
+            f"/ventes/{market.sale.pk}/", {f"qty_{offer.pk}": qty for offer, qty in basket.items()}
+        )
+        assert cart.status_code == 302
+        slot = market.slots[1]
+        with CaptureQueriesContext(connection) as captured:
+            placed = client.post(
+                f"/ventes/{market.sale.pk}/commander/",
+                {"slot": slot.pk, "payment_method": PaymentMethod.CASH},
+            )
+        order = Order.objects.get(user=member)
+        assert placed.status_code == 302 and placed["Location"] == f"/commandes/{order.pk}/"
+        statements = [
+            query["sql"] for query in captured.captured_queries if query["sql"] not in {"BEGIN", "COMMIT"}
+        ]
+        assert not [sql for sql in statements if sql.startswith("SAVEPOINT")], statements
+        assert len(statements) <= CHECKOUT_STATEMENTS, "\n".join(statements)
+        counts.append(len(statements))
+        assert order.lines.count() == len(basket) and order.booking.slot_id == slot.pk
+    assert counts[0] == counts[1]  # four lines cost what one does
+    assert sorted(SlotBooking.objects.values_list("basket_number", flat=True)) == [1, 2]
+
+
+def _member(alpha, number: int) -> User:
+    user = User.objects.create_user(email=f"basket{number}@race.test", password="x")
+    Membership.objects.create(user=user, collective=alpha.collective, roles=[Role.MEMBER])
+    return user
+
+
+def _backend_pid() -> int:
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
+
+
+def _waits_on_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+def test_a_checkout_held_up_half_way_does_not_hold_up_the_others(market, alpha):
+    """Anna's checkout waits on her own other checkout, still open (a double click); meanwhile Bruno
+    orders, commits and gets basket n° 1. Then Anna's other checkout gives up, and hers gets n° 2."""
+    anna, bruno = _member(alpha, 1), _member(alpha, 2)
+    other_open, other_may_end = threading.Event(), threading.Event()
+    pids: dict[str, int] = {}
+    done: dict[str, object] = {}
+
+    def anna_other_checkout():  # her first click: an order row written, its transaction not ended
+        connection.set_tenant(alpha.collective)
+        try:
+            with transaction.atomic():
+                Order.objects.create(sale=market.sale, user=anna, number="held-open", payment_method="cash")
+                other_open.set()
+                other_may_end.wait(60)
+                transaction.set_rollback(True)  # it is refused in the end (say, the stock ran out)
+        finally:
+            connection.close()
+
+    def checkout(name, user, offer, slot):
+        connection.set_tenant(alpha.collective)
+        try:
+            pids[name] = _backend_pid()
+            done[name] = checkout_services.order_place(
+                sale_id=market.sale.pk,
+                user=user,
+                quantities={offer.pk: 1},
+                slot_id=slot.pk,
+                payment_method=PaymentMethod.CASH,
+            )
+        except Exception as error:  # noqa: BLE001 - reported by the assertions below
+            done[name] = error
+        finally:
+            connection.close()
+
+    def until(condition) -> bool:
+        for _ in range(600):  # a liveness guard only: what is asserted is who waits on whom
+            if condition():
+                return True
+            time.sleep(0.05)
+        return False
+
+    slots = market.slots
+    holder = threading.Thread(target=anna_other_checkout)
+    holder.start()
+    assert other_open.wait(30)
+    anna_thread = threading.Thread(target=checkout, args=("anna", anna, market.tomatoes, slots[0]))
+    anna_thread.start()
+    try:
+        assert until(lambda: "anna" in pids and _waits_on_a_lock(pids["anna"]))
+        bruno_thread = threading.Thread(target=checkout, args=("bruno", bruno, market.cheese, slots[1]))
+        bruno_thread.start()
+        # Bruno's checkout ends by itself, while Anna's is still held: it never waited on hers.
+        assert until(lambda: "bruno" in done or ("bruno" in pids and _waits_on_a_lock(pids["bruno"])))
+        bruno_thread.join(30)
+        assert isinstance(done.get("bruno"), Order), done
+        assert "anna" not in done and _waits_on_a_lock(pids["anna"])
+    finally:
+        other_may_end.set()
+        holder.join(30)
+        anna_thread.join(30)
+    assert isinstance(done["anna"], Order), done
+    assert (done["bruno"].basket_number, done["anna"].basket_number) == (1, 2)
+    connection.set_tenant(alpha.collective)
+    numbers = dict(Order.objects.values_list("user_id", "booking__basket_number"))
+    assert numbers == {bruno.pk: 1, anna.pk: 2}
+
+
+def test_a_double_click_places_one_order_and_says_so(market, alpha):
+    """The same member's two checkouts at once: one order, the other told as if it came second."""
+    member = _member(alpha, 3)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def click():
+        connection.set_tenant(alpha.collective)
+        try:
+            barrier.wait()
+            checkout_services.order_place(
+                sale_id=market.sale.pk,
+                user=member,
+                quantities={market.tomatoes.pk: 2},
+                slot_id=market.slots[0].pk,
+                payment_method=PaymentMethod.CASH,
+            )
+            outcomes.append("placed")
+        except checkout_services.OrderRefused as refusal:
+            outcomes.append(str(refusal))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    connection.set_tenant(alpha.collective)
+    assert sorted(outcomes) == [
+        "Vous avez déjà une commande pour cette vente : modifiez-la plutôt.",
+        "placed",
+    ]
+    market.tomatoes.refresh_from_db()
+    assert market.tomatoes.sold == 2 and SlotBooking.objects.get().basket_number == 1
+    assert market.slots[0].reserved == 1

@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db import connection
+from django.db.models import F, Prefetch, QuerySet
 
 from marketplace.money import money
 from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, Sale
 from pickup_points.models import PickupSlot
+from producers.models import Category, Producer, Product
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,59 @@ def sale_offers(*, sale: Sale) -> QuerySet[Offer]:
         .select_related("producer", "product", "product__category")
         .order_by("producer__name", "product__category__position", "name")
     )
+
+
+def offers_priced(*, sale: Sale, offer_ids: Iterable[int]) -> list[Offer]:
+    """The offers of `sale` among `offer_ids`, with what their price needs (the running total, the cart)."""
+    offer_ids = list(offer_ids)
+    return list(Offer.objects.filter(sale=sale, pk__in=offer_ids)) if offer_ids else []
+
+
+def stock_left(
+    *, sale: Sale, offer_ids: Iterable[int] | None = None, below: int | None = None
+) -> dict[int, int | None]:
+    """What is left to order of the sale's offers, by offer id (None: unlimited): the one read of it, for
+    the sale page (`below`: only the offers with fewer left, whose badge and limit differ from the others')
+    and the cart (`offer_ids`: the offers posted). An offer not returned is not in the sale, or has at least
+    `below` left."""
+    offers = Offer.objects.filter(sale=sale)
+    if offer_ids is not None:
+        offer_ids = list(offer_ids)
+        if not offer_ids:
+            return {}
+        offers = offers.filter(pk__in=offer_ids)
+    if below is not None:
+        offers = offers.filter(quantity__isnull=False, quantity__lt=F("sold") + below)
+    return {
+        pk: None if quantity is None else max(quantity - sold, 0)
+        for pk, quantity, sold in offers.values_list("pk", "quantity", "sold")
+    }
+
+
+def _fingerprint_sql() -> str:
+    offer, product = Offer._meta.db_table, Product._meta.db_table
+    producer, category = Producer._meta.db_table, Category._meta.db_table
+    # Every column the cached offer list shows or is ordered by; not the quantities (read each time).
+    shown = (
+        "o.id, o.name, o.unit, o.price, o.guaranteed_until, o.is_variable_weight, o.estimated_weight_kg, "
+        "o.producer_id, pr.name, p.thumbnail, c.position"
+    )
+    return (
+        f"SELECT count(*), md5(string_agg(concat_ws('|', {shown}), ',' ORDER BY o.id)) "
+        f"FROM {offer} o JOIN {product} p ON p.id = o.product_id JOIN {producer} pr ON pr.id = o.producer_id "
+        f"LEFT JOIN {category} c ON c.id = p.category_id WHERE o.sale_id = %s"
+    )
+
+
+def offer_list_fingerprint(*, sale: Sale) -> str:
+    """A digest of everything the sale page's cached offer list shows (orders.checkout.offer_list), in one
+    query: any change of an offer, its product's photo, its producer's name or its shelf's order, made by
+    whatever means (a service, the admin, an import), gives another digest, so no write can forget to
+    invalidate the cache. What is left in stock is not in it: the page reads that on each request."""
+    with connection.cursor() as cursor:
+        cursor.execute(_fingerprint_sql(), [sale.pk])
+        count, digest = cursor.fetchone()
+    return f"{count}.{digest or ''}"
 
 
 def sale_slots(*, sale: Sale) -> QuerySet[PickupSlot]:
@@ -98,15 +153,15 @@ def order_quantities(*, order: Order) -> dict[int, int]:
 @dataclass(frozen=True)
 class ProducerGroup:
     producer: object
-    rows: list
+    offers: list
 
 
-def offers_by_producer(rows) -> list[ProducerGroup]:
-    """(offer, field) rows grouped by producer, in the order of the offers."""
+def offers_by_producer(offers: Iterable[Offer]) -> list[ProducerGroup]:
+    """The offers grouped by producer, in their order."""
     groups: dict[int, ProducerGroup] = {}
-    for offer, field in rows:
-        group = groups.setdefault(offer.producer_id, ProducerGroup(producer=offer.producer, rows=[]))
-        group.rows.append((offer, field))
+    for offer in offers:
+        group = groups.setdefault(offer.producer_id, ProducerGroup(producer=offer.producer, offers=[]))
+        group.offers.append(offer)
     return list(groups.values())
 
 

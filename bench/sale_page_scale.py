@@ -236,8 +236,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=20)
     print(f"floor: /sante/ through the same middleware, gunicorn 1 sync worker: {floor:.1f} ms")
-    print(f"{'products':>8} {'page warm':>10} {'ratio':>6} {'page cold':>10} {'ratio':>7} "
-          f"{'statements':>10} {'cart POST':>10} {'ratio':>6}")
+    print(
+        f"{'products':>8} {'page warm':>10} {'ratio':>6} {'page cold':>10} {'ratio':>7} "
+        f"{'statements':>10} {'cart POST':>10} {'ratio':>6}"
+    )
     for size, warm, cold, statements, cart in rows:
         print(
             f"{size:>8} {warm:>7.1f} ms {warm / floor:>5.1f}× {cold:>7.1f} ms {cold / floor:>6.1f}× "

@@ -14,7 +14,9 @@ class CartForm(forms.Form):
     empty), or those of the cart when nothing is posted: the page's hundreds of other fields are empty and
     need no checking. What remains is re-checked when ordering."""
 
-    def __init__(self, *args, left: dict[int, int | None], own: dict[int, int], quantities: dict[int, int], **kwargs):
+    def __init__(
+        self, *args, left: dict[int, int | None], own: dict[int, int], quantities: dict[int, int], **kwargs
+    ):
         """`left`: what is left of those offers (selectors.stock_left: only the sale's offers are there);
         `own`: what the member's order already holds (theirs to keep); `quantities`: the cart shown."""
         super().__init__(*args, **kwargs)
@@ -43,9 +45,10 @@ class CartForm(forms.Form):
         typed = set()
         for key, value in data.items():
             number = key[4:]
-            if key.startswith("qty_") and number.isascii() and number.isdigit() and len(number) < 16:
-                if value.strip():
-                    typed.add(int(number))
+            # ASCII digits only (int() takes « ² » too) and short enough for the primary key's column.
+            is_offer = key.startswith("qty_") and number.isascii() and number.isdigit() and len(number) < 16
+            if is_offer and value.strip():
+                typed.add(int(number))
         return typed
 
     def quantities(self) -> dict[int, int]:

@@ -1,20 +1,22 @@
 """The sale page's offer list, rendered once per version of the sale's offers and kept in the cache.
 
 The list (producers, photos, names, prices, weighed estimates) is the same for every member: it is rendered
-once per version of what it shows (`selectors.offer_list_fingerprint`, one query), language and pricing
-variant, and cached (Redis; django-tenants' key function puts the schema in front of every key). What
-differs per request is filled in after: what is left in stock, the member's quantities and the errors of
-what they typed. The cached list is a sequence of HTML pieces with two slots per offer, its sold-out class
-and its stock badge with its quantity field; a slot takes the piece rendered with the list (plenty left,
-nothing typed), except for the few offers low in stock or with a quantity or an error, each rendered with
-the same small template (`orders/_offer_stock_qty.html`). So a request costs the same with 30 or 3 000
-products but for joining the pieces.
+once per version of what it shows (`selectors.offer_list_version`: a counter on the sale and a stamp of the
+catalogue), language and pricing variant, and cached (Redis, and the last few in the process's memory;
+django-tenants' key function puts the schema in front of every key). What differs per request is filled in
+after: what is left in stock, the member's quantities and the errors of what they typed. The cached list
+is one piece of HTML, every offer drawn with plenty left and an empty field, and for each offer where its
+two slots are (its sold-out class, its stock badge with its quantity field); only the few offers low in
+stock or with a quantity or an error are drawn again, each with the same small template
+(`orders/_offer_stock_qty.html`), and spliced in. So a request costs the same with 30 or 3 000 products.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -38,21 +40,16 @@ DRAWN_BELOW = MAX_LINE_QUANTITY
 # Escaped text cannot hold "<!--", so a product's name can never make a slot.
 SLOT = re.compile(r"<!--slot:([ct]):(\d+)-->(.*?)<!--/slot-->", re.S)
 NAV_END = "<!--/nav-->"
-
-
-@dataclass(frozen=True)
-class Slot:
-    kind: str  # "c": the item's class (sold out); "t": its stock badge and quantity field
-    offer_id: int
-    default: str  # what the slot holds when nothing is special about the offer (for "t": an empty field)
-    name: str
-    weighed: bool
+FORMAT = 2  # of OfferList: bump when its fields change, so that no process reads an older one
 
 
 @dataclass(frozen=True)
 class OfferList:
     nav: str  # the jump list of producers, shown above the form (empty with one producer)
-    parts: list  # str pieces and Slots, in order
+    html: str  # every offer as drawn with plenty left and nothing typed, for a member who may order
+    # offer id → (where its class slot is, where its field slot starts and ends, its name, weighed?),
+    # in the order of the page
+    slots: dict[int, tuple[int, int, int, str, bool]]
 
 
 @cache
@@ -67,8 +64,8 @@ def offer_list_key(*, sale: Sale, language: str, variant: str = BASE_PRICES) -> 
     language, and the pricing variant (members on a solidarity tier will see other prices: name the tier
     here, and render its prices in the list). The schema is put in front by the cache's key function
     (django_tenants.cache.make_key), so a collective never reads another's list."""
-    fingerprint = checkout_selectors.offer_list_fingerprint(sale=sale)
-    return f"sale-offers:{sale.pk}:{variant}:{language}:{_markup_version()}:{fingerprint}"
+    version = checkout_selectors.offer_list_version(sale=sale)
+    return f"sale-offers:{sale.pk}:{variant}:{language}:{_markup_version()}.{FORMAT}:{version}"
 
 
 def _labels() -> dict[str, str]:
@@ -87,31 +84,56 @@ def _render(sale: Sale) -> OfferList:
     )
     nav, _end, body = html.partition(NAV_END)
     names = {offer.pk: (offer.name, offer.is_variable_weight) for offer in offers}
-    parts: list = []
-    position = 0
+    pieces: list[str] = []
+    slots: dict[int, list] = {}
+    length = position = 0
     for match in SLOT.finditer(body):
-        parts.append(body[position : match.start()])
+        pieces.append(body[position : match.start()])
+        length += match.start() - position
         offer_id = int(match[2])
-        name, weighed = names[offer_id]
-        parts.append(Slot(kind=match[1], offer_id=offer_id, default=match[3], name=name, weighed=weighed))
+        if match[1] == "c":
+            slots[offer_id] = [length]
+        else:
+            slots[offer_id] += [length, length + len(match[3]), *names[offer_id]]
+        pieces.append(match[3])
+        length += len(match[3])
         position = match.end()
-    parts.append(body[position:])
-    return OfferList(nav=nav, parts=parts)
+    pieces.append(body[position:])
+    return OfferList(nav=nav, html="".join(pieces), slots={key: tuple(slot) for key, slot in slots.items()})
+
+
+_local: OrderedDict[str, OfferList] = OrderedDict()  # the last lists used by this process
+_local_lock = threading.Lock()
+LOCAL_LISTS = 8
 
 
 def offer_list(*, sale: Sale, variant: str = BASE_PRICES) -> OfferList:
-    """The sale's offer list from the cache, rendered and stored when this version is not there yet."""
+    """The sale's offer list: from this process's memory, else from the cache, else rendered and stored."""
     key = offer_list_key(sale=sale, language=get_language(), variant=variant)
+    local_key = django_cache.make_key(key)  # with the schema
+    with _local_lock:
+        listing = _local.get(local_key)
+        if listing is not None:
+            _local.move_to_end(local_key)
+            return listing
     listing = django_cache.get(key)
     if listing is None:
         listing = _render(sale)
         django_cache.set(key, listing, CACHE_SECONDS)
+    with _local_lock:
+        _local[local_key] = listing
+        while len(_local) > LOCAL_LISTS:
+            _local.popitem(last=False)
     return listing
 
 
 def offer_list_forget(*, sale: Sale, variant: str = BASE_PRICES) -> None:
-    """Drop the current version of the list (in the active language): the benchmark's cold cache."""
-    django_cache.delete(offer_list_key(sale=sale, language=get_language(), variant=variant))
+    """Drop the current version of the list (in the active language), here and in the cache: the
+    benchmark's cold cache."""
+    key = offer_list_key(sale=sale, language=get_language(), variant=variant)
+    with _local_lock:
+        _local.pop(django_cache.make_key(key), None)
+    django_cache.delete(key)
 
 
 def offer_list_html(
@@ -126,37 +148,42 @@ def offer_list_html(
     """The list as this member sees it. `left`: what is left of the offers low in stock and of those the
     member typed or holds (selectors.stock_left); `own`: what their order already holds (theirs to keep);
     `values`: the quantities shown, as typed; `errors`: the messages of the wrong ones."""
-    drawn = set(left) | set(values) | set(errors)
+    drawn = (set(left) | set(values) | set(errors)) & listing.slots.keys()
+    if can_order and not drawn:
+        return mark_safe(listing.html)  # noqa: S308 - rendered by the templates, escaped there
+    # A visitor who may not order sees no field: then every offer's slot is cut out.
+    redrawn = sorted(drawn if can_order else listing.slots, key=lambda offer_id: listing.slots[offer_id][0])
     slot_template = get_template(SLOT_TEMPLATE)
-    labels = _labels() if drawn else {}
+    labels = _labels()
+    html = listing.html
     out = []
-    for part in listing.parts:
-        if part.__class__ is str:
-            out.append(part)
-        elif part.kind == "c":
-            out.append(" is-sold-out" if left.get(part.offer_id) == 0 else "")
-        elif part.offer_id in drawn:
-            remaining = left.get(part.offer_id)
-            limit = (
-                MAX_LINE_QUANTITY
-                if remaining is None
-                else min(MAX_LINE_QUANTITY, remaining + own.get(part.offer_id, 0))
+    position = 0
+    for offer_id in redrawn:
+        class_at, field_from, field_to, name, weighed = listing.slots[offer_id]
+        remaining = left.get(offer_id)
+        out += [html[position:class_at], " is-sold-out" if remaining == 0 else "", html[class_at:field_from]]
+        position = field_to
+        if offer_id not in drawn:
+            continue  # a visitor's view of an offer with plenty left: no badge, no field
+        limit = (
+            MAX_LINE_QUANTITY
+            if remaining is None
+            else min(MAX_LINE_QUANTITY, remaining + own.get(offer_id, 0))
+        )
+        out.append(
+            slot_template.render(
+                {
+                    "offer_id": offer_id,
+                    "name": name,
+                    "weighed": weighed,
+                    "left": remaining,
+                    "limit": limit,
+                    "value": values.get(offer_id, ""),
+                    "errors": errors.get(offer_id, ""),
+                    "can_order": can_order,
+                    "labels": labels,
+                }
             )
-            out.append(
-                slot_template.render(
-                    {
-                        "offer_id": part.offer_id,
-                        "name": part.name,
-                        "weighed": part.weighed,
-                        "left": remaining,
-                        "limit": limit,
-                        "value": values.get(part.offer_id, ""),
-                        "errors": errors.get(part.offer_id, ""),
-                        "can_order": can_order,
-                        "labels": labels,
-                    }
-                )
-            )
-        elif can_order:
-            out.append(part.default)
+        )
+    out.append(html[position:])
     return mark_safe("".join(out))  # noqa: S308 - pieces rendered by the templates, escaped there

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ def sale_offers(*, sale: Sale) -> QuerySet[Offer]:
 def offers_priced(*, sale: Sale, offer_ids: Iterable[int]) -> list[Offer]:
     """The offers of `sale` among `offer_ids`, with what their price needs (the running total, the cart)."""
     offer_ids = list(offer_ids)
-    return list(Offer.objects.filter(sale=sale, pk__in=offer_ids)) if offer_ids else []
+    return list(Offer.objects.filter(sale=sale, pk__in=offer_ids).order_by()) if offer_ids else []
 
 
 def stock_left(
@@ -57,7 +58,7 @@ def stock_left(
     the sale page (`below`: only the offers with fewer left, whose badge and limit differ from the others')
     and the cart (`offer_ids`: the offers posted). An offer not returned is not in the sale, or has at least
     `below` left."""
-    offers = Offer.objects.filter(sale=sale)
+    offers = Offer.objects.filter(sale=sale).order_by()
     if offer_ids is not None:
         offer_ids = list(offer_ids)
         if not offer_ids:
@@ -71,30 +72,30 @@ def stock_left(
     }
 
 
-def _fingerprint_sql() -> str:
-    offer, product = Offer._meta.db_table, Product._meta.db_table
-    producer, category = Producer._meta.db_table, Category._meta.db_table
-    # Every column the cached offer list shows or is ordered by; not the quantities (read each time).
-    shown = (
-        "o.id, o.name, o.unit, o.price, o.guaranteed_until, o.is_variable_weight, o.estimated_weight_kg, "
-        "o.producer_id, pr.name, p.thumbnail, c.position"
+def _catalogue_stamp_sql() -> str:
+    product, producer, category = Product._meta.db_table, Producer._meta.db_table, Category._meta.db_table
+    # A sum, not a max: a product saved early but committed last still changes it. The producers and the
+    # shelves are a few dozen rows: their shown columns themselves.
+    sql = (
+        "SELECT (SELECT count(*) || '.' || coalesce(sum(extract(epoch FROM updated_at)), 0) "  # noqa: S608
+        f"FROM {product}), "
+        f"(SELECT md5(string_agg(concat_ws('|', id, name), ',' ORDER BY id)) FROM {producer}), "
+        f"(SELECT md5(string_agg(concat_ws('|', id, position), ',' ORDER BY id)) FROM {category})"
     )
-    return (
-        f"SELECT count(*), md5(string_agg(concat_ws('|', {shown}), ',' ORDER BY o.id)) "
-        f"FROM {offer} o JOIN {product} p ON p.id = o.product_id JOIN {producer} pr ON pr.id = o.producer_id "
-        f"LEFT JOIN {category} c ON c.id = p.category_id WHERE o.sale_id = %s"
-    )
+    return sql
 
 
-def offer_list_fingerprint(*, sale: Sale) -> str:
-    """A digest of everything the sale page's cached offer list shows (orders.checkout.offer_list), in one
-    query: any change of an offer, its product's photo, its producer's name or its shelf's order, made by
-    whatever means (a service, the admin, an import), gives another digest, so no write can forget to
-    invalidate the cache. What is left in stock is not in it: the page reads that on each request."""
+def offer_list_version(*, sale: Sale) -> str:
+    """The version of what the sale page's cached offer list shows (orders.checkout.offer_list): the sale's
+    `offers_version` (bumped by every change of its offers, read with the sale), and in one cheap query a
+    stamp of the collective's catalogue that changes with any saved product (its photo, its shelf: every
+    write of a product sets `updated_at`), producer name or shelf order. What is left in stock is not in it:
+    the page reads that on each request."""
     with connection.cursor() as cursor:
-        cursor.execute(_fingerprint_sql(), [sale.pk])
-        count, digest = cursor.fetchone()
-    return f"{count}.{digest or ''}"
+        cursor.execute(_catalogue_stamp_sql())
+        products, producers, categories = cursor.fetchone()
+    catalogue = hashlib.md5(f"{products}|{producers}|{categories}".encode(), usedforsecurity=False)
+    return f"{sale.offers_version}.{catalogue.hexdigest()[:16]}"
 
 
 def sale_slots(*, sale: Sale) -> QuerySet[PickupSlot]:

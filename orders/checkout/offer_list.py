@@ -7,8 +7,8 @@ django-tenants' key function puts the schema in front of every key). What differ
 after: what is left in stock, the member's quantities and the errors of what they typed. The cached list
 is one piece of HTML, every offer drawn with plenty left and an empty field, and for each offer where its
 two slots are (its sold-out class, its stock badge with its quantity field); only the few offers low in
-stock or with a quantity or an error are drawn again, each with the same small template
-(`orders/_offer_stock_qty.html`), and spliced in. So a request costs the same with 30 or 3 000 products.
+stock or with a quantity or an error are drawn again by `_slot_html` (the one markup of a slot, the cached
+piece included), and spliced in. So a request costs the same with 30 or 3 000 products.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from functools import cache
 
 from django.core.cache import cache as django_cache
 from django.template.loader import get_template
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -31,16 +32,16 @@ from orders.checkout import selectors as checkout_selectors
 from orders.models import MAX_LINE_QUANTITY, Sale
 
 LIST_TEMPLATE = "orders/_sale_offer_list.html"
-SLOT_TEMPLATE = "orders/_offer_stock_qty.html"
 BASE_PRICES = "base"  # the catalogue's prices; a pricing variant (e.g. a solidarity tier) gets its own list
 CACHE_SECONDS = 24 * 3600  # a new version gets a new key: old ones only wait to expire
 # Offers with fewer left than this are drawn per request: their badge (« plus que 3 ») or their limit
 # (the field's `max`) differs from the cached piece's.
 DRAWN_BELOW = MAX_LINE_QUANTITY
+LOW_STOCK = 5  # « plus que 5 » and fewer
 # Escaped text cannot hold "<!--", so a product's name can never make a slot.
 SLOT = re.compile(r"<!--slot:([ct]):(\d+)-->(.*?)<!--/slot-->", re.S)
 NAV_END = "<!--/nav-->"
-FORMAT = 2  # of OfferList: bump when its fields change, so that no process reads an older one
+FORMAT = 3  # of OfferList and of _slot_html: bump when they change, so that no process reads an older one
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class OfferList:
 @cache
 def _markup_version() -> str:
     """The templates' own digest: a deployment that changes them does not serve lists cached before."""
-    sources = "".join(get_template(name).template.source for name in (LIST_TEMPLATE, SLOT_TEMPLATE))
-    return hashlib.md5(sources.encode(), usedforsecurity=False).hexdigest()[:8]
+    source = get_template(LIST_TEMPLATE).template.source  # type: ignore[attr-defined]
+    return hashlib.md5(source.encode(), usedforsecurity=False).hexdigest()[:8]
 
 
 def offer_list_key(*, sale: Sale, language: str, variant: str = BASE_PRICES) -> str:
@@ -69,19 +70,50 @@ def offer_list_key(*, sale: Sale, language: str, variant: str = BASE_PRICES) -> 
 
 
 def _labels() -> dict[str, str]:
-    """The constant words of the quantity fields, translated once per rendering rather than per offer."""
-    return {"quantity": _("Quantité"), "pieces": _("Nombre de pièces"), "sold_out": _("Épuisé")}
+    """The constant words of the slots, translated (and escaped) once per rendering rather than per offer."""
+    return {
+        "quantity": escape(_("Quantité")),
+        "pieces": escape(_("Nombre de pièces")),
+        "sold_out": escape(_("Épuisé")),
+        "low": _("plus que %(remaining)s"),
+    }
+
+
+def _slot_html(
+    *,
+    offer_id: int,
+    name: str,
+    weighed: bool,
+    left: int | None,
+    limit: int,
+    value: str,
+    errors: object,
+    can_order: bool,
+    labels: dict[str, str],
+) -> str:
+    """An offer's stock badge and labelled quantity field. Written in Python rather than as a template: a
+    page may draw hundreds of them (the offers low in stock) and a template costs ten times more each."""
+    html = ""
+    if left == 0:
+        html = f'<p><span class="badge badge-out">{labels["sold_out"]}</span></p>'
+    elif left is not None and left <= LOW_STOCK:
+        html = f'<p><span class="badge badge-low">{escape(labels["low"] % {"remaining": left})}</span></p>'
+    if can_order and (left != 0 or value):
+        label = labels["pieces"] if weighed else labels["quantity"]
+        invalid = ' aria-invalid="true"' if errors else ""
+        html += (
+            f'<div class="qty-field">\n<label for="id_qty_{offer_id}">{label}'
+            f'<span class="visually-hidden"> : {escape(name)}</span></label>\n'
+            f'<input type="number" name="qty_{offer_id}" id="id_qty_{offer_id}" value="{escape(value)}"'
+            f' min="0" max="{limit}" class="qty"{invalid}>{errors or ""}</div>'
+        )
+    return html
 
 
 def _render(sale: Sale) -> OfferList:
     offers = checkout_selectors.sale_offers(sale=sale)
-    html = get_template(LIST_TEMPLATE).render(
-        {
-            "groups": checkout_selectors.offers_by_producer(offers),
-            "labels": _labels(),
-            "max_quantity": MAX_LINE_QUANTITY,
-        }
-    )
+    html = get_template(LIST_TEMPLATE).render({"groups": checkout_selectors.offers_by_producer(offers)})
+    labels = _labels()
     nav, _end, body = html.partition(NAV_END)
     names = {offer.pk: (offer.name, offer.is_variable_weight) for offer in offers}
     pieces: list[str] = []
@@ -93,10 +125,23 @@ def _render(sale: Sale) -> OfferList:
         offer_id = int(match[2])
         if match[1] == "c":
             slots[offer_id] = [length]
-        else:
-            slots[offer_id] += [length, length + len(match[3]), *names[offer_id]]
-        pieces.append(match[3])
-        length += len(match[3])
+            position = match.end()
+            continue
+        name, weighed = names[offer_id]
+        default = _slot_html(
+            offer_id=offer_id,
+            name=name,
+            weighed=weighed,
+            left=None,
+            limit=MAX_LINE_QUANTITY,
+            value="",
+            errors="",
+            can_order=True,
+            labels=labels,
+        )
+        slots[offer_id] += [length, length + len(default), name, weighed]
+        pieces.append(default)
+        length += len(default)
         position = match.end()
     pieces.append(body[position:])
     return OfferList(nav=nav, html="".join(pieces), slots={key: tuple(slot) for key, slot in slots.items()})
@@ -153,7 +198,6 @@ def offer_list_html(
         return mark_safe(listing.html)  # noqa: S308 - rendered by the templates, escaped there
     # A visitor who may not order sees no field: then every offer's slot is cut out.
     redrawn = sorted(drawn if can_order else listing.slots, key=lambda offer_id: listing.slots[offer_id][0])
-    slot_template = get_template(SLOT_TEMPLATE)
     labels = _labels()
     html = listing.html
     out = []
@@ -171,18 +215,16 @@ def offer_list_html(
             else min(MAX_LINE_QUANTITY, remaining + own.get(offer_id, 0))
         )
         out.append(
-            slot_template.render(
-                {
-                    "offer_id": offer_id,
-                    "name": name,
-                    "weighed": weighed,
-                    "left": remaining,
-                    "limit": limit,
-                    "value": values.get(offer_id, ""),
-                    "errors": errors.get(offer_id, ""),
-                    "can_order": can_order,
-                    "labels": labels,
-                }
+            _slot_html(
+                offer_id=offer_id,
+                name=name,
+                weighed=weighed,
+                left=remaining,
+                limit=limit,
+                value=values.get(offer_id, ""),
+                errors=errors.get(offer_id, ""),
+                can_order=can_order,
+                labels=labels,
             )
         )
     out.append(html[position:])

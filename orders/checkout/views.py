@@ -77,7 +77,7 @@ def _basket_total(sale: Sale, form: CartForm) -> checkout_selectors.BasketTotal 
     return checkout_selectors.basket_total(offers=offers, quantities=quantities)
 
 
-def _offers_shown(request, sale: Sale, form: CartForm, can_order: bool) -> dict[str, str]:
+def _offers_shown(sale: Sale, form: CartForm, can_order: bool) -> dict[str, str]:
     """The cached offer list (orders.checkout.offer_list) with this member's quantities, their errors and
     what is left of the offers low in stock filled in."""
     listing = offer_list.offer_list(sale=sale)
@@ -123,7 +123,7 @@ def sale_shop(request, sale_id: int):
     context = {
         "sale": with_pickup_hours([sale])[0],
         "form": form,
-        "offers": _offers_shown(request, sale, form, can_order),
+        "offers": _offers_shown(sale, form, can_order),
         "order": order,
         "can_order": can_order,
         "total": _basket_total(sale, form),

@@ -268,3 +268,12 @@ def test_quantities_of_products_not_in_the_sale_are_left_out(browse, alpha, mark
     assert answer.status_code == 302 and answer["Location"] == f"/ventes/{market.sale.pk}/commander/"
     session = client.session[f"cart:c_alpha:{market.sale.pk}"]
     assert session == {str(market.cheese.pk): 2}
+
+
+def test_a_visitor_sees_what_is_left_but_no_field(browse, alpha, market):
+    member_page = text(browse(alpha, alpha.member).get(f"/ventes/{market.sale.pk}/"))  # cached for members
+    assert _field_value(member_page, market.cheese) == ""
+    page = text(browse(alpha).get(f"/ventes/{market.sale.pk}/"))
+    assert "Se connecter pour commander" in page
+    assert 'type="number"' not in page and "Quantité" not in page
+    assert "plus que 3" in _item(page, "Vin de Buzet") and "4,20 €" in _item(page, "Tomme")

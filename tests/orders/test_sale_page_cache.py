@@ -19,9 +19,10 @@ from orders.models import PaymentMethod
 from orders.sales import services as sale_services
 from pickup_points import services as point_services
 from producers import services as producer_services
-from producers.models import Unit
+from producers.models import Product, Unit
 from tests.conftest import text
 from tests.orders.conftest import make_sale
+from tests.producers.factories import png
 
 
 def _field_value(page: str, offer) -> str | None:
@@ -277,3 +278,15 @@ def test_a_visitor_sees_what_is_left_but_no_field(browse, alpha, market):
     assert "Se connecter pour commander" in page
     assert 'type="number"' not in page and "Quantité" not in page
     assert "plus que 3" in _item(page, "Vin de Buzet") and "4,20 €" in _item(page, "Tomme")
+
+
+def test_a_new_photo_shows_at_once(browse, alpha, market, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client = browse(alpha, alpha.member)
+    path = f"/ventes/{market.sale.pk}/"
+    assert '<span class="noimg"' in _item(text(client.get(path)), "Tomme")
+
+    cheese = Product.objects.get(pk=market.cheese.product_id)
+    cheese = producer_services.product_update(product=cheese, photo=png())
+    item = _item(text(client.get(path)), "Tomme")
+    assert f'<img src="{cheese.thumbnail.url}"' in item and "noimg" not in item

@@ -11,6 +11,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -90,7 +91,7 @@ def _offers_shown(sale: Sale, form: CartForm, can_order: bool) -> dict[str, str]
         values=form.shown_values(),
         errors=form.field_errors(),
     )
-    return {"nav": listing.nav, "list": html}
+    return {"nav": mark_safe(listing.nav), "list": html}  # noqa: S308 - rendered by the template
 
 
 def sale_shop(request, sale_id: int):

@@ -217,6 +217,9 @@ def test_the_page_reads_as_much_with_3_or_30_products(browse, alpha, market):
     big_path = f"/ventes/{big_sale.pk}/"
     client.post(big_path, {f"qty_{offers[1].pk}": "1", f"qty_{offers[2].pk}": "1", "update_total": ""})
     big = _queries_of_the_page(client, big_sale)
+    raw = client.get(big_path).content.decode()  # not unescaped: the jump list must be markup
+    jump_list = re.search(r'<nav class="jump-list" aria-label="Producteurs">(.*?)</nav>', raw)
+    assert jump_list and all(f">{farm.name}</a>" in jump_list.group(1) for farm in farms)
     assert big == small, f"queries with 3 products (cold, warm): {small}, with 30: {big}"
 
 

@@ -145,6 +145,9 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Uploads are small images (logos, photos); anything bigger is refused by the forms.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The sale page posts one quantity field per product, empty or not (the no-JavaScript cart): Django's
+# default of 1 000 fields refused the cart of a sale of 1 000 products or more with a bare 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Files that name people (delivery sheets, purchase orders): never under MEDIA_ROOT, never given a URL, sent
 # only by permission-checked views (marketplace.storage). In production they may sit in a private

@@ -10,22 +10,26 @@ from orders.models import MAX_LINE_QUANTITY
 
 
 class CartForm(forms.Form):
-    """One quantity field per offer, named `qty_<offer id>`; what remains is re-checked when ordering."""
+    """Quantity fields `qty_<offer id>`, only for the offers a quantity was typed for (posted and not
+    empty), or those of the cart when nothing is posted: the page's hundreds of other fields are empty and
+    need no checking. What remains is re-checked when ordering."""
 
-    def __init__(self, *args, offers, own: dict[int, int], quantities: dict[int, int], **kwargs):
-        """`own`: what the member's order already holds (theirs to keep); `quantities`: the cart shown."""
+    def __init__(
+        self, *args, left: dict[int, int | None], own: dict[int, int], quantities: dict[int, int], **kwargs
+    ):
+        """`left`: what is left of those offers (selectors.stock_left: only the sale's offers are there);
+        `own`: what the member's order already holds (theirs to keep); `quantities`: the cart shown."""
         super().__init__(*args, **kwargs)
-        self.offers = list(offers)
-        for offer in self.offers:
-            available = (
-                MAX_LINE_QUANTITY if offer.remaining is None else offer.remaining + own.get(offer.pk, 0)
-            )
-            self.fields[f"qty_{offer.pk}"] = forms.IntegerField(
-                label=offer.name,
+        self.left = left
+        self.offer_ids = list(left)
+        self.own = own
+        for offer_id, remaining in left.items():
+            available = MAX_LINE_QUANTITY if remaining is None else remaining + own.get(offer_id, 0)
+            self.fields[f"qty_{offer_id}"] = forms.IntegerField(
                 min_value=0,
                 max_value=min(MAX_LINE_QUANTITY, available),
                 required=False,
-                initial=quantities.get(offer.pk, 0),
+                initial=quantities.get(offer_id, 0),
                 error_messages={
                     "max_value": _("Il n'en reste que %(limit_value)s.")
                     if available < MAX_LINE_QUANTITY
@@ -33,25 +37,55 @@ class CartForm(forms.Form):
                     "min_value": _("La quantité ne peut pas être négative."),
                     "invalid": _("Indiquez un nombre entier."),
                 },
-                widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "qty"}),
             )
+
+    @staticmethod
+    def typed_offer_ids(data) -> set[int]:
+        """The offers a quantity was typed for in `data` (a field left empty means none)."""
+        typed = set()
+        for key, value in data.items():
+            number = key[4:]
+            # ASCII digits only (int() takes « ² » too) and short enough for the primary key's column.
+            is_offer = key.startswith("qty_") and number.isascii() and number.isdigit() and len(number) < 16
+            if is_offer and value.strip():
+                typed.add(int(number))
+        return typed
 
     def quantities(self) -> dict[int, int]:
         return {
-            offer.pk: self.cleaned_data[f"qty_{offer.pk}"]
-            for offer in self.offers
-            if self.cleaned_data.get(f"qty_{offer.pk}")
+            offer_id: self.cleaned_data[f"qty_{offer_id}"]
+            for offer_id in self.offer_ids
+            if self.cleaned_data.get(f"qty_{offer_id}")
         }
 
     def shown_quantities(self) -> dict[int, int] | None:
         """The quantities the page shows: those typed (None while some are wrong), else the cart's."""
         if not self.is_bound:
-            return {offer.pk: self.fields[f"qty_{offer.pk}"].initial for offer in self.offers}
+            return {
+                offer_id: self.fields[f"qty_{offer_id}"].initial
+                for offer_id in self.offer_ids
+                if self.fields[f"qty_{offer_id}"].initial
+            }
         return self.quantities() if self.is_valid() else None
 
-    def rows(self):
-        """(offer, bound field) pairs for the template."""
-        return [(offer, self[f"qty_{offer.pk}"]) for offer in self.offers]
+    def shown_values(self) -> dict[int, str]:
+        """What each field shows, as typed (or the cart's quantity); an empty field is left out."""
+        values = {}
+        for offer_id in self.offer_ids:
+            value = self[f"qty_{offer_id}"].value()
+            if value not in (None, "", 0):
+                values[offer_id] = str(value)
+        return values
+
+    def field_errors(self) -> dict[int, object]:
+        """The messages of the wrong quantities, by offer id."""
+        if not self.is_bound:
+            return {}
+        return {
+            offer_id: self.errors[f"qty_{offer_id}"]
+            for offer_id in self.offer_ids
+            if f"qty_{offer_id}" in self.errors
+        }
 
 
 class CheckoutForm(forms.Form):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db import connection
+from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery
 
 from marketplace.money import money
 from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, Sale
 from pickup_points.models import PickupSlot
+from producers.models import Category, Producer, Product
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,59 @@ def sale_offers(*, sale: Sale) -> QuerySet[Offer]:
         .select_related("producer", "product", "product__category")
         .order_by("producer__name", "product__category__position", "name")
     )
+
+
+def offers_priced(*, sale: Sale, offer_ids: Iterable[int]) -> list[Offer]:
+    """The offers of `sale` among `offer_ids`, with what their price needs (the running total, the cart)."""
+    offer_ids = list(offer_ids)
+    return list(Offer.objects.filter(sale=sale, pk__in=offer_ids).order_by()) if offer_ids else []
+
+
+def stock_left(
+    *, sale: Sale, offer_ids: Iterable[int] | None = None, below: int | None = None
+) -> dict[int, int | None]:
+    """What is left to order of the sale's offers, by offer id (None: unlimited): the one read of it, for
+    the sale page (`below`: only the offers with fewer left, whose badge and limit differ from the others')
+    and the cart (`offer_ids`: the offers posted). An offer not returned is not in the sale, or has at least
+    `below` left."""
+    offers = Offer.objects.filter(sale=sale).order_by()
+    if offer_ids is not None:
+        offer_ids = list(offer_ids)
+        if not offer_ids:
+            return {}
+        offers = offers.filter(pk__in=offer_ids)
+    if below is not None:
+        offers = offers.filter(quantity__isnull=False, quantity__lt=F("sold") + below)
+    return {
+        pk: None if quantity is None else max(quantity - sold, 0)
+        for pk, quantity, sold in offers.values_list("pk", "quantity", "sold")
+    }
+
+
+def _catalogue_stamp_sql() -> str:
+    product, producer, category = Product._meta.db_table, Producer._meta.db_table, Category._meta.db_table
+    # A sum, not a max: a product saved early but committed last still changes it. The producers and the
+    # shelves are a few dozen rows: their shown columns themselves.
+    sql = (
+        "SELECT (SELECT count(*) || '.' || coalesce(sum(extract(epoch FROM updated_at)), 0) "  # noqa: S608
+        f"FROM {product}), "
+        f"(SELECT md5(string_agg(concat_ws('|', id, name), ',' ORDER BY id)) FROM {producer}), "
+        f"(SELECT md5(string_agg(concat_ws('|', id, position), ',' ORDER BY id)) FROM {category})"
+    )
+    return sql
+
+
+def offer_list_version(*, sale: Sale) -> str:
+    """The version of what the sale page's cached offer list shows (orders.checkout.offer_list): the sale's
+    `offers_version` (bumped by every change of its offers, read with the sale), and in one cheap query a
+    stamp of the collective's catalogue that changes with any saved product (its photo, its shelf: every
+    write of a product sets `updated_at`), producer name or shelf order. What is left in stock is not in it:
+    the page reads that on each request."""
+    with connection.cursor() as cursor:
+        cursor.execute(_catalogue_stamp_sql())
+        products, producers, categories = cursor.fetchone()
+    catalogue = hashlib.md5(f"{products}|{producers}|{categories}".encode(), usedforsecurity=False)
+    return f"{sale.offers_version}.{catalogue.hexdigest()[:16]}"
 
 
 def sale_slots(*, sale: Sale) -> QuerySet[PickupSlot]:
@@ -109,15 +165,15 @@ def order_quantities(*, order: Order) -> dict[int, int]:
 @dataclass(frozen=True)
 class ProducerGroup:
     producer: object
-    rows: list
+    offers: list
 
 
-def offers_by_producer(rows) -> list[ProducerGroup]:
-    """(offer, field) rows grouped by producer, in the order of the offers."""
+def offers_by_producer(offers: Iterable[Offer]) -> list[ProducerGroup]:
+    """The offers grouped by producer, in their order."""
     groups: dict[int, ProducerGroup] = {}
-    for offer, field in rows:
-        group = groups.setdefault(offer.producer_id, ProducerGroup(producer=offer.producer, rows=[]))
-        group.rows.append((offer, field))
+    for offer in offers:
+        group = groups.setdefault(offer.producer_id, ProducerGroup(producer=offer.producer, offers=[]))
+        group.offers.append(offer)
     return list(groups.values())
 
 

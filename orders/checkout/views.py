@@ -11,12 +11,14 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.money import euros
 from marketplace.permissions import role_required
+from orders.checkout import offer_list
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
@@ -57,18 +59,39 @@ def _my_order(request, sale: Sale) -> Order | None:
 
 
 def _cart_form(request, sale: Sale, data=None) -> tuple[CartForm, Order | None]:
-    offers = list(checkout_selectors.sale_offers(sale=sale))
+    """The cart's form, over the offers typed in `data` (or those of the cart): a query for what is left of
+    them, none for the sale's other offers."""
     order = _my_order(request, sale)
     own = checkout_selectors.order_quantities(order=order) if order else {}
-    return CartForm(data, offers=offers, own=own, quantities=_cart(request, sale) or own), order
+    quantities = _cart(request, sale) or own
+    wanted = CartForm.typed_offer_ids(data) if data is not None else set(quantities)
+    left = checkout_selectors.stock_left(sale=sale, offer_ids=wanted)
+    return CartForm(data, left=left, own=own, quantities=quantities), order
 
 
-def _basket_total(form: CartForm) -> checkout_selectors.BasketTotal | None:
+def _basket_total(sale: Sale, form: CartForm) -> checkout_selectors.BasketTotal | None:
     """The running total of what the form shows; None while a quantity is wrong."""
     quantities = form.shown_quantities()
     if quantities is None:
         return None
-    return checkout_selectors.basket_total(offers=form.offers, quantities=quantities)
+    offers = checkout_selectors.offers_priced(sale=sale, offer_ids=quantities)
+    return checkout_selectors.basket_total(offers=offers, quantities=quantities)
+
+
+def _offers_shown(sale: Sale, form: CartForm, can_order: bool) -> dict[str, str]:
+    """The cached offer list (orders.checkout.offer_list) with this member's quantities, their errors and
+    what is left of the offers low in stock filled in."""
+    listing = offer_list.offer_list(sale=sale)
+    left = {**checkout_selectors.stock_left(sale=sale, below=offer_list.DRAWN_BELOW), **form.left}
+    html = offer_list.offer_list_html(
+        listing=listing,
+        can_order=can_order,
+        left=left,
+        own=form.own,
+        values=form.shown_values(),
+        errors=form.field_errors(),
+    )
+    return {"nav": mark_safe(listing.nav), "list": html}  # noqa: S308 - rendered by the template
 
 
 def sale_shop(request, sale_id: int):
@@ -101,10 +124,10 @@ def sale_shop(request, sale_id: int):
     context = {
         "sale": with_pickup_hours([sale])[0],
         "form": form,
-        "groups": checkout_selectors.offers_by_producer(form.rows()),
+        "offers": _offers_shown(sale, form, can_order),
         "order": order,
         "can_order": can_order,
-        "total": _basket_total(form),
+        "total": _basket_total(sale, form),
     }
     return render(request, "orders/sale_shop.html", context, status=400 if form.errors else 200)
 
@@ -117,7 +140,7 @@ def sale_basket_total(request, sale_id: int):
     if not request.headers.get("HX-Request"):
         return redirect("sale_shop", sale_id=sale.pk)
     form, _order = _cart_form(request, sale, request.POST)
-    return render(request, "orders/_basket_total.html", {"total": _basket_total(form)})
+    return render(request, "orders/_basket_total.html", {"total": _basket_total(sale, form)})
 
 
 @role_required(Role.MEMBER)

@@ -241,6 +241,9 @@ class Sale(models.Model):
         RecurringSchedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Bumped by every change of the sale's offers (orders.sales.services): part of the key of the sale
+    # page's cached offer list (orders.checkout.offer_list), read with the sale at no extra cost.
+    offers_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("vente")

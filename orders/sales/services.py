@@ -11,6 +11,7 @@ from itertools import islice
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.template.defaultfilters import date as date_format
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -158,6 +159,7 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
     producer_ids = set(sale.producers.values_list("pk", flat=True))
     products = Product.objects.in_bulk([row.product_id for row in rows if row.product_id not in offers])
     errors: dict[str, list[str]] = {}
+    shown_changed = False  # an offer added or removed, or a new price: what the sale page lists
 
     def refuse(row: OfferRow, message: str) -> None:
         errors.setdefault(str(row.product_id), []).append(message)
@@ -181,6 +183,7 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
             new = _offer_for(sale, product, quantity=row.quantity, price=row.price, agreed=agreed)
             new.sale = sale
             new.save()
+            shown_changed = True
         elif not row.included:
             if offer.sold:
                 refuse(
@@ -190,6 +193,7 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
                 )
             else:
                 offer.delete()
+                shown_changed = True
         elif row.quantity is not None and row.quantity < offer.sold:
             refuse(
                 row,
@@ -212,12 +216,16 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
                 _("%(name)s : le prix ne peut plus changer, la vente est ouverte.") % {"name": offer.name},
             )
         else:
+            shown_changed = shown_changed or offer.price != money(row.price)
             offer.quantity = row.quantity
             offer.price = money(row.price)
             offer.full_clean(validate_constraints=False)
             offer.save(update_fields=["quantity", "price"])
     if errors:
         raise ValidationError(errors)
+    if shown_changed:  # a new version of the sale page's offer list (its cache is keyed by it)
+        Sale.objects.filter(pk=sale.pk).update(offers_version=F("offers_version") + 1)
+        sale.refresh_from_db(fields=["offers_version"])
     return sale
 
 

@@ -1,0 +1,231 @@
+"""The sale page's offer list, rendered once per version of the sale's offers and kept in the cache.
+
+The list (producers, photos, names, prices, weighed estimates) is the same for every member: it is rendered
+once per version of what it shows (`selectors.offer_list_version`: a counter on the sale and a stamp of the
+catalogue), language and pricing variant, and cached (Redis, and the last few in the process's memory;
+django-tenants' key function puts the schema in front of every key). What differs per request is filled in
+after: what is left in stock, the member's quantities and the errors of what they typed. The cached list
+is one piece of HTML, every offer drawn with plenty left and an empty field, and for each offer where its
+two slots are (its sold-out class, its stock badge with its quantity field); only the few offers low in
+stock or with a quantity or an error are drawn again by `_slot_html` (the one markup of a slot, the cached
+piece included), and spliced in. So a request costs the same with 30 or 3 000 products.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from django.core.cache import cache as django_cache
+from django.template.loader import get_template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from orders.checkout import selectors as checkout_selectors
+from orders.models import MAX_LINE_QUANTITY, Sale
+
+LIST_TEMPLATE = "orders/_sale_offer_list.html"
+BASE_PRICES = "base"  # the catalogue's prices; a pricing variant (e.g. a solidarity tier) gets its own list
+CACHE_SECONDS = 24 * 3600  # a new version gets a new key: old ones only wait to expire
+# Offers with fewer left than this are drawn per request: their badge (« plus que 3 ») or their limit
+# (the field's `max`) differs from the cached piece's.
+DRAWN_BELOW = MAX_LINE_QUANTITY
+LOW_STOCK = 5  # « plus que 5 » and fewer
+# Escaped text cannot hold "<!--", so a product's name can never make a slot.
+SLOT = re.compile(r"<!--slot:([ct]):(\d+)-->(.*?)<!--/slot-->", re.S)
+NAV_END = "<!--/nav-->"
+FORMAT = 3  # of OfferList and of _slot_html: bump when they change, so that no process reads an older one
+
+
+@dataclass(frozen=True)
+class OfferList:
+    nav: str  # the jump list of producers, shown above the form (empty with one producer)
+    html: str  # every offer as drawn with plenty left and nothing typed, for a member who may order
+    # offer id → (where its class slot is, where its field slot starts and ends, its name, weighed?),
+    # in the order of the page
+    slots: dict[int, tuple[int, int, int, str, bool]]
+
+
+@cache
+def _markup_version() -> str:
+    """The templates' own digest: a deployment that changes them does not serve lists cached before."""
+    source = get_template(LIST_TEMPLATE).template.source  # type: ignore[attr-defined]
+    return hashlib.md5(source.encode(), usedforsecurity=False).hexdigest()[:8]
+
+
+def offer_list_key(*, sale: Sale, language: str, variant: str = BASE_PRICES) -> str:
+    """The one place the cache key of a sale's offer list is made: the version of what it shows, the
+    language, and the pricing variant (members on a solidarity tier will see other prices: name the tier
+    here, and render its prices in the list). The schema is put in front by the cache's key function
+    (django_tenants.cache.make_key), so a collective never reads another's list."""
+    version = checkout_selectors.offer_list_version(sale=sale)
+    return f"sale-offers:{sale.pk}:{variant}:{language}:{_markup_version()}.{FORMAT}:{version}"
+
+
+def _labels() -> dict[str, str]:
+    """The constant words of the slots, translated (and escaped) once per rendering rather than per offer."""
+    return {
+        "quantity": escape(_("Quantité")),
+        "pieces": escape(_("Nombre de pièces")),
+        "sold_out": escape(_("Épuisé")),
+        "low": _("plus que %(remaining)s"),
+    }
+
+
+def _slot_html(
+    *,
+    offer_id: int,
+    name: str,
+    weighed: bool,
+    left: int | None,
+    limit: int,
+    value: str,
+    errors: object,
+    can_order: bool,
+    labels: dict[str, str],
+) -> str:
+    """An offer's stock badge and labelled quantity field. Written in Python rather than as a template: a
+    page may draw hundreds of them (the offers low in stock) and a template costs ten times more each."""
+    html = ""
+    if left == 0:
+        html = f'<p><span class="badge badge-out">{labels["sold_out"]}</span></p>'
+    elif left is not None and left <= LOW_STOCK:
+        html = f'<p><span class="badge badge-low">{escape(labels["low"] % {"remaining": left})}</span></p>'
+    if can_order and (left != 0 or value):
+        label = labels["pieces"] if weighed else labels["quantity"]
+        invalid = ' aria-invalid="true"' if errors else ""
+        html += (
+            f'<div class="qty-field">\n<label for="id_qty_{offer_id}">{label}'
+            f'<span class="visually-hidden"> : {escape(name)}</span></label>\n'
+            f'<input type="number" name="qty_{offer_id}" id="id_qty_{offer_id}" value="{escape(value)}"'
+            f' min="0" max="{limit}" class="qty"{invalid}>{errors or ""}</div>'
+        )
+    return html
+
+
+def _render(sale: Sale) -> OfferList:
+    offers = checkout_selectors.sale_offers(sale=sale)
+    html = get_template(LIST_TEMPLATE).render({"groups": checkout_selectors.offers_by_producer(offers)})
+    labels = _labels()
+    nav, _end, body = html.partition(NAV_END)
+    names = {offer.pk: (offer.name, offer.is_variable_weight) for offer in offers}
+    pieces: list[str] = []
+    slots: dict[int, list] = {}
+    length = position = 0
+    for match in SLOT.finditer(body):
+        pieces.append(body[position : match.start()])
+        length += match.start() - position
+        offer_id = int(match[2])
+        if match[1] == "c":
+            slots[offer_id] = [length]
+            position = match.end()
+            continue
+        name, weighed = names[offer_id]
+        default = _slot_html(
+            offer_id=offer_id,
+            name=name,
+            weighed=weighed,
+            left=None,
+            limit=MAX_LINE_QUANTITY,
+            value="",
+            errors="",
+            can_order=True,
+            labels=labels,
+        )
+        slots[offer_id] += [length, length + len(default), name, weighed]
+        pieces.append(default)
+        length += len(default)
+        position = match.end()
+    pieces.append(body[position:])
+    return OfferList(nav=nav, html="".join(pieces), slots={key: tuple(slot) for key, slot in slots.items()})
+
+
+_local: OrderedDict[str, OfferList] = OrderedDict()  # the last lists used by this process
+_local_lock = threading.Lock()
+LOCAL_LISTS = 8
+
+
+def offer_list(*, sale: Sale, variant: str = BASE_PRICES) -> OfferList:
+    """The sale's offer list: from this process's memory, else from the cache, else rendered and stored."""
+    key = offer_list_key(sale=sale, language=get_language(), variant=variant)
+    local_key = django_cache.make_key(key)  # with the schema
+    with _local_lock:
+        listing = _local.get(local_key)
+        if listing is not None:
+            _local.move_to_end(local_key)
+            return listing
+    listing = django_cache.get(key)
+    if listing is None:
+        listing = _render(sale)
+        django_cache.set(key, listing, CACHE_SECONDS)
+    with _local_lock:
+        _local[local_key] = listing
+        while len(_local) > LOCAL_LISTS:
+            _local.popitem(last=False)
+    return listing
+
+
+def offer_list_forget(*, sale: Sale, variant: str = BASE_PRICES) -> None:
+    """Drop the current version of the list (in the active language), here and in the cache: the
+    benchmark's cold cache."""
+    key = offer_list_key(sale=sale, language=get_language(), variant=variant)
+    with _local_lock:
+        _local.pop(django_cache.make_key(key), None)
+    django_cache.delete(key)
+
+
+def offer_list_html(
+    *,
+    listing: OfferList,
+    can_order: bool,
+    left: Mapping[int, int | None],
+    own: Mapping[int, int],
+    values: Mapping[int, str],
+    errors: Mapping[int, object],
+) -> SafeString:
+    """The list as this member sees it. `left`: what is left of the offers low in stock and of those the
+    member typed or holds (selectors.stock_left); `own`: what their order already holds (theirs to keep);
+    `values`: the quantities shown, as typed; `errors`: the messages of the wrong ones."""
+    drawn = (set(left) | set(values) | set(errors)) & listing.slots.keys()
+    if can_order and not drawn:
+        return mark_safe(listing.html)  # noqa: S308 - rendered by the templates, escaped there
+    # A visitor who may not order sees no field: then every offer's slot is cut out.
+    redrawn = sorted(drawn if can_order else listing.slots, key=lambda offer_id: listing.slots[offer_id][0])
+    labels = _labels()
+    html = listing.html
+    out = []
+    position = 0
+    for offer_id in redrawn:
+        class_at, field_from, field_to, name, weighed = listing.slots[offer_id]
+        remaining = left.get(offer_id)
+        out += [html[position:class_at], " is-sold-out" if remaining == 0 else "", html[class_at:field_from]]
+        position = field_to
+        if offer_id not in drawn:
+            continue  # a visitor's view of an offer with plenty left: no badge, no field
+        limit = (
+            MAX_LINE_QUANTITY
+            if remaining is None
+            else min(MAX_LINE_QUANTITY, remaining + own.get(offer_id, 0))
+        )
+        out.append(
+            _slot_html(
+                offer_id=offer_id,
+                name=name,
+                weighed=weighed,
+                left=remaining,
+                limit=limit,
+                value=values.get(offer_id, ""),
+                errors=errors.get(offer_id, ""),
+                can_order=can_order,
+                labels=labels,
+            )
+        )
+    out.append(html[position:])
+    return mark_safe("".join(out))  # noqa: S308 - pieces rendered by the templates, escaped there

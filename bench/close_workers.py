@@ -48,7 +48,7 @@ def workers_start(count: int) -> list[subprocess.Popen]:
         )
         for index in range(count)
     ]
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a busy machine starts Django slowly
     while time.monotonic() < deadline:
         answers = app.control.ping(timeout=1) or []
         if len([a for a in answers if any(name.startswith("render") for name in a)]) >= count:

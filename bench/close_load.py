@@ -1,4 +1,4 @@
-"""Closing a sale and making its PDF sheets, for N = 500 and N = 2000 orders (two sales in the same run).
+"""Closing a sale and making its PDF sheets, for N = 500, 1 000 and 2 000 orders (three sales in one run).
 
 Loads a collective (40 producers × 5 products, 3 pickup points) and, per N, a published sale whose orders
 (3–6 lines each, spread over the 3 points' slots) are written directly with bulk_create, counters kept
@@ -6,16 +6,22 @@ consistent (PickupSlot.reserved, Offer.sold, one basket number per booking). One
 order amount the sale never reaches, so the close also takes its "cancel the lines" path. The sale's
 closing time is then moved into the past and, for each N, measured:
 
-- `orders.jobs.sale_close(sale_id=...)`, then `orders.sheets.sheets_render(sale_id=...)` (called directly;
-  in the app it runs in a task queued on commit): wall time, SQL queries (CaptureQueriesContext);
+- `orders.jobs.sale_close(sale_id=...)`: wall time, SQL queries (CaptureQueriesContext);
+- the sheets in one process, as one rendering worker makes them: every follow-up of the "sheets" queue that
+  the close recorded (the plan, each sheet or part of a sheet, each merge) run one after the other by
+  `followup_run`, until none is left; the time of each (the largest render's share of the total), the
+  process's peak memory;
 - the floor: WeasyPrint rendering one plain HTML table (same CSS as the sheets) with as many rows as the
   sale's order lines still placed after the close (the lines the sheets show).
 
-About 3½ minutes on a 2-core machine, nearly all of it WeasyPrint (quick run: BENCH_CLOSE_ORDERS=100,400).
+Printed: sheets / floor per N, the largest single render's share, time per order line from 500 to 2 000
+orders (linear when flat), peak RSS of the rendering process. About 6 minutes on a 2-core machine, nearly
+all of it WeasyPrint (quick run: BENCH_CLOSE_ORDERS=100,400). With 1 and 2 rendering workers fed through
+Redis: close_workers.py.
 
-Every measurement runs in a forked child process (the parent closes its database connection first) and
-its memory is the child's peak RSS minus its RSS at the fork (resource.getrusage ru_maxrss delta): it counts
-WeasyPrint's C allocations (Pango, HarfBuzz) too, and costs no time, unlike tracemalloc.
+Every measurement runs in a forked child process (the parent closes its database connection first); its
+memory is the child's peak RSS (resource.getrusage ru_maxrss: WeasyPrint's C allocations included, no cost
+in time, unlike tracemalloc), in absolute and as growth over its RSS at the fork.
 """
 
 from __future__ import annotations
@@ -45,21 +51,21 @@ from django.utils import timezone  # noqa: E402
 from django_tenants.utils import get_public_schema_name, schema_context  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
+from marketplace import followups, tenancy  # noqa: E402
 from marketplace import services as marketplace_services  # noqa: E402
-from marketplace import tenancy  # noqa: E402
-from marketplace.models import Membership, Role, User  # noqa: E402
+from marketplace.models import FollowUp, Membership, Role, User  # noqa: E402
 from marketplace.money import money  # noqa: E402
 from orders.checkout import services as checkout_services  # noqa: E402
 from orders.closing import jobs  # noqa: E402
-from orders.models import Offer, Order, OrderEvent, OrderLine, PaymentMethod, Sale  # noqa: E402
+from orders.models import Offer, Order, OrderEvent, OrderLine, PaymentMethod, Sale, Sheet  # noqa: E402
 from orders.payments import services as payment_services  # noqa: E402
 from orders.sales import services as sale_services  # noqa: E402
-from orders.sheets import services as sheet_services  # noqa: E402
+from orders.sheets import pdf as sheet_pdf  # noqa: E402
 from pickup_points import services as point_services  # noqa: E402
 from pickup_points.models import BasketCounter, PickupSlot, SlotBooking  # noqa: E402
 from producers import services as producer_services  # noqa: E402
 
-SIZES = [int(n) for n in os.environ.get("BENCH_CLOSE_ORDERS", "500,2000").split(",")]
+SIZES = [int(n) for n in os.environ.get("BENCH_CLOSE_ORDERS", "500,1000,2000").split(",")]
 PRODUCERS = 40
 PRODUCTS_PER_PRODUCER = 5
 SLUG = "closebench"
@@ -205,6 +211,13 @@ def forked(fn) -> dict:
     return result
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process (user + system): unlike wall time, barely moved by other processes
+    sharing the cores, so the CPU ratio stays meaningful on a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def mib_since(base_kib: int) -> float:
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kib) / 1024
 
@@ -214,8 +227,31 @@ def search_path_sets(captured: CaptureQueriesContext) -> int:
     return sum(q["sql"].startswith("SET search_path") for q in captured.captured_queries)
 
 
+def sheets_drain(schema: str, sale_id: int) -> list[tuple[str, float]]:
+    """Run, in this process and in their order, every follow-up of the "sheets" queue of the collective
+    until none is left (the plan queues the sheets and parts, the last part of a sheet its merge): what one
+    rendering worker does. Returns (task, seconds) of each."""
+    done = []
+    while True:
+        pending = list(
+            FollowUp.objects.filter(
+                schema_name=schema, queue="sheets", done_at__isnull=True, failed_at__isnull=True
+            )
+            .order_by("pk")
+            .values_list("pk", "task")
+        )
+        if not pending:
+            return done
+        for followup_id, task in pending:
+            t0 = time.perf_counter()
+            if not followups.followup_run(followup_id=followup_id):
+                raise RuntimeError(f"follow-up {followup_id} ({task}) failed")
+            done.append((task.rsplit(".", 1)[1], time.perf_counter() - t0))
+
+
 def close_and_render(sale_id: int):
     def run(base: int) -> dict:
+        schema = connection.schema_name
         with CaptureQueriesContext(connection) as close_queries:
             t0 = time.perf_counter()
             closed = jobs.sale_close(sale_id=sale_id)
@@ -225,9 +261,10 @@ def close_and_render(sale_id: int):
             raise RuntimeError(f"sale {sale_id} was not closed")
         events = sum('INSERT INTO "orders_orderevent"' in q["sql"] for q in close_queries.captured_queries)
         with CaptureQueriesContext(connection) as sheet_queries:
-            t0 = time.perf_counter()
-            made = sheet_services.sheets_render(sale_id=sale_id)
-            sheets_s = time.perf_counter() - t0
+            t0, c0 = time.perf_counter(), cpu_s()
+            renders = sheets_drain(schema, sale_id)
+            sheets_s, sheets_cpu = time.perf_counter() - t0, cpu_s() - c0
+        made = list(Sheet.objects.filter(sale_id=sale_id))
         return {
             "close_s": close_s,
             "close_queries": len(close_queries),
@@ -235,11 +272,18 @@ def close_and_render(sale_id: int):
             "close_event_inserts": events,
             "close_mib": close_mib,
             "sheets_s": sheets_s,
+            "sheets_cpu": sheets_cpu,
             "sheets_queries": len(sheet_queries),
             "sheets_sets": search_path_sets(sheet_queries),
             "sheets_mib": mib_since(base),
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "sheets": len(made),
             "pages": sum(sheet.pages for sheet in made),
+            "renders": len(renders),
+            "parts": sum(task == "sheet_part_make" for task, _s in renders),
+            "largest_s": max(seconds for _task, seconds in renders),
+            "largest_task": max(renders, key=lambda item: item[1])[0],
+            "merges_s": sum(seconds for task, seconds in renders if task == "sheet_merge"),
             "lines_left": OrderLine.objects.filter(
                 order__sale_id=sale_id, order__status=Order.Status.PLACED
             ).count(),
@@ -269,11 +313,12 @@ def floor(rows: int):
             "<thead><tr><th>Panier</th><th>Membre</th><th>Produit</th><th>Qté</th><th>Montant</th></tr>"
             f"</thead><tbody>{body}</tbody></table></body></html>"
         )
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         document = HTML(string=html).render()
         document.write_pdf()
         return {
             "floor_s": time.perf_counter() - t0,
+            "floor_cpu": cpu_s() - c0,
             "floor_mib": mib_since(base),
             "pages": len(document.pages),
         }
@@ -300,15 +345,22 @@ def main() -> None:
     HTML(string="<p>warm-up</p>").render().write_pdf()
     for name in ("producer", "point", "summary", "purchase_order"):
         get_template(f"orders/sheets/{name}.html")
+    sheet_pdf._footer_font()  # noqa: SLF001 - the merge's footer glyphs, as a worker keeps them once made
 
     results = {}
     for n, (sale_id, lines) in sales.items():
         r = results[n] = forked(close_and_render(sale_id))
         r["lines"] = lines
         measured = forked(floor(r["lines_left"]))
-        r.update(floor_s=measured["floor_s"], floor_mib=measured["floor_mib"], floor_pages=measured["pages"])
+        r.update(
+            floor_s=measured["floor_s"],
+            floor_cpu=measured["floor_cpu"],
+            floor_mib=measured["floor_mib"],
+            floor_pages=measured["pages"],
+        )
         print(
-            f"N={n}: close {r['close_s']:.2f} s, sheets {r['sheets_s']:.1f} s, floor {r['floor_s']:.1f} s",
+            f"N={n}: close {r['close_s']:.2f} s, sheets {r['sheets_s']:.1f} s (CPU {r['sheets_cpu']:.1f} s), "
+            f"floor {r['floor_s']:.1f} s (CPU {r['floor_cpu']:.1f} s)",
             flush=True,
         )
 
@@ -318,11 +370,13 @@ def main() -> None:
     shutil.rmtree(settings.MEDIA_ROOT / f"c_{SLUG}", ignore_errors=True)
 
     print()
-    print("memory: peak RSS growth of a forked child over its RSS at the fork (getrusage ru_maxrss delta)")
+    print("sheets: every follow-up of the sheets queue run in one process (plan, sheets, parts, merges)")
+    print("memory: growth of a forked child's peak RSS over its RSS at the fork; peak: its absolute peak RSS")
     header = (
         f"{'orders':>6} {'lines':>6} {'kept':>6} | {'close s':>7} {'queries':>9} {'ev.ins':>6} {'MiB':>5} | "
-        f"{'sheets s':>8} {'queries':>9} {'MiB':>5} {'sheets':>6} {'pages':>5} | "
-        f"{'floor s':>7} {'MiB':>5} {'pages':>5} | {'sheets/floor':>12}"
+        f"{'sheets s':>8} {'queries':>9} {'MiB':>5} {'peak':>5} {'sheets':>6} {'tasks':>5} {'parts':>5} "
+        f"{'pages':>5} {'largest':>7} | {'floor s':>7} {'MiB':>5} {'pages':>5} | {'sheets/floor':>12} "
+        f"{'ms/line':>7} {'CPU ratio':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -330,30 +384,34 @@ def main() -> None:
         print(
             f"{n:>6} {r['lines']:>6} {r['lines_left']:>6} | {r['close_s']:>7.3f} {queries(r, 'close'):>9} "
             f"{r['close_event_inserts']:>6} {r['close_mib']:>5.0f} | {r['sheets_s']:>8.2f} "
-            f"{queries(r, 'sheets'):>9} {r['sheets_mib']:>5.0f} {r['sheets']:>6} {r['pages']:>5} | "
+            f"{queries(r, 'sheets'):>9} {r['sheets_mib']:>5.0f} {r['peak_mib']:>5.0f} {r['sheets']:>6} "
+            f"{r['renders']:>5} {r['parts']:>5} {r['pages']:>5} {r['largest_s'] / r['sheets_s']:>6.1%} | "
             f"{r['floor_s']:>7.2f} {r['floor_mib']:>5.0f} {r['floor_pages']:>5} | "
-            f"{r['sheets_s'] / r['floor_s']:>11.1f}×"
+            f"{r['sheets_s'] / r['floor_s']:>11.2f}× {1000 * r['sheets_s'] / r['lines_left']:>7.2f} "
+            f"{r['sheets_cpu'] / r['floor_cpu']:>8.2f}×"
         )
-    if len(SIZES) == 2:
-        small, big = (results[n] for n in SIZES)
-
-        def both(result: dict) -> float:
-            return result["close_s"] + result["sheets_s"]
-
-        ratio = SIZES[1] / SIZES[0]
-        print(
-            f"ratio {SIZES[1]}/{SIZES[0]} (orders ×{ratio:g}): "
-            f"close time ×{big['close_s'] / small['close_s']:.2f}, "
-            f"sheets time ×{big['sheets_s'] / small['sheets_s']:.2f}, "
-            f"close + sheets ×{both(big) / both(small):.2f}, "
-            f"floor ×{big['floor_s'] / small['floor_s']:.2f}; "
-            f"queries close {small['close_queries']} → {big['close_queries']}, "
-            f"sheets {small['sheets_queries']} → {big['sheets_queries']}"
-        )
+    small, big = results[SIZES[0]], results[SIZES[-1]]
+    scale = big["lines_left"] / small["lines_left"]
+    print(
+        f"sheets of {SIZES[-1]} orders in one process: {big['sheets_s']:.1f} s, "
+        f"floor {big['floor_s']:.1f} s, "
+        f"ratio {big['sheets_s'] / big['floor_s']:.2f}× (goal ≤ 1.2×; in CPU time "
+        f"{big['sheets_cpu'] / big['floor_cpu']:.2f}×); largest single render "
+        f"{big['largest_s']:.1f} s ({big['largest_task']}), {big['largest_s'] / big['sheets_s']:.1%} of the "
+        f"total (goal ≤ ~15 %); merges {big['merges_s']:.1f} s; peak RSS of the rendering process "
+        f"{max(r['peak_mib'] for r in results.values()):.0f} MiB (goal ≤ 400 MB)"
+    )
+    print(
+        f"linearity {SIZES[0]} → {SIZES[-1]} orders (lines ×{scale:.2f}): sheets ×"
+        f"{big['sheets_s'] / small['sheets_s']:.2f} (CPU ×{big['sheets_cpu'] / small['sheets_cpu']:.2f}), "
+        f"floor ×{big['floor_s'] / small['floor_s']:.2f}, "
+        f"close ×{big['close_s'] / small['close_s']:.2f}; queries close {small['close_queries']} → "
+        f"{big['close_queries']}, sheets {small['sheets_queries']} → {big['sheets_queries']}"
+    )
     print("queries: all SQL statements captured (of which django-tenants' SET search_path)")
     print(
         "ev.ins: INSERTs into orders_orderevent during the close (one per order that lost lines to the "
-        "missed minimum)"
+        "missed minimum); largest: the longest single follow-up's share of the sheets' time"
     )
     print(f"{queued} queued tasks purged from Redis; total run {time.perf_counter() - started:.0f} s")
 

@@ -4,8 +4,10 @@ host), fed through Redis like production: the close records one follow-up per sh
 The collective and the sales are close_load.py's (40 producers × 5 products, 3 points; BENCH_CLOSE_ORDERS,
 default 2000, the largest size is used). For each worker count: the workers are started and pinged, then a
 sale of N orders is closed by `sale_close` (its follow-ups commit with it), and the clock runs until every
-sheet of that sale has been swapped in. Printed: seconds with 1 and with 2 workers, and the ratio (the
-parallel speed-up; on a 2-core machine 2 workers can at best halve the time, minus the database's share).
+sheet of that sale has been swapped in (plans, sheets, parts and merges: nothing left on the sheets
+queue). Then the floor: WeasyPrint rendering one plain table of the same rows (close_load.floor), in the
+same run. Printed: seconds with 1 and with 2 workers, each as a ratio to the floor (goals ≤ 1.2× and
+≤ 0.65×), the speed-up, and the peak RSS of each rendering process (VmHWM of the worker's pool process).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from django.utils import timezone
 from config.celery import app
 from marketplace.models import FollowUp
 from orders.closing import jobs
-from orders.models import Sale, Sheet
+from orders.models import Order, OrderLine, Sale, Sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = max(close_load.SIZES)
@@ -46,12 +48,33 @@ def workers_start(count: int) -> list[subprocess.Popen]:
         )
         for index in range(count)
     ]
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a busy machine starts Django slowly
     while time.monotonic() < deadline:
         answers = app.control.ping(timeout=1) or []
         if len([a for a in answers if any(name.startswith("render") for name in a)]) >= count:
             return processes
     raise RuntimeError("the rendering workers did not answer")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def peak_rss_mib(processes: list[subprocess.Popen]) -> float:
+    """The highest peak RSS (VmHWM) among the workers' processes (the pool process renders)."""
+    peak = 0
+    for process in processes:
+        for pid in [process.pid, *_children(process.pid)]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except FileNotFoundError:
+                continue
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
+    return peak / 1024
 
 
 def workers_stop(processes: list[subprocess.Popen]) -> None:
@@ -84,24 +107,29 @@ def main() -> None:
     rng = random.Random(47)
     users, farms, points = close_load.collective_setup()
     app.control.purge()
-    results = {}
+    results, peaks = {}, {}
     for count in (1, 2):
         sale_id, lines = close_load.sale_with_orders(ORDERS, users, farms, points, rng)
         processes = workers_start(count)
         try:
             results[count] = close_and_wait(sale_id)
+            peaks[count] = peak_rss_mib(processes)
         finally:
             workers_stop(processes)
         took, sheets, pages = results[count]
+        kept = OrderLine.objects.filter(order__sale_id=sale_id, order__status=Order.Status.PLACED).count()
         print(
             f"{count} worker(s): {ORDERS} orders, {lines} lines → {sheets} sheets, "
-            f"{pages} pages in {took:.1f} s"
+            f"{pages} pages in {took:.1f} s; peak RSS of a rendering process {peaks[count]:.0f} MiB",
+            flush=True,
         )
     app.control.purge()  # the sheets' e-mails, for a "celery" worker nobody started
+    floor_s = close_load.forked(close_load.floor(kept))["floor_s"]
     one, two = results[1][0], results[2][0]
     print(
-        f"close + sheets of {ORDERS} orders: 1 worker {one:.1f} s, 2 workers {two:.1f} s, "
-        f"ratio {two / one:.2f}"
+        f"close + sheets of {ORDERS} orders ({kept} lines): floor (WeasyPrint, one plain table of the same "
+        f"rows) {floor_s:.1f} s; 1 worker {one:.1f} s = {one / floor_s:.2f}× the floor (goal ≤ 1.2×); "
+        f"2 workers {two:.1f} s = {two / floor_s:.2f}× (goal ≤ 0.65×); speed-up {one / two:.2f}"
     )
 
 

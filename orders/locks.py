@@ -20,6 +20,8 @@ statement and the commit.
 Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
 (a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),
 then transfer → statements (ascending pk).
+
+Sheets made in parts (orders.sheets): sheet build → the sheet it is merged into.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from orders.models import (
     RecurringSchedule,
     Sale,
     Sheet,
+    SheetBuild,
     Statement,
     Transfer,
 )
@@ -125,6 +128,17 @@ def sheet_lock(*, sale: Sale, kind: str, producer, point) -> Sheet | None:
     return (
         Sheet.objects.select_for_update().filter(sale=sale, kind=kind, producer=producer, point=point).first()
     )
+
+
+def sheet_build_lock(build_id: int) -> SheetBuild | None:
+    """A sheet made in parts, locked while one of its parts is recorded (the last one queues the merge,
+    once) or while it is merged; taken before the sheet's own lock. None: superseded or merged already."""
+    return SheetBuild.objects.select_for_update().filter(pk=build_id).first()
+
+
+def sheet_builds_lock(sale_id: int) -> list[SheetBuild]:
+    """Every sheet of a sale still being made in parts (ascending pk), when the sheets are made again."""
+    return list(SheetBuild.objects.select_for_update().filter(sale_id=sale_id).order_by("pk"))
 
 
 def account_lock(user_id: int) -> MemberAccount:

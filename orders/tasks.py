@@ -120,6 +120,18 @@ def sheet_make(
 
 
 @shared_task
+def sheet_part_make(*, schema_name: str, build_id: int, index: int) -> bool:
+    with schema_context(schema_name):
+        return sheet_services.sheet_part_make(build_id=build_id, index=index) is not None
+
+
+@shared_task
+def sheet_merge(*, schema_name: str, build_id: int) -> bool:
+    with schema_context(schema_name):
+        return sheet_services.sheet_merge(build_id=build_id) is not None
+
+
+@shared_task
 def sheet_email_send(*, schema_name: str, sheet_id: int) -> bool:
     with schema_context(schema_name):
         return sheet_services.sheet_email(sheet_id=sheet_id)

@@ -3,6 +3,8 @@
 #   chromium: browser tests and screenshots (Playwright drives Debian's chromium, never a downloaded build)
 #   poppler-utils: pdftoppm, to look at generated PDFs as images
 #   libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: WeasyPrint's text layout and the sheets' font
+#   libharfbuzz-subset0: WeasyPrint subsets fonts with it in milliseconds; without it, it falls back to
+#     fontTools, about 0.4 s per font and document (most of a small sheet's time)
 #   gettext: xgettext, with which the tests check that every French string of the UI has its English
 #   nodejs, npm: `npm ci` installs axe-core and vnu-jar (tests/browser/package-lock.json)
 #   default-jre-headless: Java for the Nu HTML checker (vnu.jar, tests/test_html_valid.py)
@@ -15,6 +17,7 @@ command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so" || missing+=(libpango-1.0-0)
 ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so" || missing+=(libpangoft2-1.0-0)
+ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset.so" || missing+=(libharfbuzz-subset0)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -185,6 +185,10 @@ FOLLOWUP_TIME_LIMITS = {"celery": (60, 90), "sheets": (240, 300)}
 FOLLOWUP_MAX_ATTEMPTS = (
     12  # then it stays failed, for the operator (retried with 30 s, 1 min, … 30 min delays)
 )
+# A sheet with more order lines than this is rendered in parts (a sign-in sheet by slots, a delivery sheet by
+# pickup points), one task each, then merged: a big close spreads over every rendering worker, and no render
+# takes more than a few seconds (about 60 pages a part).
+SHEET_PART_LINES = env.int("SHEET_PART_LINES", default=400)
 FOLLOWUP_QUEUED_GRACE_SECONDS = 120  # queued this recently: it may still wait in the broker, leave it
 CELERY_TASK_SOFT_TIME_LIMIT = FOLLOWUP_TIME_LIMITS["celery"][0]
 CELERY_TASK_TIME_LIMIT = FOLLOWUP_TIME_LIMITS["celery"][1]

@@ -10,7 +10,7 @@ from orders.models.ledger import LedgerEntry, MemberAccount
 from orders.models.orders import MAX_LINE_QUANTITY, MemberPreferences, Order, OrderEvent, OrderLine
 from orders.models.payments import ON_SITE_METHODS, Payment, PaymentMethod, PaymentStatus, Refund
 from orders.models.sales import Offer, RecurringSchedule, Sale, ShopSettings
-from orders.models.sheets import Sheet, sheet_path, sheet_path_for
+from orders.models.sheets import Sheet, SheetBuild, SheetPart, sheet_part_path, sheet_path, sheet_path_for
 from orders.models.statements import (
     MonthlyStatement,
     ProducerBankAccount,
@@ -39,11 +39,14 @@ __all__ = [
     "Refund",
     "Sale",
     "Sheet",
+    "SheetBuild",
+    "SheetPart",
     "ShopSettings",
     "Statement",
     "StatementLine",
     "StatementRun",
     "Transfer",
+    "sheet_part_path",
     "sheet_path",
     "sheet_path_for",
 ]

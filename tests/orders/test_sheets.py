@@ -2,17 +2,21 @@
 
 import io
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from pypdf import PdfReader
 
 from marketplace.models import Membership, Role, User
 from orders.checkout import services as checkout_services
 from orders.closing import jobs
-from orders.models import PaymentMethod, Sheet
+from orders.models import PaymentMethod, Sheet, SheetBuild, SheetPart
+from orders.sales import services as sale_services
 from orders.sheets import services as sheet_services
+from pickup_points.models import PickupSlot
 
 
 def _text(sheet: Sheet) -> str:
@@ -323,3 +327,130 @@ def test_the_retention_job_deletes_sheet_files_that_no_sheet_points_to(two_order
     assert done["orphan_sheet_files"] == 1
     assert not storage.exists(old) and storage.exists(young)
     assert all(storage.exists(sheet.file.name) for sheet in made)
+
+
+# Big sheets, made in parts ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_points(market, alpha):
+    """A sale at two pickup points with four slots each and two producers; one order in each slot (8), so
+    that with one line per part every slot is a part of its point's sign-in sheet and the farm's delivery
+    sheet has a part per point."""
+    from datetime import time, timedelta
+
+    from pickup_points import services as point_services
+    from producers import services as producer_services
+    from tests.orders.conftest import local_at
+
+    bees = producer_services.producer_create(name="Les Ruchers", town="Nérac")
+    producer_services.product_create(producer=bees, name="Miel", price=Decimal("8.00"), unit="piece")
+    mairie = point_services.point_create(
+        name="Mairie", address="2 rue Neuve", town="Agen", slot_minutes=30, slot_capacity=3
+    )
+    point_services.point_update(point=mairie, hours=[(day, time(17, 0), time(19, 0)) for day in range(7)])
+    sale = sale_services.sale_create(
+        title="Grande vente",
+        opens_at=timezone.now() - timedelta(days=1),
+        closes_at=timezone.now() + timedelta(days=2),
+        distribution_starts_at=local_at(4, time(17, 0)),
+        distribution_ends_at=local_at(4, time(19, 0)),
+        points=[market.point, mairie],
+        producers=[market.tomatoes.producer, bees],
+        publish=True,
+    )
+    offers = {offer.product.name: offer for offer in sale.offers.select_related("product")}
+    slots = list(
+        PickupSlot.objects.filter(distribution=sale.distribution).order_by("point__name", "starts_at")
+    )
+    assert len(slots) == 8
+    for index, slot in enumerate(slots):
+        user = User.objects.create_user(
+            email=f"membre{index}@alpha.test", password="x", first_name="Membre", last_name=f"N{index}"
+        )
+        Membership.objects.create(user=user, collective=alpha.collective, roles=[Role.MEMBER])
+        quantities = {offers["Tomme"].pk: 1 + index % 2, offers["Miel"].pk: 1}
+        if index % 3 == 0:
+            quantities[offers["Rôti de bœuf"].pk] = 1
+        checkout_services.order_place(
+            sale_id=sale.pk,
+            user=user,
+            quantities=quantities,
+            slot_id=slot.pk,
+            payment_method=PaymentMethod.CASH,
+        )
+    return sale, slots
+
+
+def _words(sheet: Sheet) -> str:
+    """The sheet's text without its page numbers and the minute it was made (they differ by nature)."""
+    return re.sub(r"page \d+ / \d+|Édité le [^·]*? à \d\d:\d\d", "", _text(sheet)).split()
+
+
+def test_a_big_sale_made_in_parts_gives_the_same_files_as_made_whole(
+    two_points, media_root, private_root, alpha, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    from orders import tasks
+    from pickup_points import services as point_services
+
+    sale, slots = two_points
+    mairie = slots[0].point
+    point_services.point_staff_add(collective=alpha.collective, point=mairie, user=alpha.staff)
+    whole = {(s.kind, s.title): _words(s) for s in sheet_services.sheets_render(sale_id=sale.pk)}
+    assert len(whole) == 5  # two producers, two points, the summary
+
+    settings.SHEET_PART_LINES = 1  # every slot a part of its sign-in sheet, every point of the farm's sheet
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sheets_make(schema_name=alpha.collective.schema_name, sale_id=sale.pk)
+    made = {(s.kind, s.title): s for s in Sheet.objects.filter(sale=sale)}
+    assert set(made) == set(whole)
+    for subject, sheet in made.items():
+        assert _words(sheet) == whole[subject], subject
+    assert SheetBuild.objects.count() == 0 and SheetPart.objects.count() == 0
+    assert not [path for path in _files(private_root) if "/parts/" in path.as_posix()]  # parts deleted
+
+    # The merged sign-in sheet: every basket of every slot, in slot order, its pages numbered across parts.
+    sheet = made[(Sheet.Kind.POINT, "Mairie")]
+    with sheet.file.open("rb") as handle:
+        pages = [page.extract_text() for page in PdfReader(io.BytesIO(handle.read())).pages]
+    assert len(pages) == sheet.pages == 4  # one part per slot, one page each
+    assert [page.split("\n")[-1].strip() for page in pages] == [f"page {n} / 4" for n in range(1, 5)]
+    text = " ".join(" ".join(pages).split())
+    assert text.count("Feuille d'émargement : Mairie") == 1
+    positions = []
+    for slot in slots[:4]:
+        booking = slot.bookings.get()
+        positions += [
+            text.index(f"Créneau {timezone.localtime(slot.starts_at):%H:%M}"),
+            text.index(booking.user.display_name),
+        ]
+    assert positions == sorted(positions)
+    # Its staff get it once, the merged file attached.
+    (message,) = [m for m in mailoutbox if alpha.staff.email in m.to]
+    with sheet.file.open("rb") as handle:
+        assert message.attachments[0][1] == handle.read()
+
+
+def test_a_sheet_is_merged_once(
+    two_points, media_root, alpha, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A merge or a part delivered again (a worker died after doing it, before recording it) does nothing."""
+    from marketplace.models import FollowUp
+    from orders import tasks
+
+    sale, _slots = two_points
+    settings.SHEET_PART_LINES = 1
+    schema = alpha.collective.schema_name
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sheets_make(schema_name=schema, sale_id=sale.pk)
+    sent = len(mailoutbox)
+    merges = FollowUp.objects.filter(task="orders.tasks.sheet_merge")
+    parts = FollowUp.objects.filter(task="orders.tasks.sheet_part_make")
+    assert merges.count() == 4 and parts.count() == 4 + 4 + 2 + 2  # 2 sign-in sheets, 2 delivery sheets
+    files = {sheet.pk: sheet.file.name for sheet in Sheet.objects.all()}
+    with django_capture_on_commit_callbacks(execute=True):
+        for followup in [*merges, *parts]:
+            assert getattr(tasks, followup.task.rsplit(".", 1)[1])(**followup.kwargs) is False
+    assert {sheet.pk: sheet.file.name for sheet in Sheet.objects.all()} == files
+    assert len(mailoutbox) == sent
+    assert FollowUp.objects.filter(task="orders.tasks.sheet_merge").count() == 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
 
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from marketplace import clock
 from marketplace.money import money
 from orders import locks
 from orders.models import (
@@ -143,6 +144,37 @@ def sale_create(
                 )
             )
     Offer.objects.bulk_create(offers)
+    if publish:
+        _clock_lower(sale)
+    return sale
+
+
+def _clock_lower(sale: Sale) -> None:
+    """A published sale's first moment for the clock (its opening or its reminder, whichever comes first;
+    marketplace.clock): earlier than needed at worst, which costs one visit."""
+    clock.due_lower(at=min(sale.opens_at, sale.closes_at - timedelta(hours=24)))
+
+
+@transaction.atomic
+def sale_window_move(*, sale_id: int, opens_at: datetime, closes_at: datetime) -> Sale:
+    """Move the ordering window of a sale that is not closed yet (its distribution stays): the clock opens,
+    reminds and closes it at the new times."""
+    sale = locks.sale_lock(sale_id)
+    if sale.closed_at is not None:
+        raise ValidationError(
+            _("Cette vente est close : les commandes ne peuvent plus être passées ni modifiées.")
+        )
+    _check_times(
+        opens_at=opens_at,
+        closes_at=closes_at,
+        starts_at=sale.distribution_starts_at,
+        ends_at=sale.distribution_ends_at,
+    )
+    sale.opens_at, sale.closes_at = opens_at, closes_at
+    sale.full_clean()
+    sale.save(update_fields=["opens_at", "closes_at"])
+    if sale.is_published:
+        _clock_lower(sale)
     return sale
 
 
@@ -228,6 +260,8 @@ def sale_publish(*, sale_id: int, publish: bool = True) -> Sale:
         raise ValidationError(_("Des membres ont déjà commandé : la vente ne peut plus être dépubliée."))
     sale.is_published = publish
     sale.save(update_fields=["is_published"])
+    if publish:
+        _clock_lower(sale)
     return sale
 
 
@@ -356,4 +390,5 @@ def schedule_create(
     schedule.save()
     schedule.points.set(points)
     schedule.producers.set(producers)
+    clock.due_lower(at=timezone.now())  # the clock's next visit makes its first sales
     return schedule

@@ -20,15 +20,15 @@ from orders.models import MonthlyStatement, Order, PaymentStatus, RecurringSched
 from orders.statements import services as statement_services
 from producers import agreements
 
-# The reminder goes this long before a sale closes (orders.closing.jobs.sale_remind).
-REMINDER_BEFORE_CLOSING = timedelta(hours=24)
+REMINDER_BEFORE_CLOSING = Sale.REMINDER_BEFORE_CLOSING
 # A schedule that could not make all its sales (days taken by other sales) tries again this much later, as the
 # hourly beat did before the index.
 SCHEDULE_RETRY = timedelta(hours=1)
 
 
 def _sales(now: datetime) -> list[datetime | None]:
-    """Published sales still open or to open: their opening e-mail, their reminder, their closing (one query)."""
+    """Published sales still open or to open: their opening e-mail, their reminder, their closing (one query;
+    Sale.clock_next says the same of one sale)."""
     moments = Sale.objects.filter(is_published=True, closed_at__isnull=True).aggregate(
         opening=Min("opens_at", filter=Q(opened_notified_at__isnull=True)),
         reminder=Min(

@@ -28,7 +28,7 @@ from django.utils import timezone
 from marketplace import followups
 from marketplace.models import Collective, Membership, Role
 from orders import locks
-from orders.closing.due import REMINDER_BEFORE_CLOSING, due_refresh
+from orders.closing.due import due_refresh
 from orders.checkout import services as checkout_services
 from orders.models import (
     MemberPreferences,
@@ -48,6 +48,8 @@ from producers import agreements
 from producers.models import Producer
 
 logger = logging.getLogger(__name__)
+
+REMINDER_BEFORE_CLOSING = Sale.REMINDER_BEFORE_CLOSING
 
 
 def _collective() -> Collective:

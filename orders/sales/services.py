@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from decimal import Decimal
 from itertools import islice
 
@@ -150,9 +150,10 @@ def sale_create(
 
 
 def _clock_lower(sale: Sale) -> None:
-    """A published sale's first moment for the clock (its opening or its reminder, whichever comes first;
-    marketplace.clock): earlier than needed at worst, which costs one visit."""
-    clock.due_lower(at=min(sale.opens_at, sale.closes_at - timedelta(hours=24)))
+    """The collective is due at the sale's next moment at the latest (marketplace.clock)."""
+    moment = sale.clock_next()
+    if moment is not None:
+        clock.due_lower(at=moment)
 
 
 @transaction.atomic

@@ -191,7 +191,9 @@ def agreement_record(
             if product.price != line.price:
                 product.price = line.price
                 product.save(update_fields=["price", "updated_at"])
-    clock.due_lower(at=timezone.make_aware(datetime.combine(max(_warning_day(agreement), today), WARNING_TIME)))
+    clock.due_lower(
+        at=timezone.make_aware(datetime.combine(max(_warning_day(agreement), today), WARNING_TIME))
+    )
     return agreement
 
 

@@ -47,7 +47,7 @@ def due_lower(*, at: datetime, schema_name: str | None = None) -> None:
 
 
 def due_store(*, next_due: datetime | None, schema_name: str | None = None) -> None:
-    """Write the collective's recomputed moment (call under `locks.clock_try_lock`, see orders.closing.due)."""
+    """Write the collective's recomputed moment (under `locks.clock_try_lock`: orders.closing.due)."""
     collective_id = Collective.objects.filter(schema_name=_schema(schema_name)).values_list("pk", flat=True)
     ClockDue.objects.bulk_create(
         [ClockDue(collective_id=collective_id.get(), next_due=next_due, computed_at=timezone.now())],

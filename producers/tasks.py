@@ -22,7 +22,7 @@ def import_job_run(*, schema_name: str, job_id: int) -> bool:
 
 @shared_task
 def agreements_ending_check(*, schema_name: str) -> int:
-    """The warnings of agreements ending soon (the clock's visit, orders.closing.jobs.clock_run, does it too)."""
+    """The warnings of agreements ending soon (the clock's visit, orders.closing.jobs.clock_run, does it)."""
     with schema_context(schema_name):
         return agreements.agreements_ending_notify()
 

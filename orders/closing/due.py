@@ -62,9 +62,9 @@ def _months(now: datetime) -> datetime | None:
     schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
     months = {
         f"{schema}:monthly-{producer_id}-{month:%Y-%m}:send": month
-        for producer_id, month in MonthlyStatement.objects.filter(emailed_at__isnull=True).values_list(
-            "producer_id", "month"
-        )
+        for producer_id, month in MonthlyStatement.objects.filter(emailed_at__isnull=True)
+        .order_by()
+        .values_list("producer_id", "month")
     }
     queued = set(FollowUp.objects.filter(key__in=list(months)).values_list("key", flat=True))
     waiting = [month for key, month in months.items() if key not in queued]

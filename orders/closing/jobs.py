@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -28,8 +28,8 @@ from django.utils import timezone
 from marketplace import followups
 from marketplace.models import Collective, Membership, Role
 from orders import locks
-from orders.closing.due import due_refresh
 from orders.checkout import services as checkout_services
+from orders.closing.due import due_refresh
 from orders.models import (
     MemberPreferences,
     Order,

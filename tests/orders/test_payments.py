@@ -533,9 +533,11 @@ def test_the_clock_visits_an_unpaid_card_order_when_its_hold_ends(
         client, response, order = _place_card_order(browse, alpha, card_market, {card_market.tomatoes: 4})
     connection.set_tenant(alpha.collective)
     assert ClockDue.objects.get(collective=alpha.collective).next_due == order.hold_until
-    with time_machine.travel(order.hold_until + timedelta(seconds=20), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert tasks.tenants_due_sales() >= 1
+    with (
+        time_machine.travel(order.hold_until + timedelta(seconds=20), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert tasks.tenants_due_sales() >= 1
     connection.set_tenant(alpha.collective)
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED

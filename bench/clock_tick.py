@@ -64,7 +64,7 @@ def worker_start() -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # a loaded machine takes its time to start Celery
     while time.monotonic() < deadline:
         if any("clock@" in name for answer in app.control.ping(timeout=1) or [] for name in answer):
             return process

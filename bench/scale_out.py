@@ -351,7 +351,7 @@ def close_phase() -> None:
             for index, host in enumerate(hosts)
         ]
         try:
-            deadline = time.monotonic() + 90
+            deadline = time.monotonic() + 240  # a loaded machine takes its time to start Celery
             while time.monotonic() < deadline:
                 answers = app.control.ping(timeout=1) or []
                 if len([a for a in answers if any(name.startswith("render") for name in a)]) >= count:

@@ -29,3 +29,16 @@ def django_for_bench() -> None:
 
     django.setup()
     call_command("migrate_schemas", "--shared", verbosity=0)
+
+
+def report(what: str, figure: str, floor: str = "", ratio: float | str | None = None) -> None:
+    """One line of `make bench`'s summary table: `what | figure | floor | ratio`.
+
+    figure and floor are texts with their units ("3.9 orders/s", "12 ms"); ratio is a number (printed
+    "0.42×": figure over floor, or however the script's docstring defines it) or a text. The line goes to
+    stdout as `BENCH|what|figure|floor|ratio`; bench/run_all.py collects these lines from every script and
+    prints them as one table at the end."""
+    if isinstance(ratio, int | float):
+        ratio = f"{ratio:.3g}×"
+    cells = [str(cell or "").replace("|", "/").strip() for cell in (what, figure, floor, ratio)]
+    print("BENCH|" + "|".join(cells), flush=True)

@@ -1,12 +1,15 @@
 """The only place that takes row locks in the shared app (accounts, memberships, invitations), in this order:
 
     account → invitation → coordinators' memberships (ascending pk) → one membership
+    and, anywhere in a transaction, the collective's clock (advisory; its exclusive holder never waits)
 
 Memberships of a collective's coordinators are locked together before any change of roles or removal, so
 that two coordinators demoting or removing each other cannot both succeed and leave nobody in charge.
 """
 
 from __future__ import annotations
+
+from django.db import connection
 
 from marketplace.models import Collective, Invitation, Membership, Role, User
 
@@ -37,3 +40,25 @@ def invitation_lock(*, invitation_id: int, collective: Collective | None = None)
 def user_lock(user_id: int) -> User:
     """An account being deleted: nothing else changes it meanwhile."""
     return User.objects.select_for_update().get(pk=user_id)
+
+
+# The clock's due-index (marketplace.clock) ----------------------------------------------------------------
+# Transaction-level advisory locks, one key per collective. A service that changes what the clock looks at
+# takes it shared (side by side with other services), the collective's job takes it exclusive to recompute,
+# but only if free (try): it never waits, so it can be in no cycle (a service may take its share anywhere in
+# its transaction), and a collective whose services are busy simply stays due for the next tick.
+
+
+def _clock_key(schema_name: str) -> str:
+    return f"{schema_name}:clock"
+
+
+def clock_share(schema_name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [_clock_key(schema_name)])
+
+
+def clock_try_lock(schema_name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [_clock_key(schema_name)])
+        return bool(cursor.fetchone()[0])

@@ -416,3 +416,25 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.kwargs}"
+
+
+class ClockDue(models.Model):
+    """The clock's due-index: when each collective next needs its clock job (an opening to announce, a
+    reminder, a closing, unpaid card orders to release, statements, a schedule, an agreement's warning).
+
+    Beat's minute tick reads only the rows that are due (marketplace.clock.due_schemas), so a collective with
+    nothing to do costs nothing. The services that change what the clock looks at lower `next_due` in their
+    transaction; the collective's job recomputes it after its work (orders.closing.due). A collective without
+    a row is due: a lost row costs one visit, never a missed closing."""
+
+    collective = models.OneToOneField(
+        Collective, primary_key=True, on_delete=models.CASCADE, related_name="clock_due"
+    )
+    next_due = models.DateTimeField(null=True, blank=True)  # None: nothing until something changes
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["next_due"], name="clockdue_next_due")]
+
+    def __str__(self) -> str:
+        return f"{self.collective_id}: {self.next_due}"

@@ -8,6 +8,7 @@ from decimal import Decimal
 from celery import shared_task
 from django_tenants.utils import schema_context
 
+from marketplace import clock
 from marketplace.followups import beat_tick_claim
 from marketplace.models import Collective, User
 from orders import emails
@@ -30,43 +31,38 @@ def order_confirmation_send(*, schema_name: str, order_id: int, kind: str) -> No
         )
 
 
-# Clock jobs (beat → fan-out over the collectives → one task per collective) --------------------------------
-
-
-def _tenant_schemas() -> list[str]:
-    """The collectives whose clock runs: not the public or template schema, not a suspended collective."""
-    return list(Collective.objects.active_tenants().values_list("schema_name", flat=True))
+# Clock jobs (beat → the collectives that are due → one task per collective) --------------------------------
 
 
 @shared_task
-def tenants_due_sales() -> None:
-    """Beat, every minute, in the public schema: one task per collective (once a minute, whatever the
-    number of beats)."""
+def tenants_due_sales() -> int:
+    """Beat, every minute, in the public schema: one task per collective whose clock job is due in the
+    due-index (marketplace.clock), once a minute whatever the number of beats. Returns how many were sent."""
     if not beat_tick_claim("due-sales"):
-        return
-    for schema_name in _tenant_schemas():
+        return 0
+    schemas = clock.due_schemas()
+    for schema_name in schemas:
         sales_due_process.delay(schema_name=schema_name)
+    return len(schemas)
 
 
 @shared_task
-def tenants_schedules() -> None:
-    """Beat, every hour, in the public schema: one task per collective."""
-    if not beat_tick_claim("schedules"):
-        return
-    for schema_name in _tenant_schemas():
-        schedules_run.delay(schema_name=schema_name)
+def tenants_clock_check() -> int:
+    """Beat, every hour, in the public schema: every active collective, due or not, so that a row of the
+    due-index that is missing or wrong delays its collective's work by an hour at most."""
+    if not beat_tick_claim("clock-check"):
+        return 0
+    schemas = list(Collective.objects.active_tenants().values_list("schema_name", flat=True))
+    for schema_name in schemas:
+        sales_due_process.delay(schema_name=schema_name)
+    return len(schemas)
 
 
 @shared_task
 def sales_due_process(*, schema_name: str) -> None:
+    """A collective's clock job: whatever is due (orders.closing.jobs.clock_run), then its next moment."""
     with schema_context(schema_name):
-        jobs.due_sales_process()
-
-
-@shared_task
-def schedules_run(*, schema_name: str) -> None:
-    with schema_context(schema_name):
-        jobs.schedules_run()
+        jobs.clock_run()
 
 
 @shared_task

@@ -9,7 +9,7 @@ on the collective's home page and by one e-mail per agreement (a follow-up with 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -21,13 +21,16 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace import followups
-from marketplace.models import Collective, Membership, Role, User
+from marketplace import clock, followups
+from marketplace.models import Collective, FollowUp, Membership, Role, User
 from marketplace.money import money
 from producers import locks
 from producers.models import PriceAgreement, PriceAgreementLine, Producer, Product
 
 ENDING_WARNING = timedelta(days=21)
+# The warning of an agreement entering its last ENDING_WARNING leaves in the morning of that day (the clock's
+# due-index, marketplace.clock), or at once when it is recorded late.
+WARNING_TIME = time(7, 23)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,25 @@ def agreements_ending(*, today: date | None = None) -> QuerySet[PriceAgreement]:
         .select_related("producer")
         .order_by("ends_on", "pk")
     )
+
+
+def _warning_day(agreement: PriceAgreement) -> date:
+    return max(agreement.starts_on, agreement.ends_on - ENDING_WARNING)
+
+
+def agreement_warning_next(*, today: date | None = None) -> datetime | None:
+    """When the clock next has an agreement's warning to send (None: none), for the clock's due-index."""
+    today = today or timezone.localdate()
+    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+    coming = {
+        f"{schema}:agreement-ending:{agreement.pk}": agreement
+        for agreement in PriceAgreement.objects.filter(ends_on__gte=today).only("pk", "starts_on", "ends_on")
+    }
+    sent = set(FollowUp.objects.filter(key__in=list(coming)).values_list("key", flat=True))
+    days = [_warning_day(agreement) for key, agreement in coming.items() if key not in sent]
+    if not days:
+        return None
+    return timezone.make_aware(datetime.combine(max(min(days), today), WARNING_TIME))
 
 
 def price_change_check(
@@ -169,6 +191,9 @@ def agreement_record(
             if product.price != line.price:
                 product.price = line.price
                 product.save(update_fields=["price", "updated_at"])
+    clock.due_lower(
+        at=timezone.make_aware(datetime.combine(max(_warning_day(agreement), today), WARNING_TIME))
+    )
     return agreement
 
 

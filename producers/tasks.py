@@ -5,8 +5,6 @@ from __future__ import annotations
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from marketplace.followups import beat_tick_claim
-from marketplace.models import Collective
 from producers import agreements, services
 
 
@@ -23,16 +21,8 @@ def import_job_run(*, schema_name: str, job_id: int) -> bool:
 
 
 @shared_task
-def tenants_agreements_ending() -> None:
-    """Beat, every morning, in the public schema: one task per collective."""
-    if not beat_tick_claim("agreements-ending"):
-        return
-    for schema_name in Collective.objects.active_tenants().values_list("schema_name", flat=True):
-        agreements_ending_check.delay(schema_name=schema_name)
-
-
-@shared_task
 def agreements_ending_check(*, schema_name: str) -> int:
+    """The warnings of agreements ending soon (the clock's visit, orders.closing.jobs.clock_run, does it)."""
     with schema_context(schema_name):
         return agreements.agreements_ending_notify()
 

@@ -8,6 +8,7 @@
 #   gettext: xgettext, with which the tests check that every French string of the UI has its English
 #   nodejs, npm: `npm ci` installs axe-core and vnu-jar (tests/browser/package-lock.json)
 #   default-jre-headless: Java for the Nu HTML checker (vnu.jar, tests/test_html_valid.py)
+#   iproute2, socat: bench/scale_out.py (hosts as network namespaces; socat forwards PostgreSQL and Redis)
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
@@ -15,6 +16,8 @@ command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v xgettext >/dev/null 2>&1 || missing+=(gettext)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v socat >/dev/null 2>&1 || missing+=(socat)
 ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so" || missing+=(libpango-1.0-0)
 ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so" || missing+=(libpangoft2-1.0-0)
 ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset.so" || missing+=(libharfbuzz-subset0)

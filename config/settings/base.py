@@ -210,12 +210,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "due-sales": {
         "task": "orders.tasks.tenants_due_sales",
-        "schedule": crontab(),  # every minute
+        "schedule": crontab(),  # every minute: the collectives that are due in the clock's due-index
         "options": {"expires": 55},
     },
-    "schedules": {
-        "task": "orders.tasks.tenants_schedules",
-        "schedule": crontab(minute=7),  # every hour
+    "clock-check": {
+        "task": "orders.tasks.tenants_clock_check",
+        # every hour: every collective (its schedules, and the safety net of the due-index)
+        "schedule": crontab(minute=7),
         "options": {"expires": 3300},
     },
 }
@@ -279,12 +280,6 @@ PLATFORM_HOST_ADDRESS = env("PLATFORM_HOST_ADDRESS", default="")
 # accepted INVITATION_VALID_DAYS after they expired; sessions end after SESSION_COOKIE_AGE (Django: 2 weeks)
 # and expired ones are deleted by the same nightly job.
 IMPORT_JOB_RETENTION_DAYS = env.int("IMPORT_JOB_RETENTION_DAYS", default=7)
-CELERY_BEAT_SCHEDULE["agreements-ending"] = {
-    "task": "producers.tasks.tenants_agreements_ending",
-    "schedule": crontab(hour=7, minute=23),  # every morning: price agreements ending within 21 days
-    "options": {"expires": 3600},
-}
-
 CELERY_BEAT_SCHEDULE["data-retention"] = {
     "task": "marketplace.tasks.data_retention_run",
     "schedule": crontab(hour=3, minute=17),  # every night

@@ -1,5 +1,6 @@
 """What happens by the clock (beat → orders.tasks): announce a sale when it opens, remind the members who
-have not ordered, close a sale, make the next sales of the recurring schedules.
+have not ordered, close a sale, make the next sales of the recurring schedules. `clock_run` is a collective's
+visit: all of it, then the collective's next moment in the clock's due-index (orders.closing.due).
 
 Each job that must happen once marks itself done (`opened_notified_at`, `reminded_at`, `closed_at`) in the
 same transaction as its work, on a row claimed by `locks.sale_claim` (skip locked): a second worker (or
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -28,6 +29,7 @@ from marketplace import followups
 from marketplace.models import Collective, Membership, Role
 from orders import locks
 from orders.checkout import services as checkout_services
+from orders.closing.due import due_refresh
 from orders.models import (
     MemberPreferences,
     Order,
@@ -42,11 +44,12 @@ from orders.payments import services as payment_services
 from orders.sales import services as sale_services
 from orders.statements import services as statement_services
 from pickup_points import services as point_services
+from producers import agreements
 from producers.models import Producer
 
 logger = logging.getLogger(__name__)
 
-REMINDER_BEFORE_CLOSING = timedelta(hours=24)
+REMINDER_BEFORE_CLOSING = Sale.REMINDER_BEFORE_CLOSING
 
 
 def _collective() -> Collective:
@@ -371,3 +374,14 @@ def schedules_run(*, now: datetime | None = None) -> int:
                 "schedule %s of %s: no sale created: %s", schedule_id, connection.schema_name, error.messages
             )
     return created
+
+
+def clock_run(*, now: datetime | None = None) -> dict[str, int]:
+    """A visit of the clock to the current collective: every job that may be due (each its own transaction,
+    each finding nothing when nothing is due), then the collective's next moment in the due-index."""
+    now = now or timezone.now()
+    done = due_sales_process(now=now)
+    done["scheduled"] = schedules_run(now=now)
+    done["agreements"] = agreements.agreements_ending_notify(today=timezone.localdate(now))
+    due_refresh(now=now)
+    return done

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from datetime import time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
@@ -216,6 +216,9 @@ class RecurringSchedule(models.Model):
 class Sale(models.Model):
     """An ordering window (vente / bon de commande) and its distribution."""
 
+    # The members who have not ordered are reminded this long before the closing (orders.closing.jobs).
+    REMINDER_BEFORE_CLOSING = timedelta(hours=24)
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("brouillon")
         SCHEDULED = "scheduled", _("programmée")
@@ -290,6 +293,19 @@ class Sale(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    def clock_next(self) -> datetime | None:
+        """The sale's next moment for the clock before its close (its opening e-mail, its reminder, its
+        closing), as orders.closing.due reads it for all sales at once; None when unpublished or closed."""
+        if not self.is_published or self.closed_at is not None:
+            return None
+        moments = [self.closes_at]
+        if self.opened_notified_at is None:
+            moments.append(self.opens_at)
+        reminder = self.closes_at - self.REMINDER_BEFORE_CLOSING
+        if self.reminded_at is None and self.opens_at < reminder:
+            moments.append(reminder)
+        return min(moments)
 
 
 class Offer(models.Model):

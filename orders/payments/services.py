@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace import followups
+from marketplace import clock, followups
 from marketplace.models import Collective, User
 from marketplace.money import euros, money
 from orders import locks
@@ -136,6 +136,7 @@ def hold_start(order: Order, now: datetime | None = None, *, new_order: bool = F
         Order.objects.filter(pk=order.pk).update(
             payment_status=order.payment_status, hold_until=order.hold_until
         )
+        clock.due_lower(at=order.hold_until)  # released then if still unpaid (orders.closing.jobs)
         return
     if order.payment_method != PaymentMethod.CARD and not new_order:  # switched to paying on site: stop
         for payment in order.payments.filter(method=PaymentMethod.CARD, status=Payment.Status.PENDING):
@@ -642,7 +643,7 @@ def onsite_payment_record(*, order_id: int, method: str, amount: Decimal, note: 
 @transaction.atomic
 def line_weigh(*, line_id: int, weight_kg: Decimal) -> OrderLine:
     """The real weight of a weighed line (all its pieces together); its amount follows, rounded once."""
-    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+    line = OrderLine.objects.select_related("order__sale").filter(pk=line_id).first()
     if line is None or not line.is_variable_weight:
         raise PaymentRefused(_("Cette ligne ne se pèse pas."))
     order = locks.order_lock(line.order_id)
@@ -654,6 +655,8 @@ def line_weigh(*, line_id: int, weight_kg: Decimal) -> OrderLine:
     line.weighed_amount = money(line.unit_price * line.weight_kg)
     line.save(update_fields=["weight_kg", "weighed_amount"])
     order_payment_refresh(order, due_kind=LedgerEntry.Kind.WEIGHING)
+    # The last weighing of a distribution that is over lets the clock issue the producers' statements.
+    clock.due_lower(at=max(timezone.now(), line.order.sale.distribution_ends_at))
     return line
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from marketplace import clock
 from marketplace.money import money
 from orders import locks
 from orders.models import (
@@ -144,6 +145,38 @@ def sale_create(
                 )
             )
     Offer.objects.bulk_create(offers)
+    if publish:
+        _clock_lower(sale)
+    return sale
+
+
+def _clock_lower(sale: Sale) -> None:
+    """The collective is due at the sale's next moment at the latest (marketplace.clock)."""
+    moment = sale.clock_next()
+    if moment is not None:
+        clock.due_lower(at=moment)
+
+
+@transaction.atomic
+def sale_window_move(*, sale_id: int, opens_at: datetime, closes_at: datetime) -> Sale:
+    """Move the ordering window of a sale that is not closed yet (its distribution stays): the clock opens,
+    reminds and closes it at the new times."""
+    sale = locks.sale_lock(sale_id)
+    if sale.closed_at is not None:
+        raise ValidationError(
+            _("Cette vente est close : les commandes ne peuvent plus être passées ni modifiées.")
+        )
+    _check_times(
+        opens_at=opens_at,
+        closes_at=closes_at,
+        starts_at=sale.distribution_starts_at,
+        ends_at=sale.distribution_ends_at,
+    )
+    sale.opens_at, sale.closes_at = opens_at, closes_at
+    sale.full_clean()
+    sale.save(update_fields=["opens_at", "closes_at"])
+    if sale.is_published:
+        _clock_lower(sale)
     return sale
 
 
@@ -236,6 +269,8 @@ def sale_publish(*, sale_id: int, publish: bool = True) -> Sale:
         raise ValidationError(_("Des membres ont déjà commandé : la vente ne peut plus être dépubliée."))
     sale.is_published = publish
     sale.save(update_fields=["is_published"])
+    if publish:
+        _clock_lower(sale)
     return sale
 
 
@@ -364,4 +399,5 @@ def schedule_create(
     schedule.save()
     schedule.points.set(points)
     schedule.producers.set(producers)
+    clock.due_lower(at=timezone.now())  # the clock's next visit makes its first sales
     return schedule

@@ -15,6 +15,7 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from marketplace import clock
 from marketplace.models import Membership, Role, User
 from orders import tasks
 from orders.checkout import services as checkout_services
@@ -84,8 +85,10 @@ def _order(market, user, quantities, *, slot=0) -> Order:
 
 
 def _sale_times(sale: Sale, **fields) -> Sale:
+    """Set a sale's times directly; the clock's due-index is lowered as the sale services do."""
     Sale.objects.filter(pk=sale.pk).update(**fields)
     sale.refresh_from_db()
+    clock.due_lower(at=sale.clock_next() or timezone.now())
     return sale
 
 

@@ -9,11 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import time_machine
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplace.models import Membership, Role, User
+from marketplace.models import ClockDue, Membership, Role, User
+from orders import tasks
 from orders.closing import jobs
 from orders.models import Offer, Order, Payment, PaymentMethod, PaymentStatus, Refund, ShopSettings
 from orders.payments import gateway
@@ -518,3 +520,25 @@ def test_no_code_path_marks_a_card_payment_received_but_the_sync():
             if any(name in ast.unparse(function) for name in status_maps):
                 setters.add(f"{path.relative_to(orders)}:{function.name}")
     assert setters == {"payments/services.py:_apply", "payments/services.py:onsite_payment_record"}
+
+
+def test_the_clock_visits_an_unpaid_card_order_when_its_hold_ends(
+    browse, alpha, card_market, stripe_on, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The due-index (marketplace.clock) carries the end of a card order's hold: beat's tick releases it
+    then, though nothing else of the collective is due."""
+    tasks.tenants_due_sales()  # the collective's first visit gives it a row
+    connection.set_tenant(alpha.collective)
+    with django_capture_on_commit_callbacks(execute=True):
+        client, response, order = _place_card_order(browse, alpha, card_market, {card_market.tomatoes: 4})
+    connection.set_tenant(alpha.collective)
+    assert ClockDue.objects.get(collective=alpha.collective).next_due == order.hold_until
+    with (
+        time_machine.travel(order.hold_until + timedelta(seconds=20), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert tasks.tenants_due_sales() >= 1
+    connection.set_tenant(alpha.collective)
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert Offer.objects.get(pk=card_market.tomatoes.pk).sold == 0

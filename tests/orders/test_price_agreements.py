@@ -16,7 +16,8 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from marketplace.models import Collective, Membership, Role, User
+from marketplace.models import ClockDue, Collective, Membership, Role, User
+from orders import tasks
 from orders.models import Offer, Sale
 from orders.sales import services as sale_services
 from pickup_points import services as point_services
@@ -305,3 +306,24 @@ def test_a_catalogue_file_cannot_change_a_guaranteed_price(in_alpha, coop):
     lentils.refresh_from_db()
     flour.refresh_from_db()
     assert (lentils.price, flour.price) == (Decimal("2.90"), Decimal("1.70"))
+
+
+def test_the_clock_sends_the_warning_the_morning_the_agreement_enters_its_last_21_days(
+    in_alpha, coop, travel, mailoutbox, django_capture_on_commit_callbacks
+):
+    def tick(moment):
+        travel.move_to(moment)
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.tenants_due_sales()
+        connection.set_tenant(in_alpha.collective)
+
+    tick(IN_FEBRUARY)  # the collective's first visit: its next moment is the warning's morning
+    warning = datetime(2027, 3, 10, 7, 23, tzinfo=PARIS)
+    assert ClockDue.objects.get(collective=in_alpha.collective).next_due == warning
+    tick(datetime(2027, 3, 10, 7, 22, 20, tzinfo=PARIS))
+    assert mailoutbox == []
+    tick(datetime(2027, 3, 10, 7, 23, 20, tzinfo=PARIS))
+    tick(datetime(2027, 3, 11, 7, 23, 20, tzinfo=PARIS))
+    (mail,) = mailoutbox
+    assert "L'accord de prix avec Coopérative du Lauragais se termine le 31 mars 2027" in mail.subject
+    assert ClockDue.objects.get(collective=in_alpha.collective).next_due is None  # nothing more to do

@@ -115,7 +115,9 @@ def monthly_statement_lock(*, producer_id: int, month) -> MonthlyStatement | Non
 
 
 def stripe_transfer_lock(transfer_id: int) -> StripeTransfer:
-    return StripeTransfer.objects.select_for_update(of=("self",)).select_related("statement").get(pk=transfer_id)
+    return (
+        StripeTransfer.objects.select_for_update(of=("self",)).select_related("statement").get(pk=transfer_id)
+    )
 
 
 def stripe_reversal_lock(reversal_id: int) -> StripeReversal:

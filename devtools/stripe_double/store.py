@@ -1087,7 +1087,12 @@ class Store:
     def _charge_balance(self, charge: dict, amount: int) -> str:
         fee = round(amount * FEE_PERCENT / 100) + FEE_FIXED
         return self._balance(
-            self.owner[charge["id"]], "charge", amount, charge["id"], fee=fee, description=charge["description"]
+            self.owner[charge["id"]],
+            "charge",
+            amount,
+            charge["id"],
+            fee=fee,
+            description=charge["description"],
         )
 
     def _available(self, account: str | None) -> int:
@@ -1113,7 +1118,17 @@ class Store:
     def balance_transaction_list(self, params: dict, ctx: Ctx) -> dict:
         _reject_unknown(
             params,
-            {"created", "currency", "ending_before", "expand", "limit", "payout", "source", "starting_after", "type"},
+            {
+                "created",
+                "currency",
+                "ending_before",
+                "expand",
+                "limit",
+                "payout",
+                "source",
+                "starting_after",
+                "type",
+            },
         )
         with self.lock:
             found = [
@@ -1268,7 +1283,8 @@ class Store:
         """A payout to the bank: the double pays it at once (`payout.created`, then `payout.paid`)."""
         with self.lock:
             _reject_unknown(
-                params, {"amount", "currency", "description", "expand", "metadata", "method", "statement_descriptor"}
+                params,
+                {"amount", "currency", "description", "expand", "metadata", "method", "statement_descriptor"},
             )
             for name in ("amount", "currency"):
                 if not params.get(name):
@@ -1367,7 +1383,11 @@ class Store:
                 )
             newest_first = newest_first[ids.index(after) + 1 :]
         expand = params.get("expand") or []
-        paths = [path[5:] for path in (expand if isinstance(expand, list) else [expand]) if path.startswith("data.")]
+        paths = [
+            path[5:]
+            for path in (expand if isinstance(expand, list) else [expand])
+            if path.startswith("data.")
+        ]
         data = []
         for obj in newest_first[:limit]:
             data.append(self._render(obj, {"expand": paths}, ctx or Ctx()) if paths else copy.deepcopy(obj))

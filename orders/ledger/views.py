@@ -18,9 +18,9 @@ from orders.ledger import selectors
 from orders.ledger import services as ledger_services
 from orders.ledger.export import entries_export
 from orders.ledger.forms import LedgerExportForm
-from orders.payments import services as payment_services
 from orders.models import CardTopUp
 from orders.payments import gateway, topups
+from orders.payments import services as payment_services
 from orders.payments.forms import CardTopUpForm, TopUpForm, form_apply
 
 
@@ -48,7 +48,8 @@ def card_topup_start(request):
         urls["checkout"] = topups.topup_card_start(
             user=request.user,
             amount=data["amount"],
-            success_url=request.build_absolute_uri(reverse("card_topup_return")) + "?session_id={CHECKOUT_SESSION_ID}",
+            success_url=request.build_absolute_uri(reverse("card_topup_return"))
+            + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=request.build_absolute_uri(reverse("my_balance")),
         )
 
@@ -73,13 +74,15 @@ def card_topup_return(request):
     try:
         topup = topups.topup_sync(topup_id=topup.pk)
     except gateway.StripeError:
-        pass  # the webhook will tell
+        topup.refresh_from_db()  # Stripe did not answer: the webhook will tell
     if topup.status == CardTopUp.Status.SUCCEEDED:
         messages.success(
             request, _("Recharge reçue : %(amount)s ajoutés à votre avoir.") % {"amount": euros(topup.amount)}
         )
     else:
-        messages.info(request, _("Paiement en cours de confirmation : votre avoir sera crédité dans un instant."))
+        messages.info(
+            request, _("Paiement en cours de confirmation : votre avoir sera crédité dans un instant.")
+        )
     return redirect("my_balance")
 
 

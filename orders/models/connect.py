@@ -67,7 +67,8 @@ class StripeTransfer(models.Model):
             models.UniqueConstraint(fields=["statement", "kind"], name="stripe_transfer_once_per_statement"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="stripe_transfer_amount_positive"),
             models.CheckConstraint(
-                condition=~Q(status="sent") | Q(stripe_transfer_id__isnull=False), name="stripe_transfer_sent_has_id"
+                condition=~Q(status="sent") | Q(stripe_transfer_id__isnull=False),
+                name="stripe_transfer_sent_has_id",
             ),
         ]
 

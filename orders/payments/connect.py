@@ -153,7 +153,9 @@ def transfers_record(*, statements: list[Statement]) -> list[StripeTransfer]:
     collective_account = _collective().stripe_account_id
     producer_accounts = {
         row.producer_id: row
-        for row in ProducerStripeAccount.objects.filter(producer__in=[item.producer_id for item in statements])
+        for row in ProducerStripeAccount.objects.filter(
+            producer__in=[item.producer_id for item in statements]
+        )
     }
     rows = []
     for statement in statements:

@@ -2,15 +2,16 @@
 
 Charges are direct charges on the collective's connected account (the `stripe_account` option), or, for a
 collective that pays its producers by Stripe Connect, charges on the platform (account "") grouped by sale
-(`transfer_group`) and followed by transfers to the producers' Express accounts and the collective's. Amounts are
-Decimal euros everywhere else; they become integer cents only here. With STRIPE_API_BASE set (the tests and
-`make dev` without keys), the same calls go to the local Stripe double instead of api.stripe.com.
+(`transfer_group`) and followed by transfers to the producers' Express accounts and the collective's.
+Amounts are Decimal euros everywhere else; they become integer cents only here. With STRIPE_API_BASE set (the
+tests and `make dev` without keys), the same calls go to the local Stripe double instead of api.stripe.com.
 """
 
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -132,7 +133,7 @@ def checkout_session_create(
     expires_at: int,
     transfer_group: str = "",
 ) -> stripe.checkout.Session:
-    intent_data: dict = {"capture_method": capture_method, "description": description, "metadata": metadata}
+    intent_data: Any = {"capture_method": capture_method, "description": description, "metadata": metadata}
     if transfer_group:
         intent_data["transfer_group"] = transfer_group
     return client().v1.checkout.sessions.create(
@@ -149,7 +150,7 @@ def checkout_session_create(
                     },
                 }
             ],
-            "payment_intent_data": intent_data,  # type: ignore[typeddict-item]
+            "payment_intent_data": intent_data,
             "metadata": metadata,
             "client_reference_id": metadata.get("payment_id") or metadata.get("topup_id", ""),
             "customer_email": email,
@@ -244,7 +245,7 @@ def transfer_retrieve(transfer_id: str) -> stripe.Transfer:
 
 def transfer_reversal_create(
     *, transfer_id: str, amount: Decimal, metadata: dict[str, str], idempotency_key: str
-) -> stripe.Reversal:
+) -> stripe.TransferReversal:
     return client().v1.transfers.reversals.create(
         transfer_id, {"amount": cents(amount), "metadata": metadata}, {"idempotency_key": idempotency_key}
     )

@@ -86,7 +86,9 @@ def topup_sync(*, topup_id: int) -> CardTopUp:
     topup = CardTopUp.objects.get(pk=topup_id)
     if not topup.stripe_session_id or topup.status == CardTopUp.Status.SUCCEEDED:
         return topup
-    session = gateway.checkout_session_retrieve(account=topup.stripe_account, session_id=topup.stripe_session_id)
+    session = gateway.checkout_session_retrieve(
+        account=topup.stripe_account, session_id=topup.stripe_session_id
+    )
     intent_id = _id_of(session.payment_intent)
     intent = (
         gateway.payment_intent_retrieve(account=topup.stripe_account, payment_intent_id=intent_id)
@@ -102,7 +104,9 @@ def topup_sync(*, topup_id: int) -> CardTopUp:
             topup.amount = gateway.from_cents(intent.amount_received)
             topup.stripe_payment_intent_id = intent.id
             topup.checkout_url = ""
-            topup.save(update_fields=["status", "amount", "stripe_payment_intent_id", "checkout_url", "updated_at"])
+            topup.save(
+                update_fields=["status", "amount", "stripe_payment_intent_id", "checkout_url", "updated_at"]
+            )
             ledger.topup_card_credit(
                 user_id=topup.user_id,
                 amount=topup.amount,

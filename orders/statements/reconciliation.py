@@ -101,8 +101,14 @@ def stripe_balance_fetch(*, month: date) -> StripeSync:
     """Read the month's balance transactions from Stripe and keep them (replacing the last reading)."""
     start, end = month_bounds(month)
     intents = set(
-        Payment.objects.exclude(stripe_payment_intent_id=None).values_list("stripe_payment_intent_id", flat=True)
-    ) | set(CardTopUp.objects.exclude(stripe_payment_intent_id=None).values_list("stripe_payment_intent_id", flat=True))
+        Payment.objects.exclude(stripe_payment_intent_id=None).values_list(
+            "stripe_payment_intent_id", flat=True
+        )
+    ) | set(
+        CardTopUp.objects.exclude(stripe_payment_intent_id=None).values_list(
+            "stripe_payment_intent_id", flat=True
+        )
+    )
     lines: list[StripeBalanceLine] = []
     try:
         for account, only_ours in _accounts():

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace.models import Role
 from marketplace.permissions import role_required
 from orders.payments import gateway
 from orders.statements import reconciliation

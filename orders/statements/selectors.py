@@ -18,7 +18,9 @@ def is_treasurer(membership: Membership) -> bool:
 
 def managed_producers(user) -> QuerySet[Producer]:
     return (
-        Producer.objects.filter(accounts=user).select_related("bank_account", "stripe_account").order_by("name")
+        Producer.objects.filter(accounts=user)
+        .select_related("bank_account", "stripe_account")
+        .order_by("name")
     )
 
 

@@ -473,7 +473,9 @@ def payout_blocker(statement: Statement) -> str:
         return _("Ce relevé n'est plus à payer.")
     connect_rows = statement.stripe_transfers.all()
     if any(row.kind == row.Kind.PRODUCER for row in connect_rows):
-        failed = [row for row in connect_rows if row.kind == row.Kind.PRODUCER and row.status == row.Status.FAILED]
+        failed = [
+            row for row in connect_rows if row.kind == row.Kind.PRODUCER and row.status == row.Status.FAILED
+        ]
         if failed:
             return _("Versement Stripe refusé : %(error)s") % {"error": failed[0].last_error}
         return _("Versé par Stripe Connect : voir la page Stripe de la trésorerie.")

@@ -15,8 +15,7 @@ from django.views.decorators.http import require_POST
 from marketplace.models import Role
 from marketplace.permissions import role_required
 from orders.models import ProducerBankAccount, Sale, ShopSettings, Transfer
-from orders.payments import connect
-from orders.payments import gateway
+from orders.payments import connect, gateway
 from orders.sales.forms import add_service_errors
 from orders.statements import selectors
 from orders.statements import services as statement_services
@@ -69,7 +68,10 @@ def producer_connect_return(request, producer_id: int):
     else:
         messages.info(
             request,
-            _("Votre compte Stripe n'est pas encore prêt à recevoir des versements : terminez sa configuration."),
+            _(
+                "Votre compte Stripe n'est pas encore prêt à recevoir des versements : "
+                "terminez sa configuration."
+            ),
         )
     return redirect("my_sales")
 

@@ -31,7 +31,7 @@ from orders.payments import connect, gateway
 from orders.payments import services as payment_services
 from orders.statements import services as statement_services
 from producers.models import ProducerAccount
-from tests.conftest import text, words
+from tests.conftest import words
 from tests.orders.conftest import WEBHOOK_SECRET
 
 
@@ -47,7 +47,10 @@ def _post_event(webhook, event: dict):
     tenant = connection.tenant
     try:
         return webhook.post(
-            "/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(body, WEBHOOK_SECRET)
+            "/stripe/webhook/",
+            body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign(body, WEBHOOK_SECRET),
         )
     finally:
         connection.set_tenant(tenant)
@@ -293,7 +296,9 @@ def test_the_reconciliation_lists_a_refund_missing_from_the_ledger(
     assert "Frais Stripe" in page and "0,33 €" in page  # 1,5 % of 5,00 € + 0,25 €
     assert "Virés à la banque" in page and "2,67 €" in page  # 5,00 − 0,33 − 2,00
     # The webhook comes at last: read again, everything matches.
-    gateway_refunds = gateway.refunds_list(account=payment.stripe_account, payment_intent_id=payment.stripe_payment_intent_id)
+    gateway_refunds = gateway.refunds_list(
+        account=payment.stripe_account, payment_intent_id=payment.stripe_payment_intent_id
+    )
     assert [item.id for item in gateway_refunds] == [refund.id]
     with django_capture_on_commit_callbacks(execute=True):
         payment_services.payment_sync(payment_id=payment.pk)

@@ -15,6 +15,7 @@ from django.db import connection
 
 from devtools.stripe_double.webhooks import sign
 from marketplace.models import Collective, Membership, Role, User
+from orders.checkout import services as checkout_services
 from orders.closing import jobs
 from orders.models import (
     CardTopUp,
@@ -30,9 +31,11 @@ from orders.models import (
 from orders.payments import connect, gateway
 from orders.payments import services as payment_services
 from orders.statements import services as statement_services
+from pickup_points.models import PickupSlot
+from producers import services as producer_services
 from producers.models import ProducerAccount
 from tests.conftest import words
-from tests.orders.conftest import WEBHOOK_SECRET
+from tests.orders.conftest import WEBHOOK_SECRET, make_sale
 
 
 @pytest.fixture
@@ -319,3 +322,23 @@ def test_other_collectives_and_plain_members_see_none_of_it(platform, alpha, bet
     assert theirs.post(f"/mes-ventes/versements-stripe/{platform.farm.pk}/").status_code == 404
     assert "Ferme du Pech" not in words(browse(beta, beta.coordinator).get("/tresorerie/stripe/"))
     assert browse(alpha, alpha.coordinator).get("/tresorerie/stripe/?mois=1990-01").status_code == 302
+
+
+def test_a_refunds_share_follows_what_each_producer_sold_in_the_order_to_the_cent(market, alpha):
+    bakery = producer_services.producer_create(name="Fournil de Lisa", town="Agen")
+    producer_services.product_create(
+        producer=bakery, name="Pain de seigle", price=Decimal("3.35"), unit="piece", stock=None
+    )
+    sale = make_sale(market.point, [market.tomatoes.producer, bakery], title="Vente du jeudi")
+    offers = {offer.name: offer for offer in sale.offers.all()}
+    order = checkout_services.order_place(
+        sale_id=sale.pk,
+        user=alpha.member,
+        quantities={offers["Tomates"].pk: 2, offers["Pain de seigle"].pk: 1},  # 5,00 € and 3,35 €
+        slot_id=PickupSlot.objects.filter(distribution=sale.distribution).order_by("starts_at")[0].pk,
+        payment_method=PaymentMethod.CASH,
+    )
+    shares = connect.refund_shares(order_id=order.pk, amount=Decimal("1.00"))
+    assert shares == {market.tomatoes.producer_id: Decimal("0.60"), bakery.pk: Decimal("0.40")}
+    odd = connect.refund_shares(order_id=order.pk, amount=Decimal("0.01"))
+    assert sum(odd.values()) == Decimal("0.01") and odd[market.tomatoes.producer_id] == Decimal("0.01")

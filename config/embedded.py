@@ -115,6 +115,7 @@ def stripe_double() -> Iterator[None]:
     os.environ.update(
         STRIPE_SECRET_KEY="sk_test_etal_dev_double",
         STRIPE_API_BASE=double.url,
+        STRIPE_CONNECT_PLATFORM="true",
         STRIPE_WEBHOOK_SECRETS=secret,
         STRIPE_DOUBLE_URL=double.url,
         # The double's hosted pages are on its public address (localhost, as the browser reaches it), not on

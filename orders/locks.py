@@ -19,7 +19,9 @@ statement and the commit.
 
 Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
 (a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),
-then transfer → statements (ascending pk).
+then transfer → statements (ascending pk). Stripe Connect transfers (orders.payments.connect) are attached
+under statements_lock too: statements_lock → Stripe transfer → its statement; a reversal is locked alone (its
+refund's order lock may be held: order → reversal); a card top-up before the member's account.
 
 Sheets made in parts (orders.sheets): sheet build → the sheet it is merged into.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 from django.db import connection
 
 from orders.models import (
+    CardTopUp,
     MemberAccount,
     MemberPreferences,
     MonthlyStatement,
@@ -40,6 +43,9 @@ from orders.models import (
     Sheet,
     SheetBuild,
     Statement,
+    StripeReversal,
+    StripeSync,
+    StripeTransfer,
     Transfer,
 )
 
@@ -169,3 +175,23 @@ def transfer_lock(transfer_id: int) -> Transfer:
 
 def monthly_statement_lock(*, producer_id: int, month) -> MonthlyStatement | None:
     return MonthlyStatement.objects.select_for_update().filter(producer_id=producer_id, month=month).first()
+
+
+def stripe_transfer_lock(transfer_id: int) -> StripeTransfer:
+    return (
+        StripeTransfer.objects.select_for_update(of=("self",)).select_related("statement").get(pk=transfer_id)
+    )
+
+
+def stripe_reversal_lock(reversal_id: int) -> StripeReversal:
+    return StripeReversal.objects.select_for_update(of=("self",)).get(pk=reversal_id)
+
+
+def card_topup_lock(topup_id: int) -> CardTopUp:
+    return CardTopUp.objects.select_for_update().get(pk=topup_id)
+
+
+def stripe_sync_lock(month) -> StripeSync:
+    """A month of Stripe's balance copy (created at first use), locked while its lines are replaced."""
+    StripeSync.objects.get_or_create(month=month)
+    return StripeSync.objects.select_for_update().get(month=month)

@@ -15,9 +15,10 @@ from orders import emails
 from orders.checkout import selectors as checkout_selectors
 from orders.closing import jobs
 from orders.models import Sale
-from orders.payments import gateway
+from orders.payments import connect, gateway
 from orders.payments import services as payment_services
 from orders.sheets import services as sheet_services
+from orders.statements import reconciliation
 from orders.statements import services as statement_services
 from producers.models import Producer
 
@@ -152,6 +153,24 @@ def authorization_cancel(*, schema_name: str, payment_id: int) -> None:
 def checkout_expire(*, schema_name: str, payment_id: int) -> None:
     with schema_context(schema_name):
         payment_services.checkout_expire(payment_id=payment_id)
+
+
+@shared_task
+def stripe_transfer_send(*, schema_name: str, transfer_id: int) -> None:
+    with schema_context(schema_name):
+        connect.transfer_send(transfer_id=transfer_id)
+
+
+@shared_task
+def stripe_reversal_send(*, schema_name: str, reversal_id: int) -> None:
+    with schema_context(schema_name):
+        connect.reversal_send(reversal_id=reversal_id)
+
+
+@shared_task
+def stripe_balance_fetch(*, schema_name: str, month: str) -> None:
+    with schema_context(schema_name):
+        reconciliation.stripe_balance_fetch(month=date.fromisoformat(month))
 
 
 # Producers' statements (orders.statements) ---------------------------------------------------------------

@@ -72,6 +72,11 @@ PAGES = [
     ("cagette47-coordinator-categories", "cagette47", "coordination@cagette47.demo", "/categories/"),
     ("emplettes-shop", "emplettes", "membre@emplettes.demo", "/boutique/"),
     ("emplettes-supplier-catalogue", "emplettes", "fournisseur@emplettes.demo", "/producteurs/"),
+    # Money: « Mes ventes » with the Stripe Connect state, « Mon solde », the Stripe reconciliation.
+    ("cagette47-my-sales-connected", "cagette47", "claire@demo.etal", "/mes-ventes/"),
+    ("cagette47-my-sales-to-connect", "cagette47", "producteur@cagette47.demo", "/mes-ventes/"),
+    ("cagette47-my-balance", "cagette47", "membre@cagette47.demo", "/mon-solde/"),
+    ("cagette47-stripe-reconciliation", "cagette47", "coordination@cagette47.demo", "/tresorerie/stripe/"),
 ]
 
 
@@ -79,6 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", default="http://localhost:8000")
     parser.add_argument("--out", default="artifacts/screenshots")
+    parser.add_argument("--only", default="", help="only the pages whose name contains this")
     args = parser.parse_args()
     base = urlsplit(args.base)
     out = Path(args.out)
@@ -90,6 +96,8 @@ def main() -> int:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for name, subdomain, account, path in PAGES:
+            if args.only not in name:
+                continue
             host = f"{subdomain}.{base.hostname}" if subdomain else base.hostname
             origin = f"{base.scheme}://{host}:{base.port}" if base.port else f"{base.scheme}://{host}"
             for width in WIDTHS:

@@ -246,6 +246,9 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
 # A card authorisation stays capturable for 7 days on most cards: keep a day of margin.
 STRIPE_AUTHORIZATION_DAYS = env.int("STRIPE_AUTHORIZATION_DAYS", default=6)
+# The instance runs as a Stripe Connect platform: a collective may then pay its producers by Connect
+# transfers (charges on the platform, producers' Express accounts), instead of SEPA files only.
+STRIPE_CONNECT_PLATFORM = env.bool("STRIPE_CONNECT_PLATFORM", default=False)
 # A Stripe call or a PDF render inside a transaction would hold its row locks that long (marketplace.guards):
 # "log" reports it as an error, "raise" refuses it, "allow" stays silent.
 SLOW_WORK_IN_TRANSACTION = env("SLOW_WORK_IN_TRANSACTION", default="log")

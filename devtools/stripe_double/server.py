@@ -34,6 +34,17 @@ API_ROUTES: list[tuple[str, re.Pattern, str]] = [
         ("POST", r"/v1/refunds", "refund_create"),
         ("GET", r"/v1/refunds", "refund_list"),
         ("GET", r"/v1/refunds/(re_\w+)", "refund_retrieve"),
+        ("GET", r"/v1/balance", "balance_retrieve"),
+        ("GET", r"/v1/balance_transactions", "balance_transaction_list"),
+        ("GET", r"/v1/balance_transactions/(txn_\w+)", "balance_transaction_retrieve"),
+        ("POST", r"/v1/transfers", "transfer_create"),
+        ("GET", r"/v1/transfers", "transfer_list"),
+        ("GET", r"/v1/transfers/(tr_\w+)", "transfer_retrieve"),
+        ("POST", r"/v1/transfers/(tr_\w+)/reversals", "reversal_create"),
+        ("GET", r"/v1/transfers/(tr_\w+)/reversals", "reversal_list"),
+        ("POST", r"/v1/payouts", "payout_create"),
+        ("GET", r"/v1/payouts", "payout_list"),
+        ("GET", r"/v1/payouts/(po_\w+)", "payout_retrieve"),
         ("GET", r"/v1/events", "event_list"),
         ("GET", r"/v1/events/(evt_\w+)", "event_retrieve"),
     ]
@@ -54,6 +65,7 @@ PAGE_ROUTES: list[tuple[str, re.Pattern, str]] = [
         ("GET", r"/_double/events", "control_events"),
         ("POST", r"/_double/sessions/(cs_\w+)/expire", "control_expire"),
         ("POST", r"/_double/accounts/(acct_\w+)/onboard", "control_onboard"),
+        ("POST", r"/_double/payouts", "control_payout"),
     ]
 ]
 
@@ -325,6 +337,10 @@ class Handler(BaseHTTPRequestHandler):
         except StripeError as error:
             self._json(error.status, error.body())
 
+    def control_payout(self, form: dict) -> None:
+        """Pay out everything available (`account=acct_…`, or the platform without it)."""
+        self._json(200, {"payout": self.double.payout(form.get("account") or None)})
+
     def control_expire(self, form: dict, session_id: str) -> None:
         try:
             self._json(200, self.double.expire(session_id))
@@ -427,6 +443,10 @@ class StripeDouble:
     def onboard(self, account_id: str) -> dict:
         """What the onboarding page's button does, without the page."""
         return self.store.account_activate(account_id)
+
+    def payout(self, account: str | None = None) -> dict | None:
+        """Pay out an account's available balance to its bank (None: the platform's)."""
+        return self.store.payout_all(account)
 
     def reset(self) -> None:
         with self.store.lock:

@@ -25,6 +25,18 @@ ACCOUNT_LINK_LIFETIME = 300
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
 CAPTURE_METHODS = ("automatic", "automatic_async", "manual")
+# Stripe's standard pricing for European cards, as the double charges it on every captured charge.
+FEE_PERCENT = 1.5
+FEE_FIXED = 25
+REPORTING_CATEGORIES = {
+    "charge": "charge",
+    "refund": "refund",
+    "transfer": "transfer",
+    "transfer_refund": "transfer_reversal",
+    "payment": "charge",
+    "payment_refund": "refund",
+    "payout": "payout",
+}
 
 # Stripe's test cards that the hosted page knows; any other Luhn-valid number is accepted.
 TEST_CARDS = {
@@ -142,6 +154,21 @@ def _metadata(params: dict, param: str = "metadata") -> dict:
                 400, "Metadata keys are limited to 40 characters and values to 500 characters.", param=param
             )
     return {key: str(item) for key, item in value.items() if item != ""}
+
+
+def _created_matches(obj: dict, created) -> bool:
+    """Stripe's `created` filter: an exact timestamp or a dict of gt/gte/lt/lte."""
+    if created in (None, ""):
+        return True
+    if not isinstance(created, dict):
+        return obj["created"] == int(created)
+    checks = {
+        "gt": lambda a, b: a > b,
+        "gte": lambda a, b: a >= b,
+        "lt": lambda a, b: a < b,
+        "lte": lambda a, b: a <= b,
+    }
+    return all(checks[op](obj["created"], int(value)) for op, value in created.items() if op in checks)
 
 
 def _reject_unknown(params: dict, allowed: set[str]) -> None:
@@ -488,6 +515,7 @@ class Store:
                 "description": intent_data.get("description") or None,
                 "metadata": _metadata(intent_data),
                 "receipt_email": intent_data.get("receipt_email") or None,
+                "transfer_group": intent_data.get("transfer_group") or None,
             }
             return self._render(session, params, ctx)
 
@@ -728,6 +756,7 @@ class Store:
             "payment_method_types": ["card"],
             "receipt_email": data["receipt_email"] or email or None,
             "status": "requires_payment_method",
+            "transfer_group": data.get("transfer_group"),
         }
         intent["client_secret"] = f"{intent['id']}_secret_{new_id('', 25)}"
         self._add(intent, ctx.account)
@@ -745,7 +774,7 @@ class Store:
             "amount": intent["amount"],
             "amount_captured": intent["amount"] if captured else 0,
             "amount_refunded": 0,
-            "balance_transaction": new_id("txn_") if captured else None,
+            "balance_transaction": None,
             "billing_details": {"email": details.get("email"), "name": details.get("name")},
             "captured": captured,
             "created": now(),
@@ -774,8 +803,12 @@ class Store:
             "receipt_email": intent["receipt_email"],
             "refunded": False,
             "status": "succeeded" if succeeded else "failed",
+            "transfer_group": intent.get("transfer_group"),
         }
-        return self._add(charge, self.owner[intent["id"]])
+        self._add(charge, self.owner[intent["id"]])
+        if captured:
+            charge["balance_transaction"] = self._charge_balance(charge, intent["amount"])
+        return charge
 
     def _decline(self, intent: dict, number: str, ctx: Ctx) -> None:
         session = self.objects[self.session_of[intent["id"]]]
@@ -858,7 +891,7 @@ class Store:
             charge.update(
                 amount_captured=amount,
                 amount_refunded=charge["amount"] - amount,
-                balance_transaction=new_id("txn_"),
+                balance_transaction=self._charge_balance(charge, amount),
                 captured=True,
             )
             self._emit("payment_intent.succeeded", intent, ctx)
@@ -977,7 +1010,7 @@ class Store:
                 "id": new_id("re_"),
                 "object": "refund",
                 "amount": amount,
-                "balance_transaction": new_id("txn_"),
+                "balance_transaction": None,
                 "charge": charge["id"],
                 "created": now(),
                 "currency": charge["currency"],
@@ -988,6 +1021,9 @@ class Store:
                 "status": "succeeded",
             }
             self._add(refund, ctx.account)
+            refund["balance_transaction"] = self._balance(
+                ctx.account, "refund", -amount, refund["id"], description="REFUND FOR CHARGE"
+            )
             previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
             charge["amount_refunded"] += amount
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]
@@ -1011,6 +1047,311 @@ class Store:
             ]
             return self._list(refunds, params, "/v1/refunds")
 
+    # ------------------------------------------------------------------ balance, transfers, payouts
+
+    def _balance(
+        self, account: str | None, type_: str, amount: int, source: str, *, fee: int = 0, description=None
+    ) -> str:
+        """A balance transaction on `account` (None: the platform), available at once in the double."""
+        created = now()
+        txn = {
+            "id": new_id("txn_"),
+            "object": "balance_transaction",
+            "amount": amount,
+            "available_on": created,
+            "created": created,
+            "currency": "eur",
+            "description": description,
+            "exchange_rate": None,
+            "fee": fee,
+            "fee_details": [
+                {
+                    "amount": fee,
+                    "application": None,
+                    "currency": "eur",
+                    "description": "Stripe processing fees",
+                    "type": "stripe_fee",
+                }
+            ]
+            if fee
+            else [],
+            "net": amount - fee,
+            "reporting_category": REPORTING_CATEGORIES.get(type_, type_),
+            "source": source,
+            "status": "available",
+            "type": type_,
+        }
+        self._add(txn, account)
+        return txn["id"]
+
+    def _charge_balance(self, charge: dict, amount: int) -> str:
+        fee = round(amount * FEE_PERCENT / 100) + FEE_FIXED
+        return self._balance(
+            self.owner[charge["id"]],
+            "charge",
+            amount,
+            charge["id"],
+            fee=fee,
+            description=charge["description"],
+        )
+
+    def _available(self, account: str | None) -> int:
+        return sum(
+            obj["net"]
+            for obj in self.objects.values()
+            if obj["object"] == "balance_transaction" and self.owner[obj["id"]] == account
+        )
+
+    def balance_retrieve(self, params: dict, ctx: Ctx) -> dict:
+        with self.lock:
+            return {
+                "object": "balance",
+                "available": [{"amount": self._available(ctx.account), "currency": "eur"}],
+                "livemode": False,
+                "pending": [{"amount": 0, "currency": "eur"}],
+            }
+
+    def balance_transaction_retrieve(self, params: dict, ctx: Ctx, txn_id: str) -> dict:
+        with self.lock:
+            return self._render(self._get("balance_transaction", txn_id, ctx), params, ctx)
+
+    def balance_transaction_list(self, params: dict, ctx: Ctx) -> dict:
+        _reject_unknown(
+            params,
+            {
+                "created",
+                "currency",
+                "ending_before",
+                "expand",
+                "limit",
+                "payout",
+                "source",
+                "starting_after",
+                "type",
+            },
+        )
+        with self.lock:
+            found = [
+                obj
+                for obj in self.objects.values()
+                if obj["object"] == "balance_transaction"
+                and self.owner[obj["id"]] == ctx.account
+                and params.get("type") in (None, obj["type"])
+                and params.get("source") in (None, obj["source"])
+                and _created_matches(obj, params.get("created"))
+            ]
+            return self._list(found, params, "/v1/balance_transactions", ctx)
+
+    def transfer_create(self, params: dict, ctx: Ctx) -> dict:
+        with self.lock:
+            _reject_unknown(
+                params,
+                {"amount", "currency", "description", "destination", "expand", "metadata",
+                 "source_transaction", "source_type", "transfer_group"},
+            )  # fmt: skip
+            if ctx.account:
+                raise StripeError(
+                    400,
+                    "Transfers can only be made from the platform account: remove the Stripe-Account header.",
+                )
+            for name in ("amount", "currency", "destination"):
+                if not params.get(name):
+                    raise missing(name)
+            amount = _integer(params, "amount")
+            if amount is None or amount <= 0:
+                raise invalid("amount", "Invalid positive integer", code="parameter_invalid_integer")
+            destination = self.objects.get(params["destination"])
+            if destination is None or destination["object"] != "account":
+                raise StripeError(
+                    400,
+                    f"No such destination: '{params['destination']}'",
+                    code="resource_missing",
+                    param="destination",
+                )
+            if (destination.get("capabilities") or {}).get("transfers") != "active":
+                raise StripeError(
+                    400,
+                    "Your destination account needs to have at least one of the following capabilities "
+                    "enabled: transfers, crypto_transfers, legacy_payments",
+                    code="insufficient_capabilities_for_transfer",
+                    param="destination",
+                )
+            transfer_id = new_id("tr_")
+            payment_id = new_id("py_")
+            transfer = {
+                "id": transfer_id,
+                "object": "transfer",
+                "amount": amount,
+                "amount_reversed": 0,
+                "balance_transaction": None,
+                "created": now(),
+                "currency": params["currency"].lower(),
+                "description": params.get("description") or None,
+                "destination": destination["id"],
+                "destination_payment": payment_id,
+                "livemode": False,
+                "metadata": _metadata(params),
+                "reversals": {
+                    "object": "list",
+                    "data": [],
+                    "has_more": False,
+                    "total_count": 0,
+                    "url": f"/v1/transfers/{transfer_id}/reversals",
+                },
+                "reversed": False,
+                "source_transaction": params.get("source_transaction") or None,
+                "source_type": "card",
+                "transfer_group": params.get("transfer_group") or None,
+            }
+            self._add(transfer, None)
+            transfer["balance_transaction"] = self._balance(
+                None, "transfer", -amount, transfer_id, description=transfer["description"]
+            )
+            self._balance(destination["id"], "payment", amount, payment_id)
+            self._emit("transfer.created", transfer, ctx)
+            return self._render(transfer, params, ctx)
+
+    def transfer_retrieve(self, params: dict, ctx: Ctx, transfer_id: str) -> dict:
+        with self.lock:
+            return self._render(self._get("transfer", transfer_id, ctx), params, ctx)
+
+    def transfer_list(self, params: dict, ctx: Ctx) -> dict:
+        with self.lock:
+            found = [
+                obj
+                for obj in self.objects.values()
+                if obj["object"] == "transfer"
+                and self.owner[obj["id"]] == ctx.account
+                and params.get("transfer_group") in (None, obj["transfer_group"])
+                and params.get("destination") in (None, obj["destination"])
+            ]
+            return self._list(found, params, "/v1/transfers", ctx)
+
+    def reversal_create(self, params: dict, ctx: Ctx, transfer_id: str) -> dict:
+        with self.lock:
+            _reject_unknown(params, {"amount", "description", "expand", "metadata", "refund_application_fee"})
+            transfer = self._get("transfer", transfer_id, ctx)
+            left = transfer["amount"] - transfer["amount_reversed"]
+            amount = _integer(params, "amount")
+            amount = left if amount is None else amount
+            if amount <= 0:
+                raise invalid("amount", "Invalid positive integer", code="parameter_invalid_integer")
+            if amount > left:
+                raise StripeError(
+                    400,
+                    f"You have requested a reversal of {amount} cents, but only {left} cents are left to "
+                    "reverse on this transfer.",
+                    code="amount_too_large",
+                    param="amount",
+                )
+            reversal = {
+                "id": new_id("trr_"),
+                "object": "transfer_reversal",
+                "amount": amount,
+                "balance_transaction": None,
+                "created": now(),
+                "currency": transfer["currency"],
+                "destination_payment_refund": new_id("pyr_"),
+                "metadata": _metadata(params),
+                "source_refund": None,
+                "transfer": transfer["id"],
+            }
+            self._add(reversal, None)
+            reversal["balance_transaction"] = self._balance(None, "transfer_refund", amount, reversal["id"])
+            self._balance(
+                transfer["destination"], "payment_refund", -amount, reversal["destination_payment_refund"]
+            )
+            previous = {"amount_reversed": transfer["amount_reversed"], "reversed": transfer["reversed"]}
+            transfer["amount_reversed"] += amount
+            transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+            transfer["reversals"]["data"].insert(0, copy.deepcopy(reversal))
+            transfer["reversals"]["total_count"] += 1
+            self._emit("transfer.reversed", transfer, ctx, previous)
+            return self._render(reversal, params, ctx)
+
+    def reversal_list(self, params: dict, ctx: Ctx, transfer_id: str) -> dict:
+        with self.lock:
+            self._get("transfer", transfer_id, ctx)
+            found = [
+                obj
+                for obj in self.objects.values()
+                if obj["object"] == "transfer_reversal" and obj["transfer"] == transfer_id
+            ]
+            return self._list(found, params, f"/v1/transfers/{transfer_id}/reversals", ctx)
+
+    def payout_create(self, params: dict, ctx: Ctx) -> dict:
+        """A payout to the bank: the double pays it at once (`payout.created`, then `payout.paid`)."""
+        with self.lock:
+            _reject_unknown(
+                params,
+                {"amount", "currency", "description", "expand", "metadata", "method", "statement_descriptor"},
+            )
+            for name in ("amount", "currency"):
+                if not params.get(name):
+                    raise missing(name)
+            amount = _integer(params, "amount")
+            if amount is None or amount <= 0:
+                raise invalid("amount", "Invalid positive integer", code="parameter_invalid_integer")
+            available = self._available(ctx.account)
+            if amount > available:
+                raise StripeError(
+                    400,
+                    "You have insufficient funds in your Stripe account for this transfer. Your card "
+                    f"balance is too low ({available / 100:.2f} € available).",
+                    code="balance_insufficient",
+                )
+            created = now()
+            payout = {
+                "id": new_id("po_"),
+                "object": "payout",
+                "amount": amount,
+                "arrival_date": created,
+                "automatic": False,
+                "balance_transaction": None,
+                "created": created,
+                "currency": params["currency"].lower(),
+                "description": params.get("description") or None,
+                "destination": new_id("ba_"),
+                "failure_code": None,
+                "failure_message": None,
+                "livemode": False,
+                "metadata": _metadata(params),
+                "method": params.get("method") or "standard",
+                "source_type": "card",
+                "statement_descriptor": params.get("statement_descriptor") or None,
+                "status": "pending",
+                "type": "bank_account",
+            }
+            self._add(payout, ctx.account)
+            payout["balance_transaction"] = self._balance(ctx.account, "payout", -amount, payout["id"])
+            self._emit("payout.created", payout, ctx)
+            payout["status"] = "paid"
+            self._emit("payout.paid", payout, ctx, {"status": "pending"})
+            return self._render(payout, params, ctx)
+
+    def payout_all(self, account: str | None) -> dict | None:
+        """Test helper: pay out everything available on an account, as Stripe's daily schedule would."""
+        with self.lock:
+            available = self._available(account)
+            if available <= 0:
+                return None
+            return self.payout_create({"amount": str(available), "currency": "eur"}, Ctx(account=account))
+
+    def payout_retrieve(self, params: dict, ctx: Ctx, payout_id: str) -> dict:
+        with self.lock:
+            return self._render(self._get("payout", payout_id, ctx), params, ctx)
+
+    def payout_list(self, params: dict, ctx: Ctx) -> dict:
+        with self.lock:
+            found = [
+                obj
+                for obj in self.objects.values()
+                if obj["object"] == "payout"
+                and self.owner[obj["id"]] == ctx.account
+                and _created_matches(obj, params.get("created"))
+            ]
+            return self._list(found, params, "/v1/payouts", ctx)
+
     # ------------------------------------------------------------------ events
 
     def event_retrieve(self, params: dict, ctx: Ctx, event_id: str) -> dict:
@@ -1026,15 +1367,33 @@ class Store:
             ]
             return self._list(events, params, "/v1/events")
 
-    def _list(self, objects: list[dict], params: dict, url: str) -> dict:
-        """A Stripe list, newest first (creation order stands in for `created`, equal within a second)."""
+    def _list(self, objects: list[dict], params: dict, url: str, ctx: Ctx | None = None) -> dict:
+        """A Stripe list, newest first (creation order stands in for `created`, equal within a second),
+        paged with `starting_after`, with `expand[]=data.<field>`."""
         limit = _integer(params, "limit") or 10
         if not 1 <= limit <= 100:
             raise invalid("limit", "This value must be between 1 and 100.", code="parameter_invalid_integer")
         newest_first = list(reversed(objects))
+        after = params.get("starting_after")
+        if after:
+            ids = [obj["id"] for obj in newest_first]
+            if after not in ids:
+                raise StripeError(
+                    400, f"No such object: '{after}'", code="resource_missing", param="starting_after"
+                )
+            newest_first = newest_first[ids.index(after) + 1 :]
+        expand = params.get("expand") or []
+        paths = [
+            path[5:]
+            for path in (expand if isinstance(expand, list) else [expand])
+            if path.startswith("data.")
+        ]
+        data = []
+        for obj in newest_first[:limit]:
+            data.append(self._render(obj, {"expand": paths}, ctx or Ctx()) if paths else copy.deepcopy(obj))
         return {
             "object": "list",
-            "data": copy.deepcopy(newest_first[:limit]),
+            "data": data,
             "has_more": len(newest_first) > limit,
             "url": url,
         }

@@ -242,3 +242,19 @@ def topup_record(*, user_id: int, amount: Decimal, method: str, note: str, by: U
     if note.strip():
         reason = f"{reason} ({note.strip()})"
     return _account_move(user_id=user_id, amount=amount, kind=Kind.TOPUP, reason=reason, by=by, method=method)
+
+
+def topup_card_credit(*, user_id: int, amount: Decimal, key: str, reason: str) -> LedgerEntry | None:
+    """A card top-up that Stripe says arrived: the member's account goes up, once per key (the top-up's
+    row lock is held by the caller; the key's unique constraint says it again)."""
+    if LedgerEntry.objects.filter(key=key).exists():
+        return None
+    return _account_move(
+        user_id=user_id,
+        amount=amount,
+        kind=Kind.TOPUP,
+        reason=reason,
+        by=None,
+        method=PaymentMethod.CARD,
+        key=key,
+    )

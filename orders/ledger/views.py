@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,14 +18,72 @@ from orders.ledger import selectors
 from orders.ledger import services as ledger_services
 from orders.ledger.export import entries_export
 from orders.ledger.forms import LedgerExportForm
+from orders.models import CardTopUp
+from orders.payments import gateway, topups
 from orders.payments import services as payment_services
-from orders.payments.forms import TopUpForm, form_apply
+from orders.payments.forms import CardTopUpForm, TopUpForm, form_apply
+
+
+def _my_balance_page(request, topup_form: CardTopUpForm, *, status: int = 200):
+    context = {
+        "ledger": selectors.member_ledger(user=request.user),
+        "topup_form": topup_form if topups.topup_offered() else None,
+    }
+    return render(request, "orders/my_balance.html", context, status=status)
 
 
 @role_required(Role.MEMBER)
 def my_balance(request):
-    ledger = selectors.member_ledger(user=request.user)
-    return render(request, "orders/my_balance.html", {"ledger": ledger})
+    return _my_balance_page(request, CardTopUpForm())
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def card_topup_start(request):
+    """« Recharger par carte »: to Stripe Checkout; the account is credited when Stripe says it is paid."""
+    form = CardTopUpForm(request.POST)
+    urls: dict[str, str] = {}
+
+    def start(data) -> None:
+        urls["checkout"] = topups.topup_card_start(
+            user=request.user,
+            amount=data["amount"],
+            success_url=request.build_absolute_uri(reverse("card_topup_return"))
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=request.build_absolute_uri(reverse("my_balance")),
+        )
+
+    try:
+        done = form_apply(form, start)
+    except gateway.StripeError:
+        form.add_error(None, _("Stripe ne répond pas pour le moment : réessayez dans quelques minutes."))
+        done = False
+    if done:
+        return redirect(urls["checkout"])
+    return _my_balance_page(request, form, status=400)
+
+
+@role_required(Role.MEMBER)
+def card_topup_return(request):
+    """Back from Stripe Checkout: ask Stripe (never believe the address) and say where the top-up stands."""
+    topup = CardTopUp.objects.filter(
+        user=request.user, stripe_session_id=request.GET.get("session_id") or "-"
+    ).first()
+    if topup is None:
+        raise Http404
+    try:
+        topup = topups.topup_sync(topup_id=topup.pk)
+    except gateway.StripeError:
+        topup.refresh_from_db()  # Stripe did not answer: the webhook will tell
+    if topup.status == CardTopUp.Status.SUCCEEDED:
+        messages.success(
+            request, _("Recharge reçue : %(amount)s ajoutés à votre avoir.") % {"amount": euros(topup.amount)}
+        )
+    else:
+        messages.info(
+            request, _("Paiement en cours de confirmation : votre avoir sera crédité dans un instant.")
+        )
+    return redirect("my_balance")
 
 
 @require_POST

@@ -3,9 +3,18 @@
 payments (payment methods, payments, refunds) ← sales (shop settings, schedules, sales, offers)
 ← orders (orders, lines, history, member preferences); sheets ← sales; ledger (entries, member
 accounts) ← orders, payments;
-statements (producers' statements, bank accounts, SEPA transfers) ← sales. All keep app label `orders`.
+statements (producers' statements, bank accounts, SEPA transfers) ← sales; connect (Connect accounts
+and transfers, card top-ups, Stripe's balance copy) ← statements, payments. All keep app label `orders`.
 """
 
+from orders.models.connect import (
+    CardTopUp,
+    ProducerStripeAccount,
+    StripeBalanceLine,
+    StripeReversal,
+    StripeSync,
+    StripeTransfer,
+)
 from orders.models.ledger import LedgerEntry, MemberAccount
 from orders.models.orders import MAX_LINE_QUANTITY, MemberPreferences, Order, OrderEvent, OrderLine
 from orders.models.payments import ON_SITE_METHODS, Payment, PaymentMethod, PaymentStatus, Refund
@@ -21,6 +30,12 @@ from orders.models.statements import (
 )
 
 __all__ = [
+    "CardTopUp",
+    "ProducerStripeAccount",
+    "StripeBalanceLine",
+    "StripeReversal",
+    "StripeSync",
+    "StripeTransfer",
     "MAX_LINE_QUANTITY",
     "LedgerEntry",
     "MemberAccount",

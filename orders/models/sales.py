@@ -101,6 +101,21 @@ class ShopSettings(models.Model):
     bank_iban = models.CharField(_("IBAN du collectif"), max_length=34, blank=True)
     bank_bic = models.CharField(_("BIC du collectif"), max_length=11, blank=True)
 
+    class Payout(models.TextChoices):
+        SEPA = "sepa", _("Fichier de virements SEPA")
+        CONNECT = "connect", _("Stripe Connect")
+
+    producer_payout = models.CharField(
+        _("paiement des producteurs"),
+        max_length=10,
+        choices=Payout.choices,
+        default=Payout.SEPA,
+        help_text=_(
+            "Stripe Connect : les paiements par carte arrivent sur la plateforme, chaque producteur reçoit "
+            "son dû sur son compte Stripe dès son relevé établi, la commission va au compte du collectif."
+        ),
+    )
+
     class Meta:
         verbose_name = _("réglages des ventes")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="shop_settings_single_row")]
@@ -126,6 +141,10 @@ class ShopSettings(models.Model):
         if read is not None:
             read[schema] = found
         return found
+
+    @property
+    def pays_by_connect(self) -> bool:
+        return self.producer_payout == self.Payout.CONNECT
 
     def accepted_methods(self, *, card_ready: bool) -> list[tuple[str, str]]:
         """The methods members may choose; card only while the collective's Stripe account takes charges."""

@@ -119,6 +119,8 @@ class Statement(models.Model):
         Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="statements"
     )
     paid_on = models.DateField(_("payé le"), null=True, blank=True)
+    # Paid by a Stripe Connect transfer (orders.models.connect.StripeTransfer) instead of a SEPA file.
+    stripe_paid_at = models.DateTimeField(_("versé par Stripe le"), null=True, blank=True)
     file = models.FileField(
         upload_to=statement_file_path, storage=private_storage, max_length=255, blank=True
     )
@@ -137,7 +139,10 @@ class Statement(models.Model):
                 name="statement_due_adds_up",
             ),
             models.CheckConstraint(
-                condition=Q(status="issued") | Q(status="replaced") | Q(transfer__isnull=False),
+                condition=Q(status="issued")
+                | Q(status="replaced")
+                | Q(transfer__isnull=False)
+                | Q(stripe_paid_at__isnull=False),
                 name="statement_paid_through_transfer",
             ),
         ]

@@ -176,6 +176,10 @@ class TopUpForm(forms.Form):
         self.fields["member"].choices = [("", "—"), *[(user.pk, str(user)) for user in members]]
 
 
+class CardTopUpForm(forms.Form):
+    amount = _amount_field(_("Montant à verser par carte (€)"), max_value=MAX_TOPUP)
+
+
 class WeightForm(forms.Form):
     weight_kg = forms.DecimalField(
         label=_("Poids pesé (kg)"),

@@ -1,14 +1,17 @@
 """The only module that talks to Stripe, through the official library: thin calls, euros in and out.
 
-Charges are direct charges on the collective's connected account (the `stripe_account` option). Amounts are
-Decimal euros everywhere else; they become integer cents only here. With STRIPE_API_BASE set (the tests and
-`make dev` without keys), the same calls go to the local Stripe double instead of api.stripe.com.
+Charges are direct charges on the collective's connected account (the `stripe_account` option), or, for a
+collective that pays its producers by Stripe Connect, charges on the platform (account "") grouped by sale
+(`transfer_group`) and followed by transfers to the producers' Express accounts and the collective's.
+Amounts are Decimal euros everywhere else; they become integer cents only here. With STRIPE_API_BASE set (the
+tests and `make dev` without keys), the same calls go to the local Stripe double instead of api.stripe.com.
 """
 
 from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -58,7 +61,8 @@ def from_cents(amount_cents: int | None) -> Decimal:
 
 
 def _options(account: str, idempotency_key: str | None = None) -> stripe.RequestOptions:
-    options: stripe.RequestOptions = {"stripe_account": account}
+    """Request options on a connected account, or on the platform itself when `account` is ""."""
+    options: stripe.RequestOptions = {"stripe_account": account} if account else {}
     if idempotency_key:
         options["idempotency_key"] = idempotency_key
     return options
@@ -78,6 +82,21 @@ def account_create(*, email: str, name: str, schema_name: str) -> stripe.Account
         },
         # A double click makes one account, not two.
         {"idempotency_key": f"account-{schema_name}-{hashlib.sha256(email.encode()).hexdigest()[:16]}"},
+    )
+
+
+def express_account_create(*, email: str, name: str, schema_name: str, producer_id: int) -> stripe.Account:
+    """A producer's Express account: it receives transfers only (the platform charges the cards)."""
+    return client().v1.accounts.create(
+        {
+            "type": "express",
+            "country": "FR",
+            "email": email,
+            "business_profile": {"name": name},
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"schema": schema_name, "producer_id": str(producer_id)},
+        },
+        {"idempotency_key": f"producer-account-{schema_name}-{producer_id}"},
     )
 
 
@@ -112,7 +131,11 @@ def checkout_session_create(
     success_url: str,
     cancel_url: str,
     expires_at: int,
+    transfer_group: str = "",
 ) -> stripe.checkout.Session:
+    intent_data: Any = {"capture_method": capture_method, "description": description, "metadata": metadata}
+    if transfer_group:
+        intent_data["transfer_group"] = transfer_group
     return client().v1.checkout.sessions.create(
         {
             "mode": "payment",
@@ -127,13 +150,9 @@ def checkout_session_create(
                     },
                 }
             ],
-            "payment_intent_data": {
-                "capture_method": capture_method,
-                "description": description,
-                "metadata": metadata,
-            },
+            "payment_intent_data": intent_data,
             "metadata": metadata,
-            "client_reference_id": metadata["payment_id"],
+            "client_reference_id": metadata.get("payment_id") or metadata.get("topup_id", ""),
             "customer_email": email,
             "success_url": success_url,
             "cancel_url": cancel_url,
@@ -192,6 +211,65 @@ def refund_create(
 def refunds_list(*, account: str, payment_intent_id: str) -> list[stripe.Refund]:
     page = client().v1.refunds.list({"payment_intent": payment_intent_id, "limit": 100}, _options(account))
     return list(page.data)
+
+
+# Connect transfers, reversals; the balance and payouts ------------------------------------------------------
+
+
+def transfer_create(
+    *,
+    amount: Decimal,
+    destination: str,
+    transfer_group: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> stripe.Transfer:
+    """Money from the platform's balance to a connected account (a producer's, or the collective's)."""
+    return client().v1.transfers.create(
+        {
+            "amount": cents(amount),
+            "currency": "eur",
+            "destination": destination,
+            "transfer_group": transfer_group,
+            "description": description,
+            "metadata": metadata,
+        },
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def transfer_retrieve(transfer_id: str) -> stripe.Transfer:
+    return client().v1.transfers.retrieve(transfer_id)
+
+
+def transfer_reversal_create(
+    *, transfer_id: str, amount: Decimal, metadata: dict[str, str], idempotency_key: str
+) -> stripe.TransferReversal:
+    return client().v1.transfers.reversals.create(
+        transfer_id, {"amount": cents(amount), "metadata": metadata}, {"idempotency_key": idempotency_key}
+    )
+
+
+def balance_transactions(*, account: str, created_from: int, created_to: int) -> list[dict]:
+    """Every balance transaction of an account ("": the platform) created in [from, to), with its source
+    object expanded (a charge, a refund, a transfer, a payout…), as plain dicts."""
+    page = client().v1.balance_transactions.list(
+        {
+            "created": {"gte": created_from, "lt": created_to},
+            "limit": 100,
+            "expand": ["data.source"],
+        },
+        _options(account),
+    )
+    return [item.to_dict() for item in page.auto_paging_iter()]
+
+
+def payouts(*, account: str, created_from: int, created_to: int) -> list[dict]:
+    page = client().v1.payouts.list(
+        {"created": {"gte": created_from, "lt": created_to}, "limit": 100}, _options(account)
+    )
+    return [item.to_dict() for item in page.auto_paging_iter()]
 
 
 # Webhooks ---------------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from orders.models import (
     Refund,
     ShopSettings,
 )
-from orders.payments import gateway
+from orders.payments import connect, gateway
 from orders.payments import services as payment_services
 from orders.payments.balance import Balance, capture_method_for, order_amounts, order_balance
 
@@ -226,7 +226,7 @@ def checkout_start(*, order_id: int, user: User, success_url: str, cancel_url: s
             method=PaymentMethod.CARD,
             amount_authorized=amounts.cap,
             capture_method=capture_method_for(order, now),
-            stripe_account=collective.stripe_account_id,
+            stripe_account=connect.charge_account(collective),
         )
         expires = max(order.hold_until or now, now + CHECKOUT_MIN_LIFETIME)
     try:
@@ -242,6 +242,8 @@ def checkout_start(*, order_id: int, user: User, success_url: str, cancel_url: s
             success_url=success_url,
             cancel_url=cancel_url,
             expires_at=int(expires.timestamp()),
+            # Charged on the platform: the sale's transfers to its producers follow this group.
+            transfer_group="" if payment.stripe_account else connect.transfer_group(order.sale_id),
         )
     except gateway.StripeError as error:
         Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
@@ -376,9 +378,11 @@ def _refunds_apply(payment: Payment, refunds) -> None:
                 stripe_refund_id=remote.id,
             )
             _dashboard_refund_adjust(payment.order, refund)
+            connect.reversals_record(refund=refund)
         elif (refund.stripe_refund_id, refund.status) != (remote.id, status):
             refund.stripe_refund_id, refund.status = remote.id, status
             refund.save(update_fields=["stripe_refund_id", "status"])
+            connect.reversals_record(refund=refund)
 
 
 def _dashboard_refund_adjust(order: Order, refund: Refund) -> None:
@@ -482,6 +486,8 @@ def refund_send(*, refund_id: int) -> Refund:
             status=Refund.Status.SUCCEEDED if remote.status == "succeeded" else refund.status,
         )
         order_payment_refresh(order)
+        refund.refresh_from_db()
+        connect.reversals_record(refund=refund)
     refund.refresh_from_db()
     return refund
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from marketplace.models import Collective, StripeEvent
-from orders.models import Payment
-from orders.payments import gateway
+from orders.models import CardTopUp, Payment, ProducerStripeAccount
+from orders.payments import connect, gateway, topups
 from orders.payments import services as payment_services
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ HANDLED = {
     "charge.captured",
     "refund.updated",
     "account.updated",
+    "transfer.created",
+    "transfer.updated",
+    "transfer.reversed",
+    "payout.paid",
 }
 
 
@@ -80,23 +84,82 @@ def _route(event: dict, record: StripeEvent) -> str:
     obj = event["data"]["object"]
     account = event.get("account") or ""
     if event["type"] == "account.updated":
-        account = obj["id"]
-    collective = Collective.objects.filter(stripe_account_id=account).first() if account else None
+        return _account_updated(obj, record)
+    if account:
+        collective = Collective.objects.filter(stripe_account_id=account).first()
+    else:  # the platform's own objects (charges of collectives paid by Connect, transfers): their metadata
+        schema = _platform_schema(obj)
+        collective = Collective.objects.filter(schema_name=schema).first() if schema else None
     if collective is None:
         return "unknown account"
     record.schema_name = collective.schema_name
-    if event["type"] == "account.updated":
-        payment_services.stripe_account_refresh(collective=collective)
-        return "account refreshed"
+    if event["type"].startswith("transfer."):
+        with schema_context(collective.schema_name):
+            return connect.transfer_event_apply(obj)
+    if event["type"] == "payout.paid":
+        return "payout noted"  # read with the balance when the treasurer updates the reconciliation
     metadata_schema = (obj.get("metadata") or {}).get("schema")
     if metadata_schema and metadata_schema != collective.schema_name:
         return "other collective"
     with schema_context(collective.schema_name):
+        topup = _topup_for(obj, account)
+        if topup is not None:
+            topups.topup_sync(topup_id=topup.pk)
+            return f"top-up {topup.pk} synced"
         payment = _payment_for(obj, account)
         if payment is None:
             return "no such payment"
         payment_services.payment_sync(payment_id=payment.pk)
         return f"payment {payment.pk} synced"
+
+
+def _account_updated(obj: dict, record: StripeEvent) -> str:
+    """A collective's own account, or a producer's Express account (its metadata names the collective)."""
+    collective = Collective.objects.filter(stripe_account_id=obj["id"]).first()
+    if collective is not None:
+        record.schema_name = collective.schema_name
+        if payment_services.stripe_account_refresh(collective=collective):
+            with schema_context(collective.schema_name):
+                connect.collective_account_ready()
+        return "account refreshed"
+    schema = (obj.get("metadata") or {}).get("schema") or ""
+    collective = Collective.objects.filter(schema_name=schema).first() if schema else None
+    if collective is None:
+        return "unknown account"
+    with schema_context(collective.schema_name):
+        row = ProducerStripeAccount.objects.filter(account_id=obj["id"]).first()
+        if row is None:
+            return "unknown account"
+        record.schema_name = collective.schema_name
+        connect.producer_account_refresh(producer_id=row.producer_id)
+    return "producer account refreshed"
+
+
+def _platform_schema(obj: dict) -> str:
+    """Which collective a platform object belongs to: our metadata, or its payment intent's (a refund made
+    in the dashboard carries none)."""
+    schema = (obj.get("metadata") or {}).get("schema")
+    if schema:
+        return schema
+    if obj.get("object") in ("charge", "refund") and obj.get("payment_intent"):
+        intent = gateway.payment_intent_retrieve(account="", payment_intent_id=obj["payment_intent"])
+        return (intent.to_dict().get("metadata") or {}).get("schema") or ""
+    return ""
+
+
+def _topup_for(obj: dict, account: str) -> CardTopUp | None:
+    found = CardTopUp.objects.filter(stripe_account=account)
+    kind = obj.get("object")
+    if kind == "checkout.session":
+        return found.filter(stripe_session_id=obj["id"]).first()
+    topup_id = str((obj.get("metadata") or {}).get("topup_id") or "")
+    if topup_id.isdigit():
+        return found.filter(pk=int(topup_id)).first()
+    if kind == "payment_intent":
+        return found.filter(stripe_payment_intent_id=obj["id"]).first()
+    if kind in ("charge", "refund") and obj.get("payment_intent"):
+        return found.filter(stripe_payment_intent_id=obj["payment_intent"]).first()
+    return None
 
 
 def _payment_for(obj: dict, account: str) -> Payment | None:

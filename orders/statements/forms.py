@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orders.models import ShopSettings
 from orders.statements import bank
 
 DATE_WIDGET = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
@@ -89,8 +90,20 @@ class StatementSettingsForm(forms.Form):
         },
     )
     bank_holder = forms.CharField(label=_("Titulaire du compte du collectif"), max_length=70, required=False)
+    producer_payout = forms.ChoiceField(
+        label=_("Paiement des producteurs"),
+        choices=ShopSettings.Payout.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        help_text=ShopSettings._meta.get_field("producer_payout").help_text,
+    )
     bank_iban = _iban_field(_("IBAN du collectif"), required=False)
     bank_bic = _bic_field(_("BIC du collectif"))
+
+    def __init__(self, *args, connect: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not connect:  # the instance does not run as a Stripe Connect platform
+            del self.fields["producer_payout"]
 
     def clean_bank_iban(self) -> str:
         value = self.cleaned_data["bank_iban"]

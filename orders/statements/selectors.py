@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from marketplace.models import Membership, Role
 from orders.models import MonthlyStatement, Sale, Statement, StatementRun, Transfer
+from orders.payments import connect
 from producers.models import Producer
 
 TREASURY_ROLES = (Role.COORDINATOR, Role.TREASURER)
@@ -16,7 +17,11 @@ def is_treasurer(membership: Membership) -> bool:
 
 
 def managed_producers(user) -> QuerySet[Producer]:
-    return Producer.objects.filter(accounts=user).select_related("bank_account").order_by("name")
+    return (
+        Producer.objects.filter(accounts=user)
+        .select_related("bank_account", "stripe_account")
+        .order_by("name")
+    )
 
 
 def visible_statements(*, user, membership: Membership) -> QuerySet[Statement]:
@@ -43,9 +48,11 @@ def my_sales(*, user) -> dict:
     statements = list(
         Statement.objects.filter(producer__in=producers)
         .select_related("sale", "producer", "transfer", "corrects")
+        .prefetch_related("stripe_transfers")
         .order_by("-issued_at", "-number")[:300]
     )
     return {
+        "connect": connect.pays_by_connect(),
         "producers": producers,
         "statements": statements,
         "months": list(
@@ -60,6 +67,7 @@ def treasury(*, blocker) -> dict:
     to_pay = list(
         Statement.objects.filter(status=Statement.Status.ISSUED, is_current=True)
         .select_related("sale", "producer__bank_account")
+        .prefetch_related("stripe_transfers")
         .order_by("producer__name", "number")
     )
     rows = [(statement, blocker(statement)) for statement in to_pay]

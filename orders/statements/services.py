@@ -43,6 +43,7 @@ from orders.models import (
     StatementRun,
     Transfer,
 )
+from orders.payments import connect
 from orders.statements import bank
 from producers.models import Producer
 
@@ -129,11 +130,15 @@ def statements_issue(*, sale_id: int, now: datetime | None = None) -> list[State
         )
         already_paid = ZERO
         if previous is not None:
-            if previous.status in {Statement.Status.PREPARED, Statement.Status.PAID}:
+            if previous.status in {
+                Statement.Status.PREPARED,
+                Statement.Status.PAID,
+            } or connect.statement_being_paid(previous):
                 already_paid = previous.due + previous.already_paid
             else:
                 already_paid = previous.already_paid
                 previous.status = Statement.Status.REPLACED
+                connect.statement_replaced(previous)
             previous.is_current = False
             previous.save(update_fields=["status", "is_current"])
         statement = Statement(
@@ -157,6 +162,7 @@ def statements_issue(*, sale_id: int, now: datetime | None = None) -> list[State
         number += 1
         issued.append(statement)
     StatementRun.objects.get_or_create(sale=sale, defaults={"issued_at": now})
+    connect.transfers_record(statements=issued)
     schema = connection.schema_name
     months = set()
     for statement in issued:
@@ -424,10 +430,20 @@ def statement_settings_update(
     bank_holder: str,
     bank_iban: str,
     bank_bic: str,
+    producer_payout: str | None = None,
 ) -> ShopSettings:
-    """The collective's commission and its own account (the one the transfers leave from)."""
+    """The collective's commission, its own account (the one the transfers leave from) and how producers
+    are paid (SEPA files, or Stripe Connect where the instance runs as a platform)."""
     settings_row = ShopSettings.current()
     errors = {}
+    if producer_payout:
+        if producer_payout == ShopSettings.Payout.CONNECT and not (
+            connect.connect_offered() and _collective().stripe_account_id
+        ):
+            errors["producer_payout"] = [
+                _("Reliez d'abord le compte Stripe du collectif : la commission y est versée.")
+            ]
+        settings_row.producer_payout = producer_payout
     settings_row.commission_percent = commission_percent
     settings_row.commission_vat_rate = commission_vat_rate
     settings_row.bank_holder = bank_holder.strip()
@@ -455,6 +471,14 @@ def payout_blocker(statement: Statement) -> str:
     """Why a statement cannot be put in a transfer file ("" when it can)."""
     if statement.status != Statement.Status.ISSUED or not statement.is_current:
         return _("Ce relevé n'est plus à payer.")
+    connect_rows = statement.stripe_transfers.all()
+    if any(row.kind == row.Kind.PRODUCER for row in connect_rows):
+        failed = [
+            row for row in connect_rows if row.kind == row.Kind.PRODUCER and row.status == row.Status.FAILED
+        ]
+        if failed:
+            return _("Versement Stripe refusé : %(error)s") % {"error": failed[0].last_error}
+        return _("Versé par Stripe Connect : voir la page Stripe de la trésorerie.")
     if statement.due <= 0:
         return _("Rien à virer : le montant net est nul ou négatif (à déduire du prochain relevé).")
     account = getattr(statement.producer, "bank_account", None)

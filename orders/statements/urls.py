@@ -1,9 +1,16 @@
 from django.urls import path
 
-from orders.statements import views
+from orders.statements import reconciliation_views, views
 
 urlpatterns = [
     path("mes-ventes/", views.my_sales, name="my_sales"),
+    path("mes-ventes/versements-stripe/<int:producer_id>/", views.producer_connect, name="producer_connect"),
+    path(
+        "mes-ventes/versements-stripe/<int:producer_id>/retour/",
+        views.producer_connect_return,
+        name="producer_connect_return",
+    ),
+    path("tresorerie/stripe/", reconciliation_views.stripe_reconciliation, name="stripe_reconciliation"),
     path("mes-ventes/coordonnees-bancaires/<int:producer_id>/", views.producer_bank, name="producer_bank"),
     path("releves/<int:statement_id>/pdf/", views.statement_download, name="statement_download"),
     path("releves/mois/<int:document_id>/pdf/", views.monthly_download, name="monthly_download"),

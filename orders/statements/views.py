@@ -8,12 +8,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
 from orders.models import ProducerBankAccount, Sale, ShopSettings, Transfer
+from orders.payments import connect, gateway
 from orders.sales.forms import add_service_errors
 from orders.statements import selectors
 from orders.statements import services as statement_services
@@ -28,6 +30,50 @@ TREASURY = selectors.TREASURY_ROLES
 @role_required(Role.PRODUCER)
 def my_sales(request):
     return render(request, "orders/statements/my_sales.html", selectors.my_sales(user=request.user))
+
+
+@role_required(Role.PRODUCER)
+def producer_connect(request, producer_id: int):
+    """« Configurer mes versements »: to Stripe's onboarding of the producer's Express account (again from
+    the refresh address when a link expired)."""
+    producer = get_object_or_404(selectors.managed_producers(request.user), pk=producer_id)
+    here = request.build_absolute_uri(reverse("producer_connect", args=[producer.pk]))
+    try:
+        url = connect.producer_connect_start(
+            producer=producer,
+            email=request.user.email,
+            refresh_url=here,
+            return_url=request.build_absolute_uri(reverse("producer_connect_return", args=[producer.pk])),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("my_sales")
+    except gateway.StripeError:
+        messages.error(request, _("Stripe ne répond pas pour le moment : réessayez dans quelques minutes."))
+        return redirect("my_sales")
+    return redirect(url)
+
+
+@role_required(Role.PRODUCER)
+def producer_connect_return(request, producer_id: int):
+    producer = get_object_or_404(selectors.managed_producers(request.user), pk=producer_id)
+    try:
+        row = connect.producer_account_refresh(producer_id=producer.pk)
+    except gateway.StripeError:
+        row = None
+    if row is not None and row.payouts_enabled:
+        messages.success(
+            request, _("Versements activés : vos relevés vous seront versés sur votre compte Stripe.")
+        )
+    else:
+        messages.info(
+            request,
+            _(
+                "Votre compte Stripe n'est pas encore prêt à recevoir des versements : "
+                "terminez sa configuration."
+            ),
+        )
+    return redirect("my_sales")
 
 
 @role_required(Role.PRODUCER, Role.COORDINATOR)
@@ -199,7 +245,8 @@ def statement_settings(request):
         "bank_iban": current.bank_iban,
         "bank_bic": current.bank_bic,
     }
-    form = StatementSettingsForm(request.POST or None, initial=initial)
+    initial["producer_payout"] = current.producer_payout
+    form = StatementSettingsForm(request.POST or None, initial=initial, connect=connect.connect_offered())
     if request.method == "POST" and form.is_valid():
         try:
             statement_services.statement_settings_update(**form.cleaned_data)

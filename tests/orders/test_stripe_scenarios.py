@@ -126,3 +126,35 @@ def test_authorise_capture_lower_then_refund_part(backend, stripe_double):
             idempotency_key=f"refund-over-{stamp}",
             metadata={},
         )
+
+
+def test_a_connect_transfer_is_made_once_then_partly_reversed_and_read_in_the_balance(backend):
+    """Separate charges and transfers: the platform pays a connected account, a retry with the same key
+    gets the same transfer, a reversal takes part of it back, the platform's balance lists both."""
+    _name, account = backend
+    started = int(timezone.now().timestamp()) - 5
+    key = f"scenario-transfer-{started}"
+    first = gateway.transfer_create(
+        amount=Decimal("1.00"),
+        destination=account,
+        transfer_group="scenario-sale-1",
+        description="Relevé de test",
+        metadata={"schema": "scenario", "statement_id": "1"},
+        idempotency_key=key,
+    )
+    again = gateway.transfer_create(
+        amount=Decimal("1.00"),
+        destination=account,
+        transfer_group="scenario-sale-1",
+        description="Relevé de test",
+        metadata={"schema": "scenario", "statement_id": "1"},
+        idempotency_key=key,
+    )
+    assert again.id == first.id and first.amount == 100 and first.transfer_group == "scenario-sale-1"
+    reversal = gateway.transfer_reversal_create(
+        transfer_id=first.id, amount=Decimal("0.40"), metadata={"refund_id": "1"}, idempotency_key=key + "-r"
+    )
+    assert reversal.amount == 40 and gateway.transfer_retrieve(first.id).amount_reversed == 40
+    lines = gateway.balance_transactions(account="", created_from=started, created_to=started + 3600)
+    sources = {(line["type"], (line["source"] or {}).get("id")) for line in lines}
+    assert ("transfer", first.id) in sources and ("transfer_refund", reversal.id) in sources

@@ -14,6 +14,9 @@ that nobody changed it since it was read (a double submit): see services.order_u
 Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
 (a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),
 then transfer → statements (ascending pk).
+
+A point's cash box at a distribution (orders.cashbox) is locked alone: counting and closing take it, and
+nothing else is locked with it (payments recorded meanwhile make a count stale, which closing checks).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 from django.db import connection
 
 from orders.models import (
+    CashBox,
     MemberAccount,
     MemberPreferences,
     MonthlyStatement,
@@ -106,3 +110,9 @@ def transfer_lock(transfer_id: int) -> Transfer:
 
 def monthly_statement_lock(*, producer_id: int, month) -> MonthlyStatement | None:
     return MonthlyStatement.objects.select_for_update().filter(producer_id=producer_id, month=month).first()
+
+
+def cash_box_lock(*, distribution_id: int, point_id: int) -> CashBox:
+    """A point's cash box at a distribution (created at first use), locked while it is counted or closed."""
+    CashBox.objects.get_or_create(distribution_id=distribution_id, point_id=point_id)
+    return CashBox.objects.select_for_update().get(distribution_id=distribution_id, point_id=point_id)

@@ -58,6 +58,13 @@ def _payment_entry(payment: Payment) -> tuple[str, str]:
     methods = dict(PaymentMethod.choices)
     if payment.method in ON_SITE_METHODS:
         reason = str(methods[payment.method])
+        if payment.issuer_id is not None:
+            reason = f"{reason}, {payment.issuer.name}"
+        if payment.received_on is not None:
+            reason = _("%(reason)s, reçu le %(date)s") % {
+                "reason": reason,
+                "date": payment.received_on.strftime("%d/%m/%Y"),
+            }
         if payment.note:
             reason = f"{reason} ({payment.note})"
         return Kind.ONSITE_PAYMENT, reason
@@ -105,7 +112,7 @@ def ledger_order_sync(order: Order, *, due_kind: str | None = None, by: User | N
             reason=_("Geste commercial sans objet : commande n° %(number)s annulée")
             % {"number": order.number},
         )
-    for payment in Payment.objects.filter(order=order).prefetch_related("refunds"):
+    for payment in Payment.objects.filter(order=order).select_related("issuer").prefetch_related("refunds"):
         target = payment.amount if payment.status == Payment.Status.SUCCEEDED else ZERO
         if target != by_payment[payment.pk]:
             kind, reason = _payment_entry(payment)

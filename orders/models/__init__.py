@@ -3,9 +3,11 @@
 payments (payment methods, payments, refunds) ← sales (shop settings, schedules, sales, offers)
 ← orders (orders, lines, history, member preferences); sheets ← sales; ledger (entries, member
 accounts) ← orders, payments;
-statements (producers' statements, bank accounts, SEPA transfers) ← sales. All keep app label `orders`.
+statements (producers' statements, bank accounts, SEPA transfers) ← sales; cashbox (cash boxes and
+their counts, food-voucher issuers) ← pickup_points. All keep app label `orders`.
 """
 
+from orders.models.cashbox import CashBox, CashCount, VoucherIssuer
 from orders.models.ledger import LedgerEntry, MemberAccount
 from orders.models.orders import MAX_LINE_QUANTITY, MemberPreferences, Order, OrderEvent, OrderLine
 from orders.models.payments import ON_SITE_METHODS, Payment, PaymentMethod, PaymentStatus, Refund
@@ -21,6 +23,9 @@ from orders.models.statements import (
 )
 
 __all__ = [
+    "CashBox",
+    "CashCount",
+    "VoucherIssuer",
     "MAX_LINE_QUANTITY",
     "LedgerEntry",
     "MemberAccount",

@@ -4,6 +4,8 @@ Coordinators and treasurers of the collective see everything; a point's staff on
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -45,7 +47,10 @@ def _box_url(distribution_id: int, point_id: int) -> str:
 
 @role_required(*TREASURY_ROLES)
 def cash_box_list(request):
-    lines = selectors.cash_boxes(points=PickupPoint.objects.all(), until=timezone.localdate())
+    # Up to a week ahead: cheques and cash may be received before the day (a member paying in advance).
+    lines = selectors.cash_boxes(
+        points=PickupPoint.objects.all(), until=timezone.localdate() + timedelta(days=7)
+    )
     return render(request, "orders/cashbox/list.html", {"lines": lines})
 
 

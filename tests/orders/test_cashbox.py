@@ -455,3 +455,18 @@ def test_a_producers_bank_details_are_in_their_data_export_and_go_when_they_leav
     connection.set_tenant(alpha.collective)
     # Their own farm's details go with them; the GAEC's stay for its other account.
     assert list(ProducerBankAccount.objects.values_list("holder", flat=True)) == ["GAEC"]
+
+
+def test_the_list_of_cash_boxes_says_what_each_expects_and_where_its_count_stands(
+    browse, alpha, day, django_assert_max_num_queries
+):
+    coordinator = browse(alpha, alpha.coordinator)
+    with django_assert_max_num_queries(20):
+        listed = words(coordinator.get("/tresorerie/caisses/"))
+    assert "Salle des fêtes 12,60 € 19,80 € à compter" in listed
+    _count(coordinator, day, "cash", "12,20", reason="Pièce fausse", key="a")
+    _count(coordinator, day, "cheque", "19,80", key="b")
+    coordinator.post(day["url"] + "cloturer/")
+    assert "Salle des fêtes 12,60 € 19,80 € clôturée écart -0,40 €" in words(
+        coordinator.get("/tresorerie/caisses/")
+    )

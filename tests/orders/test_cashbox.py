@@ -6,7 +6,6 @@ other roles, other points' staff and the other collective see nothing."""
 from __future__ import annotations
 
 import io
-import re
 from datetime import timedelta
 from decimal import Decimal
 

@@ -15,7 +15,16 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
 
-from orders.models import CashBox, CashCount, LedgerEntry, Order, Payment, PaymentMethod, VoucherIssuer
+from orders.models import (
+    CashBox,
+    CashCount,
+    LedgerEntry,
+    Order,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    VoucherIssuer,
+)
 from orders.payments.balance import Balance, order_balance
 from pickup_points.models import Distribution, PickupPoint
 
@@ -290,7 +299,9 @@ def _with_money(orders: QuerySet[Order]) -> QuerySet[Order]:
 def transfers_expected(*, limit: int = 300) -> list[ExpectedTransfer]:
     """Orders to be paid « par virement » with something still due, oldest sale first."""
     orders = _with_money(
-        Order.objects.filter(status=Order.Status.PLACED, payment_method=PaymentMethod.TRANSFER)
+        Order.objects.filter(status=Order.Status.PLACED, payment_method=PaymentMethod.TRANSFER).exclude(
+            payment_status__in=[PaymentStatus.PAID, PaymentStatus.REFUNDED]
+        )
     ).order_by("sale__distribution_starts_at", "basket_number", "pk")[:limit]
     rows = [ExpectedTransfer(order=order, balance=order_balance(order)) for order in orders]
     return [row for row in rows if row.balance.remaining > 0]

@@ -41,6 +41,8 @@ class Provider:
     erase(user, ghost): hand what accounting keeps to `ghost` (an erased account, possibly `user` itself
     once anonymised) and delete the rest;
     purge(now): delete what nobody needs any more (the retention job).
+    position: providers run in ascending position, then in the order registered (one whose erasure reads
+    links that another's erasure deletes goes first).
     """
 
     name: str
@@ -48,6 +50,7 @@ class Provider:
     stop: Callable[[User], None] | None = None
     erase: Callable[[User, User], None] | None = None
     purge: Callable[[datetime], dict] | None = None
+    position: int = 100
 
 
 _providers: dict[str, Provider] = {}
@@ -59,7 +62,7 @@ def provider_register(provider: Provider) -> None:
 
 
 def providers() -> list[Provider]:
-    return list(_providers.values())
+    return sorted(_providers.values(), key=lambda provider: provider.position)
 
 
 def tenant_schemas() -> list[str]:

@@ -9,8 +9,9 @@ class OrdersConfig(AppConfig):
     def ready(self) -> None:
         from marketplace.home import first_steps_register, home_section_register
         from marketplace.personal_data import provider_register
-        from orders.receivers import first_steps, home_sales, provider
+        from orders.receivers import bank_accounts_provider, first_steps, home_sales, provider
 
         provider_register(provider)
+        provider_register(bank_accounts_provider)
         home_section_register(home_sales)
         first_steps_register(first_steps)

@@ -10,7 +10,14 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 
 from orders.checkout import services as checkout_services
-from orders.models import PaymentMethod, ProducerStripeAccount, RecurringSchedule, Sale, ShopSettings
+from orders.models import (
+    PaymentMethod,
+    ProducerStripeAccount,
+    RecurringSchedule,
+    Sale,
+    ShopSettings,
+    VoucherIssuer,
+)
 from orders.payments import connect, gateway
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
@@ -38,6 +45,8 @@ DEMO = {
             "sales_ahead": 1,
         },
         "orders": [("membre@emplettes.demo", 4, PaymentMethod.FOOD_VOUCHER)],
+        # Who issues the vouchers its members pay with (the treasurer claims each one's total).
+        "voucher_issuers": ["CCAS de Toulouse", "Chèques alimentaires de la Haute-Garonne"],
     },
 }
 
@@ -130,6 +139,8 @@ def seed(*, collective, accounts: dict) -> None:
     if PaymentMethod.CARD in ShopSettings.current().payment_methods:
         methods = [PaymentMethod.CARD, *methods]
     payment_services.shop_settings_update(payment_methods=methods)
+    for name in spec.get("voucher_issuers", []):
+        VoucherIssuer.objects.get_or_create(name=name)
     points = list(PickupPoint.objects.filter(is_active=True).order_by("pk"))
     producers = list(Producer.objects.filter(is_active=True))
     main_point = points[0]

@@ -24,6 +24,9 @@ under statements_lock too: statements_lock → Stripe transfer → its statement
 refund's order lock may be held: order → reversal); a card top-up before the member's account.
 
 Sheets made in parts (orders.sheets): sheet build → the sheet it is merged into.
+
+A point's cash box at a distribution (orders.cashbox) is locked alone: counting and closing take it, and
+nothing else is locked with it (payments recorded meanwhile make a count stale, which closing checks).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from django.db import connection
 
 from orders.models import (
     CardTopUp,
+    CashBox,
     MemberAccount,
     MemberPreferences,
     MonthlyStatement,
@@ -195,3 +199,7 @@ def stripe_sync_lock(month) -> StripeSync:
     """A month of Stripe's balance copy (created at first use), locked while its lines are replaced."""
     StripeSync.objects.get_or_create(month=month)
     return StripeSync.objects.select_for_update().get(month=month)
+def cash_box_lock(*, distribution_id: int, point_id: int) -> CashBox:
+    """A point's cash box at a distribution (created at first use), locked while it is counted or closed."""
+    CashBox.objects.get_or_create(distribution_id=distribution_id, point_id=point_id)
+    return CashBox.objects.select_for_update().get(distribution_id=distribution_id, point_id=point_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -18,6 +18,7 @@ from orders.models import (
     Order,
     OrderLine,
     Payment,
+    ProducerBankAccount,
     RecurringSchedule,
     Refund,
     Sale,
@@ -25,6 +26,7 @@ from orders.models import (
 )
 from orders.sales.selectors import sales_open_or_coming, with_pickup_hours
 from orders.sheets import storage as sheet_storage
+from producers.models import Producer
 
 
 def export(user: User) -> dict:
@@ -125,6 +127,37 @@ def purge(now) -> dict:
 
 
 provider = Provider(name="orders", export=export, stop=stop, erase=erase, purge=purge)
+
+
+def bank_accounts_export(user: User) -> dict:
+    """The bank details of the producers the account manages (statements and SEPA files are paid there)."""
+    accounts = ProducerBankAccount.objects.filter(producer__accounts=user).select_related("producer")
+    return {
+        "producer_bank_accounts": [
+            {
+                "producer": account.producer.name,
+                "holder": account.holder,
+                "iban": account.iban,
+                "bic": account.bic,
+                "updated_at": account.updated_at,
+            }
+            for account in accounts.order_by("producer__name")
+        ]
+    }
+
+
+def bank_accounts_erase(user: User, ghost: User) -> None:
+    """The bank details of a producer that only this account manages go with the person (a farmer's
+    account is often their own). Transfer files already made keep them: they are the collective's books.
+    Runs before the producers app unlinks the account (position)."""
+    mine = Producer.objects.filter(accounts=user).values("pk")
+    sole = Producer.objects.filter(pk__in=mine).annotate(linked=Count("accounts")).filter(linked=1)
+    ProducerBankAccount.objects.filter(producer__in=sole.values("pk")).delete()
+
+
+bank_accounts_provider = Provider(
+    name="orders.bank_accounts", export=bank_accounts_export, erase=bank_accounts_erase, position=50
+)
 
 
 def home_sales(request) -> dict:

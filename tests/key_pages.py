@@ -101,6 +101,15 @@ def key_pages() -> list[Visit]:
                 "commandes de la vente": f"/ventes/{sale.pk}/commandes/",
                 "paiements de la vente": f"/ventes/{sale.pk}/paiements/",
                 "programmations": "/programmations/",
+                "trésorerie": "/tresorerie/",
+                "caisses des distributions": "/tresorerie/caisses/",
+                "caisse d'une distribution": f"/tresorerie/caisses/{distribution.pk}/points/{point.pk}/",
+                "bordereau de remise de chèques": (
+                    f"/tresorerie/caisses/{distribution.pk}/points/{point.pk}/cheques/"
+                ),
+                "bons alimentaires par émetteur": "/tresorerie/bons/",
+                "virements des membres": "/tresorerie/virements-des-membres/",
+                "export pour la comptabilité": "/reglages/soldes/ecritures/",
             },
         ),
     ]

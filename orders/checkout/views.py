@@ -232,7 +232,7 @@ def _pay_with_credit(request, order: Order) -> Order:
 def my_orders(request):
     context = {
         "orders": checkout_selectors.orders_of_user(user=request.user),
-        "balance": ledger_selectors.member_ledger(user=request.user),
+        "balance": ledger_selectors.member_total(user=request.user),
     }
     return render(request, "orders/my_orders.html", context)
 

@@ -22,7 +22,7 @@ from marketplace.selectors import collective_is_public
 from orders.day.selectors import booking_at, booking_for_query, day_baskets
 from orders.models import Order, OrderLine
 from orders.payments import services as payment_services
-from orders.payments.forms import OnSitePaymentForm, WeightForm, form_apply
+from orders.payments.forms import OnSitePaymentForm, WeightForm, form_apply, voucher_issuers_accepted
 from orders.payments.views import settle_and_tell
 from pickup_points import basket_codes, selectors
 from pickup_points.models import Distribution, PickupPoint, SlotBooking
@@ -48,8 +48,8 @@ def _day_access(request, point_id: int) -> tuple[PickupPoint, list[int] | None]:
     return get_object_or_404(PickupPoint, pk=point_id), producer_ids
 
 
-def _onsite_form(order: Order) -> OnSitePaymentForm:
-    return OnSitePaymentForm.for_order(order, order.balance, prefix=f"order{order.pk}")
+def _onsite_form(order: Order, issuers) -> OnSitePaymentForm:
+    return OnSitePaymentForm.for_order(order, order.balance, prefix=f"order{order.pk}", issuers=issuers)
 
 
 def _render_point_day(
@@ -69,13 +69,14 @@ def _render_point_day(
     slots = day_baskets(distribution=distribution, point=point, producer_ids=producer_ids)
     bookings = [booking for slot in slots for booking in slot.day_bookings]
     counts = dict.fromkeys(SlotBooking.Status.values, 0)
+    issuers = voucher_issuers_accepted() if producer_ids is None else []
     for booking in bookings:
         counts[booking.status] += 1
         order = booking.day_order
         if order is None:
             continue
         if producer_ids is None:
-            order.payment_form = payment_forms.get(order.pk) or _onsite_form(order)
+            order.payment_form = payment_forms.get(order.pk) or _onsite_form(order, issuers)
         for line in order.day_lines:
             if line.is_variable_weight:
                 line.weight_form = weight_forms.get(line.pk) or WeightForm(

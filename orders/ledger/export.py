@@ -15,7 +15,9 @@ def _cell(value) -> str:
     return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
 
 
-def entries_export(entries: list[LedgerEntry], *, file_format: str) -> bytes:
+def entries_export(entries: list[LedgerEntry], *, file_format: str, differences=()) -> bytes:
+    """One row per entry, then one per cash-box difference (« écart de caisse »: counted minus expected,
+    positive when the box held more), dated at its closing."""
     native = file_format == "xlsx"
     methods = dict(PaymentMethod.choices)
     dataset = tablib.Dataset(
@@ -44,6 +46,30 @@ def entries_export(entries: list[LedgerEntry], *, file_format: str) -> bytes:
                 str(entry.get_kind_display()),
                 str(methods.get(entry.method, "")),
                 _cell(entry.reason),
+                amount,
+            ]
+        )
+    for difference in differences:
+        at = timezone.localtime(difference.closed_at)
+        count = difference.count
+        amount = count.difference if native else formats.number_format(count.difference, 2, use_l10n=True)
+        dataset.append(
+            [
+                at.replace(tzinfo=None) if native else at.strftime("%d/%m/%Y %H:%M"),
+                "",
+                "",
+                "",
+                _cell(difference.distribution.title or difference.distribution.date.strftime("%d/%m/%Y")),
+                _("écart de caisse"),
+                str(count.get_method_display()),
+                _cell(
+                    _("%(point)s, distribution du %(date)s : %(reason)s")
+                    % {
+                        "point": difference.point.name,
+                        "date": difference.distribution.date.strftime("%d/%m/%Y"),
+                        "reason": count.reason,
+                    }
+                ),
                 amount,
             ]
         )

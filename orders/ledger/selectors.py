@@ -77,6 +77,21 @@ def member_ledger(*, user) -> MemberLedger:
     )
 
 
+@dataclass(frozen=True)
+class MemberTotal:
+    total: Decimal  # negative: the member owes; positive: owed to them
+
+    @property
+    def owed(self) -> Decimal:
+        return -self.total
+
+
+def member_total(*, user) -> MemberTotal:
+    """The member's balance in one aggregate (« Mes commandes » shows only this line)."""
+    total = LedgerEntry.objects.filter(user=user).aggregate(total=Sum("amount"))["total"]
+    return MemberTotal(total=total or ZERO)
+
+
 def sale_money_in_entries(*, sale_id: int) -> Decimal:
     """Payments less refunds of a sale, from the ledger (a treasurer's check against the payments)."""
     total = LedgerEntry.objects.filter(order__sale_id=sale_id, kind__in=LedgerEntry.MONEY_KINDS).aggregate(

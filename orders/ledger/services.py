@@ -58,6 +58,13 @@ def _payment_entry(payment: Payment) -> tuple[str, str]:
     methods = dict(PaymentMethod.choices)
     if payment.method in ON_SITE_METHODS:
         reason = str(methods[payment.method])
+        if payment.issuer_id is not None:
+            reason = f"{reason}, {payment.issuer.name}"
+        if payment.received_on is not None:
+            reason = _("%(reason)s, reçu le %(date)s") % {
+                "reason": reason,
+                "date": payment.received_on.strftime("%d/%m/%Y"),
+            }
         if payment.note:
             reason = f"{reason} ({payment.note})"
         return Kind.ONSITE_PAYMENT, reason
@@ -113,7 +120,11 @@ def ledger_order_sync(
             reason=_("Geste commercial sans objet : commande n° %(number)s annulée")
             % {"number": order.number},
         )
-    payments = [] if new_order else Payment.objects.filter(order=order).prefetch_related("refunds")
+    payments = (
+        []
+        if new_order
+        else Payment.objects.filter(order=order).select_related("issuer").prefetch_related("refunds")
+    )
     for payment in payments:
         target = payment.amount if payment.status == Payment.Status.SUCCEEDED else ZERO
         if target != by_payment[payment.pk]:

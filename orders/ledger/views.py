@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from marketplace.models import Role
 from marketplace.money import euros
 from marketplace.permissions import role_required
+from orders.cashbox import selectors as cashbox_selectors
 from orders.checkout import selectors as checkout_selectors
 from orders.ledger import selectors
 from orders.ledger import services as ledger_services
@@ -22,6 +23,7 @@ from orders.models import CardTopUp
 from orders.payments import gateway, topups
 from orders.payments import services as payment_services
 from orders.payments.forms import CardTopUpForm, TopUpForm, form_apply
+from orders.statements.selectors import TREASURY_ROLES
 
 
 def _my_balance_page(request, topup_form: CardTopUpForm, *, status: int = 200):
@@ -101,13 +103,21 @@ def order_pay_with_credit(request, order_id: int):
     return redirect("order_detail", order_id=order.pk)
 
 
-def _balances_page(request, form: TopUpForm, *, status: int = 200):
-    rows = selectors.member_balances(collective=request.tenant)
+def _balances_page(
+    request,
+    *,
+    rows=None,
+    form: TopUpForm | None = None,
+    export_form: LedgerExportForm | None = None,
+    status: int = 200,
+):
+    if rows is None:
+        rows = selectors.member_balances(collective=request.tenant)
     context = {
         "rows": rows,
-        "form": form,
+        "form": form or TopUpForm(members=[row.user for row in rows]),
         "credit_allowed": selectors.credit_allowed_here(),
-        "export_form": LedgerExportForm(),
+        "export_form": export_form or LedgerExportForm(),
     }
     return render(request, "orders/coordinator/member_balances.html", context, status=status)
 
@@ -116,7 +126,7 @@ def _balances_page(request, form: TopUpForm, *, status: int = 200):
 def member_balances(request):
     rows = selectors.member_balances(collective=request.tenant)
     if request.method != "POST":
-        return _balances_page(request, TopUpForm(members=[row.user for row in rows]))
+        return _balances_page(request, rows=rows)
     form = TopUpForm(request.POST, members=[row.user for row in rows])
     if form_apply(
         form,
@@ -130,27 +140,32 @@ def member_balances(request):
     ):
         messages.success(request, _("Versement d'avance enregistré : le membre le voit dans son solde."))
         return redirect("member_balances")
-    return _balances_page(request, form, status=400)
+    return _balances_page(request, rows=rows, form=form, status=400)
 
 
-@role_required(Role.COORDINATOR)
+@role_required(*TREASURY_ROLES)
 def ledger_export(request):
-    """Every entry of a period, for the accountant (CSV or XLSX); a bad period goes back with its reason."""
+    """Every entry of a period, for the accountant (CSV or XLSX), with the cash boxes' differences; a bad
+    period shows the balances page again with the dates as typed and the reason next to them."""
+    if not request.GET:  # the treasury's own page of the export
+        return render(request, "orders/ledger_export.html", {"export_form": LedgerExportForm()})
     form = LedgerExportForm(request.GET)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect("member_balances")
+        if request.membership.has_role(Role.COORDINATOR) and request.GET.get("from") == "balances":
+            return _balances_page(request, export_form=form, status=400)
+        return render(request, "orders/ledger_export.html", {"export_form": form}, status=400)
     data = form.cleaned_data
     entries = selectors.entries_of_period(start=data["start"], end=data["end"])
+    differences = cashbox_selectors.differences_of_period(start=data["start"], end=data["end"])
     file_format = data["file_format"]
     content_type = (
         "text/csv; charset=utf-8"
         if file_format == "csv"
         else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response = HttpResponse(entries_export(entries, file_format=file_format), content_type=content_type)
+    response = HttpResponse(
+        entries_export(entries, differences=differences, file_format=file_format), content_type=content_type
+    )
     name = f"ecritures-{data['start']:%Y-%m-%d}-{data['end']:%Y-%m-%d}.{file_format}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

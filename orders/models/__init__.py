@@ -4,9 +4,11 @@ payments (payment methods, payments, refunds) ← sales (shop settings, schedule
 ← orders (orders, lines, history, member preferences); sheets ← sales; ledger (entries, member
 accounts) ← orders, payments;
 statements (producers' statements, bank accounts, SEPA transfers) ← sales; connect (Connect accounts
-and transfers, card top-ups, Stripe's balance copy) ← statements, payments. All keep app label `orders`.
+and transfers, card top-ups, Stripe's balance copy) ← statements, payments; cashbox (cash boxes and
+their counts, food-voucher issuers) ← pickup_points. All keep app label `orders`.
 """
 
+from orders.models.cashbox import CashBox, CashCount, VoucherIssuer
 from orders.models.connect import (
     CardTopUp,
     ProducerStripeAccount,
@@ -36,6 +38,9 @@ __all__ = [
     "StripeReversal",
     "StripeSync",
     "StripeTransfer",
+    "CashBox",
+    "CashCount",
+    "VoucherIssuer",
     "MAX_LINE_QUANTITY",
     "LedgerEntry",
     "MemberAccount",

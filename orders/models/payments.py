@@ -58,6 +58,17 @@ class Payment(models.Model):
     checkout_url = models.URLField(max_length=500, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     note = models.CharField(_("précision"), max_length=200, blank=True)
+    # Food vouchers: who issued them (the treasurer claims each issuer's total).
+    issuer = models.ForeignKey(
+        "orders.VoucherIssuer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("émetteur"),
+    )
+    # A transfer: the day the money reached the collective's bank, as the treasurer read it.
+    received_on = models.DateField(_("reçu le"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
     )

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.money import euros
 from orders.ledger.services import MAX_TOPUP
-from orders.models import ON_SITE_METHODS, PaymentMethod
+from orders.models import ON_SITE_METHODS, PaymentMethod, VoucherIssuer
 from orders.payments.services import MAX_AMOUNT, MAX_WEIGHT_KG, PaymentRefused, RefundKind
 
 
@@ -80,6 +80,10 @@ class PaymentSettingsForm(forms.Form):
         self.fields["payment_methods"].widget.card_ready = card_ready
 
 
+def voucher_issuers_accepted() -> list[VoucherIssuer]:
+    return list(VoucherIssuer.objects.filter(is_active=True).order_by("name"))
+
+
 def form_apply(form: forms.Form, action: Callable[[dict], object]) -> bool:
     """Run `action(cleaned_data)` for a valid form; a refusal of the payment services becomes the form's
     own error, so the page shows it next to what was typed. True when it was done."""
@@ -124,7 +128,39 @@ class OnSitePaymentForm(forms.Form):
         choices=[(value, label) for value, label in PaymentMethod.choices if value in ON_SITE_METHODS],
     )
     amount = _amount_field(_("Montant reçu (€)"))
+    issuer = forms.TypedChoiceField(
+        label=_("Émetteur des bons (chèques alimentaires, titres-restaurant)"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
     note = forms.CharField(label=_("Précision (n° de chèque, de titre…)"), max_length=200, required=False)
+
+    def __init__(self, *args, issuers: list[VoucherIssuer] | None = None, **kwargs):
+        """`issuers`: the collective's accepted voucher issuers (read once for a page of many forms)."""
+        super().__init__(*args, **kwargs)
+        if issuers is None:
+            issuers = voucher_issuers_accepted()
+        self.issuers = {issuer.pk: issuer for issuer in issuers}
+        if not issuers:
+            del self.fields["issuer"]
+        else:
+            self.fields["issuer"].choices = [("", "—"), *[(pk, i.name) for pk, i in self.issuers.items()]]
+
+    def clean(self):
+        data = super().clean()
+        if "issuer" not in self.fields:
+            data["issuer"] = None
+            return data
+        issuer = self.issuers.get(data.get("issuer")) if data.get("issuer") else None
+        if (
+            data.get("method") == PaymentMethod.FOOD_VOUCHER
+            and issuer is None
+            and "issuer" not in self.errors
+        ):
+            self.add_error("issuer", _("Choisissez l'émetteur des bons."))
+        data["issuer"] = issuer if data.get("method") == PaymentMethod.FOOD_VOUCHER else None
+        return data
 
     @classmethod
     def for_order(cls, order, balance, **kwargs) -> OnSitePaymentForm:

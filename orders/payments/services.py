@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -46,6 +46,7 @@ from orders.models import (
     PaymentStatus,
     Refund,
     ShopSettings,
+    VoucherIssuer,
 )
 from orders.payments import connect, gateway
 from orders.payments import services as payment_services
@@ -622,8 +623,18 @@ def credit_spendable(*, order: Order, user: User) -> Decimal:
 
 
 @transaction.atomic
-def onsite_payment_record(*, order_id: int, method: str, amount: Decimal, note: str, by: User) -> Payment:
-    """Cash, cheque, transfer or food vouchers received for an order (by staff or a coordinator)."""
+def onsite_payment_record(
+    *,
+    order_id: int,
+    method: str,
+    amount: Decimal,
+    note: str,
+    by: User,
+    issuer: VoucherIssuer | None = None,
+    received_on: date | None = None,
+) -> Payment:
+    """Cash, cheque, transfer or food vouchers received for an order (by staff or a coordinator); food
+    vouchers name their issuer when the collective keeps a list, a transfer the day it was received."""
     order = locks.order_lock(order_id)
     if not order.is_placed:
         raise PaymentRefused(_("Cette commande est annulée : aucun paiement ne peut y être enregistré."))
@@ -631,12 +642,18 @@ def onsite_payment_record(*, order_id: int, method: str, amount: Decimal, note: 
         raise PaymentRefused(_("Choisissez un moyen de paiement sur place."))
     if amount is None or amount <= 0 or amount > MAX_AMOUNT or money(amount) != amount:
         raise PaymentRefused(_("Le montant doit être positif, en euros et centimes."))
+    if method != PaymentMethod.FOOD_VOUCHER:
+        issuer = None
+    elif issuer is None and VoucherIssuer.objects.filter(is_active=True).exists():
+        raise PaymentRefused(_("Choisissez l'émetteur des bons."))
     payment = Payment.objects.create(
         order=order,
         method=method,
         status=Payment.Status.SUCCEEDED,
         amount=amount,
         note=(note or "").strip()[:200],
+        issuer=issuer,
+        received_on=received_on if method == PaymentMethod.TRANSFER else None,
         recorded_by=by,
     )
     order_payment_refresh(order)

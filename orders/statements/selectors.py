@@ -24,6 +24,14 @@ def managed_producers(user) -> QuerySet[Producer]:
     )
 
 
+def bank_editable_producers(*, user, membership: Membership) -> QuerySet[Producer]:
+    """Whose bank details the account may keep: every producer of the collective for its treasury, the
+    producers a producer account manages otherwise."""
+    if is_treasurer(membership):
+        return Producer.objects.select_related("bank_account").order_by("name")
+    return managed_producers(user)
+
+
 def visible_statements(*, user, membership: Membership) -> QuerySet[Statement]:
     """Treasurers and coordinators see every statement; a producer those of the producers they manage."""
     found = Statement.objects.select_related("sale", "producer", "transfer")

@@ -483,7 +483,10 @@ def payout_blocker(statement: Statement) -> str:
         return _("Rien à virer : le montant net est nul ou négatif (à déduire du prochain relevé).")
     account = getattr(statement.producer, "bank_account", None)
     if account is None:
-        return _("Pas d'IBAN : le producteur doit saisir ses coordonnées bancaires dans « Mes ventes ».")
+        return _(
+            "Pas d'IBAN : le producteur saisit ses coordonnées bancaires dans « Mes ventes », ou la "
+            "trésorerie d'après son RIB."
+        )
     return ""
 
 

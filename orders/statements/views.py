@@ -76,28 +76,42 @@ def producer_connect_return(request, producer_id: int):
     return redirect("my_sales")
 
 
-@role_required(Role.PRODUCER, Role.COORDINATOR)
+@role_required(Role.PRODUCER, *TREASURY)
 def producer_bank(request, producer_id: int):
-    producer = get_object_or_404(selectors.managed_producers(request.user), pk=producer_id)
+    """A producer's bank details: kept by the producer, or entered by the treasury from a RIB received on
+    paper (many farmers never sign in) — treasurers and coordinators reach every producer of the
+    collective, a producer only those they manage."""
+    treasurer = selectors.is_treasurer(request.membership)
+    producers = selectors.bank_editable_producers(user=request.user, membership=request.membership)
+    producer = get_object_or_404(producers, pk=producer_id)
     account = ProducerBankAccount.objects.filter(producer=producer).first()
     initial = {"holder": account.holder, "iban": account.iban, "bic": account.bic} if account else {}
     form = BankAccountForm(request.POST or None, initial=initial)
+    own = producer.accounts.filter(pk=request.user.pk).exists()
     if request.method == "POST" and form.is_valid():
         try:
             statement_services.bank_account_save(producer=producer, **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
+            if own:
+                messages.success(
+                    request,
+                    _("Coordonnées bancaires enregistrées : vos prochains virements iront sur ce compte."),
+                )
+                return redirect("my_sales")
             messages.success(
                 request,
-                _("Coordonnées bancaires enregistrées : vos prochains virements iront sur ce compte."),
+                _(
+                    "Coordonnées bancaires de %(producer)s enregistrées : ses prochains virements iront "
+                    "sur ce compte."
+                )
+                % {"producer": producer.name},
             )
-            return redirect("my_sales")
+            return redirect("treasury")
+    context = {"producer": producer, "form": form, "own": own, "treasurer": treasurer}
     return render(
-        request,
-        "orders/statements/producer_bank.html",
-        {"producer": producer, "form": form},
-        status=400 if form.errors else 200,
+        request, "orders/statements/producer_bank.html", context, status=400 if form.errors else 200
     )
 
 

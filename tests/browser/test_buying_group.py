@@ -112,6 +112,7 @@ def staff_checks_in_and_takes_vouchers(staff, member, order: dict, url: str, sho
     basket.get_by_text("Enregistrer un paiement sur place").click()  # opens the form
     expect(basket.get_by_label(label("Moyen de paiement"))).to_have_value("food_voucher")
     expect(basket.get_by_label(label("Montant reçu (€)"))).to_have_value(TOTAL)
+    basket.get_by_label(re.compile(r"^Émetteur des bons")).select_option(label="CCAS de Toulouse")
     basket.get_by_label(re.compile(r"^Précision")).fill("Titres n° 4471 et 4472")
     axe_check(page)
     shoot(page, "11-day-page-payment")
@@ -122,6 +123,12 @@ def staff_checks_in_and_takes_vouchers(staff, member, order: dict, url: str, sho
     expect(basket.locator(".basket-payment")).to_contain_text("payée")
     axe_check(page)
     shoot(page, "12-day-page-paid")
+    # The centre's cash box: the vouchers are counted for their issuer, for the treasurer to claim.
+    page.get_by_role("link", name="Caisse de la distribution").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Caisse : {CENTRE}")
+    expect(page.locator("main")).to_contain_text(re.compile(rf"CCAS de Toulouse : {TOTAL}\s€"))
+    axe_check(page)
+    shoot(page, "13-cash-box")
 
 
 def member_sees_paid(member, order: dict, shoot, axe_check) -> None:

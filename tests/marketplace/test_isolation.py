@@ -25,6 +25,7 @@ from orders.models import (
     Sheet,
     Statement,
     Transfer,
+    VoucherIssuer,
 )
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
@@ -124,7 +125,9 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         statement.file.save("releve.pdf", ContentFile(b"%PDF-1.4 private"), save=True)
         monthly = MonthlyStatement(producer=farm, month=timezone.localdate().replace(day=1))
         monthly.file.save("mois.pdf", ContentFile(b"%PDF-1.4 private"), save=True)
+        issuer = VoucherIssuer.objects.create(name=f"CCAS de {title}")  # orders.cashbox
     return {
+        "issuer_id": issuer.pk,
         "statement_id": statement.pk,
         "document_id": monthly.pk,
         "transfer_id": transfer.pk,
@@ -143,6 +146,7 @@ def _orders_state(cast) -> tuple:
             sorted(Offer.objects.values_list("pk", "quantity", "sold", "price")),
             sorted(Order.objects.values_list("pk", "status", "total", "booking_id")),
             sorted(RecurringSchedule.objects.values_list("pk", "title", "is_active")),
+            sorted(VoucherIssuer.objects.values_list("pk", "name", "is_active")),
         )
 
 

@@ -1,7 +1,7 @@
 """The only place that takes row locks for ordering, always in this order:
 
     sale → offers (ascending pk) → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
-    → the member's account (ledger)
+    → the member's account (ledger) → the solidarity fund
 
 A payment is locked only after its order (a webhook, a refund, a checkout attaching its session), and never
 while Stripe is being called: Stripe answers first, then the rows are locked, re-read and updated.
@@ -29,6 +29,7 @@ from orders.models import (
     RecurringSchedule,
     Sale,
     Sheet,
+    SolidarityFund,
     Statement,
     Transfer,
 )
@@ -106,3 +107,10 @@ def transfer_lock(transfer_id: int) -> Transfer:
 
 def monthly_statement_lock(*, producer_id: int, month) -> MonthlyStatement | None:
     return MonthlyStatement.objects.select_for_update().filter(producer_id=producer_id, month=month).first()
+
+
+def fund_lock() -> SolidarityFund:
+    """The solidarity fund's row (created at first use), locked while its balance and entries move; taken
+    after the order's row and after a member's account when they are involved."""
+    SolidarityFund.objects.get_or_create(pk=1)
+    return SolidarityFund.objects.select_for_update().get(pk=1)

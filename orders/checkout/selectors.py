@@ -22,11 +22,12 @@ class VatRow:
     amount_excl_vat: Decimal
 
 
-def vat_breakdown(lines: Iterable[OrderLine]) -> list[VatRow]:
-    """Per VAT rate: the amount incl. VAT (sum of the rounded lines), the VAT it contains, and the rest."""
+def vat_breakdown(lines: Iterable[OrderLine], *, base: bool = False) -> list[VatRow]:
+    """Per VAT rate: the amount incl. VAT (sum of the rounded lines), the VAT it contains, and the rest.
+    `base`: at the base prices (what suppliers are paid), not the members' tier prices."""
     per_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in lines:
-        per_rate[line.vat_rate] += line.amount
+        per_rate[line.vat_rate] += line.base_amount if base else line.amount
     rows = []
     for rate, amount in sorted(per_rate.items()):
         vat = money(amount * rate / (Decimal(100) + rate))

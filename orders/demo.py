@@ -6,14 +6,17 @@ from __future__ import annotations
 import os
 import urllib.request
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
 from orders.checkout import services as checkout_services
-from orders.models import PaymentMethod, RecurringSchedule, Sale, ShopSettings
+from orders.ledger import services as ledger_services
+from orders.models import LedgerEntry, PaymentMethod, RecurringSchedule, Sale, ShopSettings
 from orders.payments import gateway
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
+from orders.solidarity import services as solidarity_services
 from pickup_points.models import Distribution, PickupPoint
 from producers.models import Producer
 
@@ -83,6 +86,47 @@ def stripe_double_connect(collective) -> bool:
     return True
 
 
+# The buying group's solidarity prices: three tiers, a member on the solidarity tier (her own choice), a
+# basket suspended by another member and a gift, recorded on site by the coordinator, before she orders.
+SOLIDARITY_TIERS = [
+    ("solidaire", Decimal("-30"), "pour les foyers aux minima sociaux ou en difficulté ce mois-ci"),
+    ("de base", Decimal("0"), "le prix négocié avec les fournisseurs"),
+    ("de soutien", Decimal("15"), "pour qui peut aider : la différence va au fonds solidaire"),
+]
+
+
+def _solidarity_seed(accounts: dict) -> None:
+    tiers = {
+        name: solidarity_services.tier_save(
+            tier_id=None, name=name, percent=percent, description=description, position=index, is_active=True
+        )
+        for index, (name, percent, description) in enumerate(SOLIDARITY_TIERS)
+    }
+    coordinator = accounts["coordination@emplettes.demo"]
+    solidarity_services.member_tier_set(
+        user_id=accounts["membre@emplettes.demo"].pk, tier_id=tiers["solidaire"].pk, by_member=True
+    )
+    solidarity_services.member_tier_set(
+        user_id=coordinator.pk, tier_id=tiers["de soutien"].pk, by_member=True
+    )
+    ledger_services.fund_gift_record(
+        user_id=accounts["claire@demo.etal"].pk,
+        amount=Decimal("25.00"),
+        kind=LedgerEntry.Kind.SUSPENDED_BASKET,
+        method=PaymentMethod.CASH,
+        note="",
+        by=coordinator,
+    )
+    ledger_services.fund_gift_record(
+        user_id=coordinator.pk,
+        amount=Decimal("10.00"),
+        kind=LedgerEntry.Kind.GIFT,
+        method=PaymentMethod.CHEQUE,
+        note="",
+        by=coordinator,
+    )
+
+
 def seed(*, collective, accounts: dict) -> None:
     spec = DEMO.get(collective.slug)
     if spec is None or Sale.objects.exists():
@@ -91,6 +135,8 @@ def seed(*, collective, accounts: dict) -> None:
     if PaymentMethod.CARD in ShopSettings.current().payment_methods:
         methods = [PaymentMethod.CARD, *methods]
     payment_services.shop_settings_update(payment_methods=methods)
+    if collective.slug == "emplettes":
+        _solidarity_seed(accounts)
     points = list(PickupPoint.objects.filter(is_active=True).order_by("pk"))
     producers = list(Producer.objects.filter(is_active=True))
     main_point = points[0]

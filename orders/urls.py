@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("orders.day.urls")),
     path("", include("orders.ledger.urls")),
     path("", include("orders.statements.urls")),
+    path("", include("orders.solidarity.urls")),
 ]

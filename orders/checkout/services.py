@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 
 from marketplace import followups
 from marketplace.models import User
-from marketplace.money import money
-from marketplace.money import euros
+from marketplace.money import euros, money
 from orders import locks, pricing
 from orders.events import order_event
 from orders.ledger import fund
@@ -35,7 +34,6 @@ from orders.payments import services as payment_services
 from pickup_points import locks as point_locks
 from pickup_points import services as point_services
 from pickup_points.models import PickupSlot, SlotBooking
-
 
 ZERO = Decimal("0")
 

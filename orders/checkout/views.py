@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from marketplace.models import Role
 from marketplace.money import euros
 from marketplace.permissions import role_required
+from orders import pricing
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
@@ -56,8 +57,17 @@ def _my_order(request, sale: Sale) -> Order | None:
     return checkout_selectors.order_of_member(sale=sale, user=request.user)
 
 
-def _cart_form(request, sale: Sale, data=None) -> tuple[CartForm, Order | None]:
-    offers = list(checkout_selectors.sale_offers(sale=sale))
+def _pricing(request) -> checkout_selectors.MemberPricing:
+    user = request.user if request.user.is_authenticated else None
+    return checkout_selectors.member_pricing(user=user)
+
+
+def _cart_form(
+    request, sale: Sale, data=None, prices: checkout_selectors.MemberPricing | None = None
+) -> tuple[CartForm, Order | None]:
+    # The member's own prices (their tier's); a cache of this list would be keyed by `prices.variant`.
+    percent = prices.percent if prices else None
+    offers = pricing.offers_priced(checkout_selectors.sale_offers(sale=sale), percent)
     order = _my_order(request, sale)
     own = checkout_selectors.order_quantities(order=order) if order else {}
     return CartForm(data, offers=offers, own=own, quantities=_cart(request, sale) or own), order
@@ -77,7 +87,8 @@ def sale_shop(request, sale_id: int):
     htmx asks `sale_basket_total` for the total at each change instead."""
     sale = _visible_sale(sale_id)
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
-    form, order = _cart_form(request, sale, request.POST or None)
+    prices = _pricing(request)
+    form, order = _cart_form(request, sale, request.POST or None, prices)
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -105,6 +116,7 @@ def sale_shop(request, sale_id: int):
         "order": order,
         "can_order": can_order,
         "total": _basket_total(form),
+        "prices": prices,
     }
     return render(request, "orders/sale_shop.html", context, status=400 if form.errors else 200)
 
@@ -116,7 +128,7 @@ def sale_basket_total(request, sale_id: int):
     sale = _visible_sale(sale_id)
     if not request.headers.get("HX-Request"):
         return redirect("sale_shop", sale_id=sale.pk)
-    form, _order = _cart_form(request, sale, request.POST)
+    form, _order = _cart_form(request, sale, request.POST, _pricing(request))
     return render(request, "orders/_basket_total.html", {"total": _basket_total(form)})
 
 
@@ -150,6 +162,7 @@ def sale_checkout(request, sale_id: int):
                     quantities=quantities,
                     slot_id=form.cleaned_data["slot"],
                     payment_method=form.cleaned_data["payment_method"],
+                    pricing_seen=form.cleaned_data["pricing"],
                 )
             else:
                 placed = checkout_services.order_place(
@@ -158,6 +171,7 @@ def sale_checkout(request, sale_id: int):
                     quantities=quantities,
                     slot_id=form.cleaned_data["slot"],
                     payment_method=form.cleaned_data["payment_method"],
+                    pricing_seen=form.cleaned_data["pricing"],
                 )
         except checkout_services.OrderRefused as refusal:
             form.add_error(None, str(refusal))
@@ -176,11 +190,18 @@ def sale_checkout(request, sale_id: int):
                 else _("Merci ! Votre commande %(number)s est enregistrée.") % {"number": placed.number},
             )
             return redirect("order_detail", order_id=placed.pk)
-    summary = checkout_selectors.cart_summary(sale=sale, quantities=quantities)
+    prices = _checkout_pricing(request, sale, quantities)
+    form.data = form.data.copy() if form.is_bound else form.data
+    if form.is_bound:
+        form.data["pricing"] = prices.seen  # the prices shown now are the ones the next submit accepts
+    else:
+        form.initial["pricing"] = prices.seen
+    summary = checkout_selectors.cart_summary(sale=sale, quantities=quantities, percent=prices.percent)
     context = {
         "sale": sale,
         "form": form,
         "summary": summary,
+        "prices": prices,
         "points": checkout_selectors.slots_by_point(form.slots),
         "order": order,
         "card_notice": cart_card_notice(sale=sale, lines=summary.lines)
@@ -188,6 +209,17 @@ def sale_checkout(request, sale_id: int):
         else "",
     }
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
+
+
+def _checkout_pricing(request, sale: Sale, quantities: dict[int, int]) -> checkout_selectors.MemberPricing:
+    """The member's prices for this basket: with a discount, only if the fund covers all of it."""
+    prices = _pricing(request)
+    if prices.tier is None or not prices.tier.has_discount:
+        return prices
+    discount = checkout_selectors.basket_discount(
+        sale=sale, quantities=quantities, percent=prices.tier.percent
+    )
+    return checkout_selectors.member_pricing(user=request.user, discount=discount)
 
 
 def _pay_with_credit(request, order: Order) -> Order:

@@ -90,11 +90,15 @@ def order_fund_sums(order: Order) -> tuple[Decimal, Decimal]:
     """(what the order's entries moved the fund by, what the member paid in its stead: ≤ 0)."""
     sums = {
         row["kind"]: row["total"]
-        for row in LedgerEntry.objects.filter(order=order, kind__in=(*LedgerEntry.TIER_KINDS, Kind.FUND_SHORT))
+        for row in LedgerEntry.objects.filter(
+            order=order, kind__in=(*LedgerEntry.TIER_KINDS, Kind.FUND_SHORT)
+        )
         .values("kind")
         .annotate(total=Sum("amount"))
     }
-    return sums.get(Kind.TIER_DISCOUNT, ZERO) + sums.get(Kind.TIER_SUPPORT, ZERO), sums.get(Kind.FUND_SHORT, ZERO)
+    return sums.get(Kind.TIER_DISCOUNT, ZERO) + sums.get(Kind.TIER_SUPPORT, ZERO), sums.get(
+        Kind.FUND_SHORT, ZERO
+    )
 
 
 def fund_order_sync(
@@ -124,7 +128,14 @@ def fund_order_sync(
             if kind == Kind.TIER_SUPPORT
             else _("Remise rendue au fonds, commande n° %(number)s")
         )
-        fund_move(amount=gap, kind=kind, reason=reason % {"number": number}, user_id=order.user_id, order=order, by=by)
+        fund_move(
+            amount=gap,
+            kind=kind,
+            reason=reason % {"number": number},
+            user_id=order.user_id,
+            order=order,
+            by=by,
+        )
         moved = gap
     elif gap < 0:
         fund = locks.fund_lock()
@@ -137,7 +148,12 @@ def fund_order_sync(
                 else _("Remise solidaire, commande n° %(number)s")
             )
             fund_move(
-                amount=-take, kind=kind, reason=reason % {"number": number}, user_id=order.user_id, order=order, by=by
+                amount=-take,
+                kind=kind,
+                reason=reason % {"number": number},
+                user_id=order.user_id,
+                order=order,
+                by=by,
             )
             moved = -take
         if -gap > take:
@@ -165,7 +181,9 @@ def sale_support_collect(*, sale_id: int) -> int:
     """Once a sale is closed: each support order's surplus enters the fund (in the closing transaction;
     the orders are frozen). Returns how many orders gave."""
     given = 0
-    orders = Order.objects.filter(sale_id=sale_id, status=Order.Status.PLACED, tier_percent__gt=0).order_by("pk")
+    orders = Order.objects.filter(sale_id=sale_id, status=Order.Status.PLACED, tier_percent__gt=0).order_by(
+        "pk"
+    )
     for order_id in orders.values_list("pk", flat=True):
         order = locks.order_lock(order_id)
         if fund_order_sync(order) > 0:

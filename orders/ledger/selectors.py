@@ -73,7 +73,8 @@ def member_ledger(*, user) -> MemberLedger:
     """The member's own entries, newest first, with their order numbers: « Mon solde »."""
     entries = list(
         LedgerEntry.objects.filter(user=user, account=LedgerEntry.Account.MEMBER)
-        .select_related("order").order_by("-created_at", "-pk")
+        .select_related("order")
+        .order_by("-created_at", "-pk")
     )
     return MemberLedger(
         entries=entries,
@@ -107,8 +108,10 @@ def member_balances(*, collective) -> list[MemberBalanceRow]:
     ]
     totals: dict[int, Decimal] = defaultdict(Decimal)
     accounts: dict[int, Decimal] = defaultdict(Decimal)
-    rows = LedgerEntry.objects.filter(account=LedgerEntry.Account.MEMBER).values("user_id").annotate(
-        total=Sum("amount"), account=Sum("amount", filter=Q(order__isnull=True))
+    rows = (
+        LedgerEntry.objects.filter(account=LedgerEntry.Account.MEMBER)
+        .values("user_id")
+        .annotate(total=Sum("amount"), account=Sum("amount", filter=Q(order__isnull=True)))
     )
     for row in rows:
         totals[row["user_id"]] = row["total"]

@@ -241,7 +241,7 @@ def topup_record(*, user_id: int, amount: Decimal, method: str, note: str, by: U
     return _account_move(user_id=user_id, amount=amount, kind=Kind.TOPUP, reason=reason, by=by, method=method)
 
 
-# Gifts to the solidarity fund --------------------------------------------------------------------------------
+# Gifts to the solidarity fund -------------------------------------------------------------------------------
 
 MAX_GIFT = Decimal("2000")
 
@@ -265,12 +265,15 @@ def fund_gift_from_credit(*, user: User, amount: Decimal, kind: str) -> LedgerEn
     """A member gives from their credit (« avoir »): their account goes down, the fund up (the account's
     lock, then the fund's: the lock order)."""
     if not ShopSettings.current().credit_allowed:
-        raise PaymentRefused(_("Ce collectif ne propose pas les avoirs : donnez sur place à un coordinateur."))
+        raise PaymentRefused(
+            _("Ce collectif ne propose pas les avoirs : donnez sur place à un coordinateur.")
+        )
     _check_gift(amount, kind)
     account = locks.account_lock(user.pk)
     if account.balance < amount:  # a gift is never made on an overdraft
         raise PaymentRefused(
-            _("Votre avoir (%(amount)s) ne couvre pas ce montant.") % {"amount": euros(max(account.balance, ZERO))}
+            _("Votre avoir (%(amount)s) ne couvre pas ce montant.")
+            % {"amount": euros(max(account.balance, ZERO))}
         )
     reason = _gift_reason(kind)
     _account_move(user_id=user.pk, amount=-amount, kind=kind, reason=reason, by=user)

@@ -19,12 +19,12 @@ from orders.ledger.export import entries_export
 from orders.ledger.forms import LedgerExportForm
 from orders.payments import services as payment_services
 from orders.payments.forms import TopUpForm, form_apply
+from orders.solidarity import views as solidarity_views
 
 
 @role_required(Role.MEMBER)
 def my_balance(request):
-    ledger = selectors.member_ledger(user=request.user)
-    return render(request, "orders/my_balance.html", {"ledger": ledger})
+    return solidarity_views.my_balance_page(request)
 
 
 @require_POST

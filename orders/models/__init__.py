@@ -11,8 +11,8 @@ from orders.models.ledger import LedgerEntry, MemberAccount
 from orders.models.orders import MAX_LINE_QUANTITY, MemberPreferences, Order, OrderEvent, OrderLine
 from orders.models.payments import ON_SITE_METHODS, Payment, PaymentMethod, PaymentStatus, Refund
 from orders.models.sales import Offer, RecurringSchedule, Sale, ShopSettings
-from orders.models.solidarity import MemberTier, PriceTier, SolidarityFund
 from orders.models.sheets import Sheet, sheet_path, sheet_path_for
+from orders.models.solidarity import MemberTier, PriceTier, SolidarityFund
 from orders.models.statements import (
     MonthlyStatement,
     ProducerBankAccount,

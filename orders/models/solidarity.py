@@ -25,7 +25,9 @@ class PriceTier(models.Model):
         max_digits=5,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("-90")), MaxValueValidator(Decimal("100"))],
-        help_text=_("Négatif pour une remise (−30 : 30 % de moins), positif pour un soutien (15 : 15 % de plus)."),
+        help_text=_(
+            "Négatif pour une remise (−30 : 30 % de moins), positif pour un soutien (15 : 15 % de plus)."
+        ),
     )
     description = models.CharField(_("pour qui"), max_length=200, blank=True)
     position = models.PositiveSmallIntegerField(_("ordre d'affichage"), default=0)

@@ -191,10 +191,12 @@ def sheet_specs(sale: Sale) -> list[SheetSpec]:
         # Suppliers are paid the base price: the tiers' difference is the solidarity fund's.
         "producers_total": sum((item.total for item in producers.values()), Decimal("0")),
         "fund_discounts": sum(
-            (line.base_amount - line.amount for line in all_lines if line.amount < line.base_amount), Decimal("0")
+            (line.base_amount - line.amount for line in all_lines if line.amount < line.base_amount),
+            Decimal("0"),
         ),
         "fund_support": sum(
-            (line.amount - line.base_amount for line in all_lines if line.amount > line.base_amount), Decimal("0")
+            (line.amount - line.base_amount for line in all_lines if line.amount > line.base_amount),
+            Decimal("0"),
         ),
         "vat": vat_breakdown(all_lines, base=True),
     }

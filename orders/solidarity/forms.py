@@ -20,7 +20,8 @@ GIFT_CHOICES = [
 
 
 def _tier_label(tier) -> str:
-    return f"{tier.name} ({tier.percent:+.0f} %)".replace("-", "−")
+    percent = f"{tier.percent:+.0f} %".replace("-", "−") if tier.percent else "0 %"
+    return f"{tier.name} ({percent})"
 
 
 class TierForm(forms.Form):
@@ -62,8 +63,7 @@ class MemberTierForm(forms.Form):
             field.choices = base + [
                 (
                     tier.pk,
-                    f"{tier.name} ({tier.percent:+.0f} %)"
-                    + (f" : {tier.description}" if tier.description else ""),
+                    _tier_label(tier) + (f" : {tier.description}" if tier.description else ""),
                 )
                 for tier in tiers
             ]

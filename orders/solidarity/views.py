@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -132,9 +133,8 @@ def price_tiers(request):
 @role_required(Role.COORDINATOR)
 def member_tier_assign(request, user_id: int):
     rows = {row.user.pk: row for row in selectors.member_tier_rows(collective=request.tenant)}
-    if user_id not in rows:
-        messages.error(request, _("Ce membre n'est pas membre actif du collectif."))
-        return redirect("price_tiers")
+    if user_id not in rows:  # not a member here (another collective's, or nobody): nothing to see
+        raise Http404
     form = MemberTierForm(request.POST, tiers=selectors.tiers(), for_member=False, prefix=f"member-{user_id}")
     if form.is_valid():
         try:

@@ -350,9 +350,9 @@ def test_the_other_collective_sees_none_of_it(alpha, beta, market, tiers, browse
     assert alpha.member.display_name not in beta_tiers
     refused = browse(beta, beta.coordinator).post(
         f"/reglages/tarifs/membres/{alpha.member.pk}/",
-        {f"member-{alpha.member.pk}-tier": tiers["solidaire"].pk},
+        {f"member-{alpha.member.pk}-tier": tiers["de soutien"].pk},
     )
-    assert refused.status_code == 302
+    assert refused.status_code == 404
     connection.set_tenant(alpha.collective)
     assert pricing.member_tier(user=alpha.member) == tiers["solidaire"]
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import urllib.request
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
 from orders.checkout import services as checkout_services
+from orders.ledger import services as ledger_services
 from orders.models import (
+    LedgerEntry,
     PaymentMethod,
     ProducerStripeAccount,
     RecurringSchedule,
@@ -21,6 +24,7 @@ from orders.models import (
 from orders.payments import connect, gateway
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
+from orders.solidarity import services as solidarity_services
 from orders.statements import services as statement_services
 from pickup_points.models import Distribution, PickupPoint
 from producers.models import Producer
@@ -131,6 +135,47 @@ def _connect_producer(double_url: str, *, email: str) -> None:
     connect.producer_account_refresh(producer_id=producer.pk)
 
 
+# The buying group's solidarity prices: three tiers, a member on the solidarity tier (her own choice), a
+# basket suspended by another member and a gift, recorded on site by the coordinator, before she orders.
+SOLIDARITY_TIERS = [
+    ("solidaire", Decimal("-30"), "pour les foyers aux minima sociaux ou en difficulté ce mois-ci"),
+    ("de base", Decimal("0"), "le prix négocié avec les fournisseurs"),
+    ("de soutien", Decimal("15"), "pour qui peut aider : la différence va au fonds solidaire"),
+]
+
+
+def _solidarity_seed(accounts: dict) -> None:
+    tiers = {
+        name: solidarity_services.tier_save(
+            tier_id=None, name=name, percent=percent, description=description, position=index, is_active=True
+        )
+        for index, (name, percent, description) in enumerate(SOLIDARITY_TIERS)
+    }
+    coordinator = accounts["coordination@emplettes.demo"]
+    solidarity_services.member_tier_set(
+        user_id=accounts["membre@emplettes.demo"].pk, tier_id=tiers["solidaire"].pk, by_member=True
+    )
+    solidarity_services.member_tier_set(
+        user_id=coordinator.pk, tier_id=tiers["de soutien"].pk, by_member=True
+    )
+    ledger_services.fund_gift_record(
+        user_id=accounts["claire@demo.etal"].pk,
+        amount=Decimal("25.00"),
+        kind=LedgerEntry.Kind.SUSPENDED_BASKET,
+        method=PaymentMethod.CASH,
+        note="",
+        by=coordinator,
+    )
+    ledger_services.fund_gift_record(
+        user_id=coordinator.pk,
+        amount=Decimal("10.00"),
+        kind=LedgerEntry.Kind.GIFT,
+        method=PaymentMethod.CHEQUE,
+        note="",
+        by=coordinator,
+    )
+
+
 def seed(*, collective, accounts: dict) -> None:
     spec = DEMO.get(collective.slug)
     if spec is None or Sale.objects.exists():
@@ -141,6 +186,8 @@ def seed(*, collective, accounts: dict) -> None:
     payment_services.shop_settings_update(payment_methods=methods)
     for name in spec.get("voucher_issuers", []):
         VoucherIssuer.objects.get_or_create(name=name)
+    if collective.slug == "emplettes":
+        _solidarity_seed(accounts)
     points = list(PickupPoint.objects.filter(is_active=True).order_by("pk"))
     producers = list(Producer.objects.filter(is_active=True))
     main_point = points[0]

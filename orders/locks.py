@@ -1,7 +1,8 @@
 """The only place that takes row locks for ordering, always in this order:
 
     sale → offers (ascending pk) → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
-    → the member's account (ledger) → the distribution's basket counter (pickup_points.locks.basket_book)
+    → the member's account (ledger) → the solidarity fund → the distribution's basket counter
+    (pickup_points.locks.basket_book)
 
 A payment is locked only after its order (a webhook, a refund, a checkout attaching its session), and never
 while Stripe is being called: Stripe answers first, then the rows are locked, re-read and updated.
@@ -46,6 +47,7 @@ from orders.models import (
     Sale,
     Sheet,
     SheetBuild,
+    SolidarityFund,
     Statement,
     StripeReversal,
     StripeSync,
@@ -199,7 +201,16 @@ def stripe_sync_lock(month) -> StripeSync:
     """A month of Stripe's balance copy (created at first use), locked while its lines are replaced."""
     StripeSync.objects.get_or_create(month=month)
     return StripeSync.objects.select_for_update().get(month=month)
+
+
 def cash_box_lock(*, distribution_id: int, point_id: int) -> CashBox:
     """A point's cash box at a distribution (created at first use), locked while it is counted or closed."""
     CashBox.objects.get_or_create(distribution_id=distribution_id, point_id=point_id)
     return CashBox.objects.select_for_update().get(distribution_id=distribution_id, point_id=point_id)
+
+
+def fund_lock() -> SolidarityFund:
+    """The solidarity fund's row (created at first use), locked while its balance and entries move; taken
+    after the order's row and after a member's account when they are involved."""
+    SolidarityFund.objects.get_or_create(pk=1)
+    return SolidarityFund.objects.select_for_update().get(pk=1)

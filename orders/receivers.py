@@ -15,6 +15,7 @@ from marketplace.personal_data import ErasureRefused, Provider
 from orders.checkout import services as checkout_services
 from orders.models import (
     MemberPreferences,
+    MemberTier,
     Order,
     OrderLine,
     Payment,
@@ -41,6 +42,7 @@ def export(user: User) -> dict:
         .order_by("created_at", "pk")
     )
     preferences = MemberPreferences.objects.filter(user=user).first()
+    tier = MemberTier.objects.filter(user=user).select_related("tier").first()
     return {
         "orders": [
             {
@@ -95,6 +97,13 @@ def export(user: User) -> dict:
             for payment in Payment.objects.filter(recorded_by=user).select_related("order")
         ],
         "order_preferences": {"reminders": preferences.reminders} if preferences else None,
+        "price_tier": {
+            "name": tier.tier.name,
+            "percent": tier.tier.percent,
+            "chosen_by_member": tier.chosen_by_member,
+        }
+        if tier
+        else None,
     }
 
 
@@ -113,11 +122,13 @@ def stop(user: User) -> None:
 
 
 def erase(user: User, ghost: User) -> None:
-    """Orders and payments stay for accounting, handed to the anonymous account; preferences go."""
+    """Orders and payments stay for accounting, handed to the anonymous account; preferences and the
+    member's price tier go."""
     Order.objects.filter(user=user).update(user=ghost)
     Payment.objects.filter(recorded_by=user).update(recorded_by=ghost)
     Refund.objects.filter(created_by=user).update(created_by=ghost)
     MemberPreferences.objects.filter(Q(user=user) | Q(user=ghost)).delete()
+    MemberTier.objects.filter(Q(user=user) | Q(user=ghost)).delete()  # a self-declaration: it goes
 
 
 def purge(now) -> dict:

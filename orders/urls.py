@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("orders.ledger.urls")),
     path("", include("orders.statements.urls")),
     path("", include("orders.cashbox.urls")),
+    path("", include("orders.solidarity.urls")),
 ]

@@ -51,6 +51,13 @@ def key_pages() -> list[Visit]:
         point = PickupPoint.objects.filter(staff_links__user__email="mairie@cagette47.demo").first()
         assert producer is not None and point is not None, "the demo producer or point staff is missing"
         distribution = sale.distribution
+    with schema_context(f"c_{GROUP}"):
+        group_sale = (
+            Sale.objects.filter(is_published=True, opens_at__lte=now, closes_at__gt=now)
+            .order_by("pk")
+            .first()
+        )
+        assert group_sale is not None, "the demo buying group has no open sale"
     return [
         Visit(
             "anonymous",
@@ -73,6 +80,21 @@ def key_pages() -> list[Visit]:
                 "mes commandes": "/commandes/",
                 "mes points de retrait": "/retrait/",
             },
+        ),
+        Visit(
+            "membre@emplettes.demo",
+            GROUP,
+            {
+                "page de la vente (tarif solidaire)": f"/ventes/{group_sale.pk}/",
+                "commander (tarif solidaire)": f"/ventes/{group_sale.pk}/commander/",
+                "mon tarif": "/mon-tarif/",
+                "mon solde (fonds solidaire)": "/mon-solde/",
+            },
+        ),
+        Visit(
+            "coordination@emplettes.demo",
+            GROUP,
+            {"tarifs solidaires": "/reglages/tarifs/", "fonds solidaire": "/reglages/fonds-solidaire/"},
         ),
         Visit(
             "producteur@cagette47.demo",

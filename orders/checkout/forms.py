@@ -93,6 +93,8 @@ class CheckoutForm(forms.Form):
     payment_method = forms.ChoiceField(label=_("Paiement"), widget=forms.RadioSelect)
 
     use_credit = forms.BooleanField(required=False)
+    # Which prices the page showed (« tier » or « base »): a discount the fund no longer covers is refused.
+    pricing = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, slots, payment_methods, credit=None, **kwargs):
         super().__init__(*args, **kwargs)

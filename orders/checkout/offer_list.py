@@ -19,6 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 
 from django.core.cache import cache as django_cache
@@ -28,11 +29,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from orders import pricing
 from orders.checkout import selectors as checkout_selectors
 from orders.models import MAX_LINE_QUANTITY, Sale
 
 LIST_TEMPLATE = "orders/_sale_offer_list.html"
-BASE_PRICES = "base"  # the catalogue's prices; a pricing variant (e.g. a solidarity tier) gets its own list
+BASE_PRICES = pricing.BASE_VARIANT  # the catalogue's prices; each solidarity tier gets its own list
 CACHE_SECONDS = 24 * 3600  # a new version gets a new key: old ones only wait to expire
 # Offers with fewer left than this are drawn per request: their badge (« plus que 3 ») or their limit
 # (the field's `max`) differs from the cached piece's.
@@ -110,8 +112,8 @@ def _slot_html(
     return html
 
 
-def _render(sale: Sale) -> OfferList:
-    offers = checkout_selectors.sale_offers(sale=sale)
+def _render(sale: Sale, percent: Decimal | None) -> OfferList:
+    offers = pricing.offers_priced(checkout_selectors.sale_offers(sale=sale), percent)
     html = get_template(LIST_TEMPLATE).render({"groups": checkout_selectors.offers_by_producer(offers)})
     labels = _labels()
     nav, _end, body = html.partition(NAV_END)
@@ -152,9 +154,10 @@ _local_lock = threading.Lock()
 LOCAL_LISTS = 8
 
 
-def offer_list(*, sale: Sale, variant: str = BASE_PRICES) -> OfferList:
-    """The sale's offer list: from this process's memory, else from the cache, else rendered and stored."""
-    key = offer_list_key(sale=sale, language=get_language(), variant=variant)
+def offer_list(*, sale: Sale, percent: Decimal | None = None) -> OfferList:
+    """The sale's offer list at the prices of a tier moved by `percent` (orders.pricing; None: the base
+    prices): from this process's memory, else from the cache, else rendered and stored."""
+    key = offer_list_key(sale=sale, language=get_language(), variant=pricing.pricing_variant(percent))
     local_key = django_cache.make_key(key)  # with the schema
     with _local_lock:
         listing = _local.get(local_key)
@@ -163,7 +166,7 @@ def offer_list(*, sale: Sale, variant: str = BASE_PRICES) -> OfferList:
             return listing
     listing = django_cache.get(key)
     if listing is None:
-        listing = _render(sale)
+        listing = _render(sale, percent)
         django_cache.set(key, listing, CACHE_SECONDS)
     with _local_lock:
         _local[local_key] = listing

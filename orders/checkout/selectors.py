@@ -12,7 +12,9 @@ from django.db import connection
 from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery
 
 from marketplace.money import money
-from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, Sale
+from orders import pricing
+from orders.ledger import fund
+from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, PriceTier, Sale
 from pickup_points.models import PickupSlot
 from producers.models import Category, Producer, Product
 
@@ -25,11 +27,12 @@ class VatRow:
     amount_excl_vat: Decimal
 
 
-def vat_breakdown(lines: Iterable[OrderLine]) -> list[VatRow]:
-    """Per VAT rate: the amount incl. VAT (sum of the rounded lines), the VAT it contains, and the rest."""
+def vat_breakdown(lines: Iterable[OrderLine], *, base: bool = False) -> list[VatRow]:
+    """Per VAT rate: the amount incl. VAT (sum of the rounded lines), the VAT it contains, and the rest.
+    `base`: at the base prices (what suppliers are paid), not the members' tier prices."""
     per_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in lines:
-        per_rate[line.vat_rate] += line.amount
+        per_rate[line.vat_rate] += line.base_amount if base else line.amount
     rows = []
     for rate, amount in sorted(per_rate.items()):
         vat = money(amount * rate / (Decimal(100) + rate))
@@ -107,7 +110,7 @@ def sale_slots(*, sale: Sale) -> QuerySet[PickupSlot]:
 
 
 def _orders_with_lines() -> QuerySet[Order]:
-    return Order.objects.select_related("sale", "booking__slot__point").prefetch_related(
+    return Order.objects.select_related("sale", "booking__slot__point", "price_tier").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("offer__producer"))
     )
 
@@ -210,9 +213,10 @@ class CartSummary:
     vat: list[VatRow]
 
 
-def cart_summary(*, sale: Sale, quantities: dict[int, int]) -> CartSummary:
-    """The cart as the member will pay it: amounts from the sale's frozen prices, rounded once per line."""
-    offers = sale_offers(sale=sale).filter(pk__in=list(quantities))
+def cart_summary(*, sale: Sale, quantities: dict[int, int], percent: Decimal | None = None) -> CartSummary:
+    """The cart as the member will pay it: amounts from the sale's frozen prices at the member's tier
+    (`percent`, orders.pricing), rounded once per line."""
+    offers = pricing.offers_priced(sale_offers(sale=sale).filter(pk__in=list(quantities)), percent)
     lines = [
         CartLine(offer=offer, quantity=quantities[offer.pk], amount=offer.amount_for(quantities[offer.pk]))
         for offer in offers
@@ -242,3 +246,45 @@ def slots_by_point(slots) -> list[PointSlots]:
 def member_preferences(*, user) -> MemberPreferences:
     """A member's preferences in the current collective; the defaults (unsaved) if never changed."""
     return MemberPreferences.objects.filter(user=user).first() or MemberPreferences(user=user)
+
+
+@dataclass(frozen=True)
+class MemberPricing:
+    """Which prices a member sees now: their tier's, or the base prices when the solidarity fund cannot
+    cover their discount (said on the page before they order)."""
+
+    tier: PriceTier | None
+    percent: Decimal  # what the prices shown are moved by (0: the base prices)
+    fund_left: Decimal | None = None  # the fund's balance, for a tier with a discount
+    fund_short: bool = False  # the tier has a discount the fund does not cover: base prices
+
+    @property
+    def variant(self) -> str:
+        """The name of this price list for caches of the sale page (orders.pricing.pricing_variant)."""
+        return pricing.pricing_variant(self.percent)
+
+    @property
+    def seen(self) -> str:
+        return "tier" if self.percent else "base"
+
+
+def member_pricing(*, user, discount: Decimal | None = None) -> MemberPricing:
+    """The member's prices (one read of their tier; the fund's balance only for a tier with a discount).
+    `discount`: what the basket's discount comes to, on the checkout page; the fund must cover all of it."""
+    tier = pricing.member_tier(user=user)
+    if tier is None or not tier.percent:
+        return MemberPricing(tier=tier, percent=Decimal("0"))
+    if not tier.has_discount:
+        return MemberPricing(tier=tier, percent=tier.percent)
+    left = fund.fund_balance()
+    short = left <= 0 if discount is None else discount > left
+    return MemberPricing(
+        tier=tier, percent=Decimal("0") if short else tier.percent, fund_left=left, fund_short=short
+    )
+
+
+def basket_discount(*, sale: Sale, quantities: dict[int, int], percent: Decimal) -> Decimal:
+    """What the tier takes off the basket at the base prices (the checkout's pre-check of the fund)."""
+    base = cart_summary(sale=sale, quantities=quantities)
+    priced = cart_summary(sale=sale, quantities=quantities, percent=percent)
+    return base.total - priced.total

@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 
 from marketplace import followups
 from marketplace.models import User
-from marketplace.money import money
-from orders import locks
+from marketplace.money import euros, money
+from orders import locks, pricing
 from orders.events import order_event
+from orders.ledger import fund
 from orders.models import (
     MAX_LINE_QUANTITY,
     MemberPreferences,
@@ -24,6 +25,7 @@ from orders.models import (
     OrderEvent,
     OrderLine,
     PaymentStatus,
+    PriceTier,
     Sale,
     ShopSettings,
 )
@@ -32,6 +34,8 @@ from orders.payments import services as payment_services
 from pickup_points import locks as point_locks
 from pickup_points import services as point_services
 from pickup_points.models import PickupSlot, SlotBooking
+
+ZERO = Decimal("0")
 
 
 class OrderRefused(Exception):
@@ -108,12 +112,15 @@ def stock_give_back(*, quantities: Mapping[int, int]) -> None:
 
 
 def order_lines_build(
-    order: Order, offers: dict[int, Offer], quantities: Mapping[int, int]
+    order: Order, offers: dict[int, Offer], quantities: Mapping[int, int], *, percent: Decimal = ZERO
 ) -> list[OrderLine]:
-    """The lines of an order at the sale's frozen prices, each amount rounded once (not saved)."""
+    """The lines of an order at the sale's frozen prices, moved by the member's tier (orders.pricing), each
+    amount rounded once (not saved); the base price and amount stay on the line for the supplier."""
     lines = []
+    priced = {offer.pk: offer for offer in pricing.offers_priced(offers.values(), percent)}
     for offer_id, quantity in sorted(quantities.items()):
         offer = offers[offer_id]
+        shown = priced[offer_id]
         lines.append(
             OrderLine(
                 order=order,
@@ -121,12 +128,53 @@ def order_lines_build(
                 name=offer.name,
                 unit=offer.unit,
                 quantity=quantity,
-                unit_price=offer.price,
+                unit_price=shown.price,
+                base_unit_price=offer.price,
                 vat_rate=offer.vat_rate,
                 is_variable_weight=offer.is_variable_weight,
-                amount=money(offer.unit_amount * quantity),
+                amount=money(shown.unit_amount * quantity),
+                base_amount=money(offer.unit_amount * quantity),
             )
         )
+    return lines
+
+
+PRICING_TIER = "tier"  # what the checkout page showed: the tier's prices, or the base prices
+PRICING_BASE = "base"
+
+
+def _priced_lines(
+    order: Order,
+    offers: dict[int, Offer],
+    quantities: Mapping[int, int],
+    *,
+    tier: PriceTier | None,
+    pricing_seen: str,
+    reserved: Decimal = ZERO,
+) -> list[OrderLine]:
+    """The lines at the member's tier. A discount is given only if the solidarity fund covers it, decided
+    under the fund's lock (held until the commit, when the order's entries reserve it); `reserved` is what
+    this order already holds of the fund. If the member saw the discount and the fund no longer covers it,
+    the order is refused: they see the base prices before ordering, never after."""
+    percent = tier.percent if tier else ZERO
+    lines = order_lines_build(order, offers, quantities, percent=percent)
+    if percent < 0:
+        discount = sum((line.base_amount - line.amount for line in lines), ZERO)
+        available = fund.fund_available_locked() + reserved
+        if discount > available:
+            if pricing_seen == PRICING_TIER:
+                raise OrderRefused(
+                    _(
+                        "Le fonds solidaire ne couvre plus la remise de ce panier (il reste %(amount)s) : "
+                        "votre commande n'est pas passée. Les prix de base sont affichés ; validez à nouveau "
+                        "pour commander à ces prix."
+                    )
+                    % {"amount": euros(available)}
+                )
+            percent = ZERO
+            lines = order_lines_build(order, offers, quantities)
+    order.price_tier = tier
+    order.tier_percent = percent
     return lines
 
 
@@ -175,13 +223,25 @@ def _notify(order: Order, kind: str) -> None:
 
 
 def order_place(
-    *, sale_id: int, user: User, quantities: Mapping[int, int], slot_id: int, payment_method: str
+    *,
+    sale_id: int,
+    user: User,
+    quantities: Mapping[int, int],
+    slot_id: int,
+    payment_method: str,
+    pricing_seen: str = "",
 ) -> Order:
     """Place an order in one transaction: the stock of every line and a place in the slot are taken, or
-    nothing is. Prices and totals come from the sale's frozen offers, never from the request."""
+    nothing is. Prices and totals come from the sale's frozen offers and the member's tier, never from the
+    request; `pricing_seen` says whether the member was shown their tier's discount (PRICING_TIER)."""
     try:
         return _order_place(
-            sale_id=sale_id, user=user, quantities=quantities, slot_id=slot_id, payment_method=payment_method
+            sale_id=sale_id,
+            user=user,
+            quantities=quantities,
+            slot_id=slot_id,
+            payment_method=payment_method,
+            pricing_seen=pricing_seen,
         )
     except IntegrityError as error:  # the whole transaction rolled back: nothing of it is left
         refusal = _duplicate_refusal(error)
@@ -192,7 +252,13 @@ def order_place(
 
 @transaction.atomic
 def _order_place(
-    *, sale_id: int, user: User, quantities: Mapping[int, int], slot_id: int, payment_method: str
+    *,
+    sale_id: int,
+    user: User,
+    quantities: Mapping[int, int],
+    slot_id: int,
+    payment_method: str,
+    pricing_seen: str,
 ) -> Order:
     """The order's own rows first, then what other checkouts compete for, the basket number last (see
     locks). The member's second order of a sale, or second booking of its distribution, at the same moment,
@@ -209,7 +275,9 @@ def _order_place(
         number=f"pending-{uuid.uuid4().hex[:11]}",  # until its pk is known, below
         payment_method=payment_method,
     )
-    lines = order_lines_build(order, offers, wanted)
+    lines = _priced_lines(
+        order, offers, wanted, tier=pricing.member_tier(user=user), pricing_seen=pricing_seen
+    )
     order.total = sum((line.amount for line in lines), Decimal("0"))
     order.save()
     OrderLine.objects.bulk_create(lines)
@@ -237,6 +305,7 @@ def order_update(
     slot_id: int,
     payment_method: str,
     seen_updated_at: datetime | None = None,
+    pricing_seen: str = "",
 ) -> Order:
     """Change an order until the sale closes: quantities move by their difference, the slot changes only
     if another one is chosen; all or nothing."""
@@ -300,8 +369,11 @@ def _order_update(
         raise OrderRefused(
             _("Votre commande vient d'être modifiée ailleurs : rechargez la page et recommencez.")
         )
+    tier = pricing.member_tier(user=user)
+    had_discount = (tier is not None and tier.has_discount) or order.tier_percent < 0
+    reserved = -fund.order_fund_sums(order)[0] if had_discount else ZERO
+    lines = _priced_lines(order, offers, wanted, tier=tier, pricing_seen=pricing_seen, reserved=reserved)
     order.lines.all().delete()
-    lines = order_lines_build(order, offers, wanted)
     OrderLine.objects.bulk_create(lines)
     try:
         payment_services.order_change_check(
@@ -316,6 +388,8 @@ def _order_update(
     order.payment_method = payment_method
     order.total = sum((line.amount for line in lines), Decimal("0"))
     order.save()
+    if had_discount:  # the reservation follows the new basket (given back if the fund no longer pays)
+        fund.fund_order_sync(order, in_fund=-reserved, short=ZERO)
     payment_services.hold_start(order)
     payment_services.excess_refund(order)
     order_event(order=order, kind=OrderEvent.Kind.UPDATED)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from marketplace.models import Role
 from marketplace.money import euros
 from marketplace.permissions import role_required
+from orders import pricing
 from orders.checkout import offer_list
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
@@ -58,6 +59,11 @@ def _my_order(request, sale: Sale) -> Order | None:
     return checkout_selectors.order_of_member(sale=sale, user=request.user)
 
 
+def _pricing(request) -> checkout_selectors.MemberPricing:
+    user = request.user if request.user.is_authenticated else None
+    return checkout_selectors.member_pricing(user=user)
+
+
 def _cart_form(request, sale: Sale, data=None) -> tuple[CartForm, Order | None]:
     """The cart's form, over the offers typed in `data` (or those of the cart): a query for what is left of
     them, none for the sale's other offers."""
@@ -69,19 +75,25 @@ def _cart_form(request, sale: Sale, data=None) -> tuple[CartForm, Order | None]:
     return CartForm(data, left=left, own=own, quantities=quantities), order
 
 
-def _basket_total(sale: Sale, form: CartForm) -> checkout_selectors.BasketTotal | None:
-    """The running total of what the form shows; None while a quantity is wrong."""
+def _basket_total(
+    sale: Sale, form: CartForm, prices: checkout_selectors.MemberPricing
+) -> checkout_selectors.BasketTotal | None:
+    """The running total of what the form shows, at the member's prices; None while a quantity is wrong."""
     quantities = form.shown_quantities()
     if quantities is None:
         return None
-    offers = checkout_selectors.offers_priced(sale=sale, offer_ids=quantities)
+    offers = pricing.offers_priced(
+        checkout_selectors.offers_priced(sale=sale, offer_ids=quantities), prices.percent
+    )
     return checkout_selectors.basket_total(offers=offers, quantities=quantities)
 
 
-def _offers_shown(sale: Sale, form: CartForm, can_order: bool) -> dict[str, str]:
-    """The cached offer list (orders.checkout.offer_list) with this member's quantities, their errors and
-    what is left of the offers low in stock filled in."""
-    listing = offer_list.offer_list(sale=sale)
+def _offers_shown(
+    sale: Sale, form: CartForm, can_order: bool, prices: checkout_selectors.MemberPricing
+) -> dict[str, str]:
+    """The cached offer list (orders.checkout.offer_list) at the member's prices (one list per tier), with
+    this member's quantities, their errors and what is left of the offers low in stock filled in."""
+    listing = offer_list.offer_list(sale=sale, percent=prices.percent)
     left = {**checkout_selectors.stock_left(sale=sale, below=offer_list.DRAWN_BELOW), **form.left}
     html = offer_list.offer_list_html(
         listing=listing,
@@ -100,6 +112,7 @@ def sale_shop(request, sale_id: int):
     htmx asks `sale_basket_total` for the total at each change instead."""
     sale = _visible_sale(sale_id)
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
+    prices = _pricing(request)
     form, order = _cart_form(request, sale, request.POST or None)
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -124,10 +137,11 @@ def sale_shop(request, sale_id: int):
     context = {
         "sale": with_pickup_hours([sale])[0],
         "form": form,
-        "offers": _offers_shown(sale, form, can_order),
+        "offers": _offers_shown(sale, form, can_order, prices),
         "order": order,
         "can_order": can_order,
-        "total": _basket_total(sale, form),
+        "total": _basket_total(sale, form, prices),
+        "prices": prices,
     }
     return render(request, "orders/sale_shop.html", context, status=400 if form.errors else 200)
 
@@ -140,7 +154,8 @@ def sale_basket_total(request, sale_id: int):
     if not request.headers.get("HX-Request"):
         return redirect("sale_shop", sale_id=sale.pk)
     form, _order = _cart_form(request, sale, request.POST)
-    return render(request, "orders/_basket_total.html", {"total": _basket_total(sale, form)})
+    total = _basket_total(sale, form, _pricing(request))
+    return render(request, "orders/_basket_total.html", {"total": total})
 
 
 @role_required(Role.MEMBER)
@@ -177,6 +192,7 @@ def sale_checkout(request, sale_id: int):
                     quantities=quantities,
                     slot_id=form.cleaned_data["slot"],
                     payment_method=form.cleaned_data["payment_method"],
+                    pricing_seen=form.cleaned_data["pricing"],
                 )
             else:
                 placed = checkout_services.order_place(
@@ -185,6 +201,7 @@ def sale_checkout(request, sale_id: int):
                     quantities=quantities,
                     slot_id=form.cleaned_data["slot"],
                     payment_method=form.cleaned_data["payment_method"],
+                    pricing_seen=form.cleaned_data["pricing"],
                 )
         except checkout_services.OrderRefused as refusal:
             form.add_error(None, str(refusal))
@@ -203,11 +220,18 @@ def sale_checkout(request, sale_id: int):
             return redirect("order_detail", order_id=placed.pk)
     if request.method == "POST":
         form.slots = list(checkout_selectors.sale_slots(sale=sale))  # the places as they are now
-    summary = checkout_selectors.cart_summary(sale=sale, quantities=quantities)
+    prices = _checkout_pricing(request, sale, quantities)
+    form.data = form.data.copy() if form.is_bound else form.data
+    if form.is_bound:
+        form.data["pricing"] = prices.seen  # the prices shown now are the ones the next submit accepts
+    else:
+        form.initial["pricing"] = prices.seen
+    summary = checkout_selectors.cart_summary(sale=sale, quantities=quantities, percent=prices.percent)
     context = {
         "sale": sale,
         "form": form,
         "summary": summary,
+        "prices": prices,
         "points": checkout_selectors.slots_by_point(form.slots),
         "order": order,
         "card_notice": cart_card_notice(sale=sale, lines=summary.lines)
@@ -215,6 +239,17 @@ def sale_checkout(request, sale_id: int):
         else "",
     }
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
+
+
+def _checkout_pricing(request, sale: Sale, quantities: dict[int, int]) -> checkout_selectors.MemberPricing:
+    """The member's prices for this basket: with a discount, only if the fund covers all of it."""
+    prices = _pricing(request)
+    if prices.tier is None or not prices.tier.has_discount:
+        return prices
+    discount = checkout_selectors.basket_discount(
+        sale=sale, quantities=quantities, percent=prices.tier.percent
+    )
+    return checkout_selectors.member_pricing(user=request.user, discount=discount)
 
 
 def _pay_with_credit(request, order: Order) -> Order:

@@ -30,6 +30,7 @@ from marketplace.models import Collective, Membership, Role
 from orders import locks
 from orders.checkout import services as checkout_services
 from orders.closing.due import due_refresh
+from orders.ledger import fund
 from orders.models import (
     MemberPreferences,
     Order,
@@ -277,6 +278,7 @@ def sale_close(*, sale_id: int, now: datetime | None = None) -> bool:
     sale.save(update_fields=["closed_at"])
     _unpaid_release(sale)
     _minimums_enforce(sale, now)
+    fund.sale_support_collect(sale_id=sale.pk)  # the support surplus of frozen orders enters the fund
     on_sale_closed(sale)
     return True
 

@@ -43,7 +43,9 @@ def entries_export(entries: list[LedgerEntry], *, file_format: str, differences=
                 _cell(entry.user.email),
                 entry.order.number if entry.order else _("avoir"),
                 _cell(entry.order.sale.title) if entry.order else "",
-                str(entry.get_kind_display()),
+                str(entry.get_kind_display())
+                if entry.account == LedgerEntry.Account.MEMBER
+                else f"{LedgerEntry.Account.FUND.label} : {entry.get_kind_display()}",
                 str(methods.get(entry.method, "")),
                 _cell(entry.reason),
                 amount,

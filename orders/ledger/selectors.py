@@ -20,22 +20,27 @@ ZERO = Decimal("0")
 class OrderLedger:
     goodwill: Decimal  # lowers what is due (geste commercial)
     credit: Decimal  # credit spent on the order, less credit kept from it
+    fund_short: Decimal = ZERO  # ≤ 0: what the solidarity fund could not cover after a weighing (owed)
 
 
 def order_ledger(order: Order) -> OrderLedger:
     """From the order's entries (prefetch `ledger_entries` for many orders)."""
-    goodwill = credit = ZERO
+    goodwill = credit = fund_short = ZERO
     for entry in order.ledger_entries.all():
         if entry.kind == LedgerEntry.Kind.GOODWILL:
             goodwill += entry.amount
         elif entry.kind in LedgerEntry.CREDIT_KINDS:
             credit += entry.amount
-    return OrderLedger(goodwill=goodwill, credit=credit)
+        elif entry.kind == LedgerEntry.Kind.FUND_SHORT:
+            fund_short += entry.amount
+    return OrderLedger(goodwill=goodwill, credit=credit, fund_short=fund_short)
 
 
 def account_balance_from_entries(*, user_id: int) -> Decimal:
     """The account part (credit, top-ups), summed from the entries: MemberAccount.balance must agree."""
-    total = LedgerEntry.objects.filter(user_id=user_id, order__isnull=True).aggregate(total=Sum("amount"))
+    total = LedgerEntry.objects.filter(
+        user_id=user_id, order__isnull=True, account=LedgerEntry.Account.MEMBER
+    ).aggregate(total=Sum("amount"))
     return total["total"] or ZERO
 
 
@@ -67,7 +72,9 @@ class MemberLedger:
 def member_ledger(*, user) -> MemberLedger:
     """The member's own entries, newest first, with their order numbers: « Mon solde »."""
     entries = list(
-        LedgerEntry.objects.filter(user=user).select_related("order").order_by("-created_at", "-pk")
+        LedgerEntry.objects.filter(user=user, account=LedgerEntry.Account.MEMBER)
+        .select_related("order")
+        .order_by("-created_at", "-pk")
     )
     return MemberLedger(
         entries=entries,
@@ -116,8 +123,10 @@ def member_balances(*, collective) -> list[MemberBalanceRow]:
     ]
     totals: dict[int, Decimal] = defaultdict(Decimal)
     accounts: dict[int, Decimal] = defaultdict(Decimal)
-    rows = LedgerEntry.objects.values("user_id").annotate(
-        total=Sum("amount"), account=Sum("amount", filter=Q(order__isnull=True))
+    rows = (
+        LedgerEntry.objects.filter(account=LedgerEntry.Account.MEMBER)
+        .values("user_id")
+        .annotate(total=Sum("amount"), account=Sum("amount", filter=Q(order__isnull=True)))
     )
     for row in rows:
         totals[row["user_id"]] = row["total"]

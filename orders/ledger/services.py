@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from marketplace.models import User
 from marketplace.money import euros, money
 from orders import locks
+from orders.ledger import fund
 from orders.models import (
     ON_SITE_METHODS,
     LedgerEntry,
@@ -83,14 +84,18 @@ def ledger_order_sync(
     by_payment: dict[int, Decimal] = defaultdict(Decimal)
     by_refund: dict[int, Decimal] = defaultdict(Decimal)
     has_due = False
-    goodwill = ZERO
+    goodwill = in_fund = short = ZERO
     entries = (
         []
         if new_order
         else LedgerEntry.objects.filter(order=order).only("kind", "amount", "payment_id", "refund_id")
     )
     for entry in entries:
-        if entry.kind == Kind.GOODWILL:
+        if entry.kind in LedgerEntry.TIER_KINDS:
+            in_fund += entry.amount
+        elif entry.kind == Kind.FUND_SHORT:
+            short += entry.amount
+        elif entry.kind == Kind.GOODWILL:
             goodwill += entry.amount
         elif entry.kind in LedgerEntry.DUE_KINDS:
             due_sum += entry.amount
@@ -154,6 +159,7 @@ def ledger_order_sync(
                 )
     if written:
         LedgerEntry.objects.bulk_create(written)
+    fund.fund_order_sync(order, in_fund=in_fund, short=short, by=by)
     return written
 
 
@@ -269,3 +275,56 @@ def topup_card_credit(*, user_id: int, amount: Decimal, key: str, reason: str) -
         method=PaymentMethod.CARD,
         key=key,
     )
+
+
+# Gifts to the solidarity fund -------------------------------------------------------------------------------
+
+MAX_GIFT = Decimal("2000")
+
+
+def _gift_reason(kind: str) -> str:
+    return _("Panier suspendu") if kind == Kind.SUSPENDED_BASKET else _("Don au fonds solidaire")
+
+
+def _check_gift(amount: Decimal | None, kind: str) -> None:
+    if kind not in LedgerEntry.GIFT_KINDS:
+        raise PaymentRefused(_("Choisissez un don ou un panier suspendu."))
+    if amount is None or amount <= 0 or amount > MAX_GIFT or money(amount) != amount:
+        raise PaymentRefused(
+            _("Le montant doit être positif, en euros et centimes, et %(max)s au plus.")
+            % {"max": euros(MAX_GIFT)}
+        )
+
+
+@transaction.atomic
+def fund_gift_from_credit(*, user: User, amount: Decimal, kind: str) -> LedgerEntry:
+    """A member gives from their credit (« avoir »): their account goes down, the fund up (the account's
+    lock, then the fund's: the lock order)."""
+    if not ShopSettings.current().credit_allowed:
+        raise PaymentRefused(
+            _("Ce collectif ne propose pas les avoirs : donnez sur place à un coordinateur.")
+        )
+    _check_gift(amount, kind)
+    account = locks.account_lock(user.pk)
+    if account.balance < amount:  # a gift is never made on an overdraft
+        raise PaymentRefused(
+            _("Votre avoir (%(amount)s) ne couvre pas ce montant.")
+            % {"amount": euros(max(account.balance, ZERO))}
+        )
+    reason = _gift_reason(kind)
+    _account_move(user_id=user.pk, amount=-amount, kind=kind, reason=reason, by=user)
+    return fund.fund_move(amount=amount, kind=kind, reason=reason, user_id=user.pk, by=user)
+
+
+@transaction.atomic
+def fund_gift_record(
+    *, user_id: int, amount: Decimal, kind: str, method: str, note: str, by: User
+) -> LedgerEntry:
+    """A gift received on site (cash, cheque, transfer, vouchers) from a member, recorded by a coordinator."""
+    _check_gift(amount, kind)
+    if method not in ON_SITE_METHODS:
+        raise PaymentRefused(_("Choisissez un moyen de paiement sur place."))
+    reason = f"{_gift_reason(kind)}, {dict(PaymentMethod.choices)[method]}"
+    if note.strip():
+        reason = f"{reason} ({note.strip()})"
+    return fund.fund_move(amount=amount, kind=kind, reason=reason, user_id=user_id, by=by, method=method)

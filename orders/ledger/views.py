@@ -23,15 +23,12 @@ from orders.models import CardTopUp
 from orders.payments import gateway, topups
 from orders.payments import services as payment_services
 from orders.payments.forms import CardTopUpForm, TopUpForm, form_apply
+from orders.solidarity import views as solidarity_views
 from orders.statements.selectors import TREASURY_ROLES
 
 
 def _my_balance_page(request, topup_form: CardTopUpForm, *, status: int = 200):
-    context = {
-        "ledger": selectors.member_ledger(user=request.user),
-        "topup_form": topup_form if topups.topup_offered() else None,
-    }
-    return render(request, "orders/my_balance.html", context, status=status)
+    return solidarity_views.my_balance_page(request, topup_form=topup_form, status=status)
 
 
 @role_required(Role.MEMBER)

@@ -5,7 +5,8 @@ payments (payment methods, payments, refunds) ← sales (shop settings, schedule
 accounts) ← orders, payments;
 statements (producers' statements, bank accounts, SEPA transfers) ← sales; connect (Connect accounts
 and transfers, card top-ups, Stripe's balance copy) ← statements, payments; cashbox (cash boxes and
-their counts, food-voucher issuers) ← pickup_points. All keep app label `orders`.
+their counts, food-voucher issuers) ← pickup_points; solidarity (price tiers, members' tiers, the
+solidarity fund's balance). All keep app label `orders`.
 """
 
 from orders.models.cashbox import CashBox, CashCount, VoucherIssuer
@@ -22,6 +23,7 @@ from orders.models.orders import MAX_LINE_QUANTITY, MemberPreferences, Order, Or
 from orders.models.payments import ON_SITE_METHODS, Payment, PaymentMethod, PaymentStatus, Refund
 from orders.models.sales import Offer, RecurringSchedule, Sale, ShopSettings
 from orders.models.sheets import Sheet, SheetBuild, SheetPart, sheet_part_path, sheet_path, sheet_path_for
+from orders.models.solidarity import MemberTier, PriceTier, SolidarityFund
 from orders.models.statements import (
     MonthlyStatement,
     ProducerBankAccount,
@@ -46,6 +48,7 @@ __all__ = [
     "MemberAccount",
     "ON_SITE_METHODS",
     "MemberPreferences",
+    "MemberTier",
     "MonthlyStatement",
     "Offer",
     "Order",
@@ -54,6 +57,7 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "PaymentStatus",
+    "PriceTier",
     "ProducerBankAccount",
     "RecurringSchedule",
     "Refund",
@@ -62,6 +66,7 @@ __all__ = [
     "SheetBuild",
     "SheetPart",
     "ShopSettings",
+    "SolidarityFund",
     "Statement",
     "StatementLine",
     "StatementRun",

@@ -37,12 +37,28 @@ class LedgerEntry(models.Model):
         CREDIT_KEPT = "credit_kept", _("avoir")
         CREDIT_SPENT = "credit_spent", _("avoir utilisé")
         TOPUP = "topup", _("versement d'avance")
+        # The solidarity fund (orders.models.solidarity): what flows in and out of it, and why.
+        TIER_DISCOUNT = "tier_discount", _("remise solidaire")
+        TIER_SUPPORT = "tier_support", _("soutien")
+        GIFT = "gift", _("don au fonds solidaire")
+        SUSPENDED_BASKET = "suspended_basket", _("panier suspendu")
+        FUND_SHORT = "fund_short", _("remise non couverte par le fonds")
+
+    class Account(models.TextChoices):
+        MEMBER = "member", _("membre")
+        FUND = "fund", _("fonds solidaire")
 
     # What the order costs (its due and the changes of it); money in and out; credit moves.
     DUE_KINDS = (Kind.ORDER_DUE, Kind.ORDER_CHANGE, Kind.WEIGHING, Kind.ORDER_CANCELLED)
     MONEY_KINDS = (Kind.CARD_PAYMENT, Kind.CAPTURE, Kind.ONSITE_PAYMENT, Kind.REFUND, Kind.TOPUP)
     CREDIT_KINDS = (Kind.CREDIT_KEPT, Kind.CREDIT_SPENT)
+    # An order's share of the fund: its tier's difference with the base price (projected, see ledger.fund).
+    TIER_KINDS = (Kind.TIER_DISCOUNT, Kind.TIER_SUPPORT)
+    GIFT_KINDS = (Kind.GIFT, Kind.SUSPENDED_BASKET)
 
+    # Whose account moves: the member's (signed from their side) or the solidarity fund's (signed from the
+    # fund's side: + into the fund). A fund entry's user is the member it concerns (the giver, the order's).
+    account = models.CharField(_("compte"), max_length=6, choices=Account.choices, default=Account.MEMBER)
     # DO_NOTHING: accounts live in the public schema (see Order.user).
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
     order = models.ForeignKey(
@@ -69,7 +85,10 @@ class LedgerEntry(models.Model):
         verbose_name = _("écriture")
         verbose_name_plural = _("écritures")
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["user", "created_at"], name="ledger_user_created")]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="ledger_user_created"),
+            models.Index(fields=["account", "created_at"], name="ledger_account_created"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_entry_not_zero"),
             models.CheckConstraint(
@@ -77,8 +96,18 @@ class LedgerEntry(models.Model):
                 condition=Q(order__isnull=False)
                 | Q(kind="topup")
                 | Q(kind="credit_kept")
-                | Q(kind="credit_spent"),
-                name="ledger_account_entries_are_credit_or_topup",
+                | Q(kind="credit_spent")
+                | Q(kind="gift")
+                | Q(kind="suspended_basket"),
+                name="ledger_account_entries_are_credit_topup_or_gift",
+            ),
+            models.CheckConstraint(
+                condition=Q(account="member")
+                | Q(kind="tier_discount")
+                | Q(kind="tier_support")
+                | Q(kind="gift")
+                | Q(kind="suspended_basket"),
+                name="ledger_fund_entries_kinds",
             ),
         ]
 

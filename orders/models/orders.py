@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.money import money
 from orders.models.payments import PaymentMethod, PaymentStatus
 from orders.models.sales import Offer, Sale
 from pickup_points.models import SlotBooking
@@ -39,6 +40,12 @@ class Order(models.Model):
     payment_status = models.CharField(
         _("règlement"), max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.DUE
     )
+    # The member's price tier when the order was last placed or changed (orders.pricing), and the percentage
+    # its lines were priced at: 0 when the fund could not cover a discount (the base price).
+    price_tier = models.ForeignKey(
+        "orders.PriceTier", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    tier_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
     # Card orders not paid yet keep their stock and place until then (then the release job cancels them).
     hold_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -103,7 +110,10 @@ class OrderLine(models.Model):
     name = models.CharField(max_length=120)
     unit = models.CharField(max_length=12, choices=Unit.choices)
     quantity = models.PositiveIntegerField(_("quantité"))
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)  # the member's (their tier's)
+    # What the supplier is paid: the base price and the line's amount at it (sheets, statements).
+    base_unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    base_amount = models.DecimalField(max_digits=12, decimal_places=2)
     vat_rate = models.DecimalField(max_digits=3, decimal_places=1)
     is_variable_weight = models.BooleanField(default=False)
     # Incl. VAT, rounded once per line (estimated for variable weight until weighed).
@@ -135,6 +145,18 @@ class OrderLine(models.Model):
     @property
     def final_amount(self) -> Decimal:
         return self.weighed_amount if self.weighed_amount is not None else self.amount
+
+    @property
+    def base_final_amount(self) -> Decimal:
+        """What the supplier is paid for the line: at the base price, weighed where weighed."""
+        if self.weighed_amount is not None and self.weight_kg is not None:
+            return money(self.base_unit_price * self.weight_kg)
+        return self.base_amount
+
+    @property
+    def fund_share(self) -> Decimal:
+        """What the line gives to the fund (support) or takes from it (a discount, negative)."""
+        return self.final_amount - self.base_final_amount
 
     def pieces_text(self, quantity: int | None = None) -> str:
         """« 3 pièces ≈ 900 g ≈ 21,60 € », once weighed « 3 pièces, 912 g : 21,89 € » (producers.weighing).

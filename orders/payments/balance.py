@@ -89,7 +89,11 @@ def order_balance(order: Order) -> Balance:
         (p.amount_authorized for p in payments if p.status == Payment.Status.AUTHORIZED), Decimal("0")
     )
     extra = order_ledger(order)
-    due = max(order.final_total - extra.goodwill, Decimal("0")) if order.is_placed else Decimal("0")
+    due = (
+        max(order.final_total - extra.goodwill - extra.fund_short, Decimal("0"))
+        if order.is_placed
+        else Decimal("0")
+    )
     return Balance(
         received=received,
         refunded=refunded,

@@ -167,13 +167,13 @@ def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec
                 ProductTotal(
                     line.name,
                     line.get_unit_display(),
-                    line.unit_price,
+                    line.base_unit_price,  # producers' sheets and purchase orders: the base price
                     line.is_variable_weight,
                     line.offer.estimated_weight_kg,
                 ),
             )
             product.quantity += line.quantity
-            product.amount += line.amount
+            product.amount += line.base_amount
             sheet.lines.append(line)
             if point is not None:
                 sheet.per_point[point.name][line.name] += line.quantity
@@ -192,7 +192,7 @@ def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec
             "products": list(sheet.products.values()),
             "per_point": {name: dict(items) for name, items in sheet.per_point.items()},
             "basket_groups": sheet.basket_groups(),
-            "vat": vat_breakdown(sheet.lines),
+            "vat": vat_breakdown(sheet.lines, base=True),
         }
         for kind in producer_kinds:
             specs.append(
@@ -215,14 +215,24 @@ def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec
     summary = {
         **common,
         "producers": [
-            {"producer": item.producer, "total": item.total, "vat": vat_breakdown(item.lines)}
+            {"producer": item.producer, "total": item.total, "vat": vat_breakdown(item.lines, base=True)}
             for item in sorted(producers.values(), key=lambda item: item.producer.name)
         ],
         "points": sorted(points.values(), key=lambda item: item["point"].name),
         "payments": sorted(payments.items()),
         "orders": len(orders),
         "total": sum((order.total for order in orders), Decimal("0")),
-        "vat": vat_breakdown(all_lines),
+        # Suppliers are paid the base price: the tiers' difference is the solidarity fund's.
+        "producers_total": sum((item.total for item in producers.values()), Decimal("0")),
+        "fund_discounts": sum(
+            (line.base_amount - line.amount for line in all_lines if line.amount < line.base_amount),
+            Decimal("0"),
+        ),
+        "fund_support": sum(
+            (line.amount - line.base_amount for line in all_lines if line.amount > line.base_amount),
+            Decimal("0"),
+        ),
+        "vat": vat_breakdown(all_lines, base=True),
     }
     specs.append(SheetSpec(Sheet.Kind.SUMMARY, sale.title, "orders/sheets/summary.html", summary))
     return specs

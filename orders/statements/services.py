@@ -112,9 +112,9 @@ def statements_issue(*, sale_id: int, now: datetime | None = None) -> list[State
                 unit=line.unit,
                 quantity=line.quantity,
                 weight_kg=line.weight_kg,
-                unit_price=line.unit_price,
+                unit_price=line.base_unit_price,  # suppliers are paid the base price, whatever the tier
                 vat_rate=line.vat_rate,
-                amount=line.final_amount,
+                amount=line.base_final_amount,
             )
             for basket, line in per_producer.get(producer_id, [])
         ]

@@ -184,6 +184,7 @@ def beta_secrets(beta):
         "path": "branding/logo.png",
         "key": "cle-inconnue",
         "uidb36": "1",
+        "user_id": beta.member.pk,  # a member's price tier (orders.solidarity)
         "code": basket_code(schema_name=beta.collective.schema_name, booking_id=pickup["booking_id"]),
         **catalogue_ids(beta),
     }
@@ -257,6 +258,7 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
             **pickup,
             **orders,
             "membership_id": member.pk,
+            "user_id": alpha.member.pk,
             "invitation_id": invitation.pk,
             "token": invitation.token,
             "schema_name": alpha.collective.schema_name,

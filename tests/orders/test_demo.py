@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from marketplace.models import Collective, User
-from orders.models import Order, RecurringSchedule, Sale
+from orders.models import LedgerEntry, Order, PriceTier, RecurringSchedule, Sale, SolidarityFund
 from tests.conftest import text
 
 
@@ -35,3 +35,31 @@ def test_demo_sales(browse, media_root):
         member = User.objects.get(email=f"membre@{slug}.demo")
         orders = text(browse(f"{slug}.localhost", member).get("/commandes/"))
         assert sale.title in orders
+
+
+def test_demo_buying_group_has_solidarity_prices(browse, media_root):
+    """Emplettes et Cagettes: three tiers, Fatou on « solidaire » ordering with the fund's help, a basket
+    suspended by Claire; the drive has none of it."""
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    group = Collective.objects.get(slug="emplettes")
+    with tenant_context(group):
+        assert list(PriceTier.objects.values_list("name", flat=True)) == [
+            "solidaire",
+            "de base",
+            "de soutien",
+        ]
+        order = Order.objects.get()
+        assert order.tier_percent == -30 and order.total < sum(line.base_amount for line in order.lines.all())
+        basket = LedgerEntry.objects.get(account="fund", kind=LedgerEntry.Kind.SUSPENDED_BASKET)
+        assert basket.user.email == "claire@demo.etal"
+        discount = LedgerEntry.objects.get(account="fund", order=order)
+        assert discount.amount < 0
+        assert SolidarityFund.objects.get().balance == 35 + discount.amount
+    member = User.objects.get(email="membre@emplettes.demo")
+    shop = text(browse("emplettes.localhost", member).get(f"/ventes/{order.sale_id}/"))
+    assert "Tarif « solidaire »" in shop
+    coordinator = User.objects.get(email="coordination@emplettes.demo")
+    fund_page = text(browse("emplettes.localhost", coordinator).get("/reglages/fonds-solidaire/"))
+    assert "Claire Dubois" in fund_page and "Panier suspendu" in fund_page
+    with tenant_context(Collective.objects.get(slug="cagette47")):
+        assert not PriceTier.objects.exists() and not LedgerEntry.objects.filter(account="fund").exists()

@@ -1,6 +1,7 @@
 """The only place that takes row locks in the shared app (accounts, memberships, invitations), in this order:
 
     account → invitation → coordinators' memberships (ascending pk) → one membership
+    shared products' central stocks (ascending pk), taken after a collective's sale offers (orders.locks)
 
 Memberships of a collective's coordinators are locked together before any change of roles or removal, so
 that two coordinators demoting or removing each other cannot both succeed and leave nobody in charge.
@@ -8,7 +9,14 @@ that two coordinators demoting or removing each other cannot both succeed and le
 
 from __future__ import annotations
 
-from marketplace.models import Collective, Invitation, Membership, Role, User
+from marketplace.models import Collective, Invitation, Membership, Role, SharedProduct, User
+
+
+def shared_products_lock(ids) -> dict[int, SharedProduct]:
+    """The central stocks of these shared products, locked in ascending pk order (one statement), so that
+    orders in two collectives drawing on the same products never deadlock and never both take the last unit."""
+    found = SharedProduct.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {shared.pk: shared for shared in found.only("pk", "name", "stock", "reserved")}
 
 
 def membership_lock(*, collective: Collective, membership_id: int) -> Membership | None:

@@ -37,7 +37,7 @@ def vat_breakdown(lines: Iterable[OrderLine]) -> list[VatRow]:
 def sale_offers(*, sale: Sale) -> QuerySet[Offer]:
     return (
         Offer.objects.filter(sale=sale)
-        .select_related("producer", "product", "product__category")
+        .select_related("producer", "product__category", "product__shared_product")
         .order_by("producer__name", "product__category__position", "name")
     )
 

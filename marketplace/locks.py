@@ -14,7 +14,7 @@ from marketplace.models import Collective, Invitation, Membership, Role, SharedP
 
 def shared_products_lock(ids) -> dict[int, SharedProduct]:
     """The central stocks of these shared products, locked in ascending pk order (one statement), so that
-    orders in two collectives drawing on the same products never deadlock and never both take the last unit."""
+    orders in two collectives drawing on the same products never deadlock nor both take the last unit."""
     found = SharedProduct.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
     return {shared.pk: shared for shared in found.only("pk", "name", "stock", "reserved")}
 

@@ -269,8 +269,8 @@ class Product(models.Model):
                 condition=Q(is_active=False) | Q(link_status__in=["", "accepted"]),
                 name="product_active_only_if_accepted",
                 violation_error_message=_(
-                    "Ce produit du catalogue commun n'a pas été accepté par le collectif : il ne peut pas être"
-                    " mis en vente."
+                    "Ce produit du catalogue commun n'a pas été accepté par le collectif : il ne peut pas"
+                    " être mis en vente."
                 ),
             ),
             models.UniqueConstraint(

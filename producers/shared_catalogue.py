@@ -215,7 +215,8 @@ def shared_product_offer(
         if producer is None:
             raise SharingRefused(
                 _(
-                    "Ce collectif n'a pas encore de ferme liée à votre compte : demandez-le à ses coordinateurs."
+                    "Ce collectif n'a pas encore de ferme liée à votre compte : demandez-le à ses"
+                    " coordinateurs."
                 )
             )
         product = Product.objects.filter(producer=producer, name__iexact=shared.name).first()

@@ -180,16 +180,6 @@ PRODUCERS = {
     ],
     "emplettes": [
         {
-            # Claire sells here too, from her one catalogue (SHARED below): no products of its own.
-            "name": "Chèvrerie du Pech",
-            "town": "Penne-d'Agenais",
-            "labels": "Bienvenue à la ferme",
-            "account": "claire@demo.etal",
-            "description": "Quarante chèvres alpines, fromages au lait cru moulés à la louche.",
-            "contact_email": "chevrerie-du-pech@demo.etal",
-            "products": [],
-        },
-        {
             "name": "Coopérative du Lauragais",
             "town": "Villefranche-de-Lauragais",
             "labels": "AB",
@@ -289,6 +279,16 @@ PRODUCERS = {
                     None,
                 ),
             ],
+        },
+        {
+            # Claire sells here too, from her one catalogue (SHARED below): no products of its own.
+            "name": "Chèvrerie du Pech",
+            "town": "Penne-d'Agenais",
+            "labels": "Bienvenue à la ferme",
+            "account": "claire@demo.etal",
+            "description": "Quarante chèvres alpines, fromages au lait cru moulés à la louche.",
+            "contact_email": "chevrerie-du-pech@demo.etal",
+            "products": [],
         },
     ],
 }

@@ -36,6 +36,9 @@ PAGES = [
     ("public-signup", "", None, "/accounts/signup/"),
     ("public-create-collective", "", "membre@cagette47.demo", "/collectifs/nouveau/"),
     ("public-my-collectives", "", "claire@demo.etal", "/mes-collectifs/"),
+    ("public-shared-catalogue", "", "claire@demo.etal", "/mon-catalogue/"),
+    ("public-shared-product", "", "claire@demo.etal", "/mon-catalogue/1/"),
+    ("public-sales-across", "", "claire@demo.etal", "/mes-ventes/"),
     ("unknown-collective", "inconnu", None, "/"),
     ("cagette47-home", "cagette47", None, "/"),
     ("cagette47-login", "cagette47", None, "/accounts/login/"),
@@ -72,6 +75,8 @@ PAGES = [
     ("cagette47-coordinator-categories", "cagette47", "coordination@cagette47.demo", "/categories/"),
     ("emplettes-shop", "emplettes", "membre@emplettes.demo", "/boutique/"),
     ("emplettes-supplier-catalogue", "emplettes", "fournisseur@emplettes.demo", "/producteurs/"),
+    # Claire's farm is the buying group's fourth: her shared products, accepted or refused by the coordinator.
+    ("emplettes-coordinator-shared", "emplettes", "coordination@emplettes.demo", "/producteurs/4/"),
 ]
 
 

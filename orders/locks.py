@@ -1,7 +1,8 @@
 """The only place that takes row locks for ordering, always in this order:
 
     sale → offers (ascending pk) → central stocks of shared products (ascending pk, marketplace.locks)
-    → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk) → the member's account (ledger)
+    → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
+    → the member's account (ledger)
 
 A payment is locked only after its order (a webhook, a refund, a checkout attaching its session), and never
 while Stripe is being called: Stripe answers first, then the rows are locked, re-read and updated.

@@ -75,8 +75,8 @@ PAGES = [
     ("cagette47-coordinator-categories", "cagette47", "coordination@cagette47.demo", "/categories/"),
     ("emplettes-shop", "emplettes", "membre@emplettes.demo", "/boutique/"),
     ("emplettes-supplier-catalogue", "emplettes", "fournisseur@emplettes.demo", "/producteurs/"),
-    # Claire's farm is the buying group's fourth: her shared products, accepted or refused by the coordinator.
-    ("emplettes-coordinator-shared", "emplettes", "coordination@emplettes.demo", "/producteurs/4/"),
+    # Claire's farm is the buying group's fifth: her shared products, accepted or refused by the coordinator.
+    ("emplettes-coordinator-shared", "emplettes", "coordination@emplettes.demo", "/producteurs/5/"),
 ]
 
 

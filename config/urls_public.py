@@ -5,11 +5,22 @@ from django.urls import include, path, re_path
 from marketplace.health import OperatorHealthView
 from marketplace.views import media, public
 from orders.payments.views import stripe_webhook
+from orders.statements import views as statement_views
+from producers import shared_views
 
 urlpatterns = [
     path("", public.directory, name="home"),
     path("collectifs/nouveau/", public.collective_create, name="collective_create"),
     path("mes-collectifs/", public.my_collectives, name="my_collectives"),
+    path("mon-catalogue/", shared_views.shared_catalogue_page, name="shared_catalogue"),
+    path("mon-catalogue/mettre-en-commun/", shared_views.shared_product_share, name="shared_product_share"),
+    path("mon-catalogue/<int:shared_id>/", shared_views.shared_product_edit, name="shared_product_edit"),
+    path(
+        "mon-catalogue/<int:shared_id>/proposer/",
+        shared_views.shared_product_offer,
+        name="shared_product_offer",
+    ),
+    path("mes-ventes/", statement_views.my_sales_across, name="my_sales_across"),
     path("sante/", public.health, name="health"),
     path("sante/detail/", OperatorHealthView.as_view(), name="health_detail"),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),

@@ -78,12 +78,12 @@ ACCOUNTS = [
         {"emplettes": ["point_staff"]},
     ),
     ("membre@emplettes.demo", "Fatou", "Diallo", "06 20 00 00 03", {"emplettes": ["member"]}),
-    # One account in both collectives, with a different role in each.
+    # One account in both collectives: a producer in both (one catalogue, one central stock), a member in one.
     (
         "claire@demo.etal",
         "Claire",
         "Dubois",
         "06 30 00 00 01",
-        {"cagette47": ["producer"], "emplettes": ["member"]},
+        {"cagette47": ["producer"], "emplettes": ["member", "producer"]},
     ),
 ]

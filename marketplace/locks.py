@@ -2,6 +2,7 @@
 
     account → invitation → coordinators' memberships (ascending pk) → one membership
     and, anywhere in a transaction, the collective's clock (advisory; its exclusive holder never waits)
+    shared products' central stocks (ascending pk), taken after a collective's sale offers (orders.locks)
 
 Memberships of a collective's coordinators are locked together before any change of roles or removal, so
 that two coordinators demoting or removing each other cannot both succeed and leave nobody in charge.
@@ -11,7 +12,14 @@ from __future__ import annotations
 
 from django.db import connection
 
-from marketplace.models import Collective, Invitation, Membership, Role, User
+from marketplace.models import Collective, Invitation, Membership, Role, SharedProduct, User
+
+
+def shared_products_lock(ids) -> dict[int, SharedProduct]:
+    """The central stocks of these shared products, locked in ascending pk order (one statement), so that
+    orders in two collectives drawing on the same products never deadlock nor both take the last unit."""
+    found = SharedProduct.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {shared.pk: shared for shared in found.only("pk", "name", "stock", "reserved")}
 
 
 def membership_lock(*, collective: Collective, membership_id: int) -> Membership | None:

@@ -12,6 +12,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import connection, models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
@@ -438,3 +439,76 @@ class ClockDue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collective_id}: {self.next_due}"
+
+
+class SharedProduct(models.Model):
+    """A product of a producer account's one catalogue, offered to every collective it sells in, and its
+    central stock. Each collective holds a linked copy (producers.Product.shared_product) with its own price
+    and its own say (proposed, accepted, refused); the copies are kept in step by producers.shared_catalogue.
+
+    The central stock: `stock` (NULL: unlimited) and `reserved`, what is ordered and not yet delivered in
+    every collective. Checkout moves `reserved` in the same transaction as the order (one database, so one
+    transaction covers the collective's schema and this public row), the delivery moves both; the CHECK below
+    is the last defence against overselling across collectives."""
+
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="shared_products")
+    name = models.CharField(_("nom"), max_length=120)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    # The codes of producers.models.Unit (this app cannot import it; the producers' forms check the code).
+    unit = models.CharField(_("unité"), max_length=12)
+    price = models.DecimalField(_("prix TTC conseillé (€)"), max_digits=12, decimal_places=2)
+    vat_rate = models.DecimalField(_("taux de TVA"), max_digits=3, decimal_places=1)
+    is_variable_weight = models.BooleanField(_("vendu au poids"), default=False)
+    estimated_weight_kg = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    # The photo's file, as stored by the collective copy it came from (public media).
+    photo = models.CharField(max_length=255, blank=True)
+    thumbnail = models.CharField(max_length=255, blank=True)
+    stock = models.IntegerField(_("stock central"), null=True, blank=True)
+    reserved = models.PositiveIntegerField(_("commandé, pas encore livré"), default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("produit du catalogue commun")
+        verbose_name_plural = _("produits du catalogue commun")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="shared_product_price_positive"),
+            models.CheckConstraint(
+                condition=Q(stock__isnull=True) | Q(stock__gte=models.F("reserved")),
+                name="central_stock_never_oversold",
+            ),
+            models.UniqueConstraint(
+                "owner",
+                Lower("name"),
+                name="shared_product_name_unique_per_owner",
+                violation_error_message=_("Votre catalogue commun a déjà un produit de ce nom."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def available(self) -> int | None:
+        """What every collective may still sell: stock − ordered and not yet delivered (None: unlimited)."""
+        return None if self.stock is None else max(self.stock - self.reserved, 0)
+
+
+class SharedListing(models.Model):
+    """Where a shared product has a copy: the collective and the copy's id in that collective's schema (a
+    foreign key cannot cross into a tenant schema). Read to keep the copies in step and by « Mes ventes »."""
+
+    shared_product = models.ForeignKey(SharedProduct, on_delete=models.CASCADE, related_name="listings")
+    collective = models.ForeignKey(Collective, on_delete=models.CASCADE, related_name="shared_listings")
+    product_id = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["collective__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["shared_product", "collective"], name="shared_listing_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shared_product_id} @ {self.collective_id}"

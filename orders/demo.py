@@ -55,6 +55,9 @@ DEMO = {
 }
 
 
+SHARED_IN_EVERY_ORDER = "Crottin frais"
+
+
 def _distribution_day(points, after):
     """The first day after `after` on which every demo point opens (the points' common weekday) and none of
     them has a distribution yet: the demo never shows two pickups of one morning at one place."""
@@ -209,10 +212,13 @@ def seed(*, collective, accounts: dict) -> None:
     slots = list(sale.distribution.slots.filter(point=main_point).order_by("starts_at"))
     for email, lines, payment in spec["orders"]:
         chosen = offers[:: max(1, len(offers) // lines)][:lines]
+        quantities = {offer.pk: 1 + index % 2 for index, offer in enumerate(chosen)}
+        # Claire's crottins come from one central stock: each collective's order takes some of it.
+        quantities.update({offer.pk: 2 for offer in offers if offer.name == SHARED_IN_EVERY_ORDER})
         checkout_services.order_place(
             sale_id=sale.pk,
             user=accounts[email],
-            quantities={offer.pk: 1 + index % 2 for index, offer in enumerate(chosen)},
+            quantities=quantities,
             slot_id=slots[min(1, len(slots) - 1)].pk,
             payment_method=payment,
         )

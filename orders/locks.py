@@ -1,6 +1,7 @@
 """The only place that takes row locks for ordering, always in this order:
 
-    sale → offers (ascending pk) → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
+    sale → offers (ascending pk) → central stocks of shared products (ascending pk, marketplace.locks)
+    → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
     → the member's account (ledger) → the solidarity fund → the distribution's basket counter
     (pickup_points.locks.basket_book)
 

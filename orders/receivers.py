@@ -13,6 +13,7 @@ from marketplace.home import FirstStep
 from marketplace.models import User
 from marketplace.personal_data import ErasureRefused, Provider
 from orders.checkout import services as checkout_services
+from orders.closing.jobs import shared_pending_quantities
 from orders.models import (
     MemberPreferences,
     MemberTier,
@@ -193,3 +194,8 @@ def first_steps(request) -> list[FirstStep]:
             done=ShopSettings.objects.filter(pk=1).exists(),
         ),
     ]
+
+
+def pending_shared_quantities(product_ids: list[int]) -> dict[int, int]:
+    """For producers.shared_catalogue: what this collective's orders hold of these products, not delivered."""
+    return shared_pending_quantities(product_ids=product_ids)

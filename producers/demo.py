@@ -14,9 +14,11 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 from PIL import Image, ImageDraw, ImageFont
 
-from producers import agreements, services
+from marketplace.models import Collective, SharedListing, SharedProduct
+from producers import agreements, services, shared_catalogue
 from producers.models import Category, PriceAgreement, Producer, Product, Unit
 
 D = Decimal
@@ -278,6 +280,16 @@ PRODUCERS = {
                 ),
             ],
         },
+        {
+            # Claire sells here too, from her one catalogue (SHARED below): no products of its own.
+            "name": "Chèvrerie du Pech",
+            "town": "Penne-d'Agenais",
+            "labels": "Bienvenue à la ferme",
+            "account": "claire@demo.etal",
+            "description": "Quarante chèvres alpines, fromages au lait cru moulés à la louche.",
+            "contact_email": "chevrerie-du-pech@demo.etal",
+            "products": [],
+        },
     ],
 }
 
@@ -346,6 +358,44 @@ def seed(*, collective, accounts: dict) -> None:
                 photo=_picture(name, colours[category]),
             )
     _agreement_seed(collective=collective, accounts=accounts)
+    _shared_seed(collective=collective, accounts=accounts)
+
+
+# Claire's one catalogue: her products of the drive are shared, offered to the buying group at its own prices;
+# the buying group accepts them but the raw milk (its members asked for pasteurised milk only).
+SHARED = {
+    "account": "claire@demo.etal",
+    "from": "cagette47",
+    "to": "emplettes",
+    "category": "Œufs et produits laitiers",
+    "prices": {"Crottin frais": D("2.00"), "Yaourt au lait de chèvre": D("1.00")},
+    "refused": {"Lait cru de chèvre (1 L)"},
+}
+
+
+def _shared_seed(*, collective, accounts: dict) -> None:
+    if collective.slug != SHARED["to"] or SHARED["account"] not in accounts:
+        return
+    claire = accounts[SHARED["account"]]
+    source = Collective.objects.get(slug=SHARED["from"])
+    with tenant_context(source):
+        own = list(
+            Product.objects.filter(producer__accounts=claire, shared_product__isnull=True).order_by("pk")
+        )
+    for product in own:
+        shared_catalogue.shared_product_create_from(collective=source, product_id=product.pk, user=claire)
+    listed = set(
+        SharedListing.objects.filter(collective=collective).values_list("shared_product_id", flat=True)
+    )
+    category = Category.objects.filter(name=SHARED["category"]).first()
+    for shared in SharedProduct.objects.filter(owner=claire).exclude(pk__in=listed).order_by("pk"):
+        copy = shared_catalogue.shared_product_offer(
+            shared=shared, collective=collective, user=claire, price=SHARED["prices"].get(shared.name)
+        )
+        copy = shared_catalogue.product_link_decide(
+            product_id=copy.pk, accept=shared.name not in SHARED["refused"]
+        )
+        services.product_update(product=copy, category=category)
 
 
 # The buying group's prices are « stables sur une période discutée avec les fournisseurs »: an agreement with

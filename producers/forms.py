@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace import images
 from marketplace.money import euros
 from producers import catalogue
-from producers.models import Category, Producer, Product
+from producers.models import VAT_RATES, Category, Producer, Product, Unit
 
 PHOTO_ACCEPT = images.ACCEPT
 
@@ -282,3 +282,95 @@ class PriceAgreementForm(forms.Form):
             for product in self.products
             if self.cleaned_data.get(f"price_{product.pk}") is not None
         }
+
+
+class SharedProductForm(forms.Form):
+    """A product of the producer's one catalogue: what each collective's copy shows, and the central stock."""
+
+    name = forms.CharField(label=_("Nom"), max_length=120)
+    unit = forms.ChoiceField(label=_("Unité"), choices=Unit.choices)
+    price = forms.DecimalField(
+        label=_("Prix TTC conseillé (€)"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        localize=True,
+        widget=_decimal_input(),
+        help_text=_("Le prix d'un nouveau collectif ; chaque collectif garde le sien."),
+        error_messages={
+            "min_value": _("Le prix doit être supérieur à 0 €."),
+            "invalid": _("Indiquez un prix, par ex. 4,80."),
+        },
+    )
+    vat_rate = forms.TypedChoiceField(
+        label=_("Taux de TVA"), choices=VAT_RATES, coerce=Decimal, widget=forms.RadioSelect
+    )
+    is_variable_weight = forms.BooleanField(label=_("Vendu au poids"), required=False)
+    estimated_weight_kg = forms.DecimalField(
+        label=_("Poids estimé d'une pièce (kg)"),
+        max_digits=7,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        required=False,
+        localize=True,
+        widget=_decimal_input(placeholder="0,350"),
+        error_messages={
+            "min_value": _("Le poids estimé doit être positif."),
+            "invalid": _("Indiquez un poids, par ex. 0,350."),
+        },
+    )
+    stock = forms.IntegerField(
+        label=_("Stock central"),
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 0, "inputmode": "numeric"}),
+        help_text=_(
+            "Ce que vous avez pour tous vos collectifs ensemble. Laissez vide pour un stock illimité."
+        ),
+        error_messages={
+            "min_value": _("Le stock ne peut pas être négatif."),
+            "invalid": _("Indiquez un nombre entier."),
+        },
+    )
+    description = forms.CharField(
+        label=_("Description"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("is_variable_weight"):
+            if data.get("unit") != Unit.KG:
+                self.add_error(
+                    "unit", _("Un produit vendu au poids a un prix au kg : choisissez l'unité « kg ».")
+                )
+            if not data.get("estimated_weight_kg"):
+                self.add_error(
+                    "estimated_weight_kg",
+                    _("Indiquez le poids estimé d'une pièce, pour afficher un prix estimé."),
+                )
+        return data
+
+
+class SharedOfferForm(forms.Form):
+    """Offer a shared product to one more collective, at its own price."""
+
+    collective = forms.TypedChoiceField(label=_("Collectif"), coerce=int)
+    price = forms.DecimalField(
+        label=_("Prix TTC dans ce collectif (€)"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        localize=True,
+        widget=_decimal_input(),
+        help_text=_("Laissez vide pour le prix conseillé."),
+        error_messages={
+            "min_value": _("Le prix doit être supérieur à 0 €."),
+            "invalid": _("Indiquez un prix, par ex. 4,80."),
+        },
+    )
+
+    def __init__(self, *args, collectives, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["collective"].choices = [(collective.pk, collective.name) for collective in collectives]
+        self.fields["collective"].error_messages["invalid_choice"] = _("Choisissez un collectif de la liste.")

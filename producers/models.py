@@ -172,8 +172,27 @@ class ProducerAccount(models.Model):
         return f"{self.user_id} → {self.producer_id}"
 
 
+class LinkStatus(models.TextChoices):
+    """A copy of a producer's shared catalogue in this collective, and what the collective said of it."""
+
+    OWN = "", _("produit du collectif")
+    PROPOSED = "proposed", _("proposé, en attente")
+    ACCEPTED = "accepted", _("accepté")
+    REFUSED = "refused", _("refusé")
+
+
 class Product(models.Model):
     producer = models.ForeignKey(Producer, on_delete=models.CASCADE, related_name="products")
+    # A copy of the producer account's shared catalogue (public schema): its name, unit, weight, VAT and
+    # photo follow the shared product; its price and category are this collective's; its stock is the
+    # central one (stock here stays NULL, or caps this collective's sales). DO_NOTHING: the public schema
+    # cannot look into tenant tables; the database's foreign key refuses to delete a linked shared product.
+    shared_product = models.ForeignKey(
+        "marketplace.SharedProduct", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    link_status = models.CharField(
+        max_length=10, choices=LinkStatus.choices, default=LinkStatus.OWN, blank=True
+    )
     name = models.CharField(_("nom"), max_length=120)
     description = models.TextField(_("description"), blank=True, max_length=2000)
     category = models.ForeignKey(
@@ -241,6 +260,20 @@ class Product(models.Model):
                 name="product_variable_weight_by_kg",
             ),
             models.UniqueConstraint(
+                fields=["shared_product"],
+                condition=Q(shared_product__isnull=False),
+                name="product_one_copy_of_shared",
+            ),
+            # The collective's say: a shared product is on sale here only once a coordinator accepted it.
+            models.CheckConstraint(
+                condition=Q(is_active=False) | Q(link_status__in=["", "accepted"]),
+                name="product_active_only_if_accepted",
+                violation_error_message=_(
+                    "Ce produit du catalogue commun n'a pas été accepté par le collectif : il ne peut pas"
+                    " être mis en vente."
+                ),
+            ),
+            models.UniqueConstraint(
                 "producer",
                 Lower("name"),
                 name="product_name_unique_per_producer",
@@ -278,6 +311,21 @@ class Product(models.Model):
         if not self.is_variable_weight or not self.estimated_weight_kg:
             return None
         return estimated_price(price_per_kg=self.price, weight_kg=self.estimated_weight_kg)
+
+    @property
+    def central_available(self) -> int | None:
+        """What the producer's central stock still has for every collective (None: no central stock)."""
+        if self.shared_product_id is None:
+            return None
+        return self.shared_product.available  # type: ignore[union-attr]
+
+    @property
+    def stock_left(self) -> int | None:
+        """This collective's stock, within the central stock when the product is a shared one."""
+        central = self.central_available
+        if central is None:
+            return self.stock
+        return central if self.stock is None else min(self.stock, central)
 
 
 class ImportJob(models.Model):

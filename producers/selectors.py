@@ -48,7 +48,7 @@ def producers_overview(*, user: User, membership: Membership | None) -> QuerySet
 
 
 def producer_products(*, producer: Producer) -> QuerySet[Product]:
-    return producer.products.select_related("category").order_by("name", "pk")
+    return producer.products.select_related("category", "shared_product").order_by("name", "pk")
 
 
 def producer_account_links(*, producer: Producer) -> QuerySet[ProducerAccount]:
@@ -130,7 +130,7 @@ class ProducerSection:
 
 def _shop_products(*, category_id: int | None, producer_id: int | None, query: str) -> QuerySet[Product]:
     products = Product.objects.filter(is_active=True, producer__is_active=True).select_related(
-        "producer", "category"
+        "producer", "category", "shared_product"
     )
     if category_id:
         products = products.filter(category_id=category_id)
@@ -155,7 +155,7 @@ def shop_items(
 ) -> list[ShopItem]:
     """The items of the shop, filtered, in one query whatever their number."""
     return [
-        ShopItem(product=product, price=product.price, remaining=product.stock)
+        ShopItem(product=product, price=product.price, remaining=product.stock_left)
         for product in _shop_products(category_id=category_id, producer_id=producer_id, query=query)
     ]
 

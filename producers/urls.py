@@ -33,6 +33,9 @@ urlpatterns = [
         name="catalogue_import_review",
     ),
     path("produits/<int:product_id>/", views.product_edit, name="product_edit"),
+    path(
+        "produits/<int:product_id>/catalogue-commun/", views.product_link_decide, name="product_link_decide"
+    ),
     path("categories/", views.category_list, name="category_list"),
     path("categories/<int:category_id>/", views.category_edit, name="category_edit"),
     path("categories/<int:category_id>/supprimer/", views.category_delete, name="category_delete"),

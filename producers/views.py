@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from producers import agreements, catalogue, selectors, services
+from producers import agreements, catalogue, selectors, services, shared_catalogue
 from producers.forms import (
     BulkFormSet,
     CategoryForm,
@@ -237,6 +237,28 @@ def product_edit(request, product_id: int):
         {"form": form, "producer": product.producer, "product": product},
         status=_status(form.errors),
     )
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def product_link_decide(request, product_id: int):
+    """The collective's say on a product a producer offers from its shared catalogue: accept or refuse."""
+    product = get_object_or_404(Product.objects.filter(shared_product__isnull=False), pk=product_id)
+    decision = request.POST.get("decision")
+    if decision not in ("accept", "refuse"):
+        messages.error(request, _("Choisissez « Accepter » ou « Refuser »."))
+        return redirect("producer_catalogue", producer_id=product.producer_id)
+    shared_catalogue.product_link_decide(product_id=product.pk, accept=decision == "accept")
+    messages.success(
+        request,
+        (
+            _("« %(name)s » est accepté : il est en vente.")
+            if decision == "accept"
+            else _("« %(name)s » est refusé : il n'apparaît pas dans la boutique.")
+        )
+        % {"name": product.name},
+    )
+    return redirect("producer_catalogue", producer_id=product.producer_id)
 
 
 @role_required(*BACK_OFFICE)

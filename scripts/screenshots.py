@@ -36,6 +36,9 @@ PAGES = [
     ("public-signup", "", None, "/accounts/signup/"),
     ("public-create-collective", "", "membre@cagette47.demo", "/collectifs/nouveau/"),
     ("public-my-collectives", "", "claire@demo.etal", "/mes-collectifs/"),
+    ("public-shared-catalogue", "", "claire@demo.etal", "/mon-catalogue/"),
+    ("public-shared-product", "", "claire@demo.etal", "/mon-catalogue/1/"),
+    ("public-sales-across", "", "claire@demo.etal", "/mes-ventes/"),
     ("unknown-collective", "inconnu", None, "/"),
     ("cagette47-home", "cagette47", None, "/"),
     ("cagette47-login", "cagette47", None, "/accounts/login/"),
@@ -77,6 +80,8 @@ PAGES = [
     ("cagette47-my-sales-to-connect", "cagette47", "producteur@cagette47.demo", "/mes-ventes/"),
     ("cagette47-my-balance", "cagette47", "membre@cagette47.demo", "/mon-solde/"),
     ("cagette47-stripe-reconciliation", "cagette47", "coordination@cagette47.demo", "/tresorerie/stripe/"),
+    # Claire's farm is the buying group's fifth: her shared products, accepted or refused by the coordinator.
+    ("emplettes-coordinator-shared", "emplettes", "coordination@emplettes.demo", "/producteurs/5/"),
 ]
 
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from marketplace.models import User
+from marketplace.models import SharedProduct, User
 from orders.models import Order, Sale
 from pickup_points.models import PickupPoint
 from producers.models import Producer
@@ -58,6 +58,10 @@ def key_pages() -> list[Visit]:
             .first()
         )
         assert group_sale is not None, "the demo buying group has no open sale"
+        claire_farm = Producer.objects.filter(accounts__email="claire@demo.etal").first()
+        assert claire_farm is not None, "Claire sells in the buying group too"
+    shared = SharedProduct.objects.filter(owner__email="claire@demo.etal").order_by("pk").first()
+    assert shared is not None, "Claire has no shared catalogue"
     return [
         Visit(
             "anonymous",
@@ -104,6 +108,20 @@ def key_pages() -> list[Visit]:
                 "prix et stocks": f"/producteurs/{producer.pk}/prix-et-stocks/",
                 "nouveau produit": f"/producteurs/{producer.pk}/produits/nouveau/",
             },
+        ),
+        Visit(
+            "claire@demo.etal",
+            None,
+            {
+                "catalogue commun du producteur": "/mon-catalogue/",
+                "produit du catalogue commun": f"/mon-catalogue/{shared.pk}/",
+                "mes ventes dans tous mes collectifs": "/mes-ventes/",
+            },
+        ),
+        Visit(
+            "coordination@emplettes.demo",
+            GROUP,
+            {"produits proposés par une productrice": f"/producteurs/{claire_farm.pk}/"},
         ),
         Visit(
             "mairie@cagette47.demo",

@@ -43,7 +43,7 @@ def vat_breakdown(lines: Iterable[OrderLine], *, base: bool = False) -> list[Vat
 def sale_offers(*, sale: Sale) -> QuerySet[Offer]:
     return (
         Offer.objects.filter(sale=sale)
-        .select_related("producer", "product", "product__category")
+        .select_related("producer", "product__category", "product__shared_product")
         .order_by("producer__name", "product__category__position", "name")
     )
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from marketplace import followups
+from marketplace import central_stock, followups
 from marketplace.models import User
 from marketplace.money import euros, money
 from orders import locks, pricing
@@ -69,6 +69,11 @@ def _check_open(sale: Sale | None) -> Sale:
     return sale
 
 
+def _offers():
+    """Offers with their product's link to a central stock (a join, no query more)."""
+    return Offer.objects.select_related("product")
+
+
 def _clean_quantities(sale: Sale, quantities: Mapping[int, int]) -> dict[int, Offer]:
     """The sale's offers for the wanted quantities; anything not of this sale or out of range is refused."""
     wanted = {int(offer_id): quantity for offer_id, quantity in quantities.items() if quantity}
@@ -79,16 +84,43 @@ def _clean_quantities(sale: Sale, quantities: Mapping[int, int]) -> dict[int, Of
             raise OrderRefused(
                 _("Les quantités vont de 1 à %(max)s par produit.") % {"max": MAX_LINE_QUANTITY}
             )
-    offers = Offer.objects.filter(sale=sale, pk__in=wanted).in_bulk()
+    offers = _offers().filter(sale=sale, pk__in=wanted).in_bulk()
     if len(offers) != len(wanted):
         raise OrderRefused(_("Un produit de votre panier n'est pas proposé dans cette vente."))
     return offers
 
 
+def _sold_out(name: str, remaining: int) -> OrderRefused:
+    return OrderRefused(
+        _("Il ne reste que %(remaining)s × « %(name)s » : modifiez la quantité.")
+        % {"remaining": remaining, "name": name}
+        if remaining
+        else _("« %(name)s » est épuisé : retirez-le de votre panier.") % {"name": name}
+    )
+
+
+def _move_central_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
+    """The same quantities against the producers' central stocks, for the offers of shared products (after
+    the offers, as orders.locks says); nothing at all when the order holds none."""
+    central: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for offer_id, delta in deltas.items():
+        shared_id = offers[offer_id].product.shared_product_id
+        if shared_id is not None and delta:
+            central[shared_id] = central.get(shared_id, 0) + delta
+            names[shared_id] = offers[offer_id].name
+    try:
+        central_stock.central_stock_move(deltas=central)
+    except central_stock.CentralStockShort as short:
+        raise _sold_out(names[short.shared_product_id], short.available) from short
+
+
 def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
     """Take (positive delta) or give back (negative delta) quantities, in one statement that locks the
     offers in ascending pk order (locks.offers_move): it never takes more than what remains, even under
-    concurrency. Refused as a whole when one offer has not enough left (the first, in pk order, is named)."""
+    concurrency. Refused as a whole when one offer has not enough left (the first, in pk order, is named).
+    Then the central stocks of shared products (marketplace.central_stock), in the same transaction.
+    `offers` holds every offer of `deltas`, with its product (see _offers)."""
     deltas = {offer_id: delta for offer_id, delta in deltas.items() if delta}
     if not deltas:
         return
@@ -96,19 +128,15 @@ def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
     for offer_id in sorted(set(deltas) - moved):
         if deltas[offer_id] < 0:
             raise RuntimeError(f"offer {offer_id}: sold counter out of step")
-        remaining = Offer.objects.get(pk=offer_id).remaining or 0
-        raise OrderRefused(
-            _("Il ne reste que %(remaining)s × « %(name)s » : modifiez la quantité.")
-            % {"remaining": remaining, "name": offers[offer_id].name}
-            if remaining
-            else _("« %(name)s » est épuisé : retirez-le de votre panier.") % {"name": offers[offer_id].name}
-        )
+        raise _sold_out(offers[offer_id].name, Offer.objects.get(pk=offer_id).remaining or 0)
+    _move_central_stock(offers, deltas)
 
 
 def stock_give_back(*, quantities: Mapping[int, int]) -> None:
     """Give quantities back to their offers (lines cancelled by the closing job), in ascending pk order.
     Runs inside the caller's transaction."""
-    _move_stock({}, {offer_id: -quantity for offer_id, quantity in quantities.items() if quantity})
+    deltas = {offer_id: -quantity for offer_id, quantity in quantities.items() if quantity}
+    _move_stock(_offers().in_bulk(list(deltas)), deltas)
 
 
 def order_lines_build(
@@ -343,7 +371,7 @@ def _order_update(
     _check_payment_method(payment_method)
     offers = _clean_quantities(sale, quantities)
     old = dict(current.lines.values_list("offer_id", "quantity"))
-    offers.update(Offer.objects.in_bulk([offer_id for offer_id in old if offer_id not in offers]))
+    offers.update(_offers().in_bulk([offer_id for offer_id in old if offer_id not in offers]))
     wanted = {offer_id: quantities[offer_id] for offer_id in offers if quantities.get(offer_id)}
     if (
         wanted == old
@@ -409,7 +437,7 @@ def order_cancel(*, order_id: int, user: User, seen_updated_at: datetime | None 
         raise OrderRefused(_("Cette commande n'existe pas ou a déjà été annulée."))
     _open_sale(current.sale_id)
     old = dict(current.lines.values_list("offer_id", "quantity"))
-    offers = Offer.objects.in_bulk(list(old))
+    offers = _offers().in_bulk(list(old))
     _move_stock(offers, {offer_id: -quantity for offer_id, quantity in old.items()})
     if current.booking is not None:
         try:
@@ -447,7 +475,7 @@ def order_release(*, order_id: int) -> bool:
         with transaction.atomic():
             locks.sale_share(current.sale_id)
             old = dict(current.lines.values_list("offer_id", "quantity"))
-            offers = Offer.objects.in_bulk(list(old))
+            offers = _offers().in_bulk(list(old))
             _move_stock(offers, {offer_id: -quantity for offer_id, quantity in old.items()})
             booking = SlotBooking.objects.filter(pk=current.booking_id).first()
             if booking is not None:

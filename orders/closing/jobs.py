@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from marketplace import followups
+from marketplace import central_stock, followups
 from marketplace.models import Collective, Membership, Role
 from orders import locks
 from orders.checkout import services as checkout_services
@@ -283,6 +283,43 @@ def sale_close(*, sale_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+@transaction.atomic
+def sale_stock_deliver(*, sale_id: int, now: datetime | None = None) -> bool:
+    """Once a closed sale's distribution is over, exactly once: what its orders hold of shared products was
+    handed over, so it leaves the producers' central stocks and their reservations together."""
+    now = now or timezone.now()
+    sale = locks.sale_claim(
+        pk=sale_id, closed_at__isnull=False, distribution_ends_at__lte=now, stock_delivered_at__isnull=True
+    )
+    if sale is None:
+        return False
+    central_stock.central_stock_deliver(quantities=shared_pending_quantities(sale_ids=[sale.pk]))
+    sale.stock_delivered_at = now
+    sale.save(update_fields=["stock_delivered_at"])
+    return True
+
+
+def shared_pending_quantities(
+    *, sale_ids: list[int] | None = None, product_ids: list[int] | None = None
+) -> dict[int, int]:
+    """Shared product id → what placed orders hold of it and was not yet handed over (the sales not yet
+    marked delivered): what this collective holds of the central stocks' reservations."""
+    lines = OrderLine.objects.filter(
+        order__status=Order.Status.PLACED,
+        order__sale__stock_delivered_at__isnull=True,
+        offer__product__shared_product__isnull=False,
+    )
+    if sale_ids is not None:
+        lines = lines.filter(order__sale_id__in=sale_ids)
+    if product_ids is not None:
+        lines = lines.filter(offer__product_id__in=product_ids)
+    return dict(
+        lines.values("offer__product__shared_product_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("offer__product__shared_product_id", "total")
+    )
+
+
 def _unpaid_release(sale: Sale) -> None:
     """Card orders still waiting for their payment when the sale closes are released (their members are
     told); a payment that still arrives later is refunded in full by payment_services.payment_sync."""
@@ -336,6 +373,12 @@ def due_sales_process(*, now: datetime | None = None) -> dict[str, int]:
             ),
         ),
         "closed": (sale_close, published.filter(closes_at__lte=now)),
+        "delivered": (
+            sale_stock_deliver,
+            Sale.objects.filter(
+                closed_at__isnull=False, stock_delivered_at__isnull=True, distribution_ends_at__lte=now
+            ),
+        ),
     }
     done = {"released": unpaid_orders_release(now=now)}
     for name, (job, sales) in due.items():

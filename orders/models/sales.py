@@ -259,6 +259,9 @@ class Sale(models.Model):
     # Set once by the opening and reminder jobs, in the same transaction that queues their e-mails.
     opened_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set once, after the distribution, by the job that takes what it handed over out of the producers'
+    # central stocks (orders.closing.jobs.sale_stock_deliver).
+    stock_delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
     schedule = models.ForeignKey(
         RecurringSchedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales"
     )
@@ -363,7 +366,14 @@ class Offer(models.Model):
 
     @property
     def remaining(self) -> int | None:
-        return None if self.quantity is None else max(self.quantity - self.sold, 0)
+        """What members may still order: this sale's quantity left, within the producer's central stock when
+        the product is a shared one (read with select_related("product__shared_product"), as sale_offers
+        does, so that the sale page takes no query per offer)."""
+        own = None if self.quantity is None else max(self.quantity - self.sold, 0)
+        central = self.product.central_available
+        if central is None:
+            return own
+        return central if own is None else min(own, central)
 
     @property
     def unit_amount(self) -> Decimal:

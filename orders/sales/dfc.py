@@ -27,7 +27,7 @@ def current_offers() -> QuerySet[Offer]:
             sale__closes_at__gt=now,
             sale__closed_at__isnull=True,
         )
-        .select_related("producer", "product", "sale")
+        .select_related("producer", "product__shared_product", "sale")
         .order_by("producer__name", "producer_id", "name", "pk")
     )
 

@@ -1,12 +1,19 @@
-"""Reads for the statements pages: a producer's « Mes ventes », the treasurer's page, one transfer."""
+"""Reads for the statements pages: a producer's « Mes ventes » (in one collective, and across all of them),
+the treasurer's page, one transfer."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
 
-from marketplace.models import Membership, Role
-from orders.models import MonthlyStatement, Sale, Statement, StatementRun, Transfer
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from marketplace.models import Collective, Membership, Role, SharedProduct
+from orders.models import MonthlyStatement, Offer, Sale, Statement, StatementRun, Transfer
 from orders.payments import connect
+from pickup_points.models import PickupPoint
+from producers import shared_catalogue
 from producers.models import Producer
 
 TREASURY_ROLES = (Role.COORDINATOR, Role.TREASURER)
@@ -108,3 +115,55 @@ def transfer_statements(transfer: Transfer) -> list[Statement]:
 
 def statement_for(*, statement_id: int, user, membership: Membership) -> Statement | None:
     return visible_statements(user=user, membership=membership).filter(Q(pk=statement_id)).first()
+
+
+# « Mes ventes » across collectives (issue 19) ------------------------------------------------------------
+
+
+@dataclass
+class SaleToBring:
+    """One sale of one collective: what the producer brings, where and when."""
+
+    collective: Collective
+    sale: Sale
+    points: list[PickupPoint]
+    offers: list[Offer]  # the producer's offers with something ordered (offer.sold)
+
+
+def sales_across(*, user, now=None) -> list[SaleToBring]:
+    """The account's coming distributions in every collective where it is an active producer, soonest first:
+    its products ordered (placed orders), the points and the hours. A few queries per collective."""
+    now = now or timezone.now()
+    found = []
+    for collective in shared_catalogue.producer_collectives(user=user):
+        with tenant_context(collective):
+            offers = list(
+                Offer.objects.filter(
+                    producer__accounts=user,
+                    sold__gt=0,
+                    sale__is_published=True,
+                    sale__distribution_ends_at__gte=now,
+                )
+                .select_related("sale__distribution", "producer")
+                .prefetch_related(
+                    Prefetch("sale__distribution__points", queryset=PickupPoint.objects.order_by("name"))
+                )
+                .order_by("sale__distribution_starts_at", "sale_id", "producer__name", "name")
+            )
+        by_sale: dict[int, SaleToBring] = {}
+        for offer in offers:
+            row = by_sale.get(offer.sale_id)
+            if row is None:
+                row = by_sale[offer.sale_id] = SaleToBring(
+                    collective=collective,
+                    sale=offer.sale,
+                    points=list(offer.sale.distribution.points.all()),
+                    offers=[],
+                )
+            row.offers.append(offer)
+        found.extend(by_sale.values())
+    return sorted(found, key=lambda row: (row.sale.distribution_starts_at, row.collective.name))
+
+
+def shared_stocks(*, user) -> QuerySet[SharedProduct]:
+    return SharedProduct.objects.filter(owner=user).order_by("name", "pk")

@@ -5,7 +5,8 @@ Statements and transfer files live in the private storage and leave only through
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +21,7 @@ from orders.sales.forms import add_service_errors
 from orders.statements import selectors
 from orders.statements import services as statement_services
 from orders.statements.forms import BankAccountForm, StatementSettingsForm, TransferForm, TransferPaidForm
+from producers import shared_catalogue
 
 TREASURY = selectors.TREASURY_ROLES
 
@@ -30,6 +32,22 @@ TREASURY = selectors.TREASURY_ROLES
 @role_required(Role.PRODUCER)
 def my_sales(request):
     return render(request, "orders/statements/my_sales.html", selectors.my_sales(user=request.user))
+
+
+@login_required
+def my_sales_across(request):
+    """On the public site: what the signed-in producer brings where and when, in every collective it sells in,
+    and its central stocks. Only its own offers, only where it is an active producer; nobody else's."""
+    if not shared_catalogue.producer_collectives(user=request.user):
+        raise PermissionDenied
+    return render(
+        request,
+        "orders/statements/my_sales_across.html",
+        {
+            "sales": selectors.sales_across(user=request.user),
+            "shared": selectors.shared_stocks(user=request.user),
+        },
+    )
 
 
 @role_required(Role.PRODUCER)

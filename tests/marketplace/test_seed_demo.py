@@ -82,7 +82,7 @@ def test_demo_accounts_sign_in_with_their_roles(browse, public_host, media_root)
         m.collective.slug: m.roles
         for m in Membership.objects.filter(user=claire).select_related("collective")
     }
-    assert roles == {"cagette47": [Role.PRODUCER], "emplettes": [Role.MEMBER]}
+    assert roles == {"cagette47": [Role.PRODUCER], "emplettes": [Role.MEMBER, Role.PRODUCER]}
 
     client = browse(public_host)
     response = client.post("/accounts/login/", {"login": "claire@demo.etal", "password": demo.DEMO_PASSWORD})

@@ -9,13 +9,16 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 
+from marketplace.models import Collective, Membership, Role, User
 from orders.models import Offer, PaymentMethod, Sale
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
 from pickup_points import services as point_services
 from pickup_points.models import PickupPoint, PickupSlot
 from producers import services as producer_services
+from producers import shared_catalogue
 from producers.models import Product, Unit
 
 
@@ -150,3 +153,73 @@ def card_market(market, stripe_on) -> Market:
     stripe_connect(connection.tenant, stripe_on)
     payment_services.shop_settings_update(payment_methods=[PaymentMethod.CARD, PaymentMethod.CASH])
     return market
+
+
+# One producer across two collectives (issue 19) ----------------------------------------------------------
+
+
+@dataclass
+class Side:
+    collective: Collective
+    sale: Sale
+    offer: Offer
+
+    def slots(self):
+        with tenant_context(self.collective):
+            return list(PickupSlot.objects.filter(distribution=self.sale.distribution).order_by("starts_at"))
+
+
+def _shop(collective: Collective, farm_name: str, user: User, *, capacity: int = 50):
+    with tenant_context(collective):
+        payment_services.shop_settings_update(payment_methods=[PaymentMethod.CASH])
+        farm = producer_services.producer_create(name=farm_name, town="Penne-d'Agenais")
+        producer_services.producer_account_link(producer=farm, user=user)
+        point = point_services.point_create(
+            name=f"Point {collective.slug}",
+            address="1 place",
+            town="Agen",
+            slot_minutes=60,
+            slot_capacity=capacity,
+        )
+        point_services.point_update(point=point, hours=[(day, time(17, 0), time(19, 0)) for day in range(7)])
+        return farm, point
+
+
+def _sale(collective, point, farm) -> tuple[Sale, dict[str, Offer]]:
+    with tenant_context(collective):
+        sale = make_sale(point, [farm])
+        return sale, {offer.name: offer for offer in sale.offers.select_related("product")}
+
+
+@pytest.fixture
+def two_shops(alpha, beta):
+    """alpha's producer also sells in beta; « Crottin frais » (10 in the central stock) is in both, at 2,20 €
+    in alpha and 2,40 € in beta; « Yaourt » is alpha's only."""
+    claire = alpha.producer
+    Membership.objects.create(user=claire, collective=beta.collective, roles=[Role.PRODUCER])
+    farm_a, point_a = _shop(alpha.collective, "Chèvrerie du Pech", claire)
+    farm_b, point_b = _shop(beta.collective, "Chèvrerie du Pech", claire)
+    with tenant_context(alpha.collective):
+        crottin = producer_services.product_create(
+            producer=farm_a, name="Crottin frais", price=Decimal("2.20"), unit=Unit.PIECE, stock=10
+        )
+        producer_services.product_create(
+            producer=farm_a, name="Yaourt", price=Decimal("1.10"), unit=Unit.JAR, stock=None
+        )
+    shared = shared_catalogue.shared_product_create_from(
+        collective=alpha.collective, product_id=crottin.pk, user=claire
+    )
+    copy = shared_catalogue.shared_product_offer(
+        shared=shared, collective=beta.collective, user=claire, price=Decimal("2.40")
+    )
+    with tenant_context(beta.collective):
+        shared_catalogue.product_link_decide(product_id=copy.pk, accept=True)
+    sale_a, offers_a = _sale(alpha.collective, point_a, farm_a)
+    sale_b, offers_b = _sale(beta.collective, point_b, farm_b)
+    return {
+        "shared": shared,
+        "a": Side(alpha.collective, sale_a, offers_a["Crottin frais"]),
+        "b": Side(beta.collective, sale_b, offers_b["Crottin frais"]),
+        "yaourt": offers_a["Yaourt"],
+        "farm_b": farm_b,
+    }

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
-from marketplace.models import Collective, User
+from marketplace.models import Collective, SharedProduct, User
 from orders.models import LedgerEntry, Order, PriceTier, RecurringSchedule, Sale, SolidarityFund
-from tests.conftest import text
+from tests.conftest import text, words
 
 
 @pytest.fixture
@@ -63,3 +63,22 @@ def test_demo_buying_group_has_solidarity_prices(browse, media_root):
     assert "Claire Dubois" in fund_page and "Panier suspendu" in fund_page
     with tenant_context(Collective.objects.get(slug="cagette47")):
         assert not PriceTier.objects.exists() and not LedgerEntry.objects.filter(account="fund").exists()
+
+
+def test_demo_claire_sells_in_both_collectives_from_one_catalogue_and_one_stock(browse, media_root):
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    claire = User.objects.get(email="claire@demo.etal")
+    crottin = SharedProduct.objects.get(owner=claire, name="Crottin frais")
+    assert (crottin.stock, crottin.reserved, crottin.available) == (30, 4, 26)  # 2 ordered in each collective
+    assert SharedProduct.objects.filter(owner=claire).count() == 4
+
+    drive = words(browse("cagette47.localhost").get("/boutique/"))
+    group = words(browse("emplettes.localhost").get("/boutique/"))
+    assert "Crottin frais 2,20 €" in drive and "Crottin frais 2,00 €" in group
+    assert "Lait cru de chèvre" in drive and "Lait cru de chèvre" not in group  # the buying group refused it
+
+    page = words(browse("localhost", claire).get("/mes-ventes/"))
+    assert "La cagette collective 47 · Drive de la semaine" in page
+    assert "Emplettes et Cagettes · Bon de commande du mois" in page
+    assert "Crottin frais 2 × pièce" in page

@@ -19,7 +19,7 @@ def test_demo_catalogues(browse, media_root):
     call_command("seed_demo", "--quiet", stdout=io.StringIO())
     first = {slug: _catalogue(slug) for slug in ("cagette47", "emplettes")}
     assert first["cagette47"][1] == 8 and first["cagette47"][2] >= 30
-    assert first["emplettes"][1] == 4 and first["emplettes"][2] >= 10
+    assert first["emplettes"][1] == 5 and first["emplettes"][2] >= 10
 
     call_command("seed_demo", "--quiet", stdout=io.StringIO())
     assert {slug: _catalogue(slug) for slug in ("cagette47", "emplettes")} == first

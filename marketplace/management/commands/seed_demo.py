@@ -78,11 +78,17 @@ class Command(BaseCommand):
                 self.stdout.write(f"Created {collective.name} at {collective.base_url}/")
         for email, *_rest, roles in demo.ACCOUNTS:
             for slug, slug_roles in roles.items():
-                Membership.objects.get_or_create(
+                membership, _created = Membership.objects.get_or_create(
                     user=users[email],
                     collective=Collective.objects.get(slug=slug),
                     defaults={"roles": slug_roles, "status": Membership.Status.ACTIVE},
                 )
+                if set(slug_roles) - set(membership.roles):  # a demo of an earlier version: add the new roles
+                    membership.roles = [
+                        *membership.roles,
+                        *(r for r in slug_roles if r not in membership.roles),
+                    ]
+                    membership.save(update_fields=["roles"])
         for spec in demo.COLLECTIVES:
             collective = Collective.objects.get(slug=spec["slug"])
             with tenant_context(collective):

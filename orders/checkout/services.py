@@ -345,6 +345,7 @@ def order_update(
             slot_id=slot_id,
             payment_method=payment_method,
             seen_updated_at=seen_updated_at,
+            pricing_seen=pricing_seen,
         )
     except IntegrityError as error:  # the whole transaction rolled back: nothing of it is left
         refusal = _duplicate_refusal(error)
@@ -362,6 +363,7 @@ def _order_update(
     slot_id: int,
     payment_method: str,
     seen_updated_at: datetime | None = None,
+    pricing_seen: str = "",
 ) -> Order:
     """The change itself; a new slot's booking (and basket number) is written last."""
     current = Order.objects.filter(pk=order_id, user=user).select_related("booking").first()

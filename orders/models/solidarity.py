@@ -26,7 +26,7 @@ class PriceTier(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("-90")), MaxValueValidator(Decimal("100"))],
         help_text=_(
-            "Négatif pour une remise (−30 : 30 % de moins), positif pour un soutien (15 : 15 % de plus)."
+            "Négatif pour une remise (−30 : prix moins 30 %), positif pour un soutien (15 : prix plus 15 %)."
         ),
     )
     description = models.CharField(_("pour qui"), max_length=200, blank=True)

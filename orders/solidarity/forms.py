@@ -34,8 +34,8 @@ class TierForm(forms.Form):
         decimal_places=2,
         localize=True,
         help_text=_(
-            "−30 : 30 % de remise, prise sur le fonds solidaire ; 15 : 15 % de plus, versés au fonds ; "
-            "0 : le prix de base."
+            "−30 : une remise de 30 %, prise sur le fonds solidaire ; "
+            "15 : un supplément de 15 %, versé au fonds ; 0 : le prix de base."
         ),
         error_messages={
             "invalid": _("Indiquez un pourcentage, par ex. -30 ou 15."),

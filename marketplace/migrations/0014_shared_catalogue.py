@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0012_signin_handoff'),
+        ('marketplace', '0013_clock_due'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_offer_guaranteed_until'),
+        ('orders', '0016_solidarity_prices'),
     ]
 
     operations = [

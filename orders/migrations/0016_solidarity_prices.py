@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_offer_guaranteed_until'),
+        ('orders', '0015_cash_boxes_and_voucher_issuers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=40, verbose_name='nom du tarif')),
-                ('percent', models.DecimalField(decimal_places=2, help_text='Négatif pour une remise (−30 : 30 % de moins), positif pour un soutien (15 : 15 % de plus).', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('-90')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='écart au prix de base (%)')),
+                ('percent', models.DecimalField(decimal_places=2, help_text='Négatif pour une remise (−30 : prix moins 30 %), positif pour un soutien (15 : prix plus 15 %).', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('-90')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='écart au prix de base (%)')),
                 ('description', models.CharField(blank=True, max_length=200, verbose_name='pour qui')),
                 ('position', models.PositiveSmallIntegerField(default=0, verbose_name="ordre d'affichage")),
                 ('is_active', models.BooleanField(default=True, verbose_name='proposé aux membres')),

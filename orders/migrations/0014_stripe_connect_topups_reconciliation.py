@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_offer_guaranteed_until'),
+        ('orders', '0013_sheet_parts'),
         ('producers', '0004_price_agreements'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_offer_guaranteed_until'),
+        ('orders', '0012_sale_offers_version'),
         ('pickup_points', '0005_slot_capacity_named_households_per_slot'),
         ('producers', '0004_price_agreements'),
     ]

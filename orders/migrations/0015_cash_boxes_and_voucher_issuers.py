@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_offer_guaranteed_until'),
+        ('orders', '0014_stripe_connect_topups_reconciliation'),
         ('pickup_points', '0005_slot_capacity_named_households_per_slot'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from marketplace.money import money
 from orders import pricing
@@ -61,18 +61,27 @@ def stock_left(
     the sale page (`below`: only the offers with fewer left, whose badge and limit differ from the others')
     and the cart (`offer_ids`: the offers posted). An offer not returned is not in the sale, or has at least
     `below` left."""
-    offers = Offer.objects.filter(sale=sale).order_by()
+    # Within the producer's central stock for a shared product (Offer.remaining says the same for one offer).
+    offers = (
+        Offer.objects.filter(sale=sale)
+        .order_by()
+        .annotate(central=F("product__shared_product__stock") - F("product__shared_product__reserved"))
+    )
     if offer_ids is not None:
         offer_ids = list(offer_ids)
         if not offer_ids:
             return {}
         offers = offers.filter(pk__in=offer_ids)
     if below is not None:
-        offers = offers.filter(quantity__isnull=False, quantity__lt=F("sold") + below)
-    return {
-        pk: None if quantity is None else max(quantity - sold, 0)
-        for pk, quantity, sold in offers.values_list("pk", "quantity", "sold")
-    }
+        offers = offers.filter(
+            Q(quantity__isnull=False, quantity__lt=F("sold") + below) | Q(central__lt=below)
+        )
+    left: dict[int, int | None] = {}
+    for pk, quantity, sold, central in offers.values_list("pk", "quantity", "sold", "central"):
+        own = None if quantity is None else max(quantity - sold, 0)
+        central = None if central is None else max(central, 0)
+        left[pk] = central if own is None else own if central is None else min(own, central)
+    return left
 
 
 def _catalogue_stamp_sql() -> str:

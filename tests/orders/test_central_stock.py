@@ -16,6 +16,7 @@ from orders.closing import jobs
 from orders.models import Offer, Order, PaymentMethod
 from producers import shared_catalogue
 from producers.models import Product
+from tests.conftest import words
 from tests.orders.conftest import Side
 
 
@@ -200,3 +201,16 @@ def test_a_product_joining_the_shared_catalogue_brings_its_open_orders(alpha, tw
         order = Order.objects.get(user__email="y@x.test")
         checkout_services.order_cancel(order_id=order.pk, user=order.user)
     assert SharedProduct.objects.get(pk=shared.pk).reserved == 0
+
+
+def test_the_other_collectives_sale_page_shows_what_the_central_stock_has_left(two_shops, browse):
+    a, b = two_shops["a"], two_shops["b"]
+    _order(a, _member(a.collective, "early@x.test"), 4, a.slots()[0])
+    _order(a, _member(a.collective, "early2@x.test"), 3, a.slots()[1])
+    member = _member(b.collective, "late@x.test")
+    page = words(browse(b.collective.slug + ".localhost", member).get(f"/ventes/{b.sale.pk}/"))
+    assert "plus que 3" in page  # 10 crottins in all, 7 ordered in the other collective
+    response = browse(b.collective.slug + ".localhost", member).post(
+        f"/ventes/{b.sale.pk}/", {f"qty_{b.offer.pk}": "4"}
+    )
+    assert response.status_code == 400  # the cart refuses more than the central stock has left

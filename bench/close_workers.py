@@ -131,6 +131,12 @@ def main() -> None:
         f"rows) {floor_s:.1f} s; 1 worker {one:.1f} s = {one / floor_s:.2f}× the floor (goal ≤ 1.2×); "
         f"2 workers {two:.1f} s = {two / floor_s:.2f}× (goal ≤ 0.65×); speed-up {one / two:.2f}"
     )
+    close_load.report(
+        f"close + sheets of {ORDERS} orders, 1 worker", f"{one:.1f} s", f"{floor_s:.1f} s", one / floor_s
+    )
+    close_load.report(
+        f"close + sheets of {ORDERS} orders, 2 workers", f"{two:.1f} s", f"{floor_s:.1f} s", two / floor_s
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 
-from _setup import django_for_bench
+from _setup import django_for_bench, report
 
 django_for_bench()
 
@@ -83,6 +83,10 @@ def main() -> None:
         rows.append((f"{len(behind)} schemas behind, Étal + {label}", seconds))
     for label, seconds in rows:
         print(f"{label:<52} {seconds:7.2f} s  {seconds * 1000 / total:7.1f} ms per collective")
+        report(
+            f"migrate_schemas, {total} collectives, {label}",
+            f"{seconds * 1000 / total:.1f} ms per collective",
+        )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _setup import django_for_bench
+from _setup import django_for_bench, report
 
 django_for_bench()
 
@@ -386,6 +386,18 @@ def main() -> None:
     print(
         f"member path: {rate:.2f} orders/s vs the floor's {floor_rate:.0f} requests/s: "
         f"{rate / floor_rate:.3f}x; web workers' CPU per order {cpu_per_order:.0f} ms"
+    )
+    report(
+        f"checkout POST alone ({len(statements) - control} statements)",
+        f"{checkout_ms:.1f} ms",
+        f"{floor_ms:.1f} ms",
+        checkout_ms / floor_ms,
+    )
+    report(
+        f"full member path, {CLIENTS} clients, {PRODUCTS} products ({oversold} oversold)",
+        f"{rate:.2f} orders/s",
+        f"{floor_rate:.0f} req/s",
+        rate / floor_rate,
     )
     if os.environ.get("BENCH_SHOW_SQL"):
         for number, sql in enumerate(statements, 1):

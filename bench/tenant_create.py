@@ -11,7 +11,7 @@ import statistics
 import time
 from unittest import mock
 
-from _setup import django_for_bench
+from _setup import django_for_bench, report
 
 django_for_bench()
 
@@ -59,6 +59,13 @@ def main() -> None:
     print(line("template-schema clone (Étal)", cloned))
     print(line("every migration (django-tenants default)", migrated))
     print(f"one-off creation of the template schema: {template_seconds * 1000:.0f} ms")
+    clone, migrate = statistics.median(cloned) * 1000, statistics.median(migrated) * 1000
+    report(
+        "new collective live (clone + first page)",
+        f"{clone:.0f} ms",
+        f"migrate-on-create {migrate:.0f} ms",
+        clone / migrate,
+    )
 
 
 if __name__ == "__main__":

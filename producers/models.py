@@ -266,7 +266,9 @@ class Product(models.Model):
             ),
             # The collective's say: a shared product is on sale here only once a coordinator accepted it.
             models.CheckConstraint(
-                condition=Q(is_active=False) | Q(link_status__in=["", "accepted"]),
+                # Equalities, not IN: a varchar IN list does not read back the same from the catalog, and new
+                # collectives' schemas are cloned from that text (marketplace.schemas).
+                condition=Q(is_active=False) | Q(link_status="") | Q(link_status="accepted"),
                 name="product_active_only_if_accepted",
                 violation_error_message=_(
                     "Ce produit du catalogue commun n'a pas été accepté par le collectif : il ne peut pas"

@@ -39,19 +39,6 @@ class Migration(migrations.Migration):
                 'ordering': ['name'],
             },
         ),
-        migrations.CreateModel(
-            name='SharedListing',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('product_id', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('collective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shared_listings', to='marketplace.collective')),
-                ('shared_product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='listings', to='marketplace.sharedproduct')),
-            ],
-            options={
-                'ordering': ['collective__name'],
-            },
-        ),
         migrations.AddConstraint(
             model_name='sharedproduct',
             constraint=models.CheckConstraint(condition=models.Q(('price__gt', 0)), name='shared_product_price_positive'),
@@ -63,9 +50,5 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='sharedproduct',
             constraint=models.UniqueConstraint(models.F('owner'), django.db.models.functions.text.Lower('name'), name='shared_product_name_unique_per_owner', violation_error_message='Votre catalogue commun a déjà un produit de ce nom.'),
-        ),
-        migrations.AddConstraint(
-            model_name='sharedlisting',
-            constraint=models.UniqueConstraint(fields=('shared_product', 'collective'), name='shared_listing_once'),
         ),
     ]

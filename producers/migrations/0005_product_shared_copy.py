@@ -28,6 +28,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('is_active', False), ('link_status__in', ['', 'accepted']), _connector='OR'), name='product_active_only_if_accepted', violation_error_message="Ce produit du catalogue commun n'a pas été accepté par le collectif : il ne peut pas être mis en vente."),
+            constraint=models.CheckConstraint(condition=models.Q(('is_active', False), ('link_status', ''), ('link_status', 'accepted'), _connector='OR'), name='product_active_only_if_accepted', violation_error_message="Ce produit du catalogue commun n'a pas été accepté par le collectif : il ne peut pas être mis en vente."),
         ),
     ]

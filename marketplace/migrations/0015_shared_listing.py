@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0013_shared_catalogue'),
+        ('marketplace', '0014_shared_catalogue'),
     ]
 
     operations = [

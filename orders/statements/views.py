@@ -50,7 +50,7 @@ def my_sales_across(request):
     )
 
 
-@role_required(Role.PRODUCER)
+@role_required(Role.PRODUCER, Role.COORDINATOR)
 def producer_connect(request, producer_id: int):
     """« Configurer mes versements »: to Stripe's onboarding of the producer's Express account (again from
     the refresh address when a link expired)."""
@@ -72,7 +72,7 @@ def producer_connect(request, producer_id: int):
     return redirect(url)
 
 
-@role_required(Role.PRODUCER)
+@role_required(Role.PRODUCER, Role.COORDINATOR)
 def producer_connect_return(request, producer_id: int):
     producer = get_object_or_404(selectors.managed_producers(request.user), pk=producer_id)
     try:

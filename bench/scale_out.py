@@ -183,14 +183,14 @@ def member_phase() -> None:
         deadline = time.monotonic() + 180  # every worker answers before anything is measured
         answered = 0
         while answered < 2 * WEB_WORKERS:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{host} does not answer /sante/")
             try:
                 check = http.client.HTTPConnection(address(host), WEB_PORT, timeout=60)
                 check.request("GET", "/sante/", headers={"Host": order_load.HOST})
                 answered += check.getresponse().status == 200
                 check.close()
             except OSError:
-                if time.monotonic() > deadline:
-                    raise
                 time.sleep(0.5)
         return process
 

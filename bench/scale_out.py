@@ -176,10 +176,22 @@ def member_phase() -> None:
         process = on_host(
             host,
             [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-w", str(WEB_WORKERS)]
-            + ["-b", f"{address(host)}:{WEB_PORT}", "--log-level", "warning"],
+            + ["-b", f"{address(host)}:{WEB_PORT}", "--timeout", "120", "--log-level", "warning"],
             env,
         )
         wait_for_port(address(host), WEB_PORT, timeout=60)
+        deadline = time.monotonic() + 180  # every worker answers before anything is measured
+        answered = 0
+        while answered < 2 * WEB_WORKERS:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{host} does not answer /sante/")
+            try:
+                check = http.client.HTTPConnection(address(host), WEB_PORT, timeout=60)
+                check.request("GET", "/sante/", headers={"Host": order_load.HOST})
+                answered += check.getresponse().status == 200
+                check.close()
+            except OSError:
+                time.sleep(0.5)
         return process
 
     def browsers_for(hosts: list[str]) -> list[order_load.Browser]:
@@ -196,14 +208,18 @@ def member_phase() -> None:
     def in_threads(work, items: list) -> float:
         lock = threading.Lock()
         todo = list(items)
+        errors: list[BaseException] = []
 
         def loop():
             while True:
                 with lock:
-                    if not todo:
+                    if not todo or errors:
                         return
                     item = todo.pop()
-                work(item)
+                try:
+                    work(item)
+                except Exception as error:  # noqa: BLE001 - raised again below, once every thread stopped
+                    errors.append(error)
 
         threads = [threading.Thread(target=loop) for _ in range(CLIENTS)]
         started = time.perf_counter()
@@ -211,6 +227,8 @@ def member_phase() -> None:
             thread.start()
         for thread in threads:
             thread.join()
+        if errors:
+            raise errors[0]
         return time.perf_counter() - started
 
     def floor_round(browsers: list) -> float:

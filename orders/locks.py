@@ -40,10 +40,12 @@ from orders.models import (
     CashBox,
     MemberAccount,
     MemberPreferences,
+    MemberTier,
     MonthlyStatement,
     Offer,
     Order,
     Payment,
+    PriceTier,
     RecurringSchedule,
     Sale,
     Sheet,
@@ -62,18 +64,28 @@ def sale_share(sale_id: int) -> Sale | None:
     return next(iter(Sale.objects.raw(query, [sale_id])), None)
 
 
+_MEMBER_TIER = f"""
+    FROM {MemberTier._meta.db_table} mt JOIN {PriceTier._meta.db_table} t ON t.id = mt.tier_id
+    WHERE mt.user_id = %(user)s AND t.is_active
+"""  # noqa: S608 - the models' tables
 _SALE_SHARE_FOR_MEMBER = f"""
     SELECT s.*, EXISTS (
-        SELECT 1 FROM {Order._meta.db_table} o WHERE o.sale_id = s.id AND o.user_id = %s AND o.status = %s
-    ) AS member_has_order
-    FROM {Sale._meta.db_table} s WHERE s.id = %s FOR SHARE OF s
+        SELECT 1 FROM {Order._meta.db_table} o
+        WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s
+    ) AS member_has_order,
+    (SELECT t.id {_MEMBER_TIER}) AS member_tier_id,
+    (SELECT t.percent {_MEMBER_TIER}) AS member_tier_percent
+    FROM {Sale._meta.db_table} s WHERE s.id = %(sale)s FOR SHARE OF s
 """  # noqa: S608 - the models' tables
 
 
 def sale_share_for_member(sale_id: int, user_id: int) -> Sale | None:
-    """The sale FOR SHARE, as sale_share, with `member_has_order`: whether the member already has an order
-    placed in it (read in the same statement)."""
-    query = Sale.objects.raw(_SALE_SHARE_FOR_MEMBER, [user_id, Order.Status.PLACED, sale_id])
+    """The sale FOR SHARE, as sale_share, with `member_has_order` (whether the member already has an order
+    placed in it) and the member's active price tier (`member_tier_id`, `member_tier_percent`: None for the
+    base price), read in the same statement."""
+    query = Sale.objects.raw(
+        _SALE_SHARE_FOR_MEMBER, {"user": user_id, "placed": Order.Status.PLACED, "sale": sale_id}
+    )
     return next(iter(query), None)
 
 

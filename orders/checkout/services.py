@@ -303,9 +303,13 @@ def _order_place(
         number=f"pending-{uuid.uuid4().hex[:11]}",  # until its pk is known, below
         payment_method=payment_method,
     )
-    lines = _priced_lines(
-        order, offers, wanted, tier=pricing.member_tier(user=user), pricing_seen=pricing_seen
+    # The member's tier came with the sale (one statement): its id and percentage are all pricing needs.
+    tier = (
+        PriceTier(pk=sale.member_tier_id, percent=sale.member_tier_percent)
+        if sale.member_tier_id is not None
+        else None
     )
+    lines = _priced_lines(order, offers, wanted, tier=tier, pricing_seen=pricing_seen)
     order.total = sum((line.amount for line in lines), Decimal("0"))
     order.save()
     OrderLine.objects.bulk_create(lines)

@@ -3,6 +3,7 @@ member's preferences. Money goes through orders.payments.services."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -241,6 +242,23 @@ def _duplicate_refusal(error: IntegrityError) -> OrderRefused | None:
 ONE_ORDER_PER_SALE = "order_one_placed_per_member_and_sale"  # the constraint's name (models.Order)
 
 
+def _duplicates_refused(service):
+    """Around an order service's transaction: when the database refused a second checkout of the member
+    (a double click), the whole transaction rolled back and nothing of it is left; say so as a refusal."""
+
+    @functools.wraps(service)
+    def refusing(**kwargs):
+        try:
+            return service(**kwargs)
+        except IntegrityError as error:
+            refusal = _duplicate_refusal(error)
+            if refusal is None:
+                raise
+            raise refusal from error
+
+    return refusing
+
+
 def _notify(order: Order, kind: str) -> None:
     followups.followup_add(
         "orders.tasks.order_confirmation_send",
@@ -250,6 +268,8 @@ def _notify(order: Order, kind: str) -> None:
     )
 
 
+@_duplicates_refused
+@transaction.atomic
 def order_place(
     *,
     sale_id: int,
@@ -261,36 +281,10 @@ def order_place(
 ) -> Order:
     """Place an order in one transaction: the stock of every line and a place in the slot are taken, or
     nothing is. Prices and totals come from the sale's frozen offers and the member's tier, never from the
-    request; `pricing_seen` says whether the member was shown their tier's discount (PRICING_TIER)."""
-    try:
-        return _order_place(
-            sale_id=sale_id,
-            user=user,
-            quantities=quantities,
-            slot_id=slot_id,
-            payment_method=payment_method,
-            pricing_seen=pricing_seen,
-        )
-    except IntegrityError as error:  # the whole transaction rolled back: nothing of it is left
-        refusal = _duplicate_refusal(error)
-        if refusal is None:
-            raise
-        raise refusal from error
-
-
-@transaction.atomic
-def _order_place(
-    *,
-    sale_id: int,
-    user: User,
-    quantities: Mapping[int, int],
-    slot_id: int,
-    payment_method: str,
-    pricing_seen: str,
-) -> Order:
-    """The order's own rows first, then what other checkouts compete for, the basket number last (see
-    locks). The member's second order of a sale, or second booking of its distribution, at the same moment,
-    is refused by the database's constraints (order_place words it)."""
+    request; `pricing_seen` says whether the member was shown their tier's discount (PRICING_TIER).
+    The order's own rows first, then what other checkouts compete for, the basket number last (see
+    locks). A second order of the member at the same moment is refused by the database's constraints
+    (worded by _duplicates_refused)."""
     sale = _check_open(locks.sale_share_for_member(sale_id, user.pk))
     if sale.member_has_order:
         raise OrderRefused(_("Vous avez déjà une commande pour cette vente : modifiez-la plutôt."))
@@ -329,6 +323,8 @@ def _order_place(
     return order
 
 
+@_duplicates_refused
+@transaction.atomic
 def order_update(
     *,
     order_id: int,
@@ -340,36 +336,7 @@ def order_update(
     pricing_seen: str = "",
 ) -> Order:
     """Change an order until the sale closes: quantities move by their difference, the slot changes only
-    if another one is chosen; all or nothing."""
-    try:
-        return _order_update(
-            order_id=order_id,
-            user=user,
-            quantities=quantities,
-            slot_id=slot_id,
-            payment_method=payment_method,
-            seen_updated_at=seen_updated_at,
-            pricing_seen=pricing_seen,
-        )
-    except IntegrityError as error:  # the whole transaction rolled back: nothing of it is left
-        refusal = _duplicate_refusal(error)
-        if refusal is None:
-            raise
-        raise refusal from error
-
-
-@transaction.atomic
-def _order_update(
-    *,
-    order_id: int,
-    user: User,
-    quantities: Mapping[int, int],
-    slot_id: int,
-    payment_method: str,
-    seen_updated_at: datetime | None = None,
-    pricing_seen: str = "",
-) -> Order:
-    """The change itself; a new slot's booking (and basket number) is written last."""
+    if another one is chosen; all or nothing. A new slot's booking (and basket number) is written last."""
     current = Order.objects.filter(pk=order_id, user=user).select_related("booking").first()
     if current is None or not current.is_placed:
         raise OrderRefused(_("Cette commande n'existe pas ou a été annulée."))

@@ -118,6 +118,10 @@ class CollectiveQuerySet(models.QuerySet):
         """Real collectives: not the public schema nor the template new ones are cloned from."""
         return self.exclude(schema_name__in=[get_public_schema_name(), settings.TENANT_BASE_SCHEMA])
 
+    def current(self) -> Collective:
+        """The collective whose schema the connection is in (tasks and services run inside one)."""
+        return self.get(schema_name=connection.schema_name)  # type: ignore[attr-defined]
+
     def active_tenants(self) -> CollectiveQuerySet:
         """The collectives whose clock jobs run (beat's fan-outs): real ones, not suspended, by pk."""
         return self.tenants().filter(suspended_at__isnull=True, deleted_at__isnull=True).order_by("pk")

@@ -53,10 +53,6 @@ logger = logging.getLogger(__name__)
 REMINDER_BEFORE_CLOSING = Sale.REMINDER_BEFORE_CLOSING
 
 
-def _collective() -> Collective:
-    return Collective.objects.get(schema_name=connection.schema_name)
-
-
 def _member_ids(collective: Collective) -> list[int]:
     """Accounts holding the member role, active in the collective (accounts live in the public schema)."""
     return list(
@@ -104,7 +100,7 @@ def sale_open_notify(*, sale_id: int, now: datetime | None = None) -> int:
         return 0
     sale.opened_notified_at = now
     sale.save(update_fields=["opened_notified_at"])
-    user_ids = _member_ids(_collective())
+    user_ids = _member_ids(Collective.objects.current())
     _queue_member_emails(sale_id=sale.pk, user_ids=user_ids, kind="open")
     return len(user_ids)
 
@@ -137,7 +133,9 @@ def sale_remind(*, sale_id: int, now: datetime | None = None) -> int:
         Order.objects.filter(sale=sale, status=Order.Status.PLACED).values_list("user_id", flat=True)
     )
     opted_out = set(MemberPreferences.objects.filter(reminders=False).values_list("user_id", flat=True))
-    user_ids = [user_id for user_id in _member_ids(_collective()) if user_id not in ordered | opted_out]
+    user_ids = [
+        user_id for user_id in _member_ids(Collective.objects.current()) if user_id not in ordered | opted_out
+    ]
     _queue_member_emails(sale_id=sale.pk, user_ids=user_ids, kind="reminder")
     return len(user_ids)
 

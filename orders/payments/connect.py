@@ -51,10 +51,6 @@ def _schema() -> str:
     return connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
 
 
-def _collective() -> Collective:
-    return Collective.objects.get(schema_name=_schema())
-
-
 def connect_offered() -> bool:
     """The instance runs as a Connect platform (STRIPE_CONNECT_PLATFORM) and Stripe is configured."""
     return settings.STRIPE_CONNECT_PLATFORM and gateway.is_configured()
@@ -113,7 +109,7 @@ def producer_account_refresh(*, producer_id: int) -> ProducerStripeAccount | Non
 
 def collective_account_ready() -> None:
     """The collective's own account can take transfers now: its commissions waiting for it leave."""
-    account = _collective().stripe_account_id
+    account = Collective.objects.current().stripe_account_id
     if account:
         with transaction.atomic():
             _waiting_release(destination=account, producer_id=None)
@@ -150,7 +146,7 @@ def transfers_record(*, statements: list[Statement]) -> list[StripeTransfer]:
     a follow-up. A producer or collective without a ready account waits for it (« en attente »)."""
     if not statements or not pays_by_connect():
         return []
-    collective_account = _collective().stripe_account_id
+    collective_account = Collective.objects.current().stripe_account_id
     producer_accounts = {
         row.producer_id: row
         for row in ProducerStripeAccount.objects.filter(

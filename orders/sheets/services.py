@@ -143,7 +143,7 @@ class SheetSpec:
 def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec]:
     """Every sheet of a sale, from one read of its orders (or of those given): one per producer, one per
     pickup point, the summary and, for a buying group, one purchase order per supplier."""
-    collective = Collective.objects.get(schema_name=connection.schema_name)
+    collective = Collective.objects.current()
     orders = _sale_data(sale) if orders is None else orders
     producers: dict[int, ProducerSheet] = {}
     points: dict[int, dict] = {}
@@ -358,7 +358,7 @@ def sheets_plan(sale: Sale) -> list[SheetPlan]:
             point["slots"][(row["order__booking__slot__starts_at"], row["order__booking__slot_id"])] += row[
                 "lines"
             ]
-    is_buying_group = Collective.objects.get(schema_name=connection.schema_name).is_buying_group
+    is_buying_group = Collective.objects.current().is_buying_group
     plans = []
     for producer_id, producer in sorted(producers.items(), key=lambda item: (item[1]["name"], item[0])):
         by_point = sorted(
@@ -569,7 +569,7 @@ def sheet_email(*, sheet_id: int) -> bool:
     )
     if sheet is None:
         return False
-    collective = Collective.objects.get(schema_name=connection.schema_name)
+    collective = Collective.objects.current()
     recipients = sheet_recipients(sheet, collective=collective)
     if recipients:
         with translation.override("fr"):

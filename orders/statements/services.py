@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from weasyprint import HTML
 
 from marketplace import followups
@@ -206,10 +207,6 @@ def sales_to_state(*, now: datetime | None = None) -> list[int]:
 # PDFs ------------------------------------------------------------------------------------------------------
 
 
-def _collective() -> Collective:
-    return Collective.objects.get(schema_name=connection.schema_name)
-
-
 def _pdf(template: str, context: dict) -> bytes:
     slow_work_outside_transactions("PDF rendering")
     with translation.override("fr"):
@@ -226,7 +223,7 @@ def statement_pdf_make(*, statement_id: int) -> Statement:
     if statement.file:
         return statement
     context = {
-        "collective": _collective(),
+        "collective": Collective.objects.current(),
         "statement": statement,
         "lines": list(statement.lines.all()),
         "made_at": timezone.now(),
@@ -258,6 +255,29 @@ def _recipients(producer: Producer) -> list[str]:
     return sorted({email.lower() for email in emails if email})
 
 
+def _producer_email(
+    *, producer: Producer, subject: str, subject_args: dict, template: str, context: dict, file, filename: str
+) -> bool:
+    """Send a statement's PDF to the producer's accounts and contact address, in French. `subject` is a
+    pattern marked with gettext_noop, translated here and filled with `subject_args` and the collective's
+    name. False: nobody to send to."""
+    recipients = _recipients(producer)
+    if not recipients:
+        return False
+    collective = Collective.objects.current()
+    with translation.override("fr"):
+        context = {**context, "collective": collective, "url": collective.base_url + "/mes-ventes/"}
+        message = EmailMessage(
+            subject=_(subject) % {"collective": collective.name, **subject_args},
+            body=render_to_string(template, context),
+            to=recipients,
+        )
+    with file.open("rb") as handle:
+        message.attach(filename, handle.read(), "application/pdf")
+    message.send()
+    return True
+
+
 def statement_email(*, statement_id: int) -> bool:
     """E-mail a statement's PDF to its producer, once (a follow-up, outside any transaction)."""
     statement = (
@@ -268,30 +288,17 @@ def statement_email(*, statement_id: int) -> bool:
     )
     if statement is None:
         return False
-    collective = _collective()
-    recipients = _recipients(statement.producer)
-    if recipients:
-        with translation.override("fr"):
-            context = {
-                "statement": statement,
-                "collective": collective,
-                "url": collective.base_url + "/mes-ventes/",
-            }
-            message = EmailMessage(
-                subject=_("%(collective)s : relevé %(reference)s – %(sale)s")
-                % {
-                    "collective": collective.name,
-                    "reference": statement.reference,
-                    "sale": statement.sale.title,
-                },
-                body=render_to_string("orders/email/statement.txt", context),
-                to=recipients,
-            )
-        with statement.file.open("rb") as handle:
-            message.attach(f"releve-{statement.reference}.pdf", handle.read(), "application/pdf")
-        message.send()
+    sent = _producer_email(
+        producer=statement.producer,
+        subject=gettext_noop("%(collective)s : relevé %(reference)s – %(sale)s"),
+        subject_args={"reference": statement.reference, "sale": statement.sale.title},
+        template="orders/email/statement.txt",
+        context={"statement": statement},
+        file=statement.file,
+        filename=f"releve-{statement.reference}.pdf",
+    )
     Statement.objects.filter(pk=statement.pk).update(emailed_at=timezone.now())
-    return bool(recipients)
+    return sent
 
 
 def _month_bounds(month: date) -> tuple[datetime, datetime]:
@@ -315,7 +322,7 @@ def monthly_statement_make(*, producer_id: int, month: date, send: bool) -> Mont
         return None
     counted = [item for item in statements if item.status != Statement.Status.REPLACED]
     context = {
-        "collective": _collective(),
+        "collective": Collective.objects.current(),
         "producer": producer,
         "month": start,
         "statements": statements,
@@ -348,26 +355,17 @@ def monthly_statement_make(*, producer_id: int, month: date, send: bool) -> Mont
 
 
 def monthly_statement_email(*, document: MonthlyStatement) -> bool:
-    collective = _collective()
-    recipients = _recipients(document.producer)
-    if recipients:
-        with translation.override("fr"):
-            context = {
-                "document": document,
-                "collective": collective,
-                "url": collective.base_url + "/mes-ventes/",
-            }
-            message = EmailMessage(
-                subject=_("%(collective)s : relevé du mois de %(month)s")
-                % {"collective": collective.name, "month": _month_label(document.month)},
-                body=render_to_string("orders/email/monthly_statement.txt", context),
-                to=recipients,
-            )
-        with document.file.open("rb") as handle:
-            message.attach(f"releve-{document.month:%Y-%m}.pdf", handle.read(), "application/pdf")
-        message.send()
+    sent = _producer_email(
+        producer=document.producer,
+        subject=gettext_noop("%(collective)s : relevé du mois de %(month)s"),
+        subject_args={"month": _month_label(document.month)},
+        template="orders/email/monthly_statement.txt",
+        context={"document": document},
+        file=document.file,
+        filename=f"releve-{document.month:%Y-%m}.pdf",
+    )
     MonthlyStatement.objects.filter(pk=document.pk).update(emailed_at=timezone.now())
-    return bool(recipients)
+    return sent
 
 
 def _month_label(month: date) -> str:
@@ -438,7 +436,7 @@ def statement_settings_update(
     errors = {}
     if producer_payout:
         if producer_payout == ShopSettings.Payout.CONNECT and not (
-            connect.connect_offered() and _collective().stripe_account_id
+            connect.connect_offered() and Collective.objects.current().stripe_account_id
         ):
             errors["producer_payout"] = [
                 _("Reliez d'abord le compte Stripe du collectif : la commission y est versée.")

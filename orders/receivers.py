@@ -15,6 +15,11 @@ from marketplace.personal_data import ErasureRefused, Provider
 from orders.checkout import services as checkout_services
 from orders.closing.jobs import shared_pending_quantities
 from orders.models import (
+    CardTopUp,
+    CashBox,
+    CashCount,
+    LedgerEntry,
+    MemberAccount,
     MemberPreferences,
     MemberTier,
     Order,
@@ -25,6 +30,7 @@ from orders.models import (
     Refund,
     Sale,
     ShopSettings,
+    Transfer,
 )
 from orders.sales.selectors import sales_open_or_coming, with_pickup_hours
 from orders.sheets import storage as sheet_storage
@@ -128,6 +134,15 @@ def erase(user: User, ghost: User) -> None:
     Order.objects.filter(user=user).update(user=ghost)
     Payment.objects.filter(recorded_by=user).update(recorded_by=ghost)
     Refund.objects.filter(created_by=user).update(created_by=ghost)
+    # The books keep every euro (top-ups, gifts to the solidarity fund, what is still owed): without a name.
+    LedgerEntry.objects.filter(user=user).update(user=ghost)
+    LedgerEntry.objects.filter(created_by=user).update(created_by=ghost)
+    if ghost != user:
+        MemberAccount.objects.filter(user=user).update(user=ghost)  # the ghost is new: it has no account yet
+    CardTopUp.objects.filter(user=user).update(user=ghost)
+    CashBox.objects.filter(closed_by=user).update(closed_by=ghost)
+    CashCount.objects.filter(created_by=user).update(created_by=ghost)
+    Transfer.objects.filter(created_by=user).update(created_by=ghost)
     MemberPreferences.objects.filter(Q(user=user) | Q(user=ghost)).delete()
     MemberTier.objects.filter(Q(user=user) | Q(user=ghost)).delete()  # a self-declaration: it goes
 

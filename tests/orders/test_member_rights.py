@@ -270,3 +270,43 @@ def test_leaving_refunds_a_card_payment_through_stripe(
     assert refund.stripe_refund_id  # Stripe (the double) was asked and answered
     assert order.payment_status == "refunded"
     assert not [mail for mail in mailoutbox if any("@invalid" in to for to in mail.to)]
+
+
+def test_leaving_hands_the_ledger_and_fund_gifts_to_the_anonymous_account(browse, alpha, market):
+    """Money a member paid in or gave to the solidarity fund stays in the books, with no name on it."""
+    from orders.ledger import fund
+    from orders.ledger import services as ledger_services
+    from orders.models import LedgerEntry, MemberAccount
+
+    payment_services.shop_settings_update(payment_methods=[PaymentMethod.CASH], credit_allowed=True)
+    ledger_services.topup_record(
+        user_id=alpha.member.pk,
+        amount=Decimal("10.00"),
+        method=PaymentMethod.CASH,
+        note="",
+        by=alpha.coordinator,
+    )
+    client = browse(alpha, alpha.member)
+    given = client.post("/mon-solde/donner/", {"kind": LedgerEntry.Kind.GIFT, "amount": "4,00"})
+    assert given.status_code == 302
+    ledger_services.fund_gift_record(
+        user_id=alpha.member.pk,
+        amount=Decimal("3.00"),
+        kind=LedgerEntry.Kind.SUSPENDED_BASKET,
+        method=PaymentMethod.CASH,
+        note="",
+        by=alpha.coordinator,
+    )
+    assert fund.fund_balance() == Decimal("7.00")
+    coordinator = browse(alpha, alpha.coordinator)
+    assert "Maud" in text(coordinator.get("/reglages/fonds-solidaire/"))
+
+    assert client.post("/quitter/").status_code == 302
+
+    assert fund.fund_balance() == Decimal("7.00")  # the fund keeps every euro
+    assert not LedgerEntry.objects.filter(user=alpha.member).exists()
+    assert not MemberAccount.objects.filter(user=alpha.member).exists()
+    ghost_account = MemberAccount.objects.get(user__email__endswith="@invalid")
+    assert ghost_account.balance == Decimal("6.00")  # what is still owed to the person stays in the books
+    assert "Maud" not in text(coordinator.get("/reglages/fonds-solidaire/"))
+    assert "Maud" not in text(coordinator.get("/tresorerie/"))

@@ -60,9 +60,7 @@ def lab_groups(request):
 def lab_group_members(request):
     rows = groups.lab_group_members(collective=request.tenant)
     all_groups = groups.lab_groups()
-    return render(
-        request, "pickup_points/lab_group_members.html", {"rows": rows, "groups": all_groups}
-    )
+    return render(request, "pickup_points/lab_group_members.html", {"rows": rows, "groups": all_groups})
 
 
 @require_POST

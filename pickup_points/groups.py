@@ -105,9 +105,7 @@ def lab_groups_overview(*, collective: Collective) -> tuple[list[GroupFigures], 
     groups = LabGroup.objects.select_related("pickup_point").annotate(
         n_members=_count(LabGroupMember.objects.filter(group=OuterRef("pk"))),
         n_orders=_count(LabGroupMember.objects.filter(group=OuterRef("pk"), user_id__in=ordered)),
-        n_proposals=_count(
-            Proposal.objects.filter(group=OuterRef("pk"), status__in=Proposal.OPEN_STATUSES)
-        ),
+        n_proposals=_count(Proposal.objects.filter(group=OuterRef("pk"), status__in=Proposal.OPEN_STATUSES)),
     )
     figures = [
         GroupFigures(
@@ -149,8 +147,8 @@ def lab_group_members(*, collective: Collective) -> list[tuple[Membership, LabGr
     )
     links = {
         link.user_id: link.group
-        for link in LabGroupMember.objects.filter(user_id__in=[m.user_id for m in memberships]).select_related(
-            "group"
-        )
+        for link in LabGroupMember.objects.filter(
+            user_id__in=[m.user_id for m in memberships]
+        ).select_related("group")
     }
     return [(membership, links.get(membership.user_id)) for membership in memberships]

@@ -54,7 +54,9 @@ class SessionForm(forms.ModelForm):
         self.fields["group"].empty_label = _("Tout le collectif (sans groupe)")
         self.fields["starts_at"].input_formats = ["%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"]
         self.fields["proposals"].queryset = (
-            Proposal.objects.filter(status__in=Proposal.OPEN_STATUSES).select_related("group").order_by("title")
+            Proposal.objects.filter(status__in=Proposal.OPEN_STATUSES)
+            .select_related("group")
+            .order_by("title")
         )
         self.fields["proposals"].label_from_instance = lambda proposal: (
             f"{proposal.title} ({proposal.group.name})" if proposal.group else proposal.title

@@ -49,7 +49,10 @@ class Proposal(models.Model):
         validators=[MinValueValidator(Decimal("0.01"), message=_("Le prix visé doit être supérieur à 0 €."))],
     )
     target_unit = models.CharField(
-        _("pour quelle quantité ?"), max_length=40, blank=True, help_text=_("Par exemple : le kg, la douzaine.")
+        _("pour quelle quantité ?"),
+        max_length=40,
+        blank=True,
+        help_text=_("Par exemple : le kg, la douzaine."),
     )
     supplier = models.ForeignKey(
         "producers.Producer",
@@ -167,6 +170,7 @@ class ProductRequest(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(product__isnull=True) | Q(answered_at__isnull=False), name="product_request_answered"
+                condition=Q(product__isnull=True) | Q(answered_at__isnull=False),
+                name="product_request_answered",
             ),
         ]

@@ -7,7 +7,14 @@ from django.utils import timezone
 
 from marketplace.models import User
 from pickup_points.models import LabGroup
-from producers.models import LabDecision, LabSession, ProductRequest, Proposal, ProposalComment, ProposalSupport
+from producers.models import (
+    LabDecision,
+    LabSession,
+    ProductRequest,
+    Proposal,
+    ProposalComment,
+    ProposalSupport,
+)
 
 ALL_GROUPS = object()  # a coordinator's view: every group's lab
 

@@ -93,8 +93,10 @@ def lab_session_create(
     wrong = [p.title for p in proposals if p.group_id != (group.pk if group else None) or not p.is_open]
     if wrong:
         raise ValidationError(
-            {"proposals": _("Ces propositions ne sont pas ouvertes dans ce groupe : %(titles)s.")
-             % {"titles": ", ".join(wrong)}}
+            {
+                "proposals": _("Ces propositions ne sont pas ouvertes dans ce groupe : %(titles)s.")
+                % {"titles": ", ".join(wrong)}
+            }
         )
     session = LabSession(group=group, starts_at=starts_at, place=place.strip(), created_by=created_by)
     session.full_clean()
@@ -127,7 +129,8 @@ def lab_decision_record(
     proposal = locks.proposal_lock(proposal_id)
     if not proposal.is_open:
         raise ValidationError(
-            _("Cette proposition a déjà été décidée (%(status)s).") % {"status": proposal.get_status_display()}
+            _("Cette proposition a déjà été décidée (%(status)s).")
+            % {"status": proposal.get_status_display()}
         )
     if LabDecision.objects.filter(session=session, proposal=proposal).exists():
         raise ValidationError(_("Cette séance a déjà décidé de cette proposition."))
@@ -135,9 +138,7 @@ def lab_decision_record(
         raise ValidationError({"reason": _("Dites pourquoi : les membres liront la raison de la décision.")})
     producer = producer or proposal.supplier
     if outcome == Outcome.ADOPTED and producer is None:
-        raise ValidationError(
-            {"producer": _("Choisissez le fournisseur à qui demander ce produit.")}
-        )
+        raise ValidationError({"producer": _("Choisissez le fournisseur à qui demander ce produit.")})
     decision = LabDecision(
         session=session, proposal=proposal, outcome=outcome, reason=reason.strip(), decided_by=decided_by
     )

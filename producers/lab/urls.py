@@ -6,7 +6,9 @@ urlpatterns = [
     path("labo/", views.lab, name="lab"),
     path("labo/propositions/nouvelle/", views.proposal_create, name="lab_proposal_create"),
     path("labo/propositions/<int:proposal_id>/", views.proposal, name="lab_proposal"),
-    path("labo/propositions/<int:proposal_id>/soutenir/", views.proposal_support, name="lab_proposal_support"),
+    path(
+        "labo/propositions/<int:proposal_id>/soutenir/", views.proposal_support, name="lab_proposal_support"
+    ),
     path(
         "labo/propositions/<int:proposal_id>/commenter/", views.proposal_comment, name="lab_proposal_comment"
     ),

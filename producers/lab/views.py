@@ -137,7 +137,9 @@ def session_create(request):
         else:
             messages.success(request, _("La séance du labo est ouverte."))
             return redirect("lab_session", session_id=session.pk)
-    return render(request, "producers/lab/session_form.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "producers/lab/session_form.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @role_required(*LAB)
@@ -206,7 +208,11 @@ def product_request_answer(request, producer_id: int, request_id: int):
         messages.info(request, _("Cette demande a déjà reçu son produit."))
         return redirect("lab_requests", producer_id=producer.pk)
     proposal_ = product_request.proposal
-    initial = {"name": proposal_.title[:120], "price": proposal_.target_price, "description": proposal_.reason}
+    initial = {
+        "name": proposal_.title[:120],
+        "price": proposal_.target_price,
+        "description": proposal_.reason,
+    }
     form = ProductForm(
         request.POST or None, request.FILES or None, instance=Product(producer=producer), initial=initial
     )
@@ -223,7 +229,9 @@ def product_request_answer(request, producer_id: int, request_id: int):
         else:
             messages.success(
                 request,
-                _("« %(name)s » est au catalogue, choisi par le labo. La personne qui l'a proposé est prévenue.")
+                _(
+                    "« %(name)s » est au catalogue, choisi par le labo. La personne qui l'a proposé est prévenue."
+                )
                 % {"name": product.name},
             )
             return redirect("lab_requests", producer_id=producer.pk)

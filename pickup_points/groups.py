@@ -137,7 +137,7 @@ def lab_groups_overview(*, collective: Collective) -> tuple[list[GroupFigures], 
 
 
 def lab_group_members(*, collective: Collective) -> list[tuple[Membership, LabGroup | None]]:
-    """The collective's active members with their group, for the coordinator's « répartition » (two queries)."""
+    """The collective's active members with their group, for the coordinators' « répartition » (2 queries)."""
     memberships = list(
         Membership.objects.filter(
             collective=collective, status=Membership.Status.ACTIVE, roles__contains=[Role.MEMBER]

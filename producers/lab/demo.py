@@ -54,7 +54,9 @@ def seed(*, collective, accounts: dict) -> None:
         author=fatou,
         group=izards,
         title="Farine de pois chiches",
-        reason="Pour les galettes et la socca : ça nourrit, c'est riche en protéines et ça ne coûte pas cher.",
+        reason=(
+            "Pour les galettes et la socca : ça nourrit, c'est riche en protéines et ça ne coûte pas cher."
+        ),
         target_price=Decimal("3.00"),
         target_unit="le kg",
         supplier=coop,
@@ -128,7 +130,9 @@ def seed(*, collective, accounts: dict) -> None:
         session=past,
         proposal_id=soda.pk,
         outcome=Outcome.REJECTED,
-        reason="Hors de nos critères : le collectif achète des produits élémentaires, locaux et nourrissants.",
+        reason=(
+            "Hors de nos critères : le collectif achète des produits élémentaires, locaux et nourrissants."
+        ),
         decided_by=nadia,
     )
     services.product_request_answer(

@@ -1,4 +1,4 @@
-"""E-mails of the living lab to the member who proposed, sent by the outbox's tasks (never in a transaction)."""
+"""E-mails of the living lab to who proposed, sent by the outbox's tasks (outside any transaction)."""
 
 from __future__ import annotations
 

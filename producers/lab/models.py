@@ -96,6 +96,9 @@ class ProposalSupport(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["proposal", "user"], name="proposal_support_once")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.proposal_id}"
+
 
 class ProposalComment(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
@@ -105,6 +108,9 @@ class ProposalComment(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.text[:40]}"
 
 
 class LabSession(models.Model):
@@ -151,6 +157,9 @@ class LabDecision(models.Model):
             models.UniqueConstraint(fields=["session", "proposal"], name="lab_decision_once_per_session"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.outcome}"
+
 
 class ProductRequest(models.Model):
     """An adopted proposal asked of a supplier; the supplier answers with a catalogue product."""
@@ -174,3 +183,6 @@ class ProductRequest(models.Model):
                 name="product_request_answered",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id} → {self.producer_id}"

@@ -20,7 +20,7 @@ from pickup_points import groups
 from producers.forms import ProductForm
 from producers.lab import selectors, services
 from producers.lab.forms import CommentForm, DecisionForm, GroupFilterForm, ProposalForm, SessionForm
-from producers.models import ProductRequest, Product
+from producers.models import Product, ProductRequest
 from producers.views import _managed_producer
 
 LAB = (Role.MEMBER, Role.COORDINATOR)
@@ -230,7 +230,8 @@ def product_request_answer(request, producer_id: int, request_id: int):
             messages.success(
                 request,
                 _(
-                    "« %(name)s » est au catalogue, choisi par le labo. La personne qui l'a proposé est prévenue."
+                    "« %(name)s » est au catalogue, choisi par le labo. La personne qui l'a proposé "
+                    "est prévenue."
                 )
                 % {"name": product.name},
             )

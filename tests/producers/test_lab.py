@@ -15,7 +15,8 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from marketplace import personal_data, services as marketplace_services
+from marketplace import personal_data
+from marketplace import services as marketplace_services
 from marketplace.models import Membership, Role, User
 from pickup_points import groups
 from pickup_points.models import LabGroup, LabGroupMember

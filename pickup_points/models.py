@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -376,3 +377,60 @@ class CalendarKey(models.Model):
 
     def __str__(self) -> str:
         return str(self.user_id)
+
+
+class LabGroup(models.Model):
+    """A « groupe lab » of the buying group: a site, a neighbourhood or a social centre, with its usual pickup
+    point and its own living lab (producers.lab). Each member belongs to one group at most."""
+
+    class Kind(models.TextChoices):
+        SITE = "site", _("site")
+        NEIGHBOURHOOD = "quartier", _("quartier")
+        SOCIAL_CENTRE = "centre_social", _("centre social")
+
+    name = models.CharField(_("nom du groupe"), max_length=120)
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices, default=Kind.NEIGHBOURHOOD)
+    pickup_point = models.ForeignKey(
+        PickupPoint,
+        verbose_name=_("point de retrait habituel"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="lab_groups",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("groupe lab")
+        verbose_name_plural = _("groupes lab")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="lab_group_name_unique",
+                violation_error_message=_("Un groupe porte déjà ce nom."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LabGroupMember(models.Model):
+    """A member's group. One row per account (unique): moving a member changes the row. `coopted_by` keeps who
+    brought the member in, when they came by co-optation: co-optation links are per group."""
+
+    group = models.ForeignKey(LabGroup, on_delete=models.CASCADE, related_name="member_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
+    coopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    joined_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="lab_group_member_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.group_id}"

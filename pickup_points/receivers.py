@@ -10,14 +10,20 @@ from marketplace.home import FirstStep
 from marketplace.models import Invitation
 from marketplace.personal_data import Provider
 from marketplace.signals import invitation_accepted
-from pickup_points import services
-from pickup_points.models import CalendarKey, PickupPoint, PointStaff, SlotBooking
+from pickup_points import groups, services
+from pickup_points.models import CalendarKey, LabGroupMember, PickupPoint, PointStaff, SlotBooking
 
 
 @receiver(invitation_accepted, sender=Invitation, dispatch_uid="pickup_points.staff_from_invitation")
 def assign_staff_from_invitation(sender, *, invitation, membership, **kwargs) -> None:
     """An invitation to the staff of a point (scope {"pickup_point": id}) assigns the account to it."""
     services.staff_assign_from_invitation(invitation=invitation, membership=membership)
+
+
+@receiver(invitation_accepted, sender=Invitation, dispatch_uid="pickup_points.lab_group_from_cooptation")
+def join_lab_group_from_cooptation(sender, *, invitation, membership, **kwargs) -> None:
+    """A member co-opted by a member joins the co-opter's lab group."""
+    groups.lab_group_join_from_invitation(invitation=invitation, membership=membership)
 
 
 # Members' rights (marketplace.personal_data) ----------------------------------------------------------------
@@ -37,6 +43,9 @@ def _export(user) -> dict:
             }
             for booking in bookings
         ],
+        "lab_group": [
+            link.group.name for link in LabGroupMember.objects.filter(user=user).select_related("group")
+        ],
         "pickup_point_staff_of": [
             link.point.name for link in PointStaff.objects.filter(user=user).select_related("point")
         ],
@@ -48,6 +57,8 @@ def _erase(user, ghost) -> None:
     SlotBooking.objects.filter(user=user).update(user=ghost)
     PointStaff.objects.filter(user=user).delete()
     CalendarKey.objects.filter(user=user).delete()  # the secret feed address dies with the account
+    LabGroupMember.objects.filter(user=user).delete()
+    LabGroupMember.objects.filter(coopted_by=user).update(coopted_by=None)
 
 
 personal_data = Provider(name="pickup_points", export=_export, erase=_erase)

@@ -1,8 +1,16 @@
 from django.urls import path
 
-from pickup_points import views
+from pickup_points import group_views, views
 
 urlpatterns = [
+    # Lab groups (coordinators).
+    path("groupes/", group_views.lab_groups, name="lab_groups"),
+    path("groupes/membres/", group_views.lab_group_members, name="lab_group_members"),
+    path(
+        "groupes/membres/<int:membership_id>/",
+        group_views.lab_group_member_move,
+        name="lab_group_member_move",
+    ),
     # Staff (their points only) and coordinators (every point). The distribution-day page is in orders/day.
     path("points/", views.point_list, name="point_list"),
     path("points/nouveau/", views.point_create, name="point_create"),

@@ -1,6 +1,7 @@
 """The only place that takes row locks in the producers' app, always in this order:
 
-    import job → products (ascending pk); producer (price agreements) → products
+    import job → products (ascending pk); producer (price agreements) → products;
+    lab proposal → (its decision); product request → (the new product)
 
 A producer's whole catalogue is locked by an import so that two imports, or an import and a bulk edit, never
 interleave; the sale offers (orders.locks) are locked after products, never before.
@@ -8,7 +9,7 @@ interleave; the sale offers (orders.locks) are locked after products, never befo
 
 from __future__ import annotations
 
-from producers.models import ImportJob, Producer, Product
+from producers.models import ImportJob, Producer, Product, ProductRequest, Proposal
 
 
 def product_lock(product_id: int) -> Product:
@@ -29,3 +30,13 @@ def import_job_lock(job_id: int) -> ImportJob:
 def producer_lock(producer_id: int) -> Producer:
     """Taken before recording a price agreement, so that two agreements for one supplier never overlap."""
     return Producer.objects.select_for_update().get(pk=producer_id)
+
+
+def proposal_lock(proposal_id: int) -> Proposal:
+    """Taken before recording a decision, so that two coordinators deciding at once write one outcome."""
+    return Proposal.objects.select_for_update().get(pk=proposal_id)
+
+
+def product_request_lock(request_id: int) -> ProductRequest:
+    """Taken before answering a request with a product, so that a double click makes one product."""
+    return ProductRequest.objects.select_for_update().get(pk=request_id)

@@ -414,3 +414,25 @@ class PriceAgreementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.price}"
+
+
+# The living lab's models live in their own module; imported here so that Django registers them.
+from producers.lab.models import (  # noqa: E402
+    LabDecision,
+    LabSession,
+    Outcome,
+    ProductRequest,
+    Proposal,
+    ProposalComment,
+    ProposalSupport,
+)
+
+__all__ = [
+    "LabDecision",
+    "LabSession",
+    "Outcome",
+    "ProductRequest",
+    "Proposal",
+    "ProposalComment",
+    "ProposalSupport",
+]

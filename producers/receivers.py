@@ -12,7 +12,7 @@ from marketplace.home import FirstStep
 from marketplace.models import Role
 from marketplace.personal_data import Provider
 from producers import agreements, services
-from producers.models import ImportJob, Producer, ProducerAccount
+from producers.models import ImportJob, Producer, ProducerAccount, Proposal, ProposalComment, ProposalSupport
 
 
 def link_account_on_invitation_accepted(sender, *, invitation, membership, **kwargs) -> None:
@@ -42,6 +42,28 @@ def _export(user) -> dict:
             {"file_name": job.file_name, "created_at": job.created_at, "applied_at": job.applied_at}
             for job in ImportJob.objects.filter(created_by=user).order_by("created_at")
         ],
+        "lab_proposals": [
+            {
+                "title": proposal.title,
+                "reason": proposal.reason,
+                "target_price": proposal.target_price,
+                "target_unit": proposal.target_unit,
+                "supplier_hint": proposal.supplier_hint,
+                "status": str(proposal.get_status_display()),
+                "created_at": proposal.created_at,
+            }
+            for proposal in Proposal.objects.filter(author=user).order_by("created_at", "pk")
+        ],
+        "lab_comments": [
+            {"proposal": comment.proposal.title, "text": comment.text, "created_at": comment.created_at}
+            for comment in ProposalComment.objects.filter(author=user)
+            .select_related("proposal")
+            .order_by("created_at", "pk")
+        ],
+        "lab_supports": [
+            support.proposal.title
+            for support in ProposalSupport.objects.filter(user=user).select_related("proposal").order_by("pk")
+        ],
     }
 
 
@@ -49,6 +71,12 @@ def _erase(user, ghost) -> None:
     """The account no longer manages a producer; its uploaded catalogue files go at once."""
     ProducerAccount.objects.filter(user=user).delete()
     ImportJob.objects.filter(created_by=user).delete()
+    # What the member wrote in the lab goes; a proposal the lab decided stays, as the lab's record (what it
+    # decided, and the product it became), without its author's words nor name.
+    ProposalComment.objects.filter(author=user).delete()
+    ProposalSupport.objects.filter(user=user).delete()
+    Proposal.objects.filter(author=user, status__in=Proposal.OPEN_STATUSES).delete()
+    Proposal.objects.filter(author=user).update(author=ghost, reason="", supplier_hint="")
 
 
 def _purge(now: datetime) -> dict:

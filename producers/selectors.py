@@ -130,7 +130,7 @@ class ProducerSection:
 
 def _shop_products(*, category_id: int | None, producer_id: int | None, query: str) -> QuerySet[Product]:
     products = Product.objects.filter(is_active=True, producer__is_active=True).select_related(
-        "producer", "category", "shared_product"
+        "producer", "category", "shared_product", "lab_request__decision__session"
     )
     if category_id:
         products = products.filter(category_id=category_id)

@@ -31,3 +31,19 @@ def agreements_ending_check(*, schema_name: str) -> int:
 def agreement_ending_email_send(*, schema_name: str, agreement_id: int) -> None:
     with schema_context(schema_name):
         agreements.agreement_ending_email(agreement_id=agreement_id)
+
+
+@shared_task
+def lab_decision_email_send(*, schema_name: str, decision_id: int) -> None:
+    from producers.lab import emails
+
+    with schema_context(schema_name):
+        emails.lab_decision_email(decision_id=decision_id)
+
+
+@shared_task
+def lab_product_email_send(*, schema_name: str, request_id: int) -> None:
+    from producers.lab import emails
+
+    with schema_context(schema_name):
+        emails.lab_product_email(request_id=request_id)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from producers import views
 
@@ -39,4 +39,5 @@ urlpatterns = [
     path("categories/", views.category_list, name="category_list"),
     path("categories/<int:category_id>/", views.category_edit, name="category_edit"),
     path("categories/<int:category_id>/supprimer/", views.category_delete, name="category_delete"),
+    path("", include("producers.lab.urls")),
 ]

@@ -17,7 +17,7 @@ from django_tenants.utils import schema_context
 from marketplace.models import SharedProduct, User
 from orders.models import Order, Sale
 from pickup_points.models import PickupPoint
-from producers.models import Producer
+from producers.models import Producer, ProductRequest
 
 DRIVE = "cagette47"
 GROUP = "emplettes"
@@ -60,6 +60,9 @@ def key_pages() -> list[Visit]:
         assert group_sale is not None, "the demo buying group has no open sale"
         claire_farm = Producer.objects.filter(accounts__email="claire@demo.etal").first()
         assert claire_farm is not None, "Claire sells in the buying group too"
+        adopted = ProductRequest.objects.select_related("decision").first()
+        assert adopted is not None, "the demo lab has no adopted proposal"
+        supplier = adopted.producer_id
     shared = SharedProduct.objects.filter(owner__email="claire@demo.etal").order_by("pk").first()
     assert shared is not None, "Claire has no shared catalogue"
     return [
@@ -93,6 +96,21 @@ def key_pages() -> list[Visit]:
                 "commander (tarif solidaire)": f"/ventes/{group_sale.pk}/commander/",
                 "mon tarif": "/mon-tarif/",
                 "mon solde (fonds solidaire)": "/mon-solde/",
+                "le labo (membre)": "/labo/",
+                "proposition du labo": f"/labo/propositions/{adopted.proposal_id}/",
+                "proposer un produit": "/labo/propositions/nouvelle/",
+            },
+        ),
+        Visit(
+            "coordination@emplettes.demo",
+            GROUP,
+            {
+                "le labo (coordination)": "/labo/",
+                "séance du labo": f"/labo/seances/{adopted.decision.session_id}/",
+                "ouvrir une séance du labo": "/labo/seances/nouvelle/",
+                "groupes lab": "/groupes/",
+                "répartition des membres": "/groupes/membres/",
+                "demandes du labo": f"/producteurs/{supplier}/demandes-du-labo/",
             },
         ),
         Visit(

@@ -43,7 +43,12 @@ def vat_breakdown(lines: Iterable[OrderLine], *, base: bool = False) -> list[Vat
 def sale_offers(*, sale: Sale) -> QuerySet[Offer]:
     return (
         Offer.objects.filter(sale=sale)
-        .select_related("producer", "product__category", "product__shared_product")
+        .select_related(
+            "producer",
+            "product__category",
+            "product__shared_product",
+            "product__lab_request__decision__session",
+        )
         .order_by("producer__name", "product__category__position", "name")
     )
 

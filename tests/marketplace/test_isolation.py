@@ -35,7 +35,7 @@ from producers import services as producer_services
 from producers.models import Unit
 from tests.conftest import PASSWORD, text
 from tests.pickup_points.factories import pickup_objects, pickup_state
-from tests.producers.factories import catalogue_ids, catalogue_state
+from tests.producers.factories import catalogue_ids, catalogue_state, lab_ids, lab_state
 
 # Pages any visitor of a collective may open: they show what the directory already shows (name, town,
 # contact), or refuse by themselves (a join the collective's mode refuses, a token of another collective).
@@ -188,6 +188,15 @@ def beta_secrets(beta):
         "code": basket_code(schema_name=beta.collective.schema_name, booking_id=pickup["booking_id"]),
         **catalogue_ids(beta),
     }
+    lab = lab_ids(beta)  # the living lab: its request's URL takes the producer it is addressed to
+    ids.update({key: value for key, value in lab.items() if key != "lab_producer_id"})
+    markers += [
+        "Proposition secrète",
+        "Raison secrète.",
+        "Commentaire secret.",
+        "Lieu secret",
+        "Décision secrète.",
+    ]
     return {"markers": markers, "ids": ids}
 
 
@@ -212,6 +221,7 @@ def _beta_state(beta) -> tuple:
         catalogue_state(beta),
         pickup_state(beta),
         _orders_state(beta),
+        lab_state(beta),
     )
 
 
@@ -265,6 +275,7 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
             "path": "branding/logo.png",
             "code": basket_code(schema_name=alpha.collective.schema_name, booking_id=pickup["booking_id"]),
             **catalogue_ids(alpha),
+            **{key: value for key, value in lab_ids(alpha).items() if key != "lab_producer_id"},
         },
     )
     alpha_catalogue = catalogue_state(alpha)

@@ -106,3 +106,71 @@ def png_header_only(width: int, height: int, name: str = "photo.png") -> io.Byte
     )
     buffer.name = name
     return buffer
+
+
+def lab_ids(cast) -> dict[str, int]:
+    """A living lab in `cast`'s collective: a group, a proposal adopted in a session, its product request
+    to a supplier managed by its producer; the URL ids that point at them."""
+    from django.utils import timezone
+
+    from pickup_points import groups
+    from pickup_points.models import LabGroup
+    from producers.lab import services as lab
+    from producers.models import Outcome
+
+    with tenant_context(cast.collective):
+        group = groups.lab_group_create(name="Groupe secret", kind=LabGroup.Kind.SITE, pickup_point=None)
+        supplier = producer("Fournisseur du labo secret", accounts=[cast.producer])
+        proposal = lab.proposal_create(
+            author=cast.member,
+            group=None,
+            title="Proposition secrète",
+            reason="Raison secrète.",
+            supplier=supplier,
+        )
+        lab.proposal_comment_add(proposal=proposal, author=cast.member, text="Commentaire secret.")
+        session = lab.lab_session_create(
+            group=None,
+            starts_at=timezone.now(),
+            place="Lieu secret",
+            proposals=[proposal],
+            created_by=cast.coordinator,
+        )
+        decision = lab.lab_decision_record(
+            session=session,
+            proposal_id=proposal.pk,
+            outcome=Outcome.ADOPTED,
+            reason="Décision secrète.",
+            decided_by=cast.coordinator,
+        )
+    return {
+        "lab_group_id": group.pk,
+        "proposal_id": proposal.pk,
+        "session_id": session.pk,
+        "request_id": decision.product_request.pk,
+        "lab_producer_id": supplier.pk,
+    }
+
+
+def lab_state(cast) -> tuple:
+    from pickup_points.models import LabGroup, LabGroupMember
+    from producers.models import (
+        LabDecision,
+        LabSession,
+        ProductRequest,
+        Proposal,
+        ProposalComment,
+        ProposalSupport,
+    )
+
+    with tenant_context(cast.collective):
+        return (
+            sorted(LabGroup.objects.values_list("pk", "name")),
+            sorted(LabGroupMember.objects.values_list("user_id", "group_id")),
+            sorted(Proposal.objects.values_list("pk", "title", "status")),
+            ProposalSupport.objects.count(),
+            ProposalComment.objects.count(),
+            sorted(LabSession.objects.values_list("pk", "place")),
+            LabDecision.objects.count(),
+            sorted(ProductRequest.objects.values_list("pk", "product_id")),
+        )

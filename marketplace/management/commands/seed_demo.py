@@ -27,7 +27,12 @@ def _logo(colour: tuple[int, int, int], initials: str) -> ContentFile:
 
 
 # Each tenant app fills the demo collectives with its own data, inside the collective's schema.
-DEMO_SEEDERS = ["producers.demo.seed", "pickup_points.demo.seed", "orders.demo.seed"]
+DEMO_SEEDERS = [
+    "producers.demo.seed",
+    "pickup_points.demo.seed",
+    "producers.lab.demo.seed",
+    "orders.demo.seed",
+]
 # What talks to another server (the local Stripe double) runs after the seeding's transaction, never inside.
 DEMO_CONNECTORS = ["orders.demo.stripe_double_connect"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import Count, Prefetch, Q
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -25,9 +26,13 @@ from orders.models import (
     Refund,
     Sale,
     ShopSettings,
+    SlotWait,
 )
 from orders.sales.selectors import sales_open_or_coming, with_pickup_hours
 from orders.sheets import storage as sheet_storage
+from orders.waiting import services as waiting_services
+from pickup_points.models import PickupSlot
+from pickup_points.signals import slot_freed
 from producers.models import Producer
 
 
@@ -199,3 +204,13 @@ def first_steps(request) -> list[FirstStep]:
 def pending_shared_quantities(product_ids: list[int]) -> dict[int, int]:
     """For producers.shared_catalogue: what this collective's orders hold of these products, not delivered."""
     return shared_pending_quantities(product_ids=product_ids)
+
+
+# Waiting lists (orders.waiting) -----------------------------------------------------------------------------
+
+
+@receiver(slot_freed, sender=PickupSlot, dispatch_uid="orders.slot_freed_offer")
+def offer_freed_place(sender, *, slot_id: int, **kwargs) -> None:
+    """A place freed in a slot with a waiting list is offered to it once the freeing transaction commits."""
+    if SlotWait.objects.filter(slot_id=slot_id, status=SlotWait.Status.WAITING).exists():
+        waiting_services.offer_later(slot_id=slot_id)

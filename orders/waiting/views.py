@@ -46,6 +46,8 @@ def my_waits(request):
 @require_POST
 @role_required(Role.MEMBER)
 def slot_wait_leave(request, wait_id: int):
+    if waiting_selectors.sale_of_wait(wait_id=wait_id, user=request.user) is None:
+        raise Http404
     try:
         waiting_services.slot_wait_leave(wait_id=wait_id, user=request.user)
     except waiting_services.WaitRefused as refusal:
@@ -58,13 +60,15 @@ def slot_wait_leave(request, wait_id: int):
 @require_POST
 @role_required(Role.MEMBER)
 def slot_wait_accept(request, wait_id: int):
+    sale_id = waiting_selectors.sale_of_wait(wait_id=wait_id, user=request.user)
+    if sale_id is None:
+        raise Http404
     try:
         order = checkout_services.slot_wait_accept(wait_id=wait_id, user=request.user)
     except checkout_services.OrderRefused as refusal:
         messages.warning(request, str(refusal))
         return redirect("my_waits")
     if order is None:  # no order yet: the checkout offers the held slot with the rest of the order
-        sale_id = waiting_selectors.sale_of_wait(wait_id=wait_id, user=request.user)
         messages.info(
             request, _("Le créneau vous est réservé : choisissez vos produits puis validez la commande.")
         )

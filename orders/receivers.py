@@ -103,6 +103,16 @@ def export(user: User) -> dict:
             for payment in Payment.objects.filter(recorded_by=user).select_related("order")
         ],
         "order_preferences": {"reminders": preferences.reminders} if preferences else None,
+        "slot_waiting_lists": [
+            {
+                "sale": wait.sale.title,
+                "slot_starts_at": wait.slot.starts_at,
+                "status": str(wait.get_status_display()),
+                "joined_at": wait.joined_at,
+                "offered_until": wait.offered_until,
+            }
+            for wait in SlotWait.objects.filter(user=user).select_related("sale", "slot").order_by("pk")
+        ],
         "price_tier": {
             "name": tier.tier.name,
             "percent": tier.tier.percent,
@@ -114,7 +124,8 @@ def export(user: User) -> dict:
 
 
 def stop(user: User) -> None:
-    """Orders of sales still open are cancelled through the member's own cancel (stock, slot, refund)."""
+    """Orders of sales still open are cancelled through the member's own cancel (stock, slot, refund), and
+    the member leaves the waiting lists."""
     running = [
         order
         for order in Order.objects.filter(user=user, status=Order.Status.PLACED).select_related("sale")
@@ -125,16 +136,20 @@ def stop(user: User) -> None:
             checkout_services.order_cancel(order_id=order.pk, user=user)
         except checkout_services.OrderRefused as refusal:
             raise ErasureRefused(str(refusal)) from refusal
+    # Waiting lists are left (a place held for the member goes to the next in line).
+    for wait_id in SlotWait.objects.filter(user=user, status__in=SlotWait.OPEN).values_list("pk", flat=True):
+        waiting_services.slot_wait_leave(wait_id=wait_id, user=user)
 
 
 def erase(user: User, ghost: User) -> None:
-    """Orders and payments stay for accounting, handed to the anonymous account; preferences and the
-    member's price tier go."""
+    """Orders and payments stay for accounting, handed to the anonymous account; preferences, waiting-list
+    entries and the member's price tier go."""
     Order.objects.filter(user=user).update(user=ghost)
     Payment.objects.filter(recorded_by=user).update(recorded_by=ghost)
     Refund.objects.filter(created_by=user).update(created_by=ghost)
     MemberPreferences.objects.filter(Q(user=user) | Q(user=ghost)).delete()
     MemberTier.objects.filter(Q(user=user) | Q(user=ghost)).delete()  # a self-declaration: it goes
+    SlotWait.objects.filter(user=user).delete()  # nothing accounting needs
 
 
 def purge(now) -> dict:

@@ -93,6 +93,7 @@ def key_pages() -> list[Visit]:
                 "commander (tarif solidaire)": f"/ventes/{group_sale.pk}/commander/",
                 "mon tarif": "/mon-tarif/",
                 "mon solde (fonds solidaire)": "/mon-solde/",
+                "mes listes d'attente (place réservée)": "/mes-listes-attente/",
             },
         ),
         Visit(

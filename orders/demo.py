@@ -26,6 +26,8 @@ from orders.payments import services as payment_services
 from orders.sales import services as sale_services
 from orders.solidarity import services as solidarity_services
 from orders.statements import services as statement_services
+from orders.waiting import services as waiting_services
+from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupPoint
 from producers.models import Producer
 
@@ -179,6 +181,28 @@ def _solidarity_seed(accounts: dict) -> None:
     )
 
 
+def _waiting_list_seed(sale: Sale, slots: list, offers: list, accounts: dict) -> None:
+    """The first slot holds one household (Claire's): Fatou (membre@, her order in the second slot) and Nadia
+    wait for it; Claire cancels, and the freed place is held for Fatou (« Mes listes d'attente »), for a day
+    (never past the closing, two days ahead), then it would go to Nadia."""
+    payment_services.shop_settings_update(
+        payment_methods=ShopSettings.current().payment_methods, wait_hold_minutes=24 * 60
+    )
+    first = slots[0]
+    point_services.slot_update(slot=first, capacity=1)
+    claire = checkout_services.order_place(
+        sale_id=sale.pk,
+        user=accounts["claire@demo.etal"],
+        quantities={offers[0].pk: 1},
+        slot_id=first.pk,
+        payment_method=PaymentMethod.CASH,
+    )
+    for email in ["membre@emplettes.demo", "coordination@emplettes.demo"]:
+        waiting_services.slot_wait_join(slot_id=first.pk, user=accounts[email])
+    checkout_services.order_cancel(order_id=claire.pk, user=accounts["claire@demo.etal"])
+    waiting_services.slot_waits_offer(slot_id=first.pk)  # what the follow-up does (idempotent)
+
+
 def seed(*, collective, accounts: dict) -> None:
     spec = DEMO.get(collective.slug)
     if spec is None or Sale.objects.exists():
@@ -222,5 +246,7 @@ def seed(*, collective, accounts: dict) -> None:
             slot_id=slots[min(1, len(slots) - 1)].pk,
             payment_method=payment,
         )
+    if collective.slug == "emplettes":
+        _waiting_list_seed(sale, slots, offers, accounts)
     schedule = sale_services.schedule_create(points=points[:1], producers=producers, **spec["schedule"])
     sale_services.schedule_sales_create(schedule_id=schedule.pk)

@@ -9,14 +9,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from marketplace.models import Collective, User
 from orders.checkout.selectors import vat_breakdown
-from orders.models import Order, Sale
+from orders.models import Order, Sale, SlotWait
 from orders.sales.selectors import with_pickup_hours
 from pickup_points import basket_codes, calendar
+from pickup_points.services import day_label, slot_label
 from producers.models import Producer
 
 
@@ -134,5 +135,35 @@ def producer_minimum_missed_email(
             subject=_("%(collective)s : minimum de commande non atteint pour « %(sale)s »")
             % {"collective": collective.name, "sale": sale.title},
             template="producer_minimum_missed",
+            context=context,
+        )
+
+
+def slot_wait_email(*, collective: Collective, wait: SlotWait, kind: str) -> None:
+    """To a member on a slot's waiting list: `kind` "offered" (a place is held for them until a time),
+    "expired" (they did not take it in time) or "lapsed" (the sale closed)."""
+    if wait.user.is_erased:
+        return
+    subjects = {
+        "offered": _("%(collective)s : une place s'est libérée pour vous, le %(slot)s"),
+        "expired": _("%(collective)s : la place du %(slot)s est passée au suivant"),
+        "lapsed": _("%(collective)s : la vente est close, fin de la liste d'attente du %(slot)s"),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        start = timezone.localtime(wait.slot.starts_at)
+        slot = f"{day_label(start.date())}, {slot_label(wait.slot)}"
+        context = {
+            "collective": collective,
+            "wait": wait,
+            "kind": kind,
+            "slot": slot,
+            "point": wait.slot.point,
+            "until": wait.offered_until,
+            "waits_url": f"{collective.base_url}/mes-listes-attente/",
+        }
+        _send(
+            to=[wait.user.email],
+            subject=subjects[kind] % {"collective": collective.name, "slot": slot},
+            template=f"slot_wait_{kind}",
             context=context,
         )

@@ -1,7 +1,8 @@
 """The only place that takes row locks for ordering, always in this order:
 
     sale → offers (ascending pk) → central stocks of shared products (ascending pk, marketplace.locks)
-    → slots (ascending pk, pickup_points.locks) → order → payments (ascending pk)
+    → slots (ascending pk, pickup_points.locks) → waiting-list entries of a slot (orders.waiting)
+    → order → payments (ascending pk)
     → the member's account (ledger) → the solidarity fund → the distribution's basket counter
     (pickup_points.locks.basket_book)
 
@@ -18,6 +19,11 @@ them), then takes what others compete for, as late as it can: the offers' stock,
 its very last statement, the distribution's basket counter (pickup_points.locks.basket_book), so that
 checkouts of one sale wait on one another only for what they really share, and on the counter only for one
 statement and the commit.
+
+Waiting lists (orders.waiting): an entry of a slot's list moves only by conditional UPDATEs taken while
+that slot's row is locked (offering, expiring, declining, lapsing and accepting a held place all lock the
+slot first), so the places a slot frees go to its list one at a time, in line order, each to one member.
+Only leaving a list while still waiting (no place held) touches an entry without its slot.
 
 Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
 (a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),
@@ -50,6 +56,7 @@ from orders.models import (
     Sale,
     Sheet,
     SheetBuild,
+    SlotWait,
     SolidarityFund,
     Statement,
     StripeReversal,
@@ -74,17 +81,22 @@ _SALE_SHARE_FOR_MEMBER = f"""
         WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s
     ) AS member_has_order,
     (SELECT t.id {_MEMBER_TIER}) AS member_tier_id,
-    (SELECT t.percent {_MEMBER_TIER}) AS member_tier_percent
+    (SELECT t.percent {_MEMBER_TIER}) AS member_tier_percent,
+    EXISTS (
+        SELECT 1 FROM {SlotWait._meta.db_table} w
+        WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
+    ) AS member_waits
     FROM {Sale._meta.db_table} s WHERE s.id = %(sale)s FOR SHARE OF s
 """  # noqa: S608 - the models' tables
 
 
 def sale_share_for_member(sale_id: int, user_id: int) -> Sale | None:
     """The sale FOR SHARE, as sale_share, with `member_has_order` (whether the member already has an order
-    placed in it) and the member's active price tier (`member_tier_id`, `member_tier_percent`: None for the
-    base price), read in the same statement."""
+    placed in it), whether they are on one of its waiting lists (`member_waits`) and the member's active
+    price tier (`member_tier_id`, `member_tier_percent`: None for the base price), in the same statement."""
     query = Sale.objects.raw(
-        _SALE_SHARE_FOR_MEMBER, {"user": user_id, "placed": Order.Status.PLACED, "sale": sale_id}
+        _SALE_SHARE_FOR_MEMBER,
+        {"user": user_id, "placed": Order.Status.PLACED, "sale": sale_id, "open": list(SlotWait.OPEN)},
     )
     return next(iter(query), None)
 

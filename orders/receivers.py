@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import Count, Prefetch, Q
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -30,10 +31,14 @@ from orders.models import (
     Refund,
     Sale,
     ShopSettings,
+    SlotWait,
     Transfer,
 )
 from orders.sales.selectors import sales_open_or_coming, with_pickup_hours
 from orders.sheets import storage as sheet_storage
+from orders.waiting import services as waiting_services
+from pickup_points.models import PickupSlot
+from pickup_points.signals import slot_freed
 from producers.models import Producer
 
 
@@ -104,6 +109,16 @@ def export(user: User) -> dict:
             for payment in Payment.objects.filter(recorded_by=user).select_related("order")
         ],
         "order_preferences": {"reminders": preferences.reminders} if preferences else None,
+        "slot_waiting_lists": [
+            {
+                "sale": wait.sale.title,
+                "slot_starts_at": wait.slot.starts_at,
+                "status": str(wait.get_status_display()),
+                "joined_at": wait.joined_at,
+                "offered_until": wait.offered_until,
+            }
+            for wait in SlotWait.objects.filter(user=user).select_related("sale", "slot").order_by("pk")
+        ],
         "price_tier": {
             "name": tier.tier.name,
             "percent": tier.tier.percent,
@@ -115,7 +130,8 @@ def export(user: User) -> dict:
 
 
 def stop(user: User) -> None:
-    """Orders of sales still open are cancelled through the member's own cancel (stock, slot, refund)."""
+    """Orders of sales still open are cancelled through the member's own cancel (stock, slot, refund), and
+    the member leaves the waiting lists."""
     running = [
         order
         for order in Order.objects.filter(user=user, status=Order.Status.PLACED).select_related("sale")
@@ -126,11 +142,14 @@ def stop(user: User) -> None:
             checkout_services.order_cancel(order_id=order.pk, user=user)
         except checkout_services.OrderRefused as refusal:
             raise ErasureRefused(str(refusal)) from refusal
+    # Waiting lists are left (a place held for the member goes to the next in line).
+    for wait_id in SlotWait.objects.filter(user=user, status__in=SlotWait.OPEN).values_list("pk", flat=True):
+        waiting_services.slot_wait_leave(wait_id=wait_id, user=user)
 
 
 def erase(user: User, ghost: User) -> None:
-    """Orders and payments stay for accounting, handed to the anonymous account; preferences and the
-    member's price tier go."""
+    """Orders and payments stay for accounting, handed to the anonymous account; preferences, waiting-list
+    entries and the member's price tier go."""
     Order.objects.filter(user=user).update(user=ghost)
     Payment.objects.filter(recorded_by=user).update(recorded_by=ghost)
     Refund.objects.filter(created_by=user).update(created_by=ghost)
@@ -145,6 +164,7 @@ def erase(user: User, ghost: User) -> None:
     Transfer.objects.filter(created_by=user).update(created_by=ghost)
     MemberPreferences.objects.filter(Q(user=user) | Q(user=ghost)).delete()
     MemberTier.objects.filter(Q(user=user) | Q(user=ghost)).delete()  # a self-declaration: it goes
+    SlotWait.objects.filter(user=user).delete()  # nothing accounting needs
 
 
 def purge(now) -> dict:
@@ -214,3 +234,13 @@ def first_steps(request) -> list[FirstStep]:
 def pending_shared_quantities(product_ids: list[int]) -> dict[int, int]:
     """For producers.shared_catalogue: what this collective's orders hold of these products, not delivered."""
     return shared_pending_quantities(product_ids=product_ids)
+
+
+# Waiting lists (orders.waiting) -----------------------------------------------------------------------------
+
+
+@receiver(slot_freed, sender=PickupSlot, dispatch_uid="orders.slot_freed_offer")
+def offer_freed_place(sender, *, slot_id: int, **kwargs) -> None:
+    """A place freed in a slot with a waiting list is offered to it once the freeing transaction commits."""
+    if SlotWait.objects.filter(slot_id=slot_id, status=SlotWait.Status.WAITING).exists():
+        waiting_services.offer_later(slot_id=slot_id)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("orders.statements.urls")),
     path("", include("orders.cashbox.urls")),
     path("", include("orders.solidarity.urls")),
+    path("", include("orders.waiting.urls")),
 ]

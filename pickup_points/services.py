@@ -32,6 +32,7 @@ from pickup_points.models import (
     SlotBooking,
     Weekday,
 )
+from pickup_points.signals import slot_freed
 
 # (weekday 0-6, starts at, ends at), wall-clock times of the collective's time zone.
 HoursRange = tuple[int, time, time]
@@ -441,6 +442,7 @@ def slot_add(
 def slot_update(*, slot: PickupSlot, capacity: int | None = None, is_open: bool | None = None) -> PickupSlot:
     """Change one slot's capacity or open/close it. Existing bookings always stay, even above capacity."""
     locked = locks.slot_lock(slot.pk)
+    free_before = locked.remaining if locked.is_open else 0
     if capacity is not None:
         if capacity < 1:
             raise ValidationError(
@@ -457,6 +459,8 @@ def slot_update(*, slot: PickupSlot, capacity: int | None = None, is_open: bool 
     locked.full_clean()
     # Only these two columns: `reserved` moves through its own conditional updates.
     locked.save(update_fields=["capacity", "is_open"])
+    if (locked.remaining if locked.is_open else 0) > free_before:
+        slot_freed.send(sender=PickupSlot, slot_id=locked.pk)
     return locked
 
 
@@ -568,6 +572,7 @@ def slot_release(*, booking: SlotBooking) -> None:
     freed = PickupSlot.objects.filter(pk=booking.slot_id, reserved__gt=0).update(reserved=F("reserved") - 1)
     if freed != 1:
         raise RuntimeError(f"slot {booking.slot_id}: booking counter out of step")
+    slot_freed.send(sender=PickupSlot, slot_id=booking.slot_id)
 
 
 @transaction.atomic

@@ -97,6 +97,7 @@ def key_pages() -> list[Visit]:
                 "mon tarif": "/mon-tarif/",
                 "mon solde (fonds solidaire)": "/mon-solde/",
                 "le labo (membre)": "/labo/",
+                "mes listes d'attente (place réservée)": "/mes-listes-attente/",
                 "proposition du labo": f"/labo/propositions/{adopted.proposal_id}/",
                 "proposer un produit": "/labo/propositions/nouvelle/",
             },

@@ -29,9 +29,11 @@ from orders.models import (
     PriceTier,
     Sale,
     ShopSettings,
+    SlotWait,
 )
 from orders.payments import balance as balances
 from orders.payments import services as payment_services
+from orders.waiting import services as waiting_services
 from pickup_points import locks as point_locks
 from pickup_points import services as point_services
 from pickup_points.models import PickupSlot, SlotBooking
@@ -220,12 +222,21 @@ def _slot_refusal(refusal: point_services.BookingRefused) -> OrderRefused:
     return OrderRefused(str(refusal))
 
 
-def _take_slot(sale: Sale, slot_id: int, user: User) -> PickupSlot:
-    """A place in a slot of the sale's distribution (one conditional UPDATE); its booking is written last."""
+def _take_slot(sale: Sale, slot_id: int, user: User, *, waits: bool = True) -> PickupSlot:
+    """A place in a slot of the sale's distribution (one conditional UPDATE), or the place held there for the
+    member by its waiting list; its booking is written last. `waits`: whether the member may be on one of the
+    sale's waiting lists (False spares the look-up)."""
+    if waits:
+        held = waiting_services.hold_take(slot_id=slot_id, user=user, distribution_id=sale.distribution_id)
+        if held is not None:
+            return held
     try:
-        return point_services.slot_take(slot_id=slot_id, user=user, distribution_id=sale.distribution_id)
+        slot = point_services.slot_take(slot_id=slot_id, user=user, distribution_id=sale.distribution_id)
     except point_services.BookingRefused as refusal:
         raise _slot_refusal(refusal) from refusal
+    if waits:
+        waiting_services.waits_end_booked(slot_id=slot_id, user=user)
+    return slot
 
 
 def _duplicate_refusal(error: IntegrityError) -> OrderRefused | None:
@@ -313,7 +324,7 @@ def order_place(
     order_event(order=order, kind=OrderEvent.Kind.PLACED)
     _notify(order, "placed")
     _move_stock(offers, wanted)
-    slot = _take_slot(sale, slot_id, user)
+    slot = _take_slot(sale, slot_id, user, waits=sale.member_waits)
     order.booking = point_locks.basket_book(slot=slot, user_id=user.pk)
     order.basket_number = order.booking.basket_number
     Order.objects.filter(pk=order.pk).update(
@@ -400,6 +411,27 @@ def order_update(
         order.basket_number = order.booking.basket_number
         Order.objects.filter(pk=order.pk).update(booking=order.booking, basket_number=order.basket_number)
     return order
+
+
+@transaction.atomic
+def slot_wait_accept(*, wait_id: int, user: User) -> Order | None:
+    """Take the place held for the member by a waiting list, in one step: their order of the sale moves to
+    that slot (nothing else changes). None when they have no order in the sale yet: the checkout then takes
+    the held slot with the rest of the order."""
+    wait = SlotWait.objects.filter(pk=wait_id, user=user).first()
+    if wait is None or wait.status != SlotWait.Status.OFFERED:
+        raise OrderRefused(_("Cette place ne vous est plus réservée."))
+    order = Order.objects.filter(sale_id=wait.sale_id, user=user, status=Order.Status.PLACED).first()
+    if order is None:
+        return None
+    return order_update(
+        order_id=order.pk,
+        user=user,
+        quantities=dict(order.lines.values_list("offer_id", "quantity")),
+        slot_id=wait.slot_id,
+        payment_method=order.payment_method,
+        seen_updated_at=order.updated_at,
+    )
 
 
 @transaction.atomic

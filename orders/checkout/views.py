@@ -30,6 +30,7 @@ from orders.payments import services as payment_services
 from orders.payments.views import checkout_redirect
 from orders.payments.wording import cart_card_notice, money_facts, order_card_notice
 from orders.sales.selectors import with_pickup_hours
+from orders.waiting import selectors as waiting_selectors
 from pickup_points import basket_codes, calendar
 
 
@@ -174,6 +175,10 @@ def sale_checkout(request, sale_id: int):
     initial = {}
     if order and order.booking_id:
         initial = {"slot": order.booking.slot_id, "payment_method": order.payment_method}
+    waits = waiting_selectors.member_slot_waits(sale=sale, user=request.user) if slots is not None else {}
+    held = [slot_id for slot_id, wait in waits.items() if wait.is_offered]
+    if held and not order:
+        initial["slot"] = held[0]  # the place a waiting list holds for them
     form = CheckoutForm(
         request.POST or None,
         initial=initial,
@@ -220,6 +225,9 @@ def sale_checkout(request, sale_id: int):
             return redirect("order_detail", order_id=placed.pk)
     if request.method == "POST":
         form.slots = list(checkout_selectors.sale_slots(sale=sale))  # the places as they are now
+        waits = waiting_selectors.member_slot_waits(sale=sale, user=request.user)
+    for slot in form.slots:
+        slot.my_wait = waits.get(slot.pk)
     prices = _checkout_pricing(request, sale, quantities)
     form.data = form.data.copy() if form.is_bound else form.data
     if form.is_bound:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from marketplace import clock, locks
 from marketplace.models import FollowUp
-from orders.models import MonthlyStatement, Order, PaymentStatus, RecurringSchedule, Sale
+from orders.models import MonthlyStatement, Order, PaymentStatus, RecurringSchedule, Sale, SlotWait
 from orders.statements import services as statement_services
 from producers import agreements
 
@@ -45,6 +45,11 @@ def _holds() -> datetime | None:
     return Order.objects.filter(
         status=Order.Status.PLACED, payment_status=PaymentStatus.AWAITING, hold_until__isnull=False
     ).aggregate(at=Min("hold_until"))["at"]
+
+
+def _wait_offers() -> datetime | None:
+    """A place held for a member by a waiting list goes to the next in line when its hold ends."""
+    return SlotWait.objects.filter(status=SlotWait.Status.OFFERED).aggregate(at=Min("offered_until"))["at"]
 
 
 def _statements(now: datetime) -> datetime | None:
@@ -91,6 +96,7 @@ def collective_next_due(*, now: datetime | None = None) -> datetime | None:
     moments = [
         *_sales(now),
         _holds(),
+        _wait_offers(),
         _statements(now),
         _months(now),
         _schedules(now),

@@ -44,6 +44,7 @@ from orders.models import (
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
 from orders.statements import services as statement_services
+from orders.waiting import services as waiting_services
 from pickup_points import services as point_services
 from producers import agreements
 from producers.models import Producer
@@ -277,6 +278,7 @@ def sale_close(*, sale_id: int, now: datetime | None = None) -> bool:
     _unpaid_release(sale)
     _minimums_enforce(sale, now)
     fund.sale_support_collect(sale_id=sale.pk)  # the support surplus of frozen orders enters the fund
+    waiting_services.sale_waits_lapse(sale=sale, now=now)
     on_sale_closed(sale)
     return True
 
@@ -379,6 +381,8 @@ def due_sales_process(*, now: datetime | None = None) -> dict[str, int]:
         ),
     }
     done = {"released": unpaid_orders_release(now=now)}
+    done["waits_expired"] = waiting_services.offers_expire(now=now)
+    done["waits_offered"] = waiting_services.free_places_offer(now=now)
     for name, (job, sales) in due.items():
         done[name] = 0
         for sale_id in sales.order_by("closes_at", "pk").values_list("pk", flat=True):

@@ -32,6 +32,7 @@ from orders.models.statements import (
     StatementRun,
     Transfer,
 )
+from orders.models.waiting import SlotWait
 
 __all__ = [
     "CardTopUp",
@@ -66,6 +67,7 @@ __all__ = [
     "SheetBuild",
     "SheetPart",
     "ShopSettings",
+    "SlotWait",
     "SolidarityFund",
     "Statement",
     "StatementLine",

@@ -63,6 +63,16 @@ class ShopSettings(models.Model):
         help_text=_("Une commande non payée dans ce délai est annulée : produits et créneau sont libérés."),
     )
 
+    wait_hold_minutes = models.PositiveSmallIntegerField(
+        _("délai pour accepter une place de liste d'attente (minutes)"),
+        default=120,
+        validators=[MinValueValidator(15), MaxValueValidator(72 * 60)],
+        help_text=_(
+            "Une place libérée est réservée ce temps-là au premier de la liste d'attente (jamais au-delà "
+            "de la clôture), puis proposée au suivant."
+        ),
+    )
+
     credit_allowed = models.BooleanField(
         _("avoirs et versements d'avance"),
         default=False,

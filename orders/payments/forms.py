@@ -74,6 +74,17 @@ class PaymentSettingsForm(forms.Form):
         help_text=_("Passé ce délai, une commande non payée est annulée : produits et créneau sont libérés."),
         error_messages={"min_value": _("5 minutes au moins."), "max_value": _("24 heures au plus.")},
     )
+    wait_hold_minutes = forms.IntegerField(
+        label=_("Délai pour prendre une place de liste d'attente (minutes)"),
+        required=False,
+        min_value=15,
+        max_value=72 * 60,
+        help_text=_(
+            "Une place libérée dans un créneau complet est réservée ce temps-là au premier de la liste "
+            "d'attente (jamais au-delà de la clôture), puis proposée au suivant."
+        ),
+        error_messages={"min_value": _("15 minutes au moins."), "max_value": _("72 heures au plus.")},
+    )
 
     def __init__(self, *args, card_ready: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -759,6 +759,7 @@ def shop_settings_update(
     payment_methods: Iterable[str],
     weight_margin_percent: int | None = None,
     card_hold_minutes: int | None = None,
+    wait_hold_minutes: int | None = None,
     credit_allowed: bool | None = None,
     credit_overdraft: Decimal | None = None,
 ) -> ShopSettings:
@@ -775,6 +776,8 @@ def shop_settings_update(
         settings_row.weight_margin_percent = weight_margin_percent
     if card_hold_minutes is not None:
         settings_row.card_hold_minutes = card_hold_minutes
+    if wait_hold_minutes is not None:
+        settings_row.wait_hold_minutes = wait_hold_minutes
     if credit_allowed is not None:
         settings_row.credit_allowed = credit_allowed
     if credit_overdraft is not None:

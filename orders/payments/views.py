@@ -39,6 +39,7 @@ def payment_settings(request):
         "payment_methods": current.payment_methods,
         "weight_margin_percent": current.weight_margin_percent,
         "card_hold_minutes": current.card_hold_minutes,
+        "wait_hold_minutes": current.wait_hold_minutes,
         "credit_allowed": current.credit_allowed,
         "credit_overdraft": current.credit_overdraft,
     }

@@ -38,6 +38,7 @@ from orders.sales.forms import (
     add_service_errors,
 )
 from orders.sales.recurrence import MonthlyRule, WeeklyRule
+from orders.waiting import selectors as waiting_selectors
 from pickup_points.models import Weekday
 from producers.models import Product
 
@@ -301,6 +302,7 @@ def sale_orders(request, sale_id: int):
         "per_producer": list(sale_selectors.sale_totals_per_producer(sale=sale)),
         "placed_count": summary["count"],
         "grand_total": summary["total"] or 0,
+        "waits": waiting_selectors.sale_wait_counts(sale=sale),
         "query_string": request.GET.urlencode(),
     }
     return render(request, "orders/coordinator/sale_orders.html", context)

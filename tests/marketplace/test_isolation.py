@@ -23,6 +23,7 @@ from orders.models import (
     RecurringSchedule,
     Sale,
     Sheet,
+    SlotWait,
     Statement,
     Transfer,
     VoucherIssuer,
@@ -126,6 +127,8 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         monthly = MonthlyStatement(producer=farm, month=timezone.localdate().replace(day=1))
         monthly.file.save("mois.pdf", ContentFile(b"%PDF-1.4 private"), save=True)
         issuer = VoucherIssuer.objects.create(name=f"CCAS de {title}")  # orders.cashbox
+        # A member on a slot's waiting list (orders.waiting), the slot taken as full.
+        wait = SlotWait.objects.create(sale=sale, slot=sale.distribution.slots.last(), user=cast.coordinator)
     return {
         "issuer_id": issuer.pk,
         "statement_id": statement.pk,
@@ -136,6 +139,7 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         "line_id": line_id,
         "schedule_id": schedule.pk,
         "sheet_id": sheet.pk,
+        "wait_id": wait.pk,
     }
 
 

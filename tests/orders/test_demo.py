@@ -27,7 +27,10 @@ def test_demo_sales(browse, media_root):
             assert len(open_sales) == 1
             sale = open_sales[0]
             assert sale.offers.count() >= 5 and sale.distribution.slots.exists()
-            assert list(Order.objects.values_list("payment_method", flat=True)) == [payment]
+            placed = Order.objects.filter(
+                status=Order.Status.PLACED
+            )  # the buying group's has a cancelled one
+            assert list(placed.values_list("payment_method", flat=True)) == [payment]
             assert RecurringSchedule.objects.get().kind == kind
             assert Sale.objects.filter(schedule__isnull=False).exists()
         home = text(browse(f"{slug}.localhost").get("/"))
@@ -48,7 +51,7 @@ def test_demo_buying_group_has_solidarity_prices(browse, media_root):
             "de base",
             "de soutien",
         ]
-        order = Order.objects.get()
+        order = Order.objects.get(status=Order.Status.PLACED)
         assert order.tier_percent == -30 and order.total < sum(line.base_amount for line in order.lines.all())
         basket = LedgerEntry.objects.get(account="fund", kind=LedgerEntry.Kind.SUSPENDED_BASKET)
         assert basket.user.email == "claire@demo.etal"
@@ -82,3 +85,23 @@ def test_demo_claire_sells_in_both_collectives_from_one_catalogue_and_one_stock(
     assert "La cagette collective 47 · Drive de la semaine" in page
     assert "Emplettes et Cagettes · Bon de commande du mois" in page
     assert "Crottin frais 2 × pièce" in page
+
+
+def test_demo_buying_group_has_a_waiting_list_that_gave_a_freed_place_to_its_first_member(browse, media_root):
+    """Claire cancelled her order in a full slot: the place is held for Fatou, first in line; Nadia waits."""
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    fatou = text(
+        browse("emplettes.localhost", User.objects.get(email="membre@emplettes.demo")).get(
+            "/mes-listes-attente/"
+        )
+    )
+    assert (
+        "Une place s'est libérée : elle vous est réservée jusqu'au" in fatou
+        and "Prendre cette place" in fatou
+    )
+    nadia = browse("emplettes.localhost", User.objects.get(email="coordination@emplettes.demo"))
+    assert "Vous êtes le premier de la liste." in text(nadia.get("/mes-listes-attente/"))
+    with tenant_context(Collective.objects.get(slug="emplettes")):
+        sale_id = Sale.objects.filter(closed_at__isnull=True, schedule__isnull=True).get().pk
+    orders_page = text(nadia.get(f"/ventes/{sale_id}/commandes/"))
+    assert "Listes d'attente : 1 en attente, 1 place(s) réservée(s) en cours d'offre" in orders_page

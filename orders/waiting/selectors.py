@@ -1,0 +1,64 @@
+"""Reads of the waiting lists: a member's own entries with their place in line, the checkout's marks, the
+coordinator's counts. A member never sees who else waits, only how many are before them."""
+
+from __future__ import annotations
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from orders.models import Sale, SlotWait
+from pickup_points.models import PickupSlot
+
+
+def wait_for_email(*, wait_id: int) -> SlotWait:
+    return SlotWait.objects.select_related("sale", "slot__point").get(pk=wait_id)
+
+
+def _ahead() -> Subquery:
+    """How many wait before the entry in its slot's line."""
+    before = (
+        SlotWait.objects.filter(slot_id=OuterRef("slot_id"), status=SlotWait.Status.WAITING)
+        .filter(
+            Q(joined_at__lt=OuterRef("joined_at")) | Q(joined_at=OuterRef("joined_at"), pk__lt=OuterRef("pk"))
+        )
+        .order_by()
+        .values("slot_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(before, output_field=IntegerField()), 0)
+
+
+def waits_of_member(*, user) -> QuerySet[SlotWait]:
+    """The member's entries of sales not closed yet, and the last ones ended there (one query)."""
+    return (
+        SlotWait.objects.filter(user=user, sale__closed_at__isnull=True)
+        .select_related("sale", "slot__point")
+        .annotate(ahead=_ahead())
+        .order_by("slot__starts_at", "-joined_at")
+    )
+
+
+def member_slot_waits(*, sale: Sale, user) -> dict[int, SlotWait]:
+    """Slot id → the member's open entry there, for the checkout's slot list."""
+    return {
+        wait.slot_id: wait
+        for wait in SlotWait.objects.filter(sale=sale, user=user, status__in=SlotWait.OPEN).order_by("pk")
+    }
+
+
+def sale_wait_counts(*, sale: Sale) -> dict[str, int]:
+    """How many wait, how many have a place held, on how many slots (the coordinator's line)."""
+    return SlotWait.objects.filter(sale=sale, status__in=SlotWait.OPEN).aggregate(
+        waiting=Count("pk", filter=Q(status=SlotWait.Status.WAITING)),
+        offered=Count("pk", filter=Q(status=SlotWait.Status.OFFERED)),
+        slots=Count("slot_id", distinct=True),
+    )
+
+
+def slot_exists(*, slot_id: int) -> bool:
+    return PickupSlot.objects.filter(pk=slot_id).exists()
+
+
+def sale_of_wait(*, wait_id: int, user) -> int | None:
+    return SlotWait.objects.filter(pk=wait_id, user=user).values_list("sale_id", flat=True).first()

@@ -226,8 +226,8 @@ class PointProposalForm(forms.ModelForm):
                 "Son numéro, par ex. 47 : les collectifs de ce département reçoivent la proposition."
             ),
             "contact_email": _(
-                "Le collectif qui accepte vous donne accès à votre point avec cette adresse. Vos coordonnées ne "
-                "sont montrées qu'aux coordinateur·rices des collectifs du département."
+                "Le collectif qui accepte vous donne accès à votre point avec cette adresse. Vos coordonnées "
+                "ne sont montrées qu'aux coordinateur·rices des collectifs du département."
             ),
         }
 

@@ -1,5 +1,5 @@
 """« Proposer un point de retrait » on the public site: a town hall or a social centre offers a place to the
-collectives of its department (marketplace.point_proposals). No account is needed; rate-limited per address."""
+collectives of its department (marketplace.point_proposals). No account needed; rate-limited per address."""
 
 from __future__ import annotations
 

@@ -187,7 +187,9 @@ def seed(*, collective, accounts: dict) -> None:
             for email in point_spec["staff"]:
                 services.point_staff_add(collective=collective, point=point, user=accounts[email])
         points.append(point)
-    _proposals_seed(collective=collective, accounts=accounts)  # after the demo's own points: theirs come first
+    _proposals_seed(
+        collective=collective, accounts=accounts
+    )  # after the demo's own points: theirs come first
     if Distribution.objects.filter(date__gte=timezone.localdate()).exists():
         return
     distribution = services.distribution_create(

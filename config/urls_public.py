@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from marketplace.health import OperatorHealthView
-from marketplace.views import media, public
+from marketplace.views import media, point_proposals, public
 from orders.payments.views import stripe_webhook
 from orders.statements import views as statement_views
 from producers import shared_views
@@ -12,6 +12,14 @@ urlpatterns = [
     path("", public.directory, name="home"),
     path("collectifs/nouveau/", public.collective_create, name="collective_create"),
     path("mes-collectifs/", public.my_collectives, name="my_collectives"),
+    path(
+        "proposer-un-point-de-retrait/", point_proposals.point_proposal_create, name="point_proposal_create"
+    ),
+    path(
+        "proposer-un-point-de-retrait/merci/",
+        point_proposals.point_proposal_thanks,
+        name="point_proposal_thanks",
+    ),
     path("mon-catalogue/", shared_views.shared_catalogue_page, name="shared_catalogue"),
     path("mon-catalogue/mettre-en-commun/", shared_views.shared_product_share, name="shared_product_share"),
     path("mon-catalogue/<int:shared_id>/", shared_views.shared_product_edit, name="shared_product_edit"),

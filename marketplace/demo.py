@@ -56,6 +56,14 @@ ACCOUNTS = [
     ("producteur@cagette47.demo", "Jean", "Laborde", "06 10 00 00 02", {"cagette47": ["producer"]}),
     ("mairie@cagette47.demo", "Sophie", "Mairie-d'Agen", "05 53 00 00 02", {"cagette47": ["point_staff"]}),
     ("membre@cagette47.demo", "Karim", "Benali", "06 10 00 00 03", {"cagette47": ["member"]}),
+    # The town hall whose proposed point cagette47 accepted (pickup_points.demo): staff of that point only.
+    (
+        "secretariat@mairie-boe.demo",
+        "Annie",
+        "Secrétariat-de-Boé",
+        "05 53 00 00 12",
+        {"cagette47": ["point_staff"]},
+    ),
     (
         "coordination@emplettes.demo",
         "Nadia",

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import images
-from marketplace.models import Collective, Role
+from marketplace.models import Collective, PointProposal, Role
 
 
 class SignupExtraForm(forms.Form):
@@ -159,3 +159,83 @@ class AccountDeleteForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("Ce mot de passe n'est pas le bon."))
         return password
+
+
+WEEKDAY_CHOICES = [
+    ("", _("— pas de jour fixe —")),
+    (0, _("lundi")),
+    (1, _("mardi")),
+    (2, _("mercredi")),
+    (3, _("jeudi")),
+    (4, _("vendredi")),
+    (5, _("samedi")),
+    (6, _("dimanche")),
+]
+
+
+class PointProposalForm(forms.ModelForm):
+    """« Proposer un point de retrait » on the public site; no account needed."""
+
+    weekday = forms.TypedChoiceField(
+        label=_("Jour de distribution habituel (facultatif)"),
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    class Meta:
+        model = PointProposal
+        fields = [
+            "kind",
+            "place_name",
+            "address",
+            "postcode",
+            "town",
+            "department",
+            "hours_text",
+            "weekday",
+            "starts_at",
+            "ends_at",
+            "capacity",
+            "access_instructions",
+            "rules",
+            "contact_name",
+            "contact_role",
+            "contact_email",
+            "contact_phone",
+        ]
+        labels = {
+            "starts_at": _("De (facultatif)"),
+            "ends_at": _("À (facultatif)"),
+        }
+        widgets = {
+            "kind": forms.RadioSelect,
+            "starts_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "ends_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "capacity": forms.NumberInput(attrs={"min": 1, "max": 500}),
+            "access_instructions": forms.Textarea(attrs={"rows": 3}),
+            "rules": forms.Textarea(attrs={"rows": 3}),
+            "postcode": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
+            "contact_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "contact_email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "contact_phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        }
+        help_texts = {
+            "department": _(
+                "Son numéro, par ex. 47 : les collectifs de ce département reçoivent la proposition."
+            ),
+            "contact_email": _(
+                "Le collectif qui accepte vous donne accès à votre point avec cette adresse. Vos coordonnées "
+                "ne sont montrées qu'aux coordinateur·rices des collectifs du département."
+            ),
+        }
+
+    def clean_department(self) -> str:
+        return self.cleaned_data["department"].strip().upper()
+
+    def clean_capacity(self) -> int:
+        capacity = self.cleaned_data["capacity"]
+        if capacity is not None and not 1 <= capacity <= 500:
+            raise forms.ValidationError(_("Indiquez entre 1 et 500 foyers par créneau."))
+        return capacity

@@ -1,6 +1,7 @@
 """The only place that takes row locks in the shared app (accounts, memberships, invitations), in this order:
 
     account → invitation → coordinators' memberships (ascending pk) → one membership
+    a proposed pickup point (point_proposal_lock) → then, in the accepting collective, as above
     and, anywhere in a transaction, the collective's clock (advisory; its exclusive holder never waits)
     shared products' central stocks (ascending pk), taken after a collective's sale offers (orders.locks)
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from marketplace.models import Collective, Invitation, Membership, Role, SharedProduct, User
+from marketplace.models import Collective, Invitation, Membership, PointProposal, Role, SharedProduct, User
 
 
 def shared_products_lock(ids) -> dict[int, SharedProduct]:
@@ -70,3 +71,9 @@ def clock_try_lock(schema_name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [_clock_key(schema_name)])
         return bool(cursor.fetchone()[0])
+
+
+def point_proposal_lock(proposal_id: int) -> PointProposal | None:
+    """A proposed pickup point being accepted or declined: two collectives accepting at once take turns,
+    and the second one finds it accepted. Taken before anything of the accepting collective's schema."""
+    return PointProposal.objects.select_for_update().filter(pk=proposal_id).first()

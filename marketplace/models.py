@@ -9,9 +9,10 @@ import unicodedata
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -516,3 +517,97 @@ class SharedListing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shared_product_id} @ {self.collective_id}"
+
+
+class PointProposal(models.Model):
+    """A place offered on the public site (« Proposer un point de retrait ») by a town hall, a social centre
+    or an association. Public schema: it belongs to no collective until one of its department accepts it
+    (pickup_points.proposals), which creates the pickup point in its own schema. The contact is personal
+    data: shown only to that department's coordinators, deleted with the proposal (see personal_data)."""
+
+    class Kind(models.TextChoices):
+        MAIRIE = "mairie", _("Mairie")
+        SOCIAL_CENTRE = "social_centre", _("Centre social")
+        ASSOCIATION = "association", _("Association")
+        OTHER = "other", _("Autre lieu public")
+
+    kind = models.CharField(_("vous êtes"), max_length=20, choices=Kind.choices, default=Kind.MAIRIE)
+    place_name = models.CharField(_("nom du lieu"), max_length=120)
+    address = models.CharField(_("adresse"), max_length=200)
+    postcode = models.CharField(
+        _("code postal"),
+        max_length=5,
+        validators=[RegexValidator(r"^\d{5}$", _("Un code postal a 5 chiffres, par ex. 47000."))],
+    )
+    town = models.CharField(_("commune"), max_length=120)
+    department = models.CharField(_("département"), max_length=3, validators=[validate_department])
+    hours_text = models.CharField(
+        _("jours et horaires proposés"),
+        max_length=300,
+        help_text=_("Par ex. « le vendredi de 17 h à 19 h, sauf pendant les vacances d'août »."),
+    )
+    # The same hours, structured (one weekday, one range), when the place gives them: the point created on
+    # acceptance gets them as its distribution hours (pickup_points.OpeningHours).
+    weekday = models.PositiveSmallIntegerField(_("jour de distribution"), null=True, blank=True)
+    starts_at = models.TimeField(_("de"), null=True, blank=True)
+    ends_at = models.TimeField(_("à"), null=True, blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        _("foyers par créneau de 15 minutes"),
+        help_text=_("Combien de foyers le lieu peut accueillir en même temps, sans file d'attente."),
+    )
+    access_instructions = models.TextField(
+        _("accès au lieu"), max_length=2000, blank=True, help_text=_("Entrée, étage, stationnement…")
+    )
+    rules = models.TextField(
+        _("règles sanitaires et consignes du lieu"),
+        max_length=2000,
+        blank=True,
+        help_text=_("Masque, gel, sens de circulation, nombre de personnes dans la salle…"),
+    )
+    contact_name = models.CharField(_("nom et prénom"), max_length=120)
+    contact_role = models.CharField(
+        _("fonction"), max_length=120, help_text=_("Par ex. secrétaire de mairie, adjoint·e au maire.")
+    )
+    contact_email = models.EmailField(_("adresse e-mail"))
+    contact_phone = models.CharField(_("téléphone"), max_length=30)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The collectives that said no: the proposal leaves their list (and stays open for the others).
+    declined_by = ArrayField(models.PositiveIntegerField(), default=list, blank=True, editable=False)
+    accepted_by = models.ForeignKey(
+        Collective, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    point_id = models.PositiveIntegerField(null=True, blank=True, editable=False)  # in accepted_by's schema
+
+    class Meta:
+        verbose_name = _("point de retrait proposé")
+        verbose_name_plural = _("points de retrait proposés")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gt=0), name="point_proposal_capacity_positive"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="point_proposal_weekday_range"),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True, ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="point_proposal_hours_end_later",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(point_id__isnull=False),
+                name="point_proposal_accepted_has_point",
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "created_at"], name="point_proposal_department")]
+
+    def __str__(self) -> str:
+        return f"{self.place_name} ({self.town})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None
+
+    def clean(self) -> None:
+        if (self.starts_at is None) != (self.ends_at is None):
+            raise ValidationError({"ends_at": _("Indiquez l'heure de début et l'heure de fin, ou aucune.")})
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("L'heure de fin doit être après l'heure de début.")})
+        if self.starts_at and self.weekday is None:
+            raise ValidationError({"weekday": _("Choisissez le jour de ces horaires.")})

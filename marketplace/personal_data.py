@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from marketplace import locks
+from marketplace import locks, point_proposals
 from marketplace.models import Collective, Invitation, Membership, Role, User
 
 
@@ -106,6 +106,19 @@ def member_data_export(*, user: User) -> dict:
             ],
         },
         "collectives": [],
+        # « Proposer un point de retrait »: the places proposed with this address as their contact.
+        "point_proposals": [
+            {
+                "place": proposal.place_name,
+                "town": proposal.town,
+                "contact_name": proposal.contact_name,
+                "contact_role": proposal.contact_role,
+                "contact_phone": proposal.contact_phone,
+                "created_at": proposal.created_at,
+                "accepted_at": proposal.accepted_at,
+            }
+            for proposal in point_proposals.proposals_of_email(user.email)
+        ],
     }
     for membership in memberships:
         collective = membership.collective
@@ -254,6 +267,7 @@ def account_delete(*, user: User) -> None:
     from allauth.account.models import EmailAddress
 
     EmailAddress.objects.filter(user=user).delete()
+    point_proposals.proposals_of_email(user.email).delete()
     _anonymise(user)
 
 

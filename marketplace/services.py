@@ -232,8 +232,10 @@ def invitation_create(
     email: str = "",
     scope: dict | None = None,
     scope_label: str = "",
+    send: bool = True,
 ) -> Invitation:
-    """Create a single-use invitation link; coordinators invite to any role, members co-opt members."""
+    """Create a single-use invitation link; coordinators invite to any role, members co-opt members.
+    `send=False`: the caller's own e-mail carries the link (an accepted point proposal's)."""
     inviter = Membership.objects.filter(collective=collective, user=created_by).first()
     if inviter is None or not inviter.is_active:
         raise ValidationError(_("Seuls les membres du collectif peuvent inviter."))
@@ -271,7 +273,7 @@ def invitation_create(
     )
     invitation.full_clean()
     invitation.save()
-    if email:
+    if email and send:
         followups.followup_add("marketplace.tasks.invitation_send", invitation_id=invitation.pk)
     return invitation
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from marketplace import archives, followups, personal_data
+from marketplace import archives, followups, personal_data, point_proposals
 from marketplace.followups import beat_tick_claim
 from marketplace.health import beat_tick_record
 from marketplace.models import Invitation, Membership, Role
@@ -81,6 +81,7 @@ def membership_approved_notify(*, membership_id: int) -> None:
 @shared_task
 def data_retention_run() -> None:
     personal_data.invitations_purge()
+    point_proposals.proposals_purge()
     call_command("clearsessions")
     for schema_name in personal_data.tenant_schemas():
         data_retention_tenant.delay(schema_name=schema_name)
@@ -126,3 +127,52 @@ def followups_sweep() -> int:
 @shared_task
 def collectives_purge() -> list[str]:
     return archives.collectives_purge_due()
+
+
+# « Proposer un point de retrait » (marketplace.point_proposals) ---------------------------------------------
+
+
+@shared_task
+def point_proposal_notify(*, proposal_id: int, collective_id: int) -> None:
+    """The coordinators of one collective of the proposal's department: a place is offered."""
+    from marketplace.models import Collective, PointProposal
+
+    proposal = PointProposal.objects.filter(pk=proposal_id).first()
+    collective = Collective.objects.filter(pk=collective_id).first()
+    if proposal is None or collective is None or not proposal.is_open:
+        return  # accepted by another collective (or deleted) before this e-mail left: nothing to announce
+    recipients = point_proposals.coordinator_emails(collective=collective)
+    if not recipients:
+        return
+    context = {
+        "proposal": proposal,
+        "collective": collective,
+        "url": _tenant_url(collective, "point_proposals"),
+    }
+    send_mail(
+        subject=_("Un point de retrait vous est proposé : %(place)s (%(town)s)")
+        % {"place": proposal.place_name, "town": proposal.town},
+        message=render_to_string("marketplace/email/point_proposal_notify.txt", context),
+        from_email=None,
+        recipient_list=recipients,
+    )
+
+
+@shared_task
+def point_proposal_receipt(*, proposal_id: int) -> None:
+    """The person who proposed the place: what was received and what happens next."""
+    from marketplace.models import Collective, PointProposal
+
+    proposal = PointProposal.objects.filter(pk=proposal_id).first()
+    if proposal is None:
+        return
+    told = Collective.objects.active_tenants().filter(department=proposal.department).count()
+    send_mail(
+        subject=_("Votre proposition de point de retrait : %(place)s") % {"place": proposal.place_name},
+        message=render_to_string(
+            "marketplace/email/point_proposal_receipt.txt",
+            {"proposal": proposal, "told": told, "proposal_keep_days": settings.POINT_PROPOSAL_KEEP_DAYS},
+        ),
+        from_email=None,
+        recipient_list=[proposal.contact_email],
+    )

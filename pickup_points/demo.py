@@ -110,6 +110,69 @@ def _next(weekday: int, after: date) -> date:
     return after + timedelta(days=(weekday - after.weekday() - 1) % 7 + 1)
 
 
+# « Proposer un point de retrait » in Lot-et-Garonne: one proposal still open (cagette47's coordinator sees it
+# in « Points proposés »), one accepted earlier, whose point exists with the town hall's staff account.
+PROPOSALS = {
+    "cagette47": [
+        {
+            "kind": "mairie",
+            "place_name": "Salle du conseil de la mairie de Layrac",
+            "address": "Place de la Mairie",
+            "postcode": "47390",
+            "town": "Layrac",
+            "department": "47",
+            "hours_text": "Le mardi de 17 h 30 à 19 h, hors vacances d'août",
+            "weekday": Weekday.TUESDAY,
+            "starts_at": time(17, 30),
+            "ends_at": time(19, 0),
+            "capacity": 4,
+            "access_instructions": "Entrée par la porte latérale, rampe d'accès côté parking.",
+            "rules": "Masque conseillé, gel à l'entrée, une personne par foyer dans la salle.",
+            "contact_name": "Martine Lafitte",
+            "contact_role": "Secrétaire de mairie",
+            "contact_email": "secretariat@mairie-layrac.demo",
+            "contact_phone": "05 53 00 00 11",
+        },
+        {
+            "kind": "mairie",
+            "place_name": "Salle des associations de Boé",
+            "address": "Avenue de la Mairie",
+            "postcode": "47550",
+            "town": "Boé",
+            "department": "47",
+            "hours_text": "Le samedi de 10 h à 12 h",
+            "weekday": Weekday.SATURDAY,
+            "starts_at": time(10, 0),
+            "ends_at": time(12, 0),
+            "capacity": 5,
+            "access_instructions": "Derrière la mairie, parking gratuit.",
+            "rules": "Gel hydroalcoolique à l'entrée ; sortie par la porte du jardin.",
+            "contact_name": "Annie Secrétariat-de-Boé",
+            "contact_role": "Secrétaire générale",
+            "contact_email": "secretariat@mairie-boe.demo",
+            "contact_phone": "05 53 00 00 12",
+            "accepted_by": "coordination@cagette47.demo",
+        },
+    ],
+}
+
+
+def _proposals_seed(*, collective, accounts: dict) -> None:
+    from marketplace.models import PointProposal
+    from marketplace.point_proposals import point_proposal_submit
+    from pickup_points.proposals import point_proposal_accept
+
+    for spec in PROPOSALS.get(collective.slug, []):
+        fields = {key: value for key, value in spec.items() if key != "accepted_by"}
+        proposal = PointProposal.objects.filter(place_name=fields["place_name"]).first()
+        if proposal is None:
+            proposal = point_proposal_submit(**fields)
+        if "accepted_by" in spec and proposal.is_open:
+            point_proposal_accept(
+                collective=collective, proposal_id=proposal.pk, by=accounts[spec["accepted_by"]]
+            )
+
+
 def seed(*, collective, accounts: dict) -> None:
     """Called inside the collective's schema. `accounts` maps the demo e-mails to their User objects."""
     spec = DEMO.get(collective.slug)
@@ -124,6 +187,9 @@ def seed(*, collective, accounts: dict) -> None:
             for email in point_spec["staff"]:
                 services.point_staff_add(collective=collective, point=point, user=accounts[email])
         points.append(point)
+    _proposals_seed(
+        collective=collective, accounts=accounts
+    )  # after the demo's own points: theirs come first
     if Distribution.objects.filter(date__gte=timezone.localdate()).exists():
         return
     distribution = services.distribution_create(

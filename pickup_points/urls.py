@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pickup_points import group_views, views
+from pickup_points import group_views, proposal_views, views
 
 urlpatterns = [
     # Lab groups (coordinators).
@@ -40,8 +40,20 @@ urlpatterns = [
         views.booking_check_in,
         name="booking_check_in",
     ),
+    path("points/<int:point_id>/kit.pdf", proposal_views.point_kit, name="point_kit"),
     # Coordinators.
     path("distributions/", views.distribution_list, name="distribution_list"),
+    path("points-proposes/", proposal_views.proposal_list, name="point_proposals"),
+    path(
+        "points-proposes/<int:proposal_id>/accepter/",
+        proposal_views.proposal_accept,
+        name="point_proposal_accept",
+    ),
+    path(
+        "points-proposes/<int:proposal_id>/decliner/",
+        proposal_views.proposal_decline,
+        name="point_proposal_decline",
+    ),
     path("distributions/<int:distribution_id>/", views.distribution_detail, name="distribution_detail"),
     # Members.
     path("agenda/", views.calendar_page, name="calendar_page"),

@@ -73,6 +73,7 @@ def key_pages() -> list[Visit]:
                 "accueil public": "/",
                 "création de compte": "/accounts/signup/",
                 "connexion": "/accounts/login/",
+                "proposer un point de retrait": "/proposer-un-point-de-retrait/",
             },
         ),
         Visit("anonymous", DRIVE, {"accueil du collectif (visiteur)": "/"}),
@@ -155,6 +156,7 @@ def key_pages() -> list[Visit]:
             DRIVE,
             {
                 "ventes": "/ventes/",
+                "points proposés": "/points-proposes/",
                 "nouvelle vente": "/ventes/nouvelle/",
                 "produits de la vente": f"/ventes/{sale.pk}/produits/",
                 "commandes de la vente": f"/ventes/{sale.pk}/commandes/",

@@ -360,6 +360,11 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", default=None)
 # allauth's defaults, stated: 30 sign-in attempts a minute per address; failed ones 10 a minute per address
 # and 5 in 5 minutes per account *and address* (marketplace.adapters: a stranger cannot lock a member out).
 ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "10/m/ip,5/5m/key"}
+# « Proposer un point de retrait » (public, no account, marketplace.point_proposals): 5 an hour per address.
+ACCOUNT_RATE_LIMITS["point_proposal"] = "5/h/ip"
+# A proposed pickup point nobody accepted is deleted after this many days, with its contact; an accepted one
+# too, counted from its acceptance (the point itself lives on in the collective that accepted it).
+POINT_PROPOSAL_KEEP_DAYS = 90
 
 # --- Operations: health (issue 20) -------------------------------------------------------------------------
 # /sante/ is the load balancer's floor (no query); /sante/detail/ (public host, staff, marketplace.health)

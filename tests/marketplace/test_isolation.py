@@ -178,7 +178,11 @@ def beta_secrets(beta):
     markers += ["Point secret de Beta", "Fermeture secrète"]
     # A published sale's title is on the collective's home page: its order (beta's member) is the secret.
     orders = _orders_objects(beta, title="Vente de Beta")
+    # A place proposed in beta's department (Nord): its contact is for beta's coordinators only.
+    proposal = _proposal(department="59", contact_email="secretariat@mairie-beta.test")
+    markers += [proposal.contact_email, proposal.place_name]
     ids = {
+        "proposal_id": proposal.pk,
         **pickup,
         **orders,
         "membership_id": pending.pk,
@@ -202,6 +206,26 @@ def beta_secrets(beta):
         "Décision secrète.",
     ]
     return {"markers": markers, "ids": ids}
+
+
+def _proposal(*, department: str, contact_email: str):
+    """A place proposed on the public site (« Proposer un point de retrait ») in that department."""
+    from marketplace.point_proposals import point_proposal_submit
+
+    return point_proposal_submit(
+        kind="mairie",
+        place_name=f"Salle secrète du {department}",
+        address="1 place de la Mairie",
+        postcode=f"{department}000",
+        town="Ailleurs",
+        department=department,
+        hours_text="Le vendredi soir",
+        capacity=4,
+        contact_name="Contact Secret",
+        contact_role="Secrétaire",
+        contact_email=contact_email,
+        contact_phone="0500000000",
+    )
 
 
 def _beta_state(beta) -> tuple:
@@ -265,12 +289,14 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
     member = Membership.objects.get(collective=alpha.collective, user=alpha.member)
     pickup = pickup_objects(alpha, name="Point d'Alpha", household=alpha.member)
     orders = _orders_objects(alpha, title="Vente d'Alpha")
+    proposal = _proposal(department="47", contact_email="secretariat@mairie-alpha.test")  # alpha's department
     url = _fill(
         name,
         regex,
         {
             **pickup,
             **orders,
+            "proposal_id": proposal.pk,
             "membership_id": member.pk,
             "user_id": alpha.member.pk,
             "invitation_id": invitation.pk,
@@ -295,6 +321,8 @@ def test_ids_of_alpha_are_not_found_on_beta(browse, alpha, beta, name, regex):
     assert _orders_state(alpha) == alpha_orders
     assert member.roles == [Role.MEMBER] and member.is_active
     assert invitation.state == "pending"
+    proposal.refresh_from_db()
+    assert proposal.is_open and proposal.declined_by == []
     assert (
         not Membership.objects.filter(collective=beta.collective, roles__contains=[Role.COORDINATOR])
         .exclude(user=beta.coordinator)

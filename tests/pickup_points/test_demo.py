@@ -36,8 +36,20 @@ def test_demo_pickup_points(browse, media_root):
     assert {slug: _counts(slug) for slug in ("cagette47", "emplettes")} == first
 
     connection.set_tenant(Collective.objects.get(slug="cagette47"))
-    (mairie,) = PickupPoint.objects.all()
+    mairie, boe = PickupPoint.objects.order_by("pk")  # the demo's point first (the orders demo sells there)
     assert mairie.name == "Salle des fêtes de la mairie"
+    # « Proposer un point de retrait »: Boé's proposal was accepted, its point has the town hall's account.
+    assert boe.name == "Salle des associations de Boé"
+    assert list(boe.staff.values_list("email", flat=True)) == ["secretariat@mairie-boe.demo"]
+    assert (boe.slot_capacity, str(boe.opening_hours.get())) == (5, "samedi 10:00–12:00")
+    coordinator = browse("cagette47.localhost", User.objects.get(email="coordination@cagette47.demo"))
+    proposed = words(coordinator.get("/points-proposes/"))
+    assert "Salle du conseil de la mairie de Layrac" in proposed and "Martine Lafitte" in proposed
+    assert "Salle des associations de Boé" in proposed  # under « Points acceptés »
+    boe_staff = browse("cagette47.localhost", User.objects.get(email="secretariat@mairie-boe.demo"))
+    assert "Salle des associations de Boé" in words(boe_staff.get("/points/"))
+    assert "Salle des fêtes" not in words(boe_staff.get("/points/"))
+    assert boe_staff.get(f"/points/{boe.pk}/kit.pdf").status_code == 200
     assert (mairie.slot_minutes, mairie.slot_capacity) == (15, 6)
     assert list(mairie.opening_hours.values_list("weekday", "starts_at", "ends_at")) == [
         (Weekday.FRIDAY, time(17, 0), time(19, 0))

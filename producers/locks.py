@@ -1,6 +1,7 @@
 """The only place that takes row locks in the producers' app, always in this order:
 
-    import job → products (ascending pk); producer (price agreements) → products
+    import job → products (ascending pk); producer (price agreements) → products;
+    producer application (a coordinator's decision) → the applicant's membership (marketplace.locks)
 
 A producer's whole catalogue is locked by an import so that two imports, or an import and a bulk edit, never
 interleave; the sale offers (orders.locks) are locked after products, never before.
@@ -8,7 +9,7 @@ interleave; the sale offers (orders.locks) are locked after products, never befo
 
 from __future__ import annotations
 
-from producers.models import ImportJob, Producer, Product
+from producers.models import ImportJob, Producer, ProducerApplication, Product
 
 
 def product_lock(product_id: int) -> Product:
@@ -29,3 +30,9 @@ def import_job_lock(job_id: int) -> ImportJob:
 def producer_lock(producer_id: int) -> Producer:
     """Taken before recording a price agreement, so that two agreements for one supplier never overlap."""
     return Producer.objects.select_for_update().get(pk=producer_id)
+
+
+def application_lock(application_id: int) -> ProducerApplication | None:
+    """Taken by a coordinator's decision: of two coordinators deciding at once, the second waits, then
+    finds it decided."""
+    return ProducerApplication.objects.select_for_update().filter(pk=application_id).first()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from marketplace.home import FirstStep
 from marketplace.models import Role
 from marketplace.personal_data import Provider
-from producers import agreements, services
+from producers import agreements, applications, services
 from producers.models import ImportJob, Producer, ProducerAccount
 
 
@@ -42,6 +42,7 @@ def _export(user) -> dict:
             {"file_name": job.file_name, "created_at": job.created_at, "applied_at": job.applied_at}
             for job in ImportJob.objects.filter(created_by=user).order_by("created_at")
         ],
+        "producer_applications": applications.applications_export(user),
     }
 
 
@@ -49,13 +50,15 @@ def _erase(user, ghost) -> None:
     """The account no longer manages a producer; its uploaded catalogue files go at once."""
     ProducerAccount.objects.filter(user=user).delete()
     ImportJob.objects.filter(created_by=user).delete()
+    applications.applications_erase(user)
 
 
 def _purge(now: datetime) -> dict:
-    """Uploaded catalogue files are only needed between the preview and the confirmation."""
+    """Uploaded catalogue files are only needed between the preview and the confirmation; a refused
+    producer application is kept a while after the answer (a question, a second try), then deleted."""
     cutoff = now - timedelta(days=settings.IMPORT_JOB_RETENTION_DAYS)
     deleted, _rows = ImportJob.objects.filter(created_at__lt=cutoff).delete()
-    return {"import_jobs": deleted}
+    return {"import_jobs": deleted, "producer_applications_refused": applications.applications_purge(now)}
 
 
 personal_data = Provider(name="producers", export=_export, erase=_erase, purge=_purge)

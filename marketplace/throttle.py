@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 
 
 def public_form_throttled(request: HttpRequest, *, action: str) -> HttpResponse | None:
-    """None while the visitor is under the limit; else the « Trop de demandes » page (429). Only POSTs count."""
+    """None while the visitor is under the limit, else the « Trop de demandes » page (429); POSTs count."""
     if request.method != "POST" or not settings.PUBLIC_FORM_RATE_LIMIT:
         return None
     return ratelimit.consume_or_429(

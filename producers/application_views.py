@@ -27,7 +27,11 @@ def producer_apply(request):
         return throttled
     initial = {}
     if request.user.is_authenticated:
-        initial = {"email": request.user.email, "contact_name": request.user.get_full_name(), "phone": request.user.phone}
+        initial = {
+            "email": request.user.email,
+            "contact_name": request.user.get_full_name(),
+            "phone": request.user.phone,
+        }
     form = ApplicationForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in applications.APPLICATION_FIELDS}
@@ -44,7 +48,9 @@ def producer_apply(request):
 def producer_apply_sent(request):
     if collective_is_public(getattr(request, "tenant", None)):
         raise Http404
-    application = ProducerApplication.objects.filter(pk=request.session.get("producer_application_sent")).first()
+    application = ProducerApplication.objects.filter(
+        pk=request.session.get("producer_application_sent")
+    ).first()
     if application is None:
         return redirect("producer_apply")
     return render(request, "producers/apply_sent.html", {"application": application})

@@ -425,7 +425,9 @@ class ApplicationForm(forms.ModelForm):
         }
         help_texts = {
             "department": _("Son numéro, par ex. 47."),
-            "products": _("Par ex. : légumes de saison, une vingtaine de variétés ; œufs de poules plein air."),
+            "products": _(
+                "Par ex. : légumes de saison, une vingtaine de variétés ; œufs de poules plein air."
+            ),
             "selling_today": _("Marché, vente à la ferme, AMAP, magasin de producteurs…"),
         }
 
@@ -438,6 +440,8 @@ class ApplicationRefuseForm(forms.Form):
         label=_("Motif du refus"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Envoyé à la personne candidate. Restez courtois·e : dites ce qui manque ou ce qui bloque."),
+        help_text=_(
+            "Envoyé à la personne candidate. Restez courtois·e : dites ce qui manque ou ce qui bloque."
+        ),
         error_messages={"required": _("Dites en quelques mots pourquoi : la personne le recevra.")},
     )

@@ -462,7 +462,8 @@ class ProducerApplication(models.Model):
     town = models.CharField(_("commune"), max_length=120)
     department = models.CharField(_("département"), max_length=3, validators=[validate_department])
     categories = ArrayField(
-        models.CharField(max_length=20, choices=ApplicationCategory.choices), verbose_name=_("ce que vous produisez")
+        models.CharField(max_length=20, choices=ApplicationCategory.choices),
+        verbose_name=_("ce que vous produisez"),
     )
     products = models.TextField(_("vos produits, en quelques mots"), max_length=2000)
     labels = ArrayField(

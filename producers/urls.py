@@ -37,7 +37,11 @@ urlpatterns = [
         "produits/<int:product_id>/catalogue-commun/", views.product_link_decide, name="product_link_decide"
     ),
     path("rejoindre-comme-producteur/", application_views.producer_apply, name="producer_apply"),
-    path("rejoindre-comme-producteur/envoyee/", application_views.producer_apply_sent, name="producer_apply_sent"),
+    path(
+        "rejoindre-comme-producteur/envoyee/",
+        application_views.producer_apply_sent,
+        name="producer_apply_sent",
+    ),
     path("candidatures/", application_views.producer_applications, name="producer_applications"),
     path(
         "candidatures/<int:application_id>/",

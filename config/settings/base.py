@@ -284,7 +284,9 @@ PLATFORM_HOST_ADDRESS = env("PLATFORM_HOST_ADDRESS", default="")
 # and expired ones are deleted by the same nightly job.
 IMPORT_JOB_RETENTION_DAYS = env.int("IMPORT_JOB_RETENTION_DAYS", default=7)
 # « Rejoindre comme producteur »: a refused application is kept this long after the answer, then deleted.
-PRODUCER_APPLICATION_REFUSED_RETENTION_DAYS = env.int("PRODUCER_APPLICATION_REFUSED_RETENTION_DAYS", default=90)
+PRODUCER_APPLICATION_REFUSED_RETENTION_DAYS = env.int(
+    "PRODUCER_APPLICATION_REFUSED_RETENTION_DAYS", default=90
+)
 # The public application and « Lancer un drive » forms, per address (allauth's rate-limit syntax).
 PUBLIC_FORM_RATE_LIMIT = env.str("PUBLIC_FORM_RATE_LIMIT", default="10/h/ip")
 CELERY_BEAT_SCHEDULE["data-retention"] = {

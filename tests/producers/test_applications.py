@@ -1,5 +1,5 @@
-"""« Rejoindre comme producteur »: the application form, the coordinators' decision (once), the account linked,
-the other collective seeing nothing, the applicant's data in the export, erasure and retention."""
+"""« Rejoindre comme producteur »: the application form, the coordinators' decision (once), the account
+linked, the other collective seeing nothing, the applicant's data in the export, erasure and retention."""
 
 from __future__ import annotations
 
@@ -165,7 +165,9 @@ def test_refusing_needs_a_reason_sends_it_and_decides_once(browse, alpha, sent):
     assert empty.status_code == 400 and "Dites en quelques mots pourquoi" in words(empty)
 
     with sent():
-        coordinator.post(f"/candidatures/{application.pk}/refuser/", {"reason": "Nous avons déjà un maraîcher."})
+        coordinator.post(
+            f"/candidatures/{application.pk}/refuser/", {"reason": "Nous avons déjà un maraîcher."}
+        )
     again = coordinator.post(f"/candidatures/{application.pk}/accepter/", follow=True)
 
     assert "Cette candidature a déjà été refusée." in words(again)
@@ -246,7 +248,10 @@ def test_refused_applications_are_deleted_after_the_retention_time(alpha, settin
     connection.set_tenant(alpha.collective)
     applications.application_refuse(application_id=refused.pk, by=alpha.coordinator, reason="Trop loin.")
 
-    assert personal_data.tenant_purge(now=timezone.now() + timedelta(days=89))["producer_applications_refused"] == 0
+    assert (
+        personal_data.tenant_purge(now=timezone.now() + timedelta(days=89))["producer_applications_refused"]
+        == 0
+    )
     with time_machine.travel(timezone.now() + timedelta(days=91)):
         assert personal_data.tenant_purge()["producer_applications_refused"] == 1
     assert list(ProducerApplication.objects.values_list("pk", flat=True)) == [pending.pk]

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from marketplace.health import OperatorHealthView
-from marketplace.views import media, point_proposals, public
+from marketplace.views import launch, media, point_proposals, public
 from orders.payments.views import stripe_webhook
 from orders.statements import views as statement_views
 from producers import shared_views
@@ -11,6 +11,7 @@ from producers import shared_views
 urlpatterns = [
     path("", public.directory, name="home"),
     path("collectifs/nouveau/", public.collective_create, name="collective_create"),
+    path("lancer-un-drive/", launch.drive_launch, name="drive_launch"),
     path("mes-collectifs/", public.my_collectives, name="my_collectives"),
     path(
         "proposer-un-point-de-retrait/", point_proposals.point_proposal_create, name="point_proposal_create"

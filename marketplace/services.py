@@ -42,6 +42,18 @@ def schema_name_for_slug(slug: str) -> str:
     return "c_" + slug.replace("-", "_")
 
 
+def collective_slug_check(slug: str) -> None:
+    """A sub-domain nobody has and the platform does not keep for itself, or ValidationError({"slug": …})."""
+    slug = slug.strip().lower()
+    if slug in RESERVED_SLUGS:
+        raise ValidationError({"slug": _("Cette adresse est réservée, choisissez-en une autre.")})
+    if (
+        Collective.objects.filter(slug=slug).exists()
+        or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists()
+    ):
+        raise ValidationError({"slug": _("Cette adresse est déjà prise par un autre collectif.")})
+
+
 @transaction.atomic
 def collective_create(
     *,
@@ -59,14 +71,8 @@ def collective_create(
 ) -> Collective:
     """Create a collective, its schema (cloned from the template) and sub-domain; `owner` coordinates it."""
     slug = slug.strip().lower()
-    if slug in RESERVED_SLUGS:
-        raise ValidationError({"slug": _("Cette adresse est réservée, choisissez-en une autre.")})
+    collective_slug_check(slug)
     taken = ValidationError({"slug": _("Cette adresse est déjà prise par un autre collectif.")})
-    if (
-        Collective.objects.filter(slug=slug).exists()
-        or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists()
-    ):
-        raise taken
     collective = Collective(
         schema_name=schema_name_for_slug(slug),
         slug=slug,

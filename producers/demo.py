@@ -18,8 +18,8 @@ from django_tenants.utils import tenant_context
 from PIL import Image, ImageDraw, ImageFont
 
 from marketplace.models import Collective, SharedListing, SharedProduct
-from producers import agreements, services, shared_catalogue
-from producers.models import Category, PriceAgreement, Producer, Product, Unit
+from producers import agreements, applications, services, shared_catalogue
+from producers.models import Category, PriceAgreement, Producer, ProducerApplication, Product, Unit
 
 D = Decimal
 
@@ -359,6 +359,52 @@ def seed(*, collective, accounts: dict) -> None:
             )
     _agreement_seed(collective=collective, accounts=accounts)
     _shared_seed(collective=collective, accounts=accounts)
+    _applications_seed(collective=collective, accounts=accounts)
+
+
+# « Rejoindre comme producteur »: the drive has one application to examine and one accepted earlier.
+APPLICATIONS = {
+    "cagette47": {
+        "coordinator": "coordination@cagette47.demo",
+        "accepted": {
+            "farm_name": "Le Rucher de Pujols",
+            "contact_name": "Bastien Roux",
+            "email": "rucher.pujols@exemple.demo",
+            "phone": "06 20 30 40 50",
+            "town": "Pujols",
+            "department": "47",
+            "categories": ["grocery"],
+            "products": "Miel de fleurs et d'acacia, pain d'épices.",
+            "labels": ["ab"],
+            "selling_today": "Marché de Villeneuve-sur-Lot, le samedi.",
+            "message": "Je peux livrer le point de retrait chaque vendredi.",
+        },
+        "pending": {
+            "farm_name": "Vergers de la Lède",
+            "contact_name": "Inès Barrau",
+            "email": "vergers.lede@exemple.demo",
+            "phone": "06 11 22 33 44",
+            "town": "Monflanquin",
+            "department": "47",
+            "categories": ["fruits", "drinks"],
+            "products": "Pommes, poires et prunes d'Ente ; jus de pomme.",
+            "labels": ["hve", "bienvenue"],
+            "selling_today": "Vente à la ferme et deux AMAP.",
+            "message": "Nous cherchons un débouché près d'Agen.",
+        },
+    }
+}
+
+
+def _applications_seed(*, collective, accounts: dict) -> None:
+    spec = APPLICATIONS.get(collective.slug)
+    if spec is None or ProducerApplication.objects.exists():
+        return
+    accepted, _created = applications.application_submit(**spec["accepted"])
+    applications.application_accept(
+        collective=collective, application_id=accepted.pk, by=accounts[spec["coordinator"]]
+    )
+    applications.application_submit(**spec["pending"])
 
 
 # Claire's one catalogue: her products of the drive are shared, offered to the buying group at its own prices;

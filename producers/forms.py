@@ -9,7 +9,16 @@ from django.utils.translation import gettext_lazy as _
 from marketplace import images
 from marketplace.money import euros
 from producers import catalogue
-from producers.models import VAT_RATES, Category, Producer, Product, Unit
+from producers.models import (
+    VAT_RATES,
+    ApplicationCategory,
+    ApplicationLabel,
+    Category,
+    Producer,
+    ProducerApplication,
+    Product,
+    Unit,
+)
 
 PHOTO_ACCEPT = images.ACCEPT
 
@@ -374,3 +383,65 @@ class SharedOfferForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["collective"].choices = [(collective.pk, collective.name) for collective in collectives]
         self.fields["collective"].error_messages["invalid_choice"] = _("Choisissez un collectif de la liste.")
+
+
+# « Rejoindre comme producteur » -----------------------------------------------------------------------------
+
+
+class ApplicationForm(forms.ModelForm):
+    categories = forms.MultipleChoiceField(
+        label=_("Ce que vous produisez"),
+        choices=ApplicationCategory.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Cochez au moins une famille de produits.")},
+    )
+    labels = forms.MultipleChoiceField(
+        label=_("Labels"),
+        choices=ApplicationLabel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Aucun label ? Laissez vide : ce n'est pas une condition."),
+    )
+
+    class Meta:
+        model = ProducerApplication
+        fields = [
+            "farm_name",
+            "contact_name",
+            "email",
+            "phone",
+            "town",
+            "department",
+            "categories",
+            "products",
+            "labels",
+            "selling_today",
+            "message",
+        ]
+        widgets = {
+            "products": forms.Textarea(attrs={"rows": 3}),
+            "selling_today": forms.Textarea(attrs={"rows": 2}),
+            "message": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "department": _("Son numéro, par ex. 47."),
+            "products": _(
+                "Par ex. : légumes de saison, une vingtaine de variétés ; œufs de poules plein air."
+            ),
+            "selling_today": _("Marché, vente à la ferme, AMAP, magasin de producteurs…"),
+        }
+
+    def validate_unique(self) -> None:
+        """A pending application of the same farm is not an error: the service answers with it."""
+
+
+class ApplicationRefuseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif du refus"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Envoyé à la personne candidate. Restez courtois·e : dites ce qui manque ou ce qui bloque."
+        ),
+        error_messages={"required": _("Dites en quelques mots pourquoi : la personne le recevra.")},
+    )

@@ -2,6 +2,7 @@
 
     import job → products (ascending pk); producer (price agreements) → products;
     lab proposal → (its decision); product request → (the new product)
+    producer application (a coordinator's decision) → the applicant's membership (marketplace.locks)
 
 A producer's whole catalogue is locked by an import so that two imports, or an import and a bulk edit, never
 interleave; the sale offers (orders.locks) are locked after products, never before.
@@ -9,7 +10,7 @@ interleave; the sale offers (orders.locks) are locked after products, never befo
 
 from __future__ import annotations
 
-from producers.models import ImportJob, Producer, Product, ProductRequest, Proposal
+from producers.models import ImportJob, Producer, ProducerApplication, Product, ProductRequest, Proposal
 
 
 def product_lock(product_id: int) -> Product:
@@ -40,3 +41,9 @@ def proposal_lock(proposal_id: int) -> Proposal:
 def product_request_lock(request_id: int) -> ProductRequest:
     """Taken before answering a request with a product, so that a double click makes one product."""
     return ProductRequest.objects.select_for_update().get(pk=request_id)
+
+
+def application_lock(application_id: int) -> ProducerApplication | None:
+    """Taken by a coordinator's decision: of two coordinators deciding at once, the second waits, then
+    finds it decided."""
+    return ProducerApplication.objects.select_for_update().filter(pk=application_id).first()

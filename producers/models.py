@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connection, models
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import get_public_schema_name
 
+from marketplace.departments import validate_department
 from marketplace.models import search_normalize
 from marketplace.money import money
 
@@ -414,6 +416,108 @@ class PriceAgreementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.price}"
+
+
+class ApplicationCategory(models.TextChoices):
+    VEGETABLES = "vegetables", _("légumes")
+    FRUITS = "fruits", _("fruits")
+    EGGS = "eggs", _("œufs")
+    DAIRY = "dairy", _("produits laitiers, fromages")
+    MEAT = "meat", _("viande, charcuterie")
+    POULTRY = "poultry", _("volailles")
+    FISH = "fish", _("poisson")
+    BREAD = "bread", _("pain, farine, céréales")
+    GROCERY = "grocery", _("épicerie (miel, confitures, huiles…)")
+    DRINKS = "drinks", _("boissons (vin, jus, bière…)")
+    OTHER = "other", _("autre")
+
+
+class ApplicationLabel(models.TextChoices):
+    AB = "ab", _("Agriculture biologique (AB)")
+    NATURE_PROGRES = "nature_progres", _("Nature & Progrès")
+    HVE = "hve", _("Haute valeur environnementale (HVE)")
+    BIENVENUE = "bienvenue", _("Bienvenue à la ferme")
+    CONVERSION = "conversion", _("en conversion bio")
+    OTHER = "other", _("autre label")
+
+
+class ProducerApplication(models.Model):
+    """« Rejoindre comme producteur »: a farm asks to sell through the collective; a coordinator decides once.
+
+    Personal data (a person's name, address, phone): exported and erased with the account
+    (producers.receivers), and refused applications are deleted PRODUCER_APPLICATION_REFUSED_RETENTION_DAYS
+    after the decision. `user` is the account that applied signed in (none for a visitor); DO_NOTHING as
+    ProducerAccount: accounts are anonymised, never deleted.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("à examiner")
+        ACCEPTED = "accepted", _("acceptée")
+        REFUSED = "refused", _("refusée")
+
+    farm_name = models.CharField(_("nom de la ferme ou de l'entreprise"), max_length=120)
+    contact_name = models.CharField(_("votre nom"), max_length=120)
+    email = models.EmailField(_("adresse e-mail"))
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    town = models.CharField(_("commune"), max_length=120)
+    department = models.CharField(_("département"), max_length=3, validators=[validate_department])
+    categories = ArrayField(
+        models.CharField(max_length=20, choices=ApplicationCategory.choices),
+        verbose_name=_("ce que vous produisez"),
+    )
+    products = models.TextField(_("vos produits, en quelques mots"), max_length=2000)
+    labels = ArrayField(
+        models.CharField(max_length=20, choices=ApplicationLabel.choices),
+        verbose_name=_("labels"),
+        default=list,
+        blank=True,
+    )
+    selling_today = models.TextField(_("où vendez-vous aujourd'hui ?"), max_length=1000, blank=True)
+    message = models.TextField(_("message aux coordinateur·rices"), max_length=2000, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", null=True, blank=True
+    )
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", null=True, blank=True
+    )
+    refusal_reason = models.TextField(_("motif du refus"), max_length=2000, blank=True)
+    producer = models.ForeignKey(
+        Producer, on_delete=models.SET_NULL, related_name="+", null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("candidature de producteur")
+        verbose_name_plural = _("candidatures de producteurs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A double submit (or the same farm sending the form again before an answer) is one application.
+            models.UniqueConstraint(
+                Lower("email"),
+                Lower("farm_name"),
+                condition=Q(status="pending"),
+                name="producer_application_pending_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False),
+                name="producer_application_decided_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(producer__isnull=False),
+                name="producer_application_accepted_has_producer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.farm_name
+
+    def category_labels(self) -> list[str]:
+        return [str(ApplicationCategory(code).label) for code in self.categories]
+
+    def label_labels(self) -> list[str]:
+        return [str(ApplicationLabel(code).label) for code in self.labels]
 
 
 # The living lab's models live in their own module; imported here so that Django registers them.

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from marketplace.home import FirstStep
 from marketplace.models import Role
 from marketplace.personal_data import Provider
-from producers import agreements, services
+from producers import agreements, applications, services
 from producers.models import ImportJob, Producer, ProducerAccount, Proposal, ProposalComment, ProposalSupport
 
 
@@ -64,6 +64,7 @@ def _export(user) -> dict:
             support.proposal.title
             for support in ProposalSupport.objects.filter(user=user).select_related("proposal").order_by("pk")
         ],
+        "producer_applications": applications.applications_export(user),
     }
 
 
@@ -77,13 +78,15 @@ def _erase(user, ghost) -> None:
     ProposalSupport.objects.filter(user=user).delete()
     Proposal.objects.filter(author=user, status__in=Proposal.OPEN_STATUSES).delete()
     Proposal.objects.filter(author=user).update(author=ghost, reason="", supplier_hint="")
+    applications.applications_erase(user)
 
 
 def _purge(now: datetime) -> dict:
-    """Uploaded catalogue files are only needed between the preview and the confirmation."""
+    """Uploaded catalogue files are only needed between the preview and the confirmation; a refused
+    producer application is kept a while after the answer (a question, a second try), then deleted."""
     cutoff = now - timedelta(days=settings.IMPORT_JOB_RETENTION_DAYS)
     deleted, _rows = ImportJob.objects.filter(created_at__lt=cutoff).delete()
-    return {"import_jobs": deleted}
+    return {"import_jobs": deleted, "producer_applications_refused": applications.applications_purge(now)}
 
 
 personal_data = Provider(name="producers", export=_export, erase=_erase, purge=_purge)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django_tenants.utils import schema_context
 
-from producers import agreements, services
+from producers import agreements, applications, services
 
 
 @shared_task
@@ -47,3 +47,24 @@ def lab_product_email_send(*, schema_name: str, request_id: int) -> None:
 
     with schema_context(schema_name):
         emails.lab_product_email(request_id=request_id)
+
+
+# « Rejoindre comme producteur » (producers.applications): the follow-ups of an application -----------------
+
+
+@shared_task
+def application_received_notify(*, schema_name: str, application_id: int) -> None:
+    with schema_context(schema_name):
+        applications.application_received_email(application_id=application_id)
+
+
+@shared_task
+def application_receipt_send(*, schema_name: str, application_id: int) -> None:
+    with schema_context(schema_name):
+        applications.application_receipt_email(application_id=application_id)
+
+
+@shared_task
+def application_decision_send(*, schema_name: str, application_id: int, invitation_id: int | None) -> None:
+    with schema_context(schema_name):
+        applications.application_decision_email(application_id=application_id, invitation_id=invitation_id)

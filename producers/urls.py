@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from producers import views
+from producers import application_views, views
 
 urlpatterns = [
     path("boutique/", views.shop, name="shop"),
@@ -35,6 +35,28 @@ urlpatterns = [
     path("produits/<int:product_id>/", views.product_edit, name="product_edit"),
     path(
         "produits/<int:product_id>/catalogue-commun/", views.product_link_decide, name="product_link_decide"
+    ),
+    path("rejoindre-comme-producteur/", application_views.producer_apply, name="producer_apply"),
+    path(
+        "rejoindre-comme-producteur/envoyee/",
+        application_views.producer_apply_sent,
+        name="producer_apply_sent",
+    ),
+    path("candidatures/", application_views.producer_applications, name="producer_applications"),
+    path(
+        "candidatures/<int:application_id>/",
+        application_views.producer_application_detail,
+        name="producer_application_detail",
+    ),
+    path(
+        "candidatures/<int:application_id>/accepter/",
+        application_views.producer_application_accept,
+        name="producer_application_accept",
+    ),
+    path(
+        "candidatures/<int:application_id>/refuser/",
+        application_views.producer_application_refuse,
+        name="producer_application_refuse",
     ),
     path("categories/", views.category_list, name="category_list"),
     path("categories/<int:category_id>/", views.category_edit, name="category_edit"),

@@ -17,7 +17,7 @@ from django_tenants.utils import schema_context
 from marketplace.models import SharedProduct, User
 from orders.models import Order, Sale
 from pickup_points.models import PickupPoint
-from producers.models import Producer, ProductRequest
+from producers.models import Producer, ProducerApplication, ProductRequest
 
 DRIVE = "cagette47"
 GROUP = "emplettes"
@@ -51,6 +51,8 @@ def key_pages() -> list[Visit]:
         point = PickupPoint.objects.filter(staff_links__user__email="mairie@cagette47.demo").first()
         assert producer is not None and point is not None, "the demo producer or point staff is missing"
         distribution = sale.distribution
+        pending_application = ProducerApplication.objects.filter(status="pending").first()
+        assert pending_application is not None, "the demo drive has no producer application to examine"
     with schema_context(f"c_{GROUP}"):
         group_sale = (
             Sale.objects.filter(is_published=True, opens_at__lte=now, closes_at__gt=now)
@@ -76,7 +78,23 @@ def key_pages() -> list[Visit]:
                 "proposer un point de retrait": "/proposer-un-point-de-retrait/",
             },
         ),
-        Visit("anonymous", DRIVE, {"accueil du collectif (visiteur)": "/"}),
+        Visit(
+            "anonymous",
+            DRIVE,
+            {
+                "accueil du collectif (visiteur)": "/",
+                "rejoindre comme producteur": "/rejoindre-comme-producteur/",
+            },
+        ),
+        Visit("membre@cagette47.demo", None, {"lancer un drive": "/lancer-un-drive/"}),
+        Visit(
+            "coordination@cagette47.demo",
+            DRIVE,
+            {
+                "candidatures de producteurs": "/candidatures/",
+                "candidature à examiner": f"/candidatures/{pending_application.pk}/",
+            },
+        ),
         Visit(
             "membre@cagette47.demo",
             DRIVE,

@@ -283,6 +283,12 @@ PLATFORM_HOST_ADDRESS = env("PLATFORM_HOST_ADDRESS", default="")
 # accepted INVITATION_VALID_DAYS after they expired; sessions end after SESSION_COOKIE_AGE (Django: 2 weeks)
 # and expired ones are deleted by the same nightly job.
 IMPORT_JOB_RETENTION_DAYS = env.int("IMPORT_JOB_RETENTION_DAYS", default=7)
+# « Rejoindre comme producteur »: a refused application is kept this long after the answer, then deleted.
+PRODUCER_APPLICATION_REFUSED_RETENTION_DAYS = env.int(
+    "PRODUCER_APPLICATION_REFUSED_RETENTION_DAYS", default=90
+)
+# The public application and « Lancer un drive » forms, per address (allauth's rate-limit syntax).
+PUBLIC_FORM_RATE_LIMIT = env.str("PUBLIC_FORM_RATE_LIMIT", default="10/h/ip")
 CELERY_BEAT_SCHEDULE["data-retention"] = {
     "task": "marketplace.tasks.data_retention_run",
     "schedule": crontab(hour=3, minute=17),  # every night

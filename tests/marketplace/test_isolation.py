@@ -43,6 +43,7 @@ from tests.producers.factories import catalogue_ids, catalogue_state, lab_ids, l
 PUBLIC_PAGES = {"home", "join", "invitation_accept", "media", "shop", "shop_producer", "health", "sale_shop"}
 # The sale page's running total (htmx): the same access as the page, computed from its public prices.
 PUBLIC_PAGES |= {"sale_basket_total"}
+PUBLIC_PAGES |= {"producer_apply", "producer_apply_sent"}  # « Rejoindre comme producteur »: anyone applies
 PUBLIC_PAGES |= {"privacy", "legal_notice"}  # members' rights: the collective's contact, as the directory
 # Pages of the account itself (allauth, « Mes données », account deletion) and the language switch: about
 # the visitor, never the collective.
@@ -175,7 +176,7 @@ def beta_secrets(beta):
     markers = [person.email for person in people] + [person.last_name for person in people]
     markers += [invitation.email, invitation.token, used.email]
     pickup = pickup_objects(beta, name="Point secret de Beta", household=applicant)
-    markers += ["Point secret de Beta", "Fermeture secrète"]
+    markers += ["Point secret de Beta", "Fermeture secrète", "Candidature secrète", "candidate@beta.test"]
     # A published sale's title is on the collective's home page: its order (beta's member) is the secret.
     orders = _orders_objects(beta, title="Vente de Beta")
     # A place proposed in beta's department (Nord): its contact is for beta's coordinators only.

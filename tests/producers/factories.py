@@ -10,7 +10,15 @@ from django_tenants.utils import tenant_context
 from PIL import Image
 
 from producers import services
-from producers.models import Category, ImportJob, Producer, ProducerAccount, Product, Unit
+from producers.models import (
+    Category,
+    ImportJob,
+    Producer,
+    ProducerAccount,
+    ProducerApplication,
+    Product,
+    Unit,
+)
 
 
 def png(size=(800, 600), colour=(200, 60, 20), name="photo.png") -> io.BytesIO:
@@ -67,7 +75,17 @@ def catalogue_ids(cast) -> dict[str, int]:
             file_name="c.csv",
             content=b"nom;prix TTC (\xe2\x82\xac)\n",
         )
+        application = ProducerApplication.objects.create(  # « Rejoindre comme producteur »
+            farm_name="Candidature secrète",
+            contact_name="Candidate secrète",
+            email=f"candidate@{cast.collective.slug}.test",
+            town="Nérac",
+            department="47",
+            categories=["vegetables"],
+            products="Légumes",
+        )
     return {
+        "application_id": application.pk,
         "producer_id": farm.pk,
         "product_id": item.pk,
         "category_id": category.pk,
@@ -85,6 +103,7 @@ def catalogue_state(cast) -> tuple:
             sorted(ProducerAccount.objects.values_list("producer_id", "user_id")),
             sorted(Product.objects.values_list("pk", "producer_id", "name", "price", "stock", "is_active")),
             sorted(ImportJob.objects.values_list("pk", "applied_at")),
+            sorted(ProducerApplication.objects.values_list("pk", "status", "producer_id")),
         )
 
 

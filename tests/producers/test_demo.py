@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from marketplace.models import Collective, User
-from producers.models import Category, Producer, Product
+from producers.models import Category, Producer, ProducerApplication, Product
 from tests.conftest import words
 
 
@@ -18,7 +18,8 @@ def _catalogue(slug: str) -> tuple[int, int, int]:
 def test_demo_catalogues(browse, media_root):
     call_command("seed_demo", "--quiet", stdout=io.StringIO())
     first = {slug: _catalogue(slug) for slug in ("cagette47", "emplettes")}
-    assert first["cagette47"][1] == 8 and first["cagette47"][2] >= 30
+    # 8 producers, and the beekeeper whose application (« Rejoindre comme producteur ») was accepted
+    assert first["cagette47"][1] == 9 and first["cagette47"][2] >= 30
     assert first["emplettes"][1] == 5 and first["emplettes"][2] >= 10
 
     call_command("seed_demo", "--quiet", stdout=io.StringIO())
@@ -31,6 +32,9 @@ def test_demo_catalogues(browse, media_root):
         }
         assert managed["Ferme des Coteaux de Gascogne"] == ["producteur@cagette47.demo"]
         assert managed["Chèvrerie du Pech"] == ["claire@demo.etal"]
+        applied = dict(ProducerApplication.objects.values_list("farm_name", "status"))
+        assert applied == {"Le Rucher de Pujols": "accepted", "Vergers de la Lède": "pending"}
+        assert "Le Rucher de Pujols" in managed
         sold_by_weight = Product.objects.filter(is_variable_weight=True)
         assert sold_by_weight.filter(category__name="Viandes").exists()
         assert all(product.thumbnail for product in Product.objects.all())

@@ -112,7 +112,6 @@ def sale_shop(request, sale_id: int):
     htmx asks `sale_basket_total` for the total at each change instead."""
     sale = _visible_sale(sale_id)
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
-    prices = _pricing(request)
     form, order = _cart_form(request, sale, request.POST or None)
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -134,6 +133,7 @@ def sale_shop(request, sale_id: int):
             else:
                 _cart_save(request, sale, quantities)
                 return redirect("sale_checkout", sale_id=sale.pk)
+    prices = _pricing(request)  # read only to show the page: « Continuer » goes on without it
     context = {
         "sale": with_pickup_hours([sale])[0],
         "form": form,

@@ -2,8 +2,10 @@
 
 The list (producers, photos, names, prices, weighed estimates) is the same for every member: it is rendered
 once per version of what it shows (`selectors.offer_list_version`: a counter on the sale and a stamp of the
-catalogue), language and pricing variant, and cached (Redis, and the last few in the process's memory;
-django-tenants' key function puts the schema in front of every key). What differs per request is filled in
+catalogue), language and pricing variant, and cached by marketplace.render_cache (Redis, and the last few in
+the process's memory; django-tenants' key function puts the schema in front of every key; when the version
+changes one request renders the new list while the others serve the previous one). An order does not change
+the version: what is left is no part of the list. What differs per request is filled in
 after: what is left in stock, the member's quantities and the errors of what they typed. The cached list
 is one piece of HTML, every offer drawn with plenty left and an empty field, and for each offer where its
 two slots are (its sold-out class, its stock badge with its quantity field); only the few offers low in
@@ -123,8 +125,10 @@ def _render(sale: Sale, percent: Decimal | None) -> OfferList:
     units = {value: str(label) for value, label in Offer._meta.get_field("unit").flatchoices}
     prices: dict[Decimal, str] = {}
     for offer in offers:
-        offer.unit_label = units.get(offer.unit, offer.unit)
-        offer.price_text = prices.get(offer.price) or prices.setdefault(offer.price, euros(offer.price))
+        offer.unit_label = units.get(offer.unit, offer.unit)  # type: ignore[attr-defined]
+        if offer.price not in prices:
+            prices[offer.price] = euros(offer.price)
+        offer.price_text = prices[offer.price]  # type: ignore[attr-defined]
     html = get_template(LIST_TEMPLATE).render({"groups": checkout_selectors.offers_by_producer(offers)})
     labels = _labels()
     nav, _end, body = html.partition(NAV_END)

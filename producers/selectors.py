@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from itertools import groupby
 
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from marketplace.models import (
     Collective,
@@ -100,6 +102,12 @@ class ShopItem:
         return self.product.producer
 
     @property
+    def unit_label(self) -> str:
+        """The unit's words (« kg », « botte »): from a table made once per language, not the choice's
+        display, which hashes every lazily translated choice each time (much of a large shop's rendering)."""
+        return unit_labels(get_language()).get(self.product.unit, self.product.unit)
+
+    @property
     def category(self) -> Category | None:
         return self.product.category
 
@@ -124,6 +132,12 @@ class ShopItem:
     @property
     def is_low_stock(self) -> bool:
         return self.remaining is not None and 0 < self.remaining <= LOW_STOCK
+
+
+@cache
+def unit_labels(language: str | None) -> dict[str, str]:
+    """Product units and their words in `language` (the active one, which the caller names)."""
+    return {value: str(label) for value, label in Product._meta.get_field("unit").flatchoices}
 
 
 @dataclass

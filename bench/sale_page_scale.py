@@ -9,7 +9,9 @@ client sees it on the loopback) and, in the same run, prints:
   (a new version of the offer list before each request), median of several requests, the SQL statements of
   one warm request (counted in-process through Django's test client) and the ratios to the floor;
 - per sale: the cart POST (« Continuer », every quantity field of the page posted, 5 filled in) that
-  answers with the redirection to the checkout, median and ratio.
+  answers with the redirection to the checkout, median and ratio;
+- the shop (`/boutique/`, every active product of the collective: the sum of the sizes), cached (warm) and
+  just changed (a product saved before each request: what every request cost before it was cached).
 
 `BENCH_PROFILE=1` also prints a cProfile summary of the warm sale page at 300 products (in-process).
 """
@@ -35,7 +37,8 @@ from urllib.parse import urlencode
 
 import _setup
 
-_setup.BENCH_DATABASE = "etal_bench_sale_scale"  # its own database: other benchmarks drop theirs
+# Its own database: other benchmarks drop theirs (ETAL_BENCH_SALE_DATABASE: two work trees on one server).
+_setup.BENCH_DATABASE = os.environ.get("ETAL_BENCH_SALE_DATABASE", "etal_bench_sale_scale")
 _setup.django_for_bench()
 
 from django.db import connection  # noqa: E402
@@ -53,6 +56,7 @@ from orders.payments import services as payment_services  # noqa: E402
 from orders.sales import services as sale_services  # noqa: E402
 from pickup_points import services as point_services  # noqa: E402
 from producers import services as producer_services  # noqa: E402
+from producers.models import Product  # noqa: E402
 
 try:  # the cached offer list (absent before it was built: then cold and warm are the same page)
     from orders.checkout import offer_list
@@ -167,6 +171,14 @@ def new_offer_list_version(collective, sale_id: int) -> None:
         Sale.objects.filter(pk=sale_id).update(offers_version=F("offers_version") + 1)
 
 
+def product_touch(collective) -> None:
+    """The shop just changed: one product saved (its `updated_at`, which the shop's version reads)."""
+    with schema_context(collective.schema_name):
+        Product.objects.filter(pk=Product.objects.order_by("pk").values("pk")[:1]).update(
+            updated_at=timezone.now()
+        )
+
+
 def cart_fields(page: str, wanted: int) -> list[tuple[str, str]]:
     """Every quantity field of the page, as a browser posts them: `wanted` filled in, the others empty."""
     names = re.findall(r'name="(qty_\d+)"', page)
@@ -223,6 +235,11 @@ def main() -> None:
             assert response.status_code == 200
             rows.append((size, median_ms(warm), median_ms(cold), len(queries), median_ms(cart)))
             print(f"  measured {size} products", flush=True)
+        shop_warm = [browser.timed("GET", "/boutique/") for _ in range(8)][1:]
+        shop_cold = []
+        for _ in range(3):
+            product_touch(collective)
+            shop_cold.append(browser.timed("GET", "/boutique/"))
         if os.environ.get("BENCH_PROFILE") and 300 in sales:
             path = f"/ventes/{sales[300]}/"
             client.get(path)
@@ -248,6 +265,12 @@ def main() -> None:
             f"{size:>8} {warm:>7.1f} ms {warm / floor:>5.1f}× {cold:>7.1f} ms {cold / floor:>6.1f}× "
             f"{statements:>10} {cart:>7.1f} ms {cart / floor:>5.1f}×"
         )
+    shop_size = sum(SIZES)
+    shop_hit, shop_miss = median_ms(shop_warm), median_ms(shop_cold)
+    print(
+        f"shop /boutique/ ({shop_size} products): warm {shop_hit:.1f} ms {shop_hit / floor:.1f}×, "
+        f"just changed {shop_miss:.1f} ms {shop_miss / floor:.1f}×"
+    )
     for size, warm, cold, statements, cart in rows:
         _setup.report(
             f"sale page GET, {size} products (warm; {statements} statements)",
@@ -259,6 +282,9 @@ def main() -> None:
             f"sale page GET, {size} products, just changed", f"{cold:.1f} ms", f"{floor:.1f} ms", cold / floor
         )
         _setup.report(f"cart POST, {size} products", f"{cart:.1f} ms", f"{floor:.1f} ms", cart / floor)
+    what = f"shop page GET, {shop_size} products"
+    _setup.report(f"{what} (warm)", f"{shop_hit:.1f} ms", f"{floor:.1f} ms", shop_hit / floor)
+    _setup.report(f"{what}, just changed", f"{shop_miss:.1f} ms", f"{floor:.1f} ms", shop_miss / floor)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from itertools import groupby
 
+from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 
-from marketplace.models import Collective, Invitation, Membership, Role, User, search_normalize
+from marketplace.models import (
+    Collective,
+    Invitation,
+    Membership,
+    Role,
+    SharedProduct,
+    User,
+    search_normalize,
+)
 from marketplace.money import money
 from producers import weighing
 from producers.models import LOW_STOCK, Category, Producer, ProducerAccount, Product, estimated_price
@@ -90,6 +102,12 @@ class ShopItem:
         return self.product.producer
 
     @property
+    def unit_label(self) -> str:
+        """The unit's words (« kg », « botte »): from a table made once per language, not the choice's
+        display, which hashes every lazily translated choice each time (much of a large shop's rendering)."""
+        return unit_labels(get_language()).get(self.product.unit, self.product.unit)
+
+    @property
     def category(self) -> Category | None:
         return self.product.category
 
@@ -114,6 +132,12 @@ class ShopItem:
     @property
     def is_low_stock(self) -> bool:
         return self.remaining is not None and 0 < self.remaining <= LOW_STOCK
+
+
+@cache
+def unit_labels(language: str | None) -> dict[str, str]:
+    """Product units and their words in `language` (the active one, which the caller names)."""
+    return {value: str(label) for value, label in Product._meta.get_field("unit").flatchoices}
 
 
 @dataclass
@@ -175,6 +199,27 @@ def shop_sections(items: list[ShopItem]) -> list[ProducerSection]:
             )
         sections.append(section)
     return sections
+
+
+def shop_version() -> str:
+    """A stamp of everything the shop shows (producers.shop_list), in one cheap query: the products (a
+    sum, not a max: a product saved early but committed last still changes it), the producers' and shelves'
+    shown columns (a few dozen rows), and the central stock of the shared products listed here."""
+    product, producer, category = Product._meta.db_table, Producer._meta.db_table, Category._meta.db_table
+    shared = SharedProduct._meta.db_table
+    sql = (
+        "SELECT (SELECT count(*) || '.' || coalesce(sum(extract(epoch FROM updated_at)), 0) "  # noqa: S608
+        f"FROM {product}), "
+        "(SELECT md5(string_agg(concat_ws('|', id, name, town, labels, is_active, thumbnail), ',' "
+        f"ORDER BY id)) FROM {producer}), "
+        f"(SELECT md5(string_agg(concat_ws('|', id, name, position), ',' ORDER BY id)) FROM {category}), "
+        f"(SELECT md5(string_agg(concat_ws('|', id, stock, reserved), ',' ORDER BY id)) FROM {shared} "
+        f"WHERE id IN (SELECT shared_product_id FROM {product}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        stamp = "|".join(str(part) for part in cursor.fetchone())
+    return hashlib.md5(stamp.encode(), usedforsecurity=False).hexdigest()[:20]
 
 
 def shop_categories() -> QuerySet[Category]:

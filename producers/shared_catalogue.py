@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
@@ -280,7 +281,10 @@ def shared_product_update(*, shared: SharedProduct, user: User, stock: int | Non
         with tenant_context(listing.collective):
             try:
                 with transaction.atomic():
-                    Product.objects.filter(pk=listing.product_id, shared_product=shared).update(**copy_fields)
+                    # updated_at too: the shop's and the sale page's cached lists are stamped by it.
+                    Product.objects.filter(pk=listing.product_id, shared_product=shared).update(
+                        **copy_fields, updated_at=timezone.now()
+                    )
             except IntegrityError as error:
                 raise SharingRefused(
                     _("Un autre de vos produits porte déjà ce nom chez « %(collective)s ».")

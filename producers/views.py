@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from marketplace.models import Role
 from marketplace.permissions import role_required
-from producers import agreements, catalogue, selectors, services, shared_catalogue
+from producers import agreements, catalogue, selectors, services, shared_catalogue, shop_list
 from producers.forms import (
     BulkFormSet,
     CategoryForm,
@@ -541,7 +542,7 @@ def shop(request):
         producer_label=_producer_word(request),
     )
     filters = form.cleaned_data if form.is_valid() else {}
-    items = selectors.shop_items(
+    listing = shop_list.shop_list(
         category_id=filters.get("categorie"),
         producer_id=filters.get("producteur"),
         query=filters.get("q", ""),
@@ -551,8 +552,8 @@ def shop(request):
         "producers/shop.html",
         {
             "form": form,
-            "sections": selectors.shop_sections(items),
-            "item_count": len(items),
+            # Rendered by producers/_shop_sections.html (escaped there), cached as text.
+            "shop": {"html": mark_safe(listing.html), "item_count": listing.item_count},  # noqa: S308
             "is_filtered": any(filters.values()),
         },
     )

@@ -2,8 +2,10 @@
 
 The list (producers, photos, names, prices, weighed estimates) is the same for every member: it is rendered
 once per version of what it shows (`selectors.offer_list_version`: a counter on the sale and a stamp of the
-catalogue), language and pricing variant, and cached (Redis, and the last few in the process's memory;
-django-tenants' key function puts the schema in front of every key). What differs per request is filled in
+catalogue), language and pricing variant, and cached by marketplace.render_cache (Redis, and the last few in
+the process's memory; django-tenants' key function puts the schema in front of every key; when the version
+changes one request renders the new list while the others serve the previous one). An order does not change
+the version: what is left is no part of the list. What differs per request is filled in
 after: what is left in stock, the member's quantities and the errors of what they typed. The cached list
 is one piece of HTML, every offer drawn with plenty left and an empty field, and for each offer where its
 two slots are (its sold-out class, its stock badge with its quantity field); only the few offers low in
@@ -15,27 +17,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from django.core.cache import cache as django_cache
 from django.template.loader import get_template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from marketplace import render_cache
+from marketplace.money import euros
 from orders import pricing
 from orders.checkout import selectors as checkout_selectors
-from orders.models import MAX_LINE_QUANTITY, Sale
+from orders.models import MAX_LINE_QUANTITY, Offer, Sale
 
 LIST_TEMPLATE = "orders/_sale_offer_list.html"
 BASE_PRICES = pricing.BASE_VARIANT  # the catalogue's prices; each solidarity tier gets its own list
-CACHE_SECONDS = 24 * 3600  # a new version gets a new key: old ones only wait to expire
 # Offers with fewer left than this are drawn per request: their badge (« plus que 3 ») or their limit
 # (the field's `max`) differs from the cached piece's.
 DRAWN_BELOW = MAX_LINE_QUANTITY
@@ -62,13 +62,19 @@ def _markup_version() -> str:
     return hashlib.md5(source.encode(), usedforsecurity=False).hexdigest()[:8]
 
 
+def offer_list_base(*, sale: Sale, language: str, variant: str = BASE_PRICES) -> str:
+    """What the cached list is (marketplace.render_cache): the sale, the pricing variant (members on a
+    solidarity tier see other prices: each tier has its own list), the language and the markup's version.
+    The schema is put in front by the cache's key function (django_tenants.cache.make_key), so a collective
+    never reads another's list."""
+    return f"sale-offers:{sale.pk}:{variant}:{language}:{_markup_version()}.{FORMAT}"
+
+
 def offer_list_key(*, sale: Sale, language: str, variant: str = BASE_PRICES) -> str:
-    """The one place the cache key of a sale's offer list is made: the version of what it shows, the
-    language, and the pricing variant (members on a solidarity tier will see other prices: name the tier
-    here, and render its prices in the list). The schema is put in front by the cache's key function
-    (django_tenants.cache.make_key), so a collective never reads another's list."""
+    """The one place the cache key of a sale's offer list is made: its base and the version of what it
+    shows (selectors.offer_list_version)."""
     version = checkout_selectors.offer_list_version(sale=sale)
-    return f"sale-offers:{sale.pk}:{variant}:{language}:{_markup_version()}.{FORMAT}:{version}"
+    return f"{offer_list_base(sale=sale, language=language, variant=variant)}@{version}"
 
 
 def _labels() -> dict[str, str]:
@@ -114,6 +120,15 @@ def _slot_html(
 
 def _render(sale: Sale, percent: Decimal | None) -> OfferList:
     offers = pricing.offers_priced(checkout_selectors.sale_offers(sale=sale), percent)
+    # The unit's words and the price's text once per unit and per price, not once per offer: a choice's
+    # display hashes every lazily translated choice each time (a third of a 3 000-offer rendering).
+    units = {value: str(label) for value, label in Offer._meta.get_field("unit").flatchoices}
+    prices: dict[Decimal, str] = {}
+    for offer in offers:
+        offer.unit_label = units.get(offer.unit, offer.unit)  # type: ignore[attr-defined]
+        if offer.price not in prices:
+            prices[offer.price] = euros(offer.price)
+        offer.price_text = prices[offer.price]  # type: ignore[attr-defined]
     html = get_template(LIST_TEMPLATE).render({"groups": checkout_selectors.offers_by_producer(offers)})
     labels = _labels()
     nav, _end, body = html.partition(NAV_END)
@@ -149,39 +164,26 @@ def _render(sale: Sale, percent: Decimal | None) -> OfferList:
     return OfferList(nav=nav, html="".join(pieces), slots={key: tuple(slot) for key, slot in slots.items()})
 
 
-_local: OrderedDict[str, OfferList] = OrderedDict()  # the last lists used by this process
-_local_lock = threading.Lock()
-LOCAL_LISTS = 8
-
-
 def offer_list(*, sale: Sale, percent: Decimal | None = None) -> OfferList:
     """The sale's offer list at the prices of a tier moved by `percent` (orders.pricing; None: the base
-    prices): from this process's memory, else from the cache, else rendered and stored."""
-    key = offer_list_key(sale=sale, language=get_language(), variant=pricing.pricing_variant(percent))
-    local_key = django_cache.make_key(key)  # with the schema
-    with _local_lock:
-        listing = _local.get(local_key)
-        if listing is not None:
-            _local.move_to_end(local_key)
-            return listing
-    listing = django_cache.get(key)
-    if listing is None:
-        listing = _render(sale, percent)
-        django_cache.set(key, listing, CACHE_SECONDS)
-    with _local_lock:
-        _local[local_key] = listing
-        while len(_local) > LOCAL_LISTS:
-            _local.popitem(last=False)
-    return listing
+    prices): from this process's memory, else from the cache, else rendered by one request while the
+    others serve the previous version (marketplace.render_cache: every order changes what is left, not the
+    list, but a new price or product makes a new version that every member on the page then asks for)."""
+    base = offer_list_base(sale=sale, language=get_language(), variant=pricing.pricing_variant(percent))
+    return render_cache.cached_piece(
+        base=base,
+        version=checkout_selectors.offer_list_version(sale=sale),
+        render=lambda: _render(sale, percent),
+    )
 
 
 def offer_list_forget(*, sale: Sale, variant: str = BASE_PRICES) -> None:
     """Drop the current version of the list (in the active language), here and in the cache: the
     benchmark's cold cache."""
-    key = offer_list_key(sale=sale, language=get_language(), variant=variant)
-    with _local_lock:
-        _local.pop(django_cache.make_key(key), None)
-    django_cache.delete(key)
+    render_cache.cached_piece_forget(
+        base=offer_list_base(sale=sale, language=get_language(), variant=variant),
+        version=checkout_selectors.offer_list_version(sale=sale),
+    )
 
 
 def offer_list_html(

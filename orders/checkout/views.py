@@ -47,15 +47,20 @@ def _cart_save(request, sale: Sale, quantities: dict[int, int]) -> None:
     request.session[_cart_key(sale)] = {str(offer_id): qty for offer_id, qty in quantities.items()}
 
 
-def _visible_sale(sale_id: int) -> Sale:
-    sale = checkout_selectors.sale_for_members(sale_id=sale_id)
+def _visible_sale(request, sale_id: int) -> Sale:
+    """The published sale; for a signed-in account with `member_order_id`, their order's id in it if any
+    (same query: with none, the page reads no order)."""
+    if request.user.is_authenticated:
+        sale = checkout_selectors.sale_for_checkout(sale_id=sale_id, user=request.user)
+    else:
+        sale = checkout_selectors.sale_for_members(sale_id=sale_id)
     if sale is None:
         raise Http404
     return sale
 
 
 def _my_order(request, sale: Sale) -> Order | None:
-    if not request.user.is_authenticated:
+    if not request.user.is_authenticated or getattr(sale, "member_order_id", None) is None:
         return None
     return checkout_selectors.order_of_member(sale=sale, user=request.user)
 
@@ -111,9 +116,8 @@ def sale_shop(request, sale_id: int):
     """The products of a sale; members choose quantities here (their cart). « Mettre à jour le total »
     (`update_total`) only re-renders the page with the total, keeping what was typed; with JavaScript,
     htmx asks `sale_basket_total` for the total at each change instead."""
-    sale = _visible_sale(sale_id)
+    sale = _visible_sale(request, sale_id)
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
-    prices = _pricing(request)
     form, order = _cart_form(request, sale, request.POST or None)
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -135,6 +139,7 @@ def sale_shop(request, sale_id: int):
             else:
                 _cart_save(request, sale, quantities)
                 return redirect("sale_checkout", sale_id=sale.pk)
+    prices = _pricing(request)  # read only to show the page: « Continuer » goes on without it
     context = {
         "sale": with_pickup_hours([sale])[0],
         "form": form,
@@ -151,7 +156,7 @@ def sale_shop(request, sale_id: int):
 def sale_basket_total(request, sale_id: int):
     """The running total of the sale page for htmx, from the quantities typed: the same access as the page
     (a published sale of this collective), and it writes nothing, not even the cart."""
-    sale = _visible_sale(sale_id)
+    sale = _visible_sale(request, sale_id)
     if not request.headers.get("HX-Request"):
         return redirect("sale_shop", sale_id=sale.pk)
     form, _order = _cart_form(request, sale, request.POST)

@@ -231,6 +231,7 @@ def person(browser):
             java_script_enabled=javascript,
         )
         context.set_default_timeout(10_000)
+        context.etal_javascript = javascript  # axe_check reads it: axe cannot run where scripts are off
         page = context.new_page()
         someone = Person(first_name, last_name, email, context, page)
         page.on(
@@ -322,12 +323,16 @@ def _axe_report(violations: list[dict]) -> str:
 
 
 @pytest.fixture
-def axe_check():
-    """axe_check(page): no accessibility violation of impact serious or critical on the page as it is."""
+def axe_check(browser):
+    """axe_check(page): no accessibility violation of impact serious or critical on the page as it is.
+
+    A page seen with JavaScript off is checked as a copy of its document (same address, so the same
+    stylesheets) in a page with JavaScript on: axe is a script, and its promises never settle where
+    scripts are off (the journey would hang)."""
     if not AXE_JS.exists():
         pytest.fail(f"{AXE_JS} is missing: run `make test` or `npm ci --prefix tests/browser`")
 
-    def check(page) -> None:
+    def run(page) -> None:
         if not page.evaluate("typeof window.axe !== 'undefined'"):
             # Evaluated through the DevTools protocol, which the pages' Content-Security-Policy does not
             # govern: an added <script> tag would be inline code, blocked (and the policy stays on).
@@ -335,5 +340,18 @@ def axe_check():
         result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         severe = [violation for violation in result["violations"] if violation["impact"] in AXE_SEVERE]
         assert not severe, f"accessibility violations on {page.url}:\n{_axe_report(severe)}"
+
+    def check(page) -> None:
+        if getattr(page.context, "etal_javascript", True):
+            run(page)
+            return
+        document = re.sub(r"<head([^>]*)>", rf'<head\1><base href="{page.url}">', page.content(), count=1)
+        twin_context = browser.new_context(viewport=page.viewport_size, locale="fr-FR")
+        try:
+            twin = twin_context.new_page()
+            twin.set_content(document)
+            run(twin)
+        finally:
+            twin_context.close()
 
     return check

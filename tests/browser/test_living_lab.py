@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -29,10 +28,6 @@ def _demo_person(person, first_name, last_name, email, **kwargs):
     return someone
 
 
-@pytest.mark.skip(
-    reason="not yet seen passing: on the shared 2-core machine it hung after seed_demo (Playwright waiting), "
-    "no time left to find why; the same flow is covered by tests/producers/test_lab.py"
-)
 def test_member_proposes_coordinator_decides_member_reads_why(site, person, shoot, axe_check):
     call_command("seed_demo", "--quiet")
     url = site.collective_url("emplettes")

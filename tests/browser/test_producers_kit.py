@@ -3,7 +3,6 @@ first, nothing typed lost), a neighbouring farm applies to join it, the founder 
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import flash, menu
@@ -25,10 +24,6 @@ DRIVE = {
 }
 
 
-@pytest.mark.skip(
-    reason="hangs after the corrected « Lancer le drive » submit on the live server (not yet understood); "
-    "the same flow passes through the test client in tests/orders/test_drive_launch.py"
-)
 def test_launch_a_drive_then_a_farm_applies_and_is_accepted(site, person, shoot, axe_check):
     founder = person("Lucie", "Lagarrigue", "lucie@confluent.test", javascript=False)
     page = founder.page

@@ -1,7 +1,7 @@
 """The town-hall kit: a printable PDF (French) for a pickup point's team. Pages 1–2: the distribution
 protocol, with the point's real slots (stagger arrivals, signage, hand-over without contact, hygiene);
 last page: an A4 poster with the collective's name, the point, the next distribution and a QR code to the
-collective's shop. Rendered by WeasyPrint from templates/pickup_points/kit.html, never inside a transaction
+collective's shop. Rendered by WeasyPrint from templates/pickup_points/sheets/kit.html, never inside a transaction
 (the view and the acceptance's e-mail task call it after their commit)."""
 
 from __future__ import annotations
@@ -101,5 +101,5 @@ def kit_filename(point: PickupPoint) -> str:
 
 def kit_pdf(*, collective: Collective, point: PickupPoint) -> bytes:
     slow_work_outside_transactions("PDF render")
-    html = render_to_string("pickup_points/kit.html", kit_context(collective=collective, point=point))
+    html = render_to_string("pickup_points/sheets/kit.html", kit_context(collective=collective, point=point))
     return HTML(string=html).write_pdf()

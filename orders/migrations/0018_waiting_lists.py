@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['joined_at', 'pk'],
                 'indexes': [models.Index(condition=models.Q(('status', 'waiting')), fields=['slot', 'joined_at', 'id'], name='slot_wait_line'), models.Index(condition=models.Q(('status', 'offered')), fields=['offered_until'], name='slot_wait_offers')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['waiting', 'offered'])), fields=('slot', 'user'), name='slot_wait_once_open', violation_error_message="Vous êtes déjà sur la liste d'attente de ce créneau."), models.CheckConstraint(condition=models.Q(models.Q(('status', 'offered'), _negated=True), ('offered_until__isnull', False), _connector='OR'), name='slot_wait_offer_has_end')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'waiting'), ('status', 'offered'), _connector='OR'), fields=('slot', 'user'), name='slot_wait_once_open', violation_error_message="Vous êtes déjà sur la liste d'attente de ce créneau."), models.CheckConstraint(condition=models.Q(models.Q(('status', 'offered'), _negated=True), ('offered_until__isnull', False), _connector='OR'), name='slot_wait_offer_has_end')],
             },
         ),
     ]

@@ -40,7 +40,9 @@ class SlotWait(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["slot", "user"],
-                condition=Q(status__in=["waiting", "offered"]),
+                # Two equalities, not IN: PostgreSQL prints IN back in a form that re-reads differently, and
+                # the template schema's clone must equal a migrated schema (tests/marketplace/test_tenancy.py).
+                condition=Q(status="waiting") | Q(status="offered"),
                 name="slot_wait_once_open",
                 violation_error_message=_("Vous êtes déjà sur la liste d'attente de ce créneau."),
             ),

@@ -163,7 +163,8 @@ def _inline(html: str) -> list[str]:
 
 
 def test_no_page_template_relies_on_inline_script_or_style():
-    # The delivery sheets are PDF (WeasyPrint reads their <style>), never pages sent to a browser.
+    # Templates under a « sheets » folder are PDF (delivery sheets, the town-hall kit: WeasyPrint reads
+    # their <style>), never pages sent to a browser.
     root = Path(django_settings.BASE_DIR) / "templates"
     found = {
         str(path.relative_to(root)): _inline(path.read_text())

@@ -1,8 +1,8 @@
 """The town-hall kit: a printable PDF (French) for a pickup point's team. Pages 1–2: the distribution
 protocol, with the point's real slots (stagger arrivals, signage, hand-over without contact, hygiene);
 last page: an A4 poster with the collective's name, the point, the next distribution and a QR code to the
-collective's shop. Rendered by WeasyPrint from templates/pickup_points/sheets/kit.html, never inside a transaction
-(the view and the acceptance's e-mail task call it after their commit)."""
+collective's shop. Rendered by WeasyPrint from templates/pickup_points/sheets/kit.html, never inside a
+transaction (the view and the acceptance's e-mail task call it after their commit)."""
 
 from __future__ import annotations
 

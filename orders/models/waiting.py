@@ -40,8 +40,8 @@ class SlotWait(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["slot", "user"],
-                # Two equalities, not IN: PostgreSQL prints IN back in a form that re-reads differently, and
-                # the template schema's clone must equal a migrated schema (tests/marketplace/test_tenancy.py).
+                # Two equalities, not IN: PostgreSQL prints IN back in a form that re-reads differently,
+                # and a cloned schema must equal a migrated one (tests/marketplace/test_tenancy.py).
                 condition=Q(status="waiting") | Q(status="offered"),
                 name="slot_wait_once_open",
                 violation_error_message=_("Vous êtes déjà sur la liste d'attente de ce créneau."),

@@ -19,6 +19,7 @@ never asserted.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import time
@@ -245,6 +246,8 @@ def test_a_part_that_fails_is_retried_by_the_sweeper_and_the_merge_waits_for_it(
     schema = connection.schema_name
     blocked = Path(settings.PRIVATE_ROOT) / schema / "sheets" / f"sale-{close_world.sale.pk}" / "parts"
     blocked.parent.mkdir(parents=True, exist_ok=True)
+    # An earlier test of this process may have left parts of a sale with the same id: clear them first.
+    shutil.rmtree(blocked, ignore_errors=True)
     blocked.write_bytes(b"")
     try:
         _sale_times(close_world.sale, closes_at=timezone.now() - timedelta(seconds=1))

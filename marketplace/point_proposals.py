@@ -113,17 +113,6 @@ def point_proposal_decline(*, collective: Collective, proposal_id: int) -> Point
     return proposal
 
 
-def coordinator_emails(*, collective: Collective) -> list[str]:
-    return list(
-        Membership.objects.filter(
-            collective=collective, status=Membership.Status.ACTIVE, roles__contains=[Role.COORDINATOR]
-        )
-        .exclude(user__email_undeliverable_at__isnull=False)
-        .order_by("pk")
-        .values_list("user__email", flat=True)
-    )
-
-
 # Members' rights --------------------------------------------------------------------------------------------
 
 

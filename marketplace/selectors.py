@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
-from marketplace.models import Collective, Invitation, Membership, User, search_normalize
+from marketplace.models import Collective, Invitation, Membership, Role, User, search_normalize
 
 
 def collective_is_public(collective: Collective | None) -> bool:
@@ -81,4 +81,20 @@ def collective_has_invited(*, collective: Collective, user: User) -> bool:
     return (
         Invitation.objects.filter(collective=collective).exists()
         or Membership.objects.filter(collective=collective).exclude(user=user).exists()
+    )
+
+
+def coordinator_emails(*, collective: Collective) -> list[str]:
+    """The addresses of the collective's active coordinators that still receive mail (an address that
+    bounced is left out), in a stable order: whom the collective's notices go to."""
+    return list(
+        Membership.objects.filter(
+            collective=collective,
+            status=Membership.Status.ACTIVE,
+            roles__contains=[Role.COORDINATOR],
+            user__is_active=True,
+            user__email_undeliverable_at__isnull=True,
+        )
+        .order_by("user_id")
+        .values_list("user__email", flat=True)
     )

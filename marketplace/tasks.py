@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from marketplace import archives, followups, personal_data, point_proposals
+from marketplace import archives, followups, personal_data, point_proposals, selectors
 from marketplace.followups import beat_tick_claim
 from marketplace.health import beat_tick_record
-from marketplace.models import Invitation, Membership, Role
+from marketplace.models import Collective, Invitation, Membership, PointProposal, Role
 
 
 def _tenant_url(collective, name: str, **kwargs) -> str:
@@ -135,13 +135,11 @@ def collectives_purge() -> list[str]:
 @shared_task
 def point_proposal_notify(*, proposal_id: int, collective_id: int) -> None:
     """The coordinators of one collective of the proposal's department: a place is offered."""
-    from marketplace.models import Collective, PointProposal
-
     proposal = PointProposal.objects.filter(pk=proposal_id).first()
     collective = Collective.objects.filter(pk=collective_id).first()
     if proposal is None or collective is None or not proposal.is_open:
         return  # accepted by another collective (or deleted) before this e-mail left: nothing to announce
-    recipients = point_proposals.coordinator_emails(collective=collective)
+    recipients = selectors.coordinator_emails(collective=collective)
     if not recipients:
         return
     context = {
@@ -161,8 +159,6 @@ def point_proposal_notify(*, proposal_id: int, collective_id: int) -> None:
 @shared_task
 def point_proposal_receipt(*, proposal_id: int) -> None:
     """The person who proposed the place: what was received and what happens next."""
-    from marketplace.models import Collective, PointProposal
-
     proposal = PointProposal.objects.filter(pk=proposal_id).first()
     if proposal is None:
         return

@@ -6,8 +6,11 @@ from datetime import date, time, timedelta
 
 from django.utils import timezone
 
+from marketplace.models import PointProposal
+from marketplace.point_proposals import point_proposal_submit
 from pickup_points import services
 from pickup_points.models import Distribution, PickupPoint, PickupSlot, SlotBooking, Weekday
+from pickup_points.proposals import point_proposal_accept
 
 FRIDAY, SATURDAY, WEDNESDAY = Weekday.FRIDAY, Weekday.SATURDAY, Weekday.WEDNESDAY
 
@@ -158,10 +161,6 @@ PROPOSALS = {
 
 
 def _proposals_seed(*, collective, accounts: dict) -> None:
-    from marketplace.models import PointProposal
-    from marketplace.point_proposals import point_proposal_submit
-    from pickup_points.proposals import point_proposal_accept
-
     for spec in PROPOSALS.get(collective.slug, []):
         fields = {key: value for key, value in spec.items() if key != "accepted_by"}
         proposal = PointProposal.objects.filter(place_name=fields["place_name"]).first()

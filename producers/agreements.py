@@ -21,8 +21,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace import clock, followups
-from marketplace.models import Collective, FollowUp, Membership, Role, User
+from marketplace import clock, followups, selectors
+from marketplace.models import Collective, FollowUp, User
 from marketplace.money import money
 from producers import locks
 from producers.models import PriceAgreement, PriceAgreementLine, Producer, Product
@@ -216,16 +216,7 @@ def agreements_ending_notify(*, today: date | None = None) -> int:
 def agreement_ending_email(*, agreement_id: int) -> None:
     agreement = PriceAgreement.objects.select_related("producer").get(pk=agreement_id)
     collective = Collective.objects.get(schema_name=connection.schema_name)  # type: ignore[attr-defined]
-    to = list(
-        Membership.objects.filter(
-            collective=collective,
-            status=Membership.Status.ACTIVE,
-            roles__contains=[Role.COORDINATOR],
-            user__is_active=True,
-        )
-        .order_by("user_id")
-        .values_list("user__email", flat=True)
-    )
+    to = selectors.coordinator_emails(collective=collective)
     if not to:
         return
     context = {

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace import followups
+from marketplace import followups, selectors
 from marketplace import locks as marketplace_locks
 from marketplace.models import Collective, Invitation, Membership, Role, User
 from producers import locks, services
@@ -258,16 +258,7 @@ def application_received_email(*, application_id: int) -> None:
     if application is None:  # erased since (the applicant deleted their account): nothing to tell
         return
     collective = Collective.objects.current()
-    to = list(
-        Membership.objects.filter(
-            collective=collective,
-            status=Membership.Status.ACTIVE,
-            roles__contains=[Role.COORDINATOR],
-            user__is_active=True,
-        )
-        .order_by("user_id")
-        .values_list("user__email", flat=True)
-    )
+    to = selectors.coordinator_emails(collective=collective)
     if not to:
         return
     context = {

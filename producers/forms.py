@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace import images
 from marketplace.money import euros
 from producers import catalogue
+from producers.applications import APPLICATION_FIELDS
 from producers.models import (
     VAT_RATES,
     ApplicationCategory,
@@ -405,19 +406,7 @@ class ApplicationForm(forms.ModelForm):
 
     class Meta:
         model = ProducerApplication
-        fields = [
-            "farm_name",
-            "contact_name",
-            "email",
-            "phone",
-            "town",
-            "department",
-            "categories",
-            "products",
-            "labels",
-            "selling_today",
-            "message",
-        ]
+        fields = list(APPLICATION_FIELDS)
         widgets = {
             "products": forms.Textarea(attrs={"rows": 3}),
             "selling_today": forms.Textarea(attrs={"rows": 2}),

@@ -6,6 +6,7 @@ from celery import shared_task
 from django_tenants.utils import schema_context
 
 from producers import agreements, applications, services
+from producers.lab import emails as lab_emails
 
 
 @shared_task
@@ -35,18 +36,14 @@ def agreement_ending_email_send(*, schema_name: str, agreement_id: int) -> None:
 
 @shared_task
 def lab_decision_email_send(*, schema_name: str, decision_id: int) -> None:
-    from producers.lab import emails
-
     with schema_context(schema_name):
-        emails.lab_decision_email(decision_id=decision_id)
+        lab_emails.lab_decision_email(decision_id=decision_id)
 
 
 @shared_task
 def lab_product_email_send(*, schema_name: str, request_id: int) -> None:
-    from producers.lab import emails
-
     with schema_context(schema_name):
-        emails.lab_product_email(request_id=request_id)
+        lab_emails.lab_product_email(request_id=request_id)
 
 
 # « Rejoindre comme producteur » (producers.applications): the follow-ups of an application -----------------

@@ -145,8 +145,9 @@ def application_accept(*, collective: Collective, application_id: int, by: User)
         services.producer_account_link(producer=producer, user=account)
     else:
         account = None
+        # One e-mail to the newcomer: the acceptance carries the invitation's link.
         invitation = services.producer_invite(
-            collective=collective, producer=producer, by=by, email=application.email
+            collective=collective, producer=producer, by=by, email=application.email, send=False
         ).invitation
     application.status = ProducerApplication.Status.ACCEPTED
     application.decided_at = timezone.now()

@@ -151,11 +151,11 @@ class ProducerInviteResult:
 
 @transaction.atomic
 def producer_invite(
-    *, collective: Collective, producer: Producer, by: User, email: str = ""
+    *, collective: Collective, producer: Producer, by: User, email: str = "", send: bool = True
 ) -> ProducerInviteResult:
     """Give an account access to `producer`: someone who is already a producer of the collective is linked
     at once; anyone else gets an invitation (role producer, scoped to this producer) that links them when
-    accepted (see receivers)."""
+    accepted (see receivers). `send=False`: the caller's own e-mail carries the link."""
     email = email.strip().lower()
     if email:
         membership = (
@@ -175,6 +175,7 @@ def producer_invite(
         email=email,
         scope={"producer": producer.pk},
         scope_label=producer.name,
+        send=send,
     )
     return ProducerInviteResult(invitation=invitation)
 

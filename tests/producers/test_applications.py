@@ -151,6 +151,7 @@ def test_accepting_someone_without_an_account_sends_an_invitation_that_links_it(
     assert invitation.role == Role.PRODUCER
     [welcome] = [m for m in mail.outbox if "Bienvenue parmi" in m.subject]
     assert f"/invitation/{invitation.token}/" in welcome.body
+    assert [m.subject for m in mail.outbox if m.to == ["nouvelle@pech.test"]] == [welcome.subject]
     newcomer = User.objects.create_user(email="nouvelle@pech.test", password="x")
     browse(alpha, newcomer).post(f"/invitation/{invitation.token}/")
     connection.set_tenant(alpha.collective)

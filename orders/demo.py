@@ -26,6 +26,7 @@ from orders.payments import services as payment_services
 from orders.sales import services as sale_services
 from orders.solidarity import services as solidarity_services
 from orders.statements import services as statement_services
+from orders.waiting import offers as offer_waits
 from orders.waiting import services as waiting_services
 from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupPoint
@@ -203,6 +204,36 @@ def _waiting_list_seed(sale: Sale, slots: list, offers: list, accounts: dict) ->
     waiting_services.slot_waits_offer(slot_id=first.pk)  # what the follow-up does (idempotent)
 
 
+def _product_wait_seed(sale: Sale, offers: list, accounts: dict) -> None:
+    """A product sold out, then freed: the last offer (not weighed, not from a central stock) is limited to
+    2 and Claire orders both; Fatou (membre@, for 2) and Nadia (for 1) join its waiting list; Claire
+    cancels, and the 2 freed units are held for Fatou (« Mes listes d'attente », a click adds them to her
+    order); Nadia is next in line."""
+    offer = next(
+        offer
+        for offer in reversed(offers)
+        if not offer.is_variable_weight and offer.product.shared_product_id is None
+    )
+    sale_services.sale_offers_update(
+        sale_id=sale.pk,
+        rows=[
+            sale_services.OfferRow(product_id=offer.product_id, included=True, quantity=2, price=offer.price)
+        ],
+    )
+    claire = accounts["claire@demo.etal"]
+    order = checkout_services.order_place(
+        sale_id=sale.pk,
+        user=claire,
+        quantities={offer.pk: 2},
+        slot_id=sale.distribution.slots.order_by("-starts_at").first().pk,
+        payment_method=PaymentMethod.CASH,
+    )
+    for email, wanted in [("membre@emplettes.demo", 2), ("coordination@emplettes.demo", 1)]:
+        offer_waits.offer_wait_join(offer_id=offer.pk, user=accounts[email], wanted=wanted)
+    checkout_services.order_cancel(order_id=order.pk, user=claire)
+    offer_waits.offer_waits_offer(offer_id=offer.pk)  # what the follow-up does (idempotent)
+
+
 def seed(*, collective, accounts: dict) -> None:
     spec = DEMO.get(collective.slug)
     if spec is None or Sale.objects.exists():
@@ -248,5 +279,6 @@ def seed(*, collective, accounts: dict) -> None:
         )
     if collective.slug == "emplettes":
         _waiting_list_seed(sale, slots, offers, accounts)
+        _product_wait_seed(sale, offers, accounts)
     schedule = sale_services.schedule_create(points=points[:1], producers=producers, **spec["schedule"])
     sale_services.schedule_sales_create(schedule_id=schedule.pk)

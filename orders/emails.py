@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from marketplace.models import Collective, User
 from orders.checkout.selectors import vat_breakdown
-from orders.models import Order, Sale, SlotWait
+from orders.models import OfferWait, Order, Sale, SlotWait
 from orders.sales.selectors import with_pickup_hours
 from pickup_points import basket_codes, calendar
 from pickup_points.services import day_label, slot_label
@@ -165,5 +165,32 @@ def slot_wait_email(*, collective: Collective, wait: SlotWait, kind: str) -> Non
             to=[wait.user.email],
             subject=subjects[kind] % {"collective": collective.name, "slot": slot},
             template=f"slot_wait_{kind}",
+            context=context,
+        )
+
+
+def offer_wait_email(*, collective: Collective, wait: OfferWait, kind: str) -> None:
+    """To a member on a sold-out product's waiting list: `kind` "offered" (units are held for them until a
+    time), "expired" (they did not take them in time) or "lapsed" (the sale closed)."""
+    if wait.user.is_erased:
+        return
+    subjects = {
+        "offered": _("%(collective)s : « %(product)s » s'est libéré pour vous"),
+        "expired": _("%(collective)s : « %(product)s » est passé au suivant de la liste"),
+        "lapsed": _("%(collective)s : la vente est close, fin de la liste d'attente de « %(product)s »"),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "collective": collective,
+            "wait": wait,
+            "kind": kind,
+            "product": wait.offer.name,
+            "until": wait.offered_until,
+            "waits_url": f"{collective.base_url}/mes-listes-attente/",
+        }
+        _send(
+            to=[wait.user.email],
+            subject=subjects[kind] % {"collective": collective.name, "product": wait.offer.name},
+            template=f"offer_wait_{kind}",
             context=context,
         )

@@ -1,7 +1,8 @@
 """The only place that takes row locks for ordering, always in this order:
 
     sale → offers (ascending pk) → central stocks of shared products (ascending pk, marketplace.locks)
-    → slots (ascending pk, pickup_points.locks) → waiting-list entries of a slot (orders.waiting)
+    → slots (ascending pk, pickup_points.locks) → waiting-list entries of a slot or of a product
+      (orders.waiting)
     → order → payments (ascending pk)
     → the member's account (ledger) → the solidarity fund → the distribution's basket counter
     (pickup_points.locks.basket_book)
@@ -23,7 +24,10 @@ statement and the commit.
 Waiting lists (orders.waiting): an entry of a slot's list moves only by conditional UPDATEs taken while
 that slot's row is locked (offering, expiring, declining, lapsing and accepting a held place all lock the
 slot first), so the places a slot frees go to its list one at a time, in line order, each to one member.
-Only leaving a list while still waiting (no place held) touches an entry without its slot.
+Only leaving a list while still waiting (no place held) touches an entry without its slot. The lists of
+sold-out products (orders.waiting.offers) work the same under their offer's row (offer_lock, then the shared
+product's central stock): held units are counted in the offer's `sold`; a checkout consuming a hold locks
+the offers first (offers_move), then marks the entry.
 
 Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
 (a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),
@@ -49,6 +53,7 @@ from orders.models import (
     MemberTier,
     MonthlyStatement,
     Offer,
+    OfferWait,
     Order,
     Payment,
     PriceTier,
@@ -85,14 +90,19 @@ _SALE_SHARE_FOR_MEMBER = f"""
     EXISTS (
         SELECT 1 FROM {SlotWait._meta.db_table} w
         WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
-    ) AS member_waits
+    ) AS member_waits,
+    EXISTS (
+        SELECT 1 FROM {OfferWait._meta.db_table} w
+        WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
+    ) AS member_offer_waits
     FROM {Sale._meta.db_table} s WHERE s.id = %(sale)s FOR SHARE OF s
 """  # noqa: S608 - the models' tables
 
 
 def sale_share_for_member(sale_id: int, user_id: int) -> Sale | None:
     """The sale FOR SHARE, as sale_share, with `member_has_order` (whether the member already has an order
-    placed in it), whether they are on one of its waiting lists (`member_waits`) and the member's active
+    placed in it), whether they are on one of its slots' waiting lists (`member_waits`) or its products'
+    (`member_offer_waits`) and the member's active
     price tier (`member_tier_id`, `member_tier_percent`: None for the base price), in the same statement."""
     query = Sale.objects.raw(
         _SALE_SHARE_FOR_MEMBER,
@@ -126,6 +136,17 @@ def offers_move(deltas: dict[int, int]) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(_OFFERS_MOVE, {"ids": ids, "deltas": [deltas[offer_id] for offer_id in ids]})
         return {row[0] for row in cursor.fetchall()}
+
+
+def offer_lock(offer_id: int) -> Offer | None:
+    """One offer's row, with its product (FOR NO KEY UPDATE, as offers_move takes it): a waiting list of a
+    sold-out product moves only under it (orders.waiting.offers)."""
+    return (
+        Offer.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("product")
+        .filter(pk=offer_id)
+        .first()
+    )
 
 
 def sale_lock(sale_id: int) -> Sale:

@@ -23,6 +23,7 @@ from orders.models import (
     MemberAccount,
     MemberPreferences,
     MemberTier,
+    OfferWait,
     Order,
     OrderLine,
     Payment,
@@ -36,6 +37,7 @@ from orders.models import (
 )
 from orders.sales.selectors import sales_open_or_coming, with_pickup_hours
 from orders.sheets import storage as sheet_storage
+from orders.waiting import offers as offer_waits
 from orders.waiting import services as waiting_services
 from pickup_points.models import PickupSlot
 from pickup_points.signals import slot_freed
@@ -119,6 +121,17 @@ def export(user: User) -> dict:
             }
             for wait in SlotWait.objects.filter(user=user).select_related("sale", "slot").order_by("pk")
         ],
+        "product_waiting_lists": [
+            {
+                "sale": wait.sale.title,
+                "product": wait.offer.name,
+                "wanted": wait.wanted,
+                "status": str(wait.get_status_display()),
+                "joined_at": wait.joined_at,
+                "offered_until": wait.offered_until,
+            }
+            for wait in OfferWait.objects.filter(user=user).select_related("sale", "offer").order_by("pk")
+        ],
         "price_tier": {
             "name": tier.tier.name,
             "percent": tier.tier.percent,
@@ -145,6 +158,10 @@ def stop(user: User) -> None:
     # Waiting lists are left (a place held for the member goes to the next in line).
     for wait_id in SlotWait.objects.filter(user=user, status__in=SlotWait.OPEN).values_list("pk", flat=True):
         waiting_services.slot_wait_leave(wait_id=wait_id, user=user)
+    for wait_id in OfferWait.objects.filter(user=user, status__in=OfferWait.OPEN).values_list(
+        "pk", flat=True
+    ):
+        offer_waits.offer_wait_leave(wait_id=wait_id, user=user)
 
 
 def erase(user: User, ghost: User) -> None:
@@ -165,6 +182,7 @@ def erase(user: User, ghost: User) -> None:
     MemberPreferences.objects.filter(Q(user=user) | Q(user=ghost)).delete()
     MemberTier.objects.filter(Q(user=user) | Q(user=ghost)).delete()  # a self-declaration: it goes
     SlotWait.objects.filter(user=user).delete()  # nothing accounting needs
+    OfferWait.objects.filter(user=user).delete()
 
 
 def purge(now) -> dict:

@@ -20,6 +20,7 @@ from orders.payments import services as payment_services
 from orders.sheets import services as sheet_services
 from orders.statements import reconciliation
 from orders.statements import services as statement_services
+from orders.waiting import offers as offer_waits
 from orders.waiting import selectors as waiting_selectors
 from orders.waiting import services as waiting_services
 from producers.models import Producer
@@ -205,6 +206,21 @@ def monthly_statement_make(*, schema_name: str, producer_id: int, month: str, se
 def slot_waits_offer(*, schema_name: str, slot_id: int) -> None:
     with schema_context(schema_name):
         waiting_services.slot_waits_offer(slot_id=slot_id)
+
+
+@shared_task
+def offer_waits_offer(*, schema_name: str, offer_id: int) -> None:
+    with schema_context(schema_name):
+        offer_waits.offer_waits_offer(offer_id=offer_id)
+
+
+@shared_task
+def offer_wait_email_send(*, schema_name: str, wait_id: int, kind: str) -> None:
+    collective = Collective.objects.get(schema_name=schema_name)
+    with schema_context(schema_name):
+        emails.offer_wait_email(
+            collective=collective, wait=waiting_selectors.offer_wait_for_email(wait_id=wait_id), kind=kind
+        )
 
 
 @shared_task

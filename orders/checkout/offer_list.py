@@ -23,16 +23,19 @@ from decimal import Decimal
 from functools import cache
 
 from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from marketplace import render_cache
 from marketplace.money import euros
 from orders import pricing
 from orders.checkout import selectors as checkout_selectors
-from orders.models import MAX_LINE_QUANTITY, Offer, Sale
+from orders.models import MAX_LINE_QUANTITY, Offer, OfferWait, Sale
 
 LIST_TEMPLATE = "orders/_sale_offer_list.html"
 BASE_PRICES = pricing.BASE_VARIANT  # the catalogue's prices; each solidarity tier gets its own list
@@ -84,6 +87,9 @@ def _labels() -> dict[str, str]:
         "pieces": escape(_("Nombre de pièces")),
         "sold_out": escape(_("Épuisé")),
         "low": _("plus que %(remaining)s"),
+        "wanted": escape(_("Quantité souhaitée")),
+        "join": escape(_("M'inscrire sur la liste d'attente")),
+        "waiting": escape(_("Vous êtes sur la liste d'attente : vous recevrez un e-mail s'il se libère.")),
     }
 
 
@@ -98,15 +104,40 @@ def _slot_html(
     errors: object,
     can_order: bool,
     labels: dict[str, str],
+    wait: OfferWait | None = None,
+    join_url: str = "",
 ) -> str:
-    """An offer's stock badge and labelled quantity field. Written in Python rather than as a template: a
-    page may draw hundreds of them (the offers low in stock) and a template costs ten times more each."""
+    """An offer's stock badge and labelled quantity field; for a sold-out one, its waiting list (join it,
+    or where the member stands: waiting, or units held for them). Written in Python rather than as a
+    template: a page may draw hundreds of them (the offers low in stock) and a template costs ten times
+    more each."""
     html = ""
+    held = bool(wait and wait.is_offered)
     if left == 0:
         html = f'<p><span class="badge badge-out">{labels["sold_out"]}</span></p>'
+        if can_order and held:
+            until = date_format(timezone.localtime(wait.offered_until), "H:i")  # type: ignore[union-attr, arg-type]
+            count = wait.held  # type: ignore[union-attr]
+            text = ngettext(
+                "%(held)s réservé pour vous jusqu'à %(until)s : indiquez-le dans votre panier.",
+                "%(held)s réservés pour vous jusqu'à %(until)s : indiquez-les dans votre panier.",
+                count,
+            ) % {"held": count, "until": until}
+            html += f'<p class="wait-held"><strong>{escape(text)}</strong></p>'
+        elif can_order and wait is not None:
+            html += f'<p class="meta">{labels["waiting"]}</p>'
+        elif can_order and join_url and not value:
+            html += (
+                f'<div class="qty-field wait-join">\n<label for="id_wait_{offer_id}">{labels["wanted"]}'
+                f'<span class="visually-hidden"> : {escape(name)}</span></label>\n'
+                f'<input type="number" name="wait_{offer_id}" id="id_wait_{offer_id}" value="1" min="1"'
+                f' max="{MAX_LINE_QUANTITY}" class="qty">\n'
+                f'<button type="submit" class="button-secondary" formaction="{join_url}" formnovalidate>'
+                f"{labels['join']}</button></div>"
+            )
     elif left is not None and left <= LOW_STOCK:
         html = f'<p><span class="badge badge-low">{escape(labels["low"] % {"remaining": left})}</span></p>'
-    if can_order and (left != 0 or value):
+    if can_order and (left != 0 or value or held):
         label = labels["pieces"] if weighed else labels["quantity"]
         invalid = ' aria-invalid="true"' if errors else ""
         html += (
@@ -194,11 +225,16 @@ def offer_list_html(
     own: Mapping[int, int],
     values: Mapping[int, str],
     errors: Mapping[int, object],
+    waits: Mapping[int, OfferWait] | None = None,
+    sale_id: int | None = None,
 ) -> SafeString:
     """The list as this member sees it. `left`: what is left of the offers low in stock and of those the
-    member typed or holds (selectors.stock_left); `own`: what their order already holds (theirs to keep);
-    `values`: the quantities shown, as typed; `errors`: the messages of the wrong ones."""
-    drawn = (set(left) | set(values) | set(errors)) & listing.slots.keys()
+    member typed or holds (selectors.stock_left); `own`: what their order already holds and what waiting
+    lists hold for them (theirs to take); `values`: the quantities shown, as typed; `errors`: the messages
+    of the wrong ones; `waits`: their entries on sold-out products' lists; `sale_id`: where the lists'
+    buttons go (none without it)."""
+    waits = waits or {}
+    drawn = (set(left) | set(values) | set(errors) | set(waits)) & listing.slots.keys()
     if can_order and not drawn:
         return mark_safe(listing.html)  # noqa: S308 - rendered by the templates, escaped there
     # A visitor who may not order sees no field: then every offer's slot is cut out.
@@ -230,6 +266,10 @@ def offer_list_html(
                 errors=errors.get(offer_id, ""),
                 can_order=can_order,
                 labels=labels,
+                wait=waits.get(offer_id),
+                join_url=reverse("offer_wait_join", args=[sale_id, offer_id])
+                if sale_id is not None and remaining == 0
+                else "",
             )
         )
     out.append(html[position:])

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from marketplace.money import money
 from orders import pricing
 from orders.ledger import fund
-from orders.models import MemberPreferences, Offer, Order, OrderLine, Payment, PriceTier, Sale
+from orders.models import MemberPreferences, Offer, OfferWait, Order, OrderLine, Payment, PriceTier, Sale
 from pickup_points.models import PickupSlot
 from producers.models import Category, Producer, Product
 
@@ -153,12 +153,18 @@ def sale_for_members(*, sale_id: int) -> Sale | None:
 
 
 def sale_for_checkout(*, sale_id: int, user) -> Sale | None:
-    """sale_for_members, with `member_order_id`: the member's order placed in it, if any (same query)."""
+    """sale_for_members, with `member_order_id`: the member's order placed in it, if any, and
+    `member_offer_waits`: whether they are on one of its products' waiting lists (same query)."""
     placed = Order.objects.filter(sale=OuterRef("pk"), user=user, status=Order.Status.PLACED)
     return (
         Sale.objects.filter(pk=sale_id, is_published=True)
         .select_related("distribution")
-        .annotate(member_order_id=Subquery(placed.values("pk")[:1]))
+        .annotate(
+            member_order_id=Subquery(placed.values("pk")[:1]),
+            member_offer_waits=Exists(
+                OfferWait.objects.filter(sale=OuterRef("pk"), user=user, status__in=OfferWait.OPEN)
+            ),
+        )
         .first()
     )
 

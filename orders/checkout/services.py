@@ -22,6 +22,7 @@ from orders.models import (
     MAX_LINE_QUANTITY,
     MemberPreferences,
     Offer,
+    OfferWait,
     Order,
     OrderEvent,
     OrderLine,
@@ -33,6 +34,7 @@ from orders.models import (
 )
 from orders.payments import balance as balances
 from orders.payments import services as payment_services
+from orders.waiting import offers as offer_waits
 from orders.waiting import services as waiting_services
 from pickup_points import locks as point_locks
 from pickup_points import services as point_services
@@ -133,6 +135,25 @@ def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
             raise RuntimeError(f"offer {offer_id}: sold counter out of step")
         raise _sold_out(offers[offer_id].name, Offer.objects.get(pk=offer_id).remaining or 0)
     _move_central_stock(offers, deltas)
+    # Units given back go to the products' waiting lists, if any, once this transaction commits.
+    offer_waits.offers_freed(offer_ids=[offer_id for offer_id, delta in deltas.items() if delta < 0])
+
+
+def _move_stock_with_holds(
+    offers: dict[int, Offer], deltas: Mapping[int, int], holds: Mapping[int, OfferWait], user: User
+) -> None:
+    """_move_stock, the units the member's waiting lists hold for them used first (already counted: see
+    orders.waiting.offers); a hold that ended between its read and the offers' locks is taken from the stock
+    as usual. The member leaves the lists of the products they now get without waiting."""
+    if not holds:
+        _move_stock(offers, deltas)
+    else:
+        _move_stock(offers, offer_waits.holds_applied(holds, deltas))
+        _move_stock(offers, offer_waits.holds_consume(holds=holds, deltas=deltas))
+    offer_waits.member_waits_end(
+        offer_ids=[offer_id for offer_id, delta in deltas.items() if delta > 0 and offer_id not in holds],
+        user=user,
+    )
 
 
 def stock_give_back(*, quantities: Mapping[int, int]) -> None:
@@ -323,7 +344,11 @@ def order_place(
     payment_services.hold_start(order, new_order=True)
     order_event(order=order, kind=OrderEvent.Kind.PLACED)
     _notify(order, "placed")
-    _move_stock(offers, wanted)
+    if sale.member_offer_waits:
+        holds = offer_waits.holds_for_checkout(sale_id=sale.pk, user=user)
+        _move_stock_with_holds(offers, wanted, holds, user)
+    else:
+        _move_stock(offers, wanted)
     slot = _take_slot(sale, slot_id, user, waits=sale.member_waits)
     order.booking = point_locks.basket_book(slot=slot, user_id=user.pk)
     order.basket_number = order.booking.basket_number
@@ -365,7 +390,10 @@ def order_update(
     ):
         return current  # the same order again (a double click): nothing changes, nobody is told
     deltas = {offer_id: wanted.get(offer_id, 0) - old.get(offer_id, 0) for offer_id in set(old) | set(wanted)}
-    _move_stock(offers, {offer_id: delta for offer_id, delta in deltas.items() if delta})
+    holds = offer_waits.holds_for_checkout(sale_id=sale.pk, user=user)
+    _move_stock_with_holds(
+        offers, {offer_id: delta for offer_id, delta in deltas.items() if delta}, holds, user
+    )
     booking = current.booking
     new_slot = None
     if booking is None or booking.slot_id != slot_id:
@@ -429,6 +457,29 @@ def slot_wait_accept(*, wait_id: int, user: User) -> Order | None:
         user=user,
         quantities=dict(order.lines.values_list("offer_id", "quantity")),
         slot_id=wait.slot_id,
+        payment_method=order.payment_method,
+        seen_updated_at=order.updated_at,
+    )
+
+
+@transaction.atomic
+def offer_wait_accept(*, wait_id: int, user: User) -> Order | None:
+    """Take the units a product's waiting list holds for the member, in one step: they are added to their
+    order of the sale (nothing else changes). None when they have no order in the sale yet: the sale page
+    then shows the held units in the cart, and the checkout takes them with the rest of the order."""
+    wait = OfferWait.objects.filter(pk=wait_id, user=user).first()
+    if wait is None or wait.status != OfferWait.Status.OFFERED:
+        raise OrderRefused(_("Ces produits ne vous sont plus réservés."))
+    order = Order.objects.filter(sale_id=wait.sale_id, user=user, status=Order.Status.PLACED).first()
+    if order is None:
+        return None
+    quantities = dict(order.lines.values_list("offer_id", "quantity"))
+    quantities[wait.offer_id] = min(quantities.get(wait.offer_id, 0) + wait.held, MAX_LINE_QUANTITY)
+    return order_update(
+        order_id=order.pk,
+        user=user,
+        quantities=quantities,
+        slot_id=order.booking.slot_id if order.booking else 0,
         payment_method=order.payment_method,
         seen_updated_at=order.updated_at,
     )

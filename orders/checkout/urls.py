@@ -5,6 +5,16 @@ from orders.checkout import views as checkout_views
 urlpatterns = [
     path("ventes/<int:sale_id>/", checkout_views.sale_shop, name="sale_shop"),
     path("ventes/<int:sale_id>/total/", checkout_views.sale_basket_total, name="sale_basket_total"),
+    path(
+        "ventes/<int:sale_id>/produits/<int:offer_id>/liste-attente/",
+        checkout_views.offer_wait_join,
+        name="offer_wait_join",
+    ),
+    path(
+        "mes-listes-attente/produits/<int:wait_id>/accepter/",
+        checkout_views.offer_wait_accept,
+        name="offer_wait_accept",
+    ),
     path("ventes/<int:sale_id>/commander/", checkout_views.sale_checkout, name="sale_checkout"),
     path("commandes/", checkout_views.my_orders, name="my_orders"),
     path("commandes/<int:order_id>/", checkout_views.order_detail, name="order_detail"),

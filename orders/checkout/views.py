@@ -19,7 +19,7 @@ from marketplace.models import Role
 from marketplace.money import euros
 from marketplace.permissions import role_required
 from orders import pricing
-from orders.checkout import offer_list
+from orders.checkout import cart, offer_list
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
@@ -30,21 +30,9 @@ from orders.payments import services as payment_services
 from orders.payments.views import checkout_redirect
 from orders.payments.wording import cart_card_notice, money_facts, order_card_notice
 from orders.sales.selectors import with_pickup_hours
+from orders.waiting import offers as offer_waits
 from orders.waiting import selectors as waiting_selectors
 from pickup_points import basket_codes, calendar
-
-
-def _cart_key(sale: Sale) -> str:
-    # Sessions may be shared by every collective of the platform (one cookie domain): key by schema too.
-    return f"cart:{connection.schema_name}:{sale.pk}"
-
-
-def _cart(request, sale: Sale) -> dict[int, int]:
-    return {int(offer_id): qty for offer_id, qty in request.session.get(_cart_key(sale), {}).items()}
-
-
-def _cart_save(request, sale: Sale, quantities: dict[int, int]) -> None:
-    request.session[_cart_key(sale)] = {str(offer_id): qty for offer_id, qty in quantities.items()}
 
 
 def _visible_sale(request, sale_id: int) -> Sale:
@@ -70,15 +58,32 @@ def _pricing(request) -> checkout_selectors.MemberPricing:
     return checkout_selectors.member_pricing(user=user)
 
 
+def _offer_waits(request, sale: Sale) -> dict:
+    """Offer id → the member's open entry on a sold-out product's list (a query only when they have one)."""
+    if not getattr(sale, "member_offer_waits", False):
+        return {}
+    return waiting_selectors.member_offer_waits(sale=sale, user=request.user)
+
+
 def _cart_form(request, sale: Sale, data=None) -> tuple[CartForm, Order | None]:
     """The cart's form, over the offers typed in `data` (or those of the cart): a query for what is left of
-    them, none for the sale's other offers."""
+    them, none for the sale's other offers. Units a waiting list holds for the member are theirs to take, as
+    what their order already holds."""
     order = _my_order(request, sale)
     own = checkout_selectors.order_quantities(order=order) if order else {}
-    quantities = _cart(request, sale) or own
+    quantities = cart.cart(request, sale) or own
+    waits = _offer_waits(request, sale)
     wanted = CartForm.typed_offer_ids(data) if data is not None else set(quantities)
-    left = checkout_selectors.stock_left(sale=sale, offer_ids=wanted)
-    return CartForm(data, left=left, own=own, quantities=quantities), order
+    left = checkout_selectors.stock_left(
+        sale=sale, offer_ids=wanted | {o for o, w in waits.items() if w.held}
+    )
+    takes = {**own}
+    for offer_id, wait in waits.items():
+        if wait.is_offered:
+            takes[offer_id] = takes.get(offer_id, 0) + wait.held
+    form = CartForm(data, left=left, own=takes, quantities=quantities)
+    form.waits = waits  # type: ignore[attr-defined]
+    return form, order
 
 
 def _basket_total(
@@ -108,6 +113,8 @@ def _offers_shown(
         own=form.own,
         values=form.shown_values(),
         errors=form.field_errors(),
+        waits=form.waits,  # type: ignore[attr-defined]
+        sale_id=sale.pk,
     )
     return {"nav": mark_safe(listing.nav), "list": html}  # noqa: S308 - rendered by the template
 
@@ -133,11 +140,11 @@ def sale_shop(request, sale_id: int):
         if form.is_valid():
             quantities = form.quantities()
             if "update_total" in request.POST:
-                _cart_save(request, sale, quantities)  # the cart only: nothing is ordered yet
+                cart.cart_save(request, sale, quantities)  # the cart only: nothing is ordered yet
             elif not quantities:
                 form.add_error(None, _("Votre panier est vide : indiquez au moins une quantité."))
             else:
-                _cart_save(request, sale, quantities)
+                cart.cart_save(request, sale, quantities)
                 return redirect("sale_checkout", sale_id=sale.pk)
     prices = _pricing(request)  # read only to show the page: « Continuer » goes on without it
     context = {
@@ -164,13 +171,70 @@ def sale_basket_total(request, sale_id: int):
     return render(request, "orders/_basket_total.html", {"total": total})
 
 
+@require_POST
+@role_required(Role.MEMBER)
+def offer_wait_join(request, sale_id: int, offer_id: int):
+    """« M'inscrire sur la liste d'attente » of a sold-out product, a button of the sale page's form: the
+    quantities typed meanwhile are kept in the cart (when they are right), then the member joins the list
+    for the number of units asked (`wait_<offer id>`, 1 if empty)."""
+    sale = _visible_sale(request, sale_id)
+    if not waiting_selectors.offer_of_sale(sale_id=sale.pk, offer_id=offer_id):
+        raise Http404
+    form, _order = _cart_form(request, sale, request.POST)
+    if form.is_valid() and form.quantities():
+        cart.cart_save(request, sale, form.quantities())
+    raw = request.POST.get(f"wait_{offer_id}", "").strip() or "1"
+    try:
+        wanted = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else 0
+        offer_waits.offer_wait_join(offer_id=offer_id, user=request.user, wanted=wanted)
+    except offer_waits.OfferWaitRefused as refusal:
+        messages.warning(request, str(refusal))
+        return redirect("sale_shop", sale_id=sale.pk)
+    messages.success(
+        request,
+        _(
+            "Vous êtes sur la liste d'attente : si ce produit se libère, il vous est réservé et vous recevez "
+            "un e-mail."
+        ),
+    )
+    return redirect("sale_shop", sale_id=sale.pk)
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def offer_wait_accept(request, wait_id: int):
+    """« Les ajouter à ma commande »: units held for the member go into their order in one step, or, with
+    no order yet, into their cart (the checkout takes them with the rest)."""
+    wait = waiting_selectors.offer_wait_of_member(wait_id=wait_id, user=request.user)
+    if wait is None:
+        raise Http404
+    try:
+        order = checkout_services.offer_wait_accept(wait_id=wait.pk, user=request.user)
+    except checkout_services.OrderRefused as refusal:
+        messages.warning(request, str(refusal))
+        return redirect("my_waits")
+    if order is None:
+        quantities = cart.cart(request, wait.sale)
+        quantities[wait.offer_id] = quantities.get(wait.offer_id, 0) + wait.held
+        cart.cart_save(request, wait.sale, quantities)
+        messages.info(
+            request,
+            _("C'est dans votre panier, réservé pour vous : choisissez le reste puis validez la commande."),
+        )
+        return redirect("sale_shop", sale_id=wait.sale_id)
+    messages.success(request, _("C'est fait : ils sont ajoutés à votre commande."))
+    return redirect("order_detail", order_id=order.pk)
+
+
 @role_required(Role.MEMBER)
 def sale_checkout(request, sale_id: int):
     sale = checkout_selectors.sale_for_checkout(sale_id=sale_id, user=request.user)
     if sale is None:
         raise Http404
     order = checkout_selectors.order_of_member(sale=sale, user=request.user) if sale.member_order_id else None
-    quantities = _cart(request, sale) or (checkout_selectors.order_quantities(order=order) if order else {})
+    quantities = cart.cart(request, sale) or (
+        checkout_selectors.order_quantities(order=order) if order else {}
+    )
     if not quantities:
         messages.info(request, _("Votre panier est vide : choisissez vos produits."))
         return redirect("sale_shop", sale_id=sale.pk)
@@ -216,7 +280,7 @@ def sale_checkout(request, sale_id: int):
         except checkout_services.OrderRefused as refusal:
             form.add_error(None, str(refusal))
         else:
-            request.session.pop(_cart_key(sale), None)
+            cart.cart_forget(request, sale)
             if form.cleaned_data.get("use_credit"):
                 placed = _pay_with_credit(request, placed)
             if placed.payment_status == PaymentStatus.AWAITING:  # straight on to paying
@@ -357,7 +421,7 @@ def order_cancel(request, order_id: int):
     except checkout_services.OrderRefused as refusal:
         messages.error(request, str(refusal))
     else:
-        request.session.pop(_cart_key(order.sale), None)
+        cart.cart_forget(request, order.sale)
         messages.success(request, _("Commande annulée : les produits et votre créneau sont libérés."))
     return redirect("order_detail", order_id=order.pk)
 

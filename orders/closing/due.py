@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from marketplace import clock, locks
 from marketplace.models import FollowUp
-from orders.models import MonthlyStatement, Order, PaymentStatus, RecurringSchedule, Sale, SlotWait
+from orders.models import MonthlyStatement, OfferWait, Order, PaymentStatus, RecurringSchedule, Sale, SlotWait
 from orders.statements import services as statement_services
 from producers import agreements
 
@@ -48,8 +48,12 @@ def _holds() -> datetime | None:
 
 
 def _wait_offers() -> datetime | None:
-    """A place held for a member by a waiting list goes to the next in line when its hold ends."""
-    return SlotWait.objects.filter(status=SlotWait.Status.OFFERED).aggregate(at=Min("offered_until"))["at"]
+    """A place or units held for a member by a waiting list go to the next in line when the hold ends."""
+    ends = [
+        model.objects.filter(status=model.Status.OFFERED).aggregate(at=Min("offered_until"))["at"]
+        for model in (SlotWait, OfferWait)
+    ]
+    return min((end for end in ends if end is not None), default=None)
 
 
 def _statements(now: datetime) -> datetime | None:

@@ -44,6 +44,7 @@ from orders.models import (
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
 from orders.statements import services as statement_services
+from orders.waiting import offers as offer_waits
 from orders.waiting import services as waiting_services
 from pickup_points import services as point_services
 from producers import agreements
@@ -279,6 +280,7 @@ def sale_close(*, sale_id: int, now: datetime | None = None) -> bool:
     _minimums_enforce(sale, now)
     fund.sale_support_collect(sale_id=sale.pk)  # the support surplus of frozen orders enters the fund
     waiting_services.sale_waits_lapse(sale=sale, now=now)
+    offer_waits.sale_offer_waits_lapse(sale=sale, now=now)
     on_sale_closed(sale)
     return True
 
@@ -383,6 +385,8 @@ def due_sales_process(*, now: datetime | None = None) -> dict[str, int]:
     done = {"released": unpaid_orders_release(now=now)}
     done["waits_expired"] = waiting_services.offers_expire(now=now)
     done["waits_offered"] = waiting_services.free_places_offer(now=now)
+    done["product_waits_expired"] = offer_waits.holds_expire(now=now)
+    done["product_waits_offered"] = offer_waits.free_units_offer(now=now)
     for name, (job, sales) in due.items():
         done[name] = 0
         for sale_id in sales.order_by("closes_at", "pk").values_list("pk", flat=True):

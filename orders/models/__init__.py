@@ -32,7 +32,7 @@ from orders.models.statements import (
     StatementRun,
     Transfer,
 )
-from orders.models.waiting import SlotWait
+from orders.models.waiting import OfferWait, SlotWait
 
 __all__ = [
     "CardTopUp",
@@ -67,6 +67,7 @@ __all__ = [
     "SheetBuild",
     "SheetPart",
     "ShopSettings",
+    "OfferWait",
     "SlotWait",
     "SolidarityFund",
     "Statement",

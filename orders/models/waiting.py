@@ -66,3 +66,59 @@ class SlotWait(models.Model):
     @property
     def is_offered(self) -> bool:
         return self.status == self.Status.OFFERED
+
+
+class OfferWait(models.Model):
+    """One member's place in the waiting list of a sold-out product of a sale, for a number of units. Units
+    freed (an order cancelled or lowered, a quantity raised) are offered to the first in line as a hold: they
+    are counted in the offer's `sold` (and a shared product's central stock), so nobody else can take them,
+    for a set time, then they go to the next. Everything lapses when the sale closes."""
+
+    Status = SlotWait.Status
+    OPEN = SlotWait.OPEN
+
+    sale = models.ForeignKey("orders.Sale", on_delete=models.CASCADE, related_name="offer_waits")
+    offer = models.ForeignKey("orders.Offer", on_delete=models.CASCADE, related_name="waits")
+    # DO_NOTHING as pickup_points.PointStaff.user: accounts live in the public schema.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
+    wanted = models.PositiveSmallIntegerField(_("quantité souhaitée"), default=1)
+    held = models.PositiveSmallIntegerField(_("quantité réservée"), default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    joined_at = models.DateTimeField(default=timezone.now, editable=False)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offered_until = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["offer", "user"],
+                condition=Q(status="waiting") | Q(status="offered"),  # two equalities: see SlotWait
+                name="offer_wait_once_open",
+                violation_error_message=_("Vous êtes déjà sur la liste d'attente de ce produit."),
+            ),
+            models.CheckConstraint(condition=Q(wanted__gte=1), name="offer_wait_wants_some"),
+            # A hold has an end and at least one unit; never more than was asked for (`held` stays on an
+            # ended entry: what was offered).
+            models.CheckConstraint(
+                condition=~Q(status="offered") | Q(offered_until__isnull=False, held__gte=1),
+                name="offer_wait_offer_has_end",
+            ),
+            models.CheckConstraint(condition=Q(held__lte=models.F("wanted")), name="offer_wait_holds_asked"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["offer", "joined_at", "id"],
+                condition=Q(status="waiting"),
+                name="offer_wait_line",
+            ),
+            models.Index(fields=["offered_until"], condition=Q(status="offered"), name="offer_wait_offers"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → offer {self.offer_id} × {self.wanted} ({self.status})"
+
+    @property
+    def is_offered(self) -> bool:
+        return self.status == self.Status.OFFERED

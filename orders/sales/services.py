@@ -26,6 +26,7 @@ from orders.models import (
     RecurringSchedule,
     Sale,
 )
+from orders.waiting import offers as offer_waits
 from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupPoint
 from producers.agreements import AgreedPrice, agreed_prices
@@ -193,6 +194,7 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
     products = Product.objects.in_bulk([row.product_id for row in rows if row.product_id not in offers])
     errors: dict[str, list[str]] = {}
     shown_changed = False  # an offer added or removed, or a new price: what the sale page lists
+    raised: list[int] = []
 
     def refuse(row: OfferRow, message: str) -> None:
         errors.setdefault(str(row.product_id), []).append(message)
@@ -250,12 +252,15 @@ def sale_offers_update(*, sale_id: int, rows: Iterable[OfferRow]) -> Sale:
             )
         else:
             shown_changed = shown_changed or offer.price != money(row.price)
+            if offer.quantity is not None and (row.quantity is None or row.quantity > offer.quantity):
+                raised.append(offer.pk)  # units for the product's waiting list, if it has one
             offer.quantity = row.quantity
             offer.price = money(row.price)
             offer.full_clean(validate_constraints=False)
             offer.save(update_fields=["quantity", "price"])
     if errors:
         raise ValidationError(errors)
+    offer_waits.offers_freed(offer_ids=raised)
     if shown_changed:  # a new version of the sale page's offer list (its cache is keyed by it)
         Sale.objects.filter(pk=sale.pk).update(offers_version=F("offers_version") + 1)
         sale.refresh_from_db(fields=["offers_version"])

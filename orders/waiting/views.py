@@ -1,5 +1,6 @@
 """Member pages of the waiting lists: join from a full slot, « Mes listes d'attente » (place in line, leave,
-take a place held for them). Plain forms: works without JavaScript."""
+take a place or units held for them). Plain forms: works without JavaScript. Joining a sold-out product's list
+and taking units held for them go through the cart (orders.checkout.views)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_POST
 from marketplace.models import Role
 from marketplace.permissions import role_required
 from orders.checkout import services as checkout_services
+from orders.waiting import offers as offer_waits
 from orders.waiting import selectors as waiting_selectors
 from orders.waiting import services as waiting_services
 
@@ -38,9 +40,11 @@ def slot_wait_join(request, slot_id: int):
 
 @role_required(Role.MEMBER)
 def my_waits(request):
-    return render(
-        request, "orders/my_waits.html", {"waits": waiting_selectors.waits_of_member(user=request.user)}
-    )
+    context = {
+        "waits": waiting_selectors.waits_of_member(user=request.user),
+        "product_waits": waiting_selectors.offer_waits_of_member(user=request.user),
+    }
+    return render(request, "orders/my_waits.html", context)
 
 
 @require_POST
@@ -75,3 +79,17 @@ def slot_wait_accept(request, wait_id: int):
         return redirect("sale_shop", sale_id=sale_id)
     messages.success(request, _("C'est fait : votre commande passe sur ce créneau."))
     return redirect("order_detail", order_id=order.pk)
+
+
+@require_POST
+@role_required(Role.MEMBER)
+def offer_wait_leave(request, wait_id: int):
+    if waiting_selectors.offer_wait_of_member(wait_id=wait_id, user=request.user) is None:
+        raise Http404
+    try:
+        offer_waits.offer_wait_leave(wait_id=wait_id, user=request.user)
+    except offer_waits.OfferWaitRefused as refusal:
+        messages.warning(request, str(refusal))
+    else:
+        messages.success(request, _("Vous avez quitté la liste d'attente."))
+    return redirect("my_waits")

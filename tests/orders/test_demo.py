@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from marketplace.models import Collective, SharedProduct, User
-from orders.models import LedgerEntry, Order, PriceTier, RecurringSchedule, Sale, SolidarityFund
+from orders.models import LedgerEntry, OfferWait, Order, PriceTier, RecurringSchedule, Sale, SolidarityFund
 from tests.conftest import text, words
 
 
@@ -105,3 +105,17 @@ def test_demo_buying_group_has_a_waiting_list_that_gave_a_freed_place_to_its_fir
         sale_id = Sale.objects.filter(closed_at__isnull=True, schedule__isnull=True).get().pk
     orders_page = text(nadia.get(f"/ventes/{sale_id}/commandes/"))
     assert "Listes d'attente : 1 en attente, 1 place(s) réservée(s) en cours d'offre" in orders_page
+    # A sold-out product too: Claire cancelled her 2, held for Fatou (who asked for 2); Nadia is next.
+    assert (
+        "Listes d'attente des produits épuisés : 1 en attente, 1 réservation(s) en cours d'offre"
+        in orders_page
+    )
+    assert "Il s'est libéré : 2 vous sont réservés jusqu'au" in fatou and "Les ajouter à ma commande" in fatou
+    with tenant_context(Collective.objects.get(slug="emplettes")):
+        held = OfferWait.objects.get(status=OfferWait.Status.OFFERED)
+        order = Order.objects.get(status=Order.Status.PLACED, user__email="membre@emplettes.demo")
+    member = browse("emplettes.localhost", User.objects.get(email="membre@emplettes.demo"))
+    added = text(member.post(f"/mes-listes-attente/produits/{held.pk}/accepter/", follow=True))
+    assert "ils sont ajoutés à votre commande" in added and held.offer.name in added
+    with tenant_context(Collective.objects.get(slug="emplettes")):
+        assert order.lines.get(offer=held.offer).quantity == 2

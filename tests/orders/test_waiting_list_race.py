@@ -1,5 +1,6 @@
-"""Several places of a full slot freed at the same moment, on the real PostgreSQL with real threads: each goes
-to a different member of the waiting list, in line order, never beyond the slot's capacity."""
+"""Several places of a full slot (or units of a sold-out product) freed at the same moment, on the real
+PostgreSQL with real threads: each goes to a different member of the waiting list, in line order, never
+beyond the slot's capacity (or the product's quantity)."""
 
 import threading
 
@@ -8,7 +9,8 @@ from django.db import connection
 
 from marketplace.models import Membership, Role, User
 from orders.checkout import services as checkout_services
-from orders.models import PaymentMethod, SlotWait
+from orders.models import Offer, OfferWait, PaymentMethod, SlotWait
+from orders.waiting import offers as offer_waits
 from orders.waiting import services as waiting_services
 from pickup_points.models import PickupSlot, SlotBooking
 
@@ -79,5 +81,61 @@ def test_three_places_freed_at_once_go_to_the_first_three_in_line(market, alpha)
             user=holders[0],
             quantities={market.cheese.pk: 1},
             slot_id=slot.pk,
+            payment_method=PaymentMethod.CASH,
+        )
+
+
+def test_three_bottles_freed_at_once_go_to_the_first_in_line_once_each(market, alpha):
+    """The 3 bottles of wine held by three members who cancel at the same moment: the first in line asked
+    for 2 and gets 2, the next 1; the others still wait; nothing is offered twice, nothing oversold."""
+    holders = _members(alpha, "bottle", 3)
+    orders = [
+        checkout_services.order_place(
+            sale_id=market.sale.pk,
+            user=user,
+            quantities={market.wine.pk: 1},
+            slot_id=market.slots[index].pk,
+            payment_method=PaymentMethod.CASH,
+        )
+        for index, user in enumerate(holders)
+    ]
+    waiting = _members(alpha, "thirsty", 4)
+    for user, wanted in zip(waiting, [2, 1, 1, 1], strict=True):
+        offer_waits.offer_wait_join(offer_id=market.wine.pk, user=user, wanted=wanted)
+    barrier = threading.Barrier(len(orders))
+    unexpected = []
+
+    def cancel(order, user):
+        connection.set_tenant(alpha.collective)
+        try:
+            barrier.wait()
+            checkout_services.order_cancel(order_id=order.pk, user=user)  # its follow-up offers the units
+        except Exception as error:  # noqa: BLE001 - any error fails the test
+            unexpected.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=cancel, args=pair) for pair in zip(orders, holders, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    connection.set_tenant(alpha.collective)
+    assert unexpected == []
+    held = dict(OfferWait.objects.filter(status=OfferWait.Status.OFFERED).values_list("user_id", "held"))
+    assert held == {waiting[0].pk: 2, waiting[1].pk: 1}
+    assert list(
+        OfferWait.objects.filter(status=OfferWait.Status.WAITING)
+        .order_by("joined_at")
+        .values_list("user_id", flat=True)
+    ) == [user.pk for user in waiting[2:]]
+    assert Offer.objects.get(pk=market.wine.pk).sold == 3  # all held, none sold twice
+    assert offer_waits.free_units_offer() == 0  # nothing left over to give twice
+    with pytest.raises(checkout_services.OrderRefused, match="épuisé"):
+        checkout_services.order_place(
+            sale_id=market.sale.pk,
+            user=holders[0],
+            quantities={market.wine.pk: 1},
+            slot_id=market.slots[0].pk,
             payment_method=PaymentMethod.CASH,
         )

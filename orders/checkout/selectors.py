@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Prefetch, QuerySet
 
+from marketplace.models import SharedProduct
 from marketplace.money import money
 from orders import pricing
 from orders.ledger import fund
@@ -59,33 +60,45 @@ def offers_priced(*, sale: Sale, offer_ids: Iterable[int]) -> list[Offer]:
     return list(Offer.objects.filter(sale=sale, pk__in=offer_ids).order_by()) if offer_ids else []
 
 
+def _stock_left_sql(*, offer_ids: bool, below: bool) -> str:
+    offer, product = Offer._meta.db_table, Product._meta.db_table
+    shared = SharedProduct._meta.db_table
+    sql = (
+        "SELECT o.id, o.quantity, o.sold, sp.stock - sp.reserved "  # noqa: S608 - the models' tables
+        f"FROM {offer} o JOIN {product} p ON p.id = o.product_id "
+        f"LEFT JOIN {shared} sp ON sp.id = p.shared_product_id WHERE o.sale_id = %(sale)s"
+    )
+    if offer_ids:
+        sql += " AND o.id = ANY(%(ids)s::bigint[])"
+    if below:
+        sql += (
+            " AND ((o.quantity IS NOT NULL AND o.quantity < o.sold + %(below)s)"
+            " OR sp.stock - sp.reserved < %(below)s)"
+        )
+    return sql
+
+
 def stock_left(
     *, sale: Sale, offer_ids: Iterable[int] | None = None, below: int | None = None
 ) -> dict[int, int | None]:
     """What is left to order of the sale's offers, by offer id (None: unlimited): the one read of it, for
     the sale page (`below`: only the offers with fewer left, whose badge and limit differ from the others')
     and the cart (`offer_ids`: the offers posted). An offer not returned is not in the sale, or has at least
-    `below` left."""
-    # Within the producer's central stock for a shared product (Offer.remaining says the same for one offer).
-    offers = (
-        Offer.objects.filter(sale=sale)
-        .order_by()
-        .annotate(central=F("product__shared_product__stock") - F("product__shared_product__reserved"))
-    )
+    `below` left. Within the producer's central stock for a shared product (Offer.remaining says the same
+    for one offer). One plain statement: read on every sale page and cart, it is not built by the ORM."""
+    params: dict[str, object] = {"sale": sale.pk, "below": below}
     if offer_ids is not None:
-        offer_ids = list(offer_ids)
-        if not offer_ids:
+        params["ids"] = [int(offer_id) for offer_id in offer_ids]
+        if not params["ids"]:
             return {}
-        offers = offers.filter(pk__in=offer_ids)
-    if below is not None:
-        offers = offers.filter(
-            Q(quantity__isnull=False, quantity__lt=F("sold") + below) | Q(central__lt=below)
-        )
+    sql = _stock_left_sql(offer_ids=offer_ids is not None, below=below is not None)
     left: dict[int, int | None] = {}
-    for pk, quantity, sold, central in offers.values_list("pk", "quantity", "sold", "central"):
-        own = None if quantity is None else max(quantity - sold, 0)
-        central = None if central is None else max(central, 0)
-        left[pk] = central if own is None else own if central is None else min(own, central)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pk, quantity, sold, central in cursor.fetchall():
+            own = None if quantity is None else max(quantity - sold, 0)
+            central = None if central is None else max(central, 0)
+            left[pk] = central if own is None else own if central is None else min(own, central)
     return left
 
 
@@ -152,21 +165,24 @@ def sale_for_members(*, sale_id: int) -> Sale | None:
     return Sale.objects.filter(pk=sale_id, is_published=True).select_related("distribution").first()
 
 
+_SALE_FOR_CHECKOUT = f"""
+    SELECT s.*,
+    (SELECT o.id FROM {Order._meta.db_table} o
+     WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s LIMIT 1) AS member_order_id,
+    EXISTS (
+        SELECT 1 FROM {OfferWait._meta.db_table} w
+        WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
+    ) AS member_offer_waits
+    FROM {Sale._meta.db_table} s WHERE s.id = %(sale)s AND s.is_published
+"""  # noqa: S608 - the models' tables
+
+
 def sale_for_checkout(*, sale_id: int, user) -> Sale | None:
-    """sale_for_members, with `member_order_id`: the member's order placed in it, if any, and
-    `member_offer_waits`: whether they are on one of its products' waiting lists (same query)."""
-    placed = Order.objects.filter(sale=OuterRef("pk"), user=user, status=Order.Status.PLACED)
-    return (
-        Sale.objects.filter(pk=sale_id, is_published=True)
-        .select_related("distribution")
-        .annotate(
-            member_order_id=Subquery(placed.values("pk")[:1]),
-            member_offer_waits=Exists(
-                OfferWait.objects.filter(sale=OuterRef("pk"), user=user, status__in=OfferWait.OPEN)
-            ),
-        )
-        .first()
-    )
+    """A published sale as sale_for_members, with `member_order_id`: the member's order placed in it, if
+    any, and `member_offer_waits`: whether they are on one of its products' waiting lists. One plain
+    statement (read by every sale page and cart of a signed-in member: not built by the ORM each time)."""
+    params = {"user": user.pk, "placed": Order.Status.PLACED, "sale": sale_id, "open": list(OfferWait.OPEN)}
+    return next(iter(Sale.objects.raw(_SALE_FOR_CHECKOUT, params)), None)
 
 
 def order_of_member(*, sale: Sale, user) -> Order | None:

@@ -11,7 +11,7 @@ urlpatterns = [
         name="offer_wait_join",
     ),
     path(
-        "mes-listes-attente/produits/<int:wait_id>/accepter/",
+        "mes-listes-attente/produits/<int:offer_wait_id>/accepter/",
         checkout_views.offer_wait_accept,
         name="offer_wait_accept",
     ),

@@ -202,10 +202,10 @@ def offer_wait_join(request, sale_id: int, offer_id: int):
 
 @require_POST
 @role_required(Role.MEMBER)
-def offer_wait_accept(request, wait_id: int):
+def offer_wait_accept(request, offer_wait_id: int):
     """« Les ajouter à ma commande »: units held for the member go into their order in one step, or, with
     no order yet, into their cart (the checkout takes them with the rest)."""
-    wait = waiting_selectors.offer_wait_of_member(wait_id=wait_id, user=request.user)
+    wait = waiting_selectors.offer_wait_of_member(wait_id=offer_wait_id, user=request.user)
     if wait is None:
         raise Http404
     try:

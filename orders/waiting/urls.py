@@ -10,7 +10,7 @@ urlpatterns = [
         "mes-listes-attente/<int:wait_id>/accepter/", waiting_views.slot_wait_accept, name="slot_wait_accept"
     ),
     path(
-        "mes-listes-attente/produits/<int:wait_id>/quitter/",
+        "mes-listes-attente/produits/<int:offer_wait_id>/quitter/",
         waiting_views.offer_wait_leave,
         name="offer_wait_leave",
     ),

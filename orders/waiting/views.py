@@ -83,11 +83,11 @@ def slot_wait_accept(request, wait_id: int):
 
 @require_POST
 @role_required(Role.MEMBER)
-def offer_wait_leave(request, wait_id: int):
-    if waiting_selectors.offer_wait_of_member(wait_id=wait_id, user=request.user) is None:
+def offer_wait_leave(request, offer_wait_id: int):
+    if waiting_selectors.offer_wait_of_member(wait_id=offer_wait_id, user=request.user) is None:
         raise Http404
     try:
-        offer_waits.offer_wait_leave(wait_id=wait_id, user=request.user)
+        offer_waits.offer_wait_leave(wait_id=offer_wait_id, user=request.user)
     except offer_waits.OfferWaitRefused as refusal:
         messages.warning(request, str(refusal))
     else:

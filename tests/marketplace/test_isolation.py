@@ -18,6 +18,7 @@ from orders.checkout import services as checkout_services
 from orders.models import (
     MonthlyStatement,
     Offer,
+    OfferWait,
     Order,
     PaymentMethod,
     RecurringSchedule,
@@ -130,6 +131,9 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         issuer = VoucherIssuer.objects.create(name=f"CCAS de {title}")  # orders.cashbox
         # A member on a slot's waiting list (orders.waiting), the slot taken as full.
         wait = SlotWait.objects.create(sale=sale, slot=sale.distribution.slots.last(), user=cast.coordinator)
+        # And on a product's (the honey taken as sold out).
+        offer = sale.offers.get(product=product)
+        offer_wait = OfferWait.objects.create(sale=sale, offer=offer, user=cast.coordinator)
     return {
         "issuer_id": issuer.pk,
         "statement_id": statement.pk,
@@ -141,6 +145,8 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         "schedule_id": schedule.pk,
         "sheet_id": sheet.pk,
         "wait_id": wait.pk,
+        "offer_id": offer.pk,
+        "offer_wait_id": offer_wait.pk,
     }
 
 

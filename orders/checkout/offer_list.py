@@ -116,11 +116,11 @@ def _slot_html(
     if left == 0:
         html = f'<p><span class="badge badge-out">{labels["sold_out"]}</span></p>'
         if can_order and held:
-            until = date_format(timezone.localtime(wait.offered_until), "H:i")  # type: ignore[union-attr, arg-type]
+            until = date_format(timezone.localtime(wait.offered_until), "l j F à H:i")  # type: ignore[union-attr, arg-type]
             count = wait.held  # type: ignore[union-attr]
             text = ngettext(
-                "%(held)s réservé pour vous jusqu'à %(until)s : indiquez-le dans votre panier.",
-                "%(held)s réservés pour vous jusqu'à %(until)s : indiquez-les dans votre panier.",
+                "%(held)s réservé pour vous jusqu'au %(until)s : indiquez-le dans votre panier.",
+                "%(held)s réservés pour vous jusqu'au %(until)s : indiquez-les dans votre panier.",
                 count,
             ) % {"held": count, "until": until}
             html += f'<p class="wait-held"><strong>{escape(text)}</strong></p>'

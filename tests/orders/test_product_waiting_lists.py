@@ -120,7 +120,7 @@ def test_freed_units_are_held_for_the_first_in_line_who_adds_them_to_their_order
     assert "Épuisé" in denis_shop
 
     bruno = browse(alpha, people["Bruno"])
-    assert "2 réservés pour vous jusqu'à" in words(bruno.get(f"/ventes/{market.sale.pk}/"))
+    assert "2 réservés pour vous jusqu'au" in words(bruno.get(f"/ventes/{market.sale.pk}/"))
     page = words(bruno.get("/mes-listes-attente/"))
     assert "Il s'est libéré : 2 vous sont réservés jusqu'au" in page
     wait = OfferWait.objects.get(user=people["Bruno"])

@@ -230,7 +230,9 @@ def catalogue_rows(content: bytes) -> list[dict]:
             # 500 g sold as one bag: one piece, the quantity said in the description.
             unit = Unit.PIECE
             size = f"{amount.normalize():f} {_MEASURE_SYMBOLS[unit_name]}".replace(".", ",")
-            row["description"] = " – ".join(part for part in [row["description"], size] if part)
+            # Said once: a description that says it already (a file exported from here) keeps as it is.
+            if size not in row["description"].split(" – "):
+                row["description"] = " – ".join(part for part in [row["description"], size] if part)
         row["unit"] = str(unit)
         stock = _number(node.get("totalTheoreticalStock"))
         price = vat = None

@@ -3,6 +3,7 @@ against the vendored DFC context, and a DFC catalogue imported into a producer's
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -323,3 +324,16 @@ def test_the_dfc_export_reads_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get("/dfc/catalogue.jsonld")
     assert sum(1 for node in json.loads(response.content)["@graph"] if node["@type"] == "dfc-b:Offer") == 22
+
+
+def test_a_size_already_in_the_description_is_not_said_twice():
+    """A file whose product already says « 250 g » in its description (one exported from a catalogue that
+    imported it before) keeps it once; a product without it gets it added."""
+    document = copy.deepcopy(OFN_STYLE)
+    honey = next(node for node in document["@graph"] if node["@id"].endswith("supplied_products/2"))
+    honey[dfc.DFC_B + "description"] = "Miel de châtaignier – 250 g"
+    rows = {row["name"]: row for row in dfc.catalogue_rows(json.dumps(document).encode())}
+    assert rows["Miel de châtaignier"]["description"] == "Miel de châtaignier – 250 g"
+    honey[dfc.DFC_B + "description"] = "Récolte d'automne"
+    rows = {row["name"]: row for row in dfc.catalogue_rows(json.dumps(document).encode())}
+    assert rows["Miel de châtaignier"]["description"] == "Récolte d'automne – 250 g"

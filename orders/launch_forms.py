@@ -73,11 +73,11 @@ class DriveLaunchForm(forms.Form):
     open_weekday = forms.TypedChoiceField(
         label=_("Les commandes ouvrent le"), choices=Weekday.choices, coerce=int, initial=Weekday.SATURDAY
     )
-    open_time = forms.TimeField(label=_("à"), initial=time(8, 0), widget=TIME)
+    open_time = forms.TimeField(label=_("Heure d'ouverture"), initial=time(8, 0), widget=TIME)
     close_weekday = forms.TypedChoiceField(
         label=_("et ferment le"), choices=Weekday.choices, coerce=int, initial=Weekday.TUESDAY
     )
-    close_time = forms.TimeField(label=_("à "), initial=time(23, 59), widget=TIME)
+    close_time = forms.TimeField(label=_("Heure de clôture"), initial=time(23, 59), widget=TIME)
 
     FIELDSETS = [
         (

@@ -26,8 +26,10 @@ that slot's row is locked (offering, expiring, declining, lapsing and accepting 
 slot first), so the places a slot frees go to its list one at a time, in line order, each to one member.
 Only leaving a list while still waiting (no place held) touches an entry without its slot. The lists of
 sold-out products (orders.waiting.offers) work the same under their offer's row (offer_lock, then the shared
-product's central stock): held units are counted in the offer's `sold`; a checkout consuming a hold locks
-the offers first (offers_move), then marks the entry.
+product's central stock): held units are counted in the offer's `sold`; a checkout consuming a hold moves
+the offers' stock first (offers_move), then marks the entry taken by a conditional UPDATE, so that a hold
+ended meanwhile (by the clock, which holds the offer's row) is seen and its units taken from the stock as
+usual.
 
 Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
 (a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),

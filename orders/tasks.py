@@ -224,6 +224,12 @@ def offer_wait_email_send(*, schema_name: str, wait_id: int, kind: str) -> None:
 
 
 @shared_task
+def point_waits_end(*, schema_name: str, sale_id: int, slot_id: int, user_id: int) -> None:
+    with schema_context(schema_name):
+        waiting_services.point_waits_end(sale_id=sale_id, slot_id=slot_id, user=User.objects.get(pk=user_id))
+
+
+@shared_task
 def slot_wait_email_send(*, schema_name: str, wait_id: int, kind: str) -> None:
     collective = Collective.objects.get(schema_name=schema_name)
     with schema_context(schema_name):

@@ -271,6 +271,17 @@ class PointSlots:
     point: object
     slots: list
 
+    def may_wait(self, booked_slot_id: int | None) -> bool:
+        """Whether the member may join the point's list for its first freed place: every open slot is full,
+        none is theirs, and they are not on every list yet (each slot read with `my_wait`)."""
+        open_slots = [slot for slot in self.slots if slot.is_open]
+        return (
+            bool(open_slots)
+            and not any(slot.is_bookable for slot in open_slots)
+            and all(slot.pk != booked_slot_id for slot in self.slots)
+            and any(getattr(slot, "my_wait", None) is None for slot in open_slots)
+        )
+
 
 def slots_by_point(slots) -> list[PointSlots]:
     groups: dict[int, PointSlots] = {}

@@ -309,7 +309,10 @@ def sale_checkout(request, sale_id: int):
         "form": form,
         "summary": summary,
         "prices": prices,
-        "points": checkout_selectors.slots_by_point(form.slots),
+        "points": [
+            (group, group.may_wait(order.booking.slot_id if order and order.booking_id else None))
+            for group in checkout_selectors.slots_by_point(form.slots)
+        ],
         "order": order,
         "card_notice": cart_card_notice(sale=sale, lines=summary.lines)
         if PaymentMethod.CARD in dict(form.fields["payment_method"].choices)

@@ -30,6 +30,9 @@ class SlotWait(models.Model):
     # DO_NOTHING as pickup_points.PointStaff.user: accounts live in the public schema.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    # Joined for a whole full pickup point (« le premier créneau libéré »): one entry per slot of the point,
+    # and once the member has a place in one of them, the others end.
+    point_wide = models.BooleanField(default=False)
     joined_at = models.DateTimeField(default=timezone.now, editable=False)
     offered_at = models.DateTimeField(null=True, blank=True)
     offered_until = models.DateTimeField(null=True, blank=True)

@@ -101,3 +101,10 @@ def offer_wait_of_member(*, wait_id: int, user) -> OfferWait | None:
 
 def offer_of_sale(*, sale_id: int, offer_id: int) -> bool:
     return Offer.objects.filter(pk=offer_id, sale_id=sale_id).exists()
+
+
+def point_of_sale(*, sale_id: int, point_id: int) -> bool:
+    """Whether the pickup point has slots in the published sale's distribution."""
+    return PickupSlot.objects.filter(
+        point_id=point_id, distribution__sale__pk=sale_id, distribution__sale__is_published=True
+    ).exists()

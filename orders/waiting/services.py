@@ -85,6 +85,82 @@ def slot_wait_join(*, slot_id: int, user: User) -> SlotWait:
     return wait
 
 
+@transaction.atomic
+def point_wait_join(*, sale_id: int, point_id: int, user: User) -> list[SlotWait]:
+    """Put the member on the waiting list of every slot of a full pickup point (open sales only): the first
+    place freed in any of them is held for them; once they have one, their other entries there end."""
+    sale = locks.sale_share(sale_id)
+    if sale is None or not sale.is_published or sale.status != Sale.Status.OPEN:
+        raise WaitRefused(_("Cette vente n'est pas ouverte : pas de liste d'attente."))
+    slots = list(
+        PickupSlot.objects.filter(
+            distribution_id=sale.distribution_id, point_id=point_id, is_open=True
+        ).order_by("starts_at", "pk")
+    )
+    if not slots:
+        raise WaitRefused(_("Ce point de retrait n'a pas de créneau ouvert dans cette vente."))
+    if any(slot.is_bookable for slot in slots):
+        raise WaitRefused(
+            _("Ce point a encore de la place : choisissez un créneau libre dans votre commande.")
+        )
+    booked = set(SlotBooking.objects.filter(slot__in=slots, user=user).values_list("slot_id", flat=True))
+    if booked:
+        raise WaitRefused(_("Vous avez déjà un créneau à ce point de retrait."))
+    waiting = set(
+        SlotWait.objects.filter(slot__in=slots, user=user, status__in=SlotWait.OPEN).values_list(
+            "slot_id", flat=True
+        )
+    )
+    new = [
+        SlotWait(sale=sale, slot=slot, user=user, point_wide=True) for slot in slots if slot.pk not in waiting
+    ]
+    if not new:
+        raise WaitRefused(_("Vous êtes déjà sur la liste d'attente de chaque créneau de ce point."))
+    with transaction.atomic():
+        try:
+            SlotWait.objects.bulk_create(new)
+        except IntegrityError as error:  # a double click: the other request put them on the lists
+            raise WaitRefused(_("Vous êtes déjà sur la liste d'attente de ce point.")) from error
+    for wait in new:
+        offer_later(slot_id=wait.slot_id)
+    return new
+
+
+def _point_waits_end_later(*, sale_id: int, slot_id: int, user: User) -> None:
+    """The member has a place in this slot: their other entries for the same point (joined for the whole
+    point) end once this transaction commits, each as if they left it (a place held there goes to the
+    next)."""
+    followups.followup_add(
+        "orders.tasks.point_waits_end",
+        schema_name=connection.schema_name,  # type: ignore[attr-defined]
+        sale_id=sale_id,
+        slot_id=slot_id,
+        user_id=user.pk,
+    )
+
+
+def point_waits_end(*, sale_id: int, slot_id: int, user: User) -> int:
+    """The follow-up of a place obtained in `slot_id`: the member's other open point-wide entries at that
+    slot's point in the sale end (each its own transaction). Idempotent."""
+    point_id = PickupSlot.objects.filter(pk=slot_id).values_list("point_id", flat=True).first()
+    others = (
+        SlotWait.objects.filter(
+            sale_id=sale_id, user=user, point_wide=True, slot__point_id=point_id, status__in=SlotWait.OPEN
+        )
+        .exclude(slot_id=slot_id)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    ended = 0
+    for wait_id in list(others):
+        try:
+            slot_wait_leave(wait_id=wait_id, user=user)
+        except WaitRefused:
+            continue  # ended meanwhile
+        ended += 1
+    return ended
+
+
 def _offer_free_places(*, sale: Sale, slot_id: int, now: datetime) -> list[int]:
     """Offer the slot's free places to its first entries in line (the sale held FOR SHARE and open; the
     slot's row is locked here). Returns the entries offered."""
@@ -233,14 +309,19 @@ def hold_take(*, slot_id: int, user: User, distribution_id: int) -> PickupSlot |
     taken = SlotWait.objects.filter(pk=wait.pk, status=SlotWait.Status.OFFERED).update(
         status=SlotWait.Status.ACCEPTED, ended_at=timezone.now()
     )
+    if taken and wait.point_wide:
+        _point_waits_end_later(sale_id=wait.sale_id, slot_id=slot_id, user=user)
     return slot if taken else None
 
 
 def waits_end_booked(*, slot_id: int, user: User) -> None:
-    """The member got a place in the slot without waiting for it (one was free): they leave its list."""
-    SlotWait.objects.filter(slot_id=slot_id, user=user, status=SlotWait.Status.WAITING).update(
-        status=SlotWait.Status.ACCEPTED, ended_at=timezone.now()
-    )
+    """The member got a place in the slot without waiting for it (one was free): they leave its list, and
+    the point's other lists if they joined it for the whole point."""
+    ended = SlotWait.objects.filter(slot_id=slot_id, user=user, status=SlotWait.Status.WAITING)
+    point_wide = ended.filter(point_wide=True).values_list("sale_id", flat=True).first()
+    ended.update(status=SlotWait.Status.ACCEPTED, ended_at=timezone.now())
+    if point_wide is not None:
+        _point_waits_end_later(sale_id=point_wide, slot_id=slot_id, user=user)
 
 
 def sale_waits_lapse(*, sale: Sale, now: datetime) -> int:

@@ -38,6 +38,28 @@ def slot_wait_join(request, slot_id: int):
     return redirect("my_waits")
 
 
+@require_POST
+@role_required(Role.MEMBER)
+def point_wait_join(request, sale_id: int, point_id: int):
+    """« M'inscrire pour le premier créneau libéré » of a full pickup point (a button of the checkout's
+    form)."""
+    if not waiting_selectors.point_of_sale(sale_id=sale_id, point_id=point_id):
+        raise Http404
+    try:
+        waiting_services.point_wait_join(sale_id=sale_id, point_id=point_id, user=request.user)
+    except waiting_services.WaitRefused as refusal:
+        messages.warning(request, str(refusal))
+    else:
+        messages.success(
+            request,
+            _(
+                "Vous êtes sur la liste d'attente de chaque créneau de ce point : la première place libérée "
+                "vous est réservée et vous recevez un e-mail."
+            ),
+        )
+    return redirect("my_waits")
+
+
 @role_required(Role.MEMBER)
 def my_waits(request):
     context = {

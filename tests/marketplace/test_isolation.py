@@ -146,6 +146,7 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         "sheet_id": sheet.pk,
         "wait_id": wait.pk,
         "offer_id": offer.pk,
+        "point_id": point.pk,
         "offer_wait_id": offer_wait.pk,
     }
 

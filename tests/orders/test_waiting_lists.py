@@ -14,7 +14,7 @@ from orders.models import Order, PaymentMethod, SlotWait
 from orders.waiting import services as waiting_services
 from pickup_points import services as point_services
 from pickup_points.models import PickupSlot, SlotBooking
-from tests.conftest import PASSWORD, text
+from tests.conftest import PASSWORD, text, words
 
 
 def _member(alpha, name: str) -> User:
@@ -212,3 +212,65 @@ def test_other_roles_and_the_other_collective_see_none_of_it(browse, alpha, beta
         in (coordinator)
     )
     assert browse(beta, beta.coordinator).get(f"/ventes/{market.sale.pk}/commandes/").status_code == 404
+
+
+@pytest.fixture
+def point_full(market, alpha):
+    """Every slot of the point holds one household, and each is taken."""
+    slots = market.slots
+    holders = [_member(alpha, f"Holder{index}") for index in range(len(slots))]
+    for slot in slots:
+        point_services.slot_update(slot=slot, capacity=1)
+    orders = [_order(market, holder, slot) for holder, slot in zip(holders, slots, strict=True)]
+    return slots, holders, orders
+
+
+def test_a_member_waits_for_the_first_place_freed_anywhere_at_a_full_point(
+    browse, alpha, market, point_full, django_capture_on_commit_callbacks
+):
+    slots, holders, orders = point_full
+    eve, frank = _member(alpha, "Eve"), _member(alpha, "Frank")
+    client = browse(alpha, eve)
+    client.post(f"/ventes/{market.sale.pk}/", {f"qty_{market.cheese.pk}": "1"})
+    checkout = words(client.get(f"/ventes/{market.sale.pk}/commander/"))
+    assert "Tous les créneaux de ce point sont complets." in checkout
+    assert "M'inscrire pour le premier créneau libéré à ce point" in checkout
+    url = f"/ventes/{market.sale.pk}/points/{market.point.pk}/liste-attente/"
+    joined = words(client.post(url, follow=True))
+    assert "Vous êtes sur la liste d'attente de chaque créneau de ce point" in joined
+    assert joined.count("liste du point : le premier créneau libéré") == len(slots)
+    again = words(client.post(url, follow=True))
+    assert "Vous êtes déjà sur la liste d'attente de chaque créneau de ce point." in again
+    assert "M'inscrire pour le premier créneau libéré" not in words(
+        client.get(f"/ventes/{market.sale.pk}/commander/")
+    )
+    waiting_services.slot_wait_join(slot_id=slots[2].pk, user=frank)  # Frank waits for the third slot only
+
+    # Two places freed at once: both are held for Eve, first in both lines.
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout_services.order_cancel(order_id=orders[1].pk, user=holders[1])
+        checkout_services.order_cancel(order_id=orders[2].pk, user=holders[2])
+    held = SlotWait.objects.filter(user=eve, status=SlotWait.Status.OFFERED)
+    assert sorted(held.values_list("slot_id", flat=True)) == [slots[1].pk, slots[2].pk]
+    # She takes the third slot's place in her checkout: her other entries end, the second slot's is free.
+    with django_capture_on_commit_callbacks(execute=True):
+        placed = client.post(
+            f"/ventes/{market.sale.pk}/commander/",
+            {"slot": slots[2].pk, "payment_method": PaymentMethod.CASH},
+        )
+    assert placed.status_code == 302
+    assert Order.objects.select_related("booking").get(user=eve).booking.slot_id == slots[2].pk
+    assert not SlotWait.objects.filter(user=eve, status__in=SlotWait.OPEN).exists()
+    assert (_reserved(slots[1]), _reserved(slots[2])) == (0, 1)
+    assert SlotWait.objects.get(user=frank).status == SlotWait.Status.WAITING  # still behind, for his slot
+    # Now the point has room: its list is refused, a slot is chosen directly.
+    refused = words(browse(alpha, frank).post(url, follow=True))
+    assert "Ce point a encore de la place : choisissez un créneau libre dans votre commande." in refused
+
+
+def test_a_member_with_a_slot_at_the_point_is_not_offered_the_points_list(browse, alpha, market, point_full):
+    slots, holders, _orders = point_full
+    checkout = words(browse(alpha, holders[0]).get(f"/ventes/{market.sale.pk}/commander/"))
+    assert "Tous les créneaux de ce point sont complets." not in checkout
+    with pytest.raises(waiting_services.WaitRefused, match="déjà un créneau à ce point"):
+        waiting_services.point_wait_join(sale_id=market.sale.pk, point_id=market.point.pk, user=holders[0])

@@ -50,7 +50,7 @@ from producers import services as producer_services  # noqa: E402
 
 PRODUCTS = 300
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "240"))
-CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))  # issue 21: the member path at 32 clients
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "20"))  # members placing one order each, one at a time
 PASSWORD = "bench-password-2026"

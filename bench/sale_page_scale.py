@@ -240,6 +240,8 @@ def main() -> None:
                 (size, median_ms(warm), median_ms(cold), len(queries), median_ms(cart), len(cart_queries))
             )
             if os.environ.get("BENCH_PROFILE"):
+                for query in queries.captured_queries:
+                    print(f"    sale page SQL: {query['sql'][:160]}")
                 for query in cart_queries.captured_queries:
                     print(f"    cart POST SQL: {query['sql'][:160]}")
             print(f"  measured {size} products", flush=True)

@@ -68,13 +68,14 @@ def _stock_left_sql(*, offer_ids: bool, below: bool) -> str:
         f"FROM {offer} o JOIN {product} p ON p.id = o.product_id "
         f"LEFT JOIN {shared} sp ON sp.id = p.shared_product_id WHERE o.sale_id = %(sale)s"
     )
-    if offer_ids:
-        sql += " AND o.id = ANY(%(ids)s::bigint[])"
-    if below:
-        sql += (
-            " AND ((o.quantity IS NOT NULL AND o.quantity < o.sold + %(below)s)"
-            " OR sp.stock - sp.reserved < %(below)s)"
-        )
+    wanted = "o.id = ANY(%(ids)s::bigint[])"
+    low = "(o.quantity IS NOT NULL AND o.quantity < o.sold + %(below)s) OR sp.stock - sp.reserved < %(below)s"
+    if offer_ids and below:
+        sql += f" AND ({wanted} OR {low})"
+    elif offer_ids:
+        sql += f" AND {wanted}"
+    elif below:
+        sql += f" AND ({low})"
     return sql
 
 
@@ -84,12 +85,13 @@ def stock_left(
     """What is left to order of the sale's offers, by offer id (None: unlimited): the one read of it, for
     the sale page (`below`: only the offers with fewer left, whose badge and limit differ from the others')
     and the cart (`offer_ids`: the offers posted). An offer not returned is not in the sale, or has at least
-    `below` left. Within the producer's central stock for a shared product (Offer.remaining says the same
-    for one offer). One plain statement: read on every sale page and cart, it is not built by the ORM."""
+    `below` left; with both, the offers of either kind (the sale page: its cart's and its low ones, in one
+    read). Within the producer's central stock for a shared product (Offer.remaining says the same for one
+    offer). One plain statement: read on every sale page and cart, it is not built by the ORM."""
     params: dict[str, object] = {"sale": sale.pk, "below": below}
     if offer_ids is not None:
         params["ids"] = [int(offer_id) for offer_id in offer_ids]
-        if not params["ids"]:
+        if not params["ids"] and below is None:
             return {}
     sql = _stock_left_sql(offer_ids=offer_ids is not None, below=below is not None)
     left: dict[int, int | None] = {}

@@ -65,24 +65,28 @@ def _offer_waits(request, sale: Sale) -> dict:
     return waiting_selectors.member_offer_waits(sale=sale, user=request.user)
 
 
-def _cart_form(request, sale: Sale, data=None) -> tuple[CartForm, Order | None]:
+def _cart_form(request, sale: Sale, data=None, *, low: bool = False) -> tuple[CartForm, Order | None]:
     """The cart's form, over the offers typed in `data` (or those of the cart): a query for what is left of
     them, none for the sale's other offers. Units a waiting list holds for the member are theirs to take, as
-    what their order already holds."""
+    what their order already holds. `low`: the same read also brings the offers low in stock, which the page
+    draws (`form.low_left`), instead of a second read."""
     order = _my_order(request, sale)
     own = checkout_selectors.order_quantities(order=order) if order else {}
     quantities = cart.cart(request, sale) or own
     waits = _offer_waits(request, sale)
     wanted = CartForm.typed_offer_ids(data) if data is not None else set(quantities)
-    left = checkout_selectors.stock_left(
-        sale=sale, offer_ids=wanted | {o for o, w in waits.items() if w.held}
+    wanted |= {offer_id for offer_id, wait in waits.items() if wait.is_offered}
+    read = checkout_selectors.stock_left(
+        sale=sale, offer_ids=wanted, below=offer_list.DRAWN_BELOW if low else None
     )
+    left = {offer_id: read[offer_id] for offer_id in wanted if offer_id in read}
     takes = {**own}
     for offer_id, wait in waits.items():
         if wait.is_offered:
             takes[offer_id] = takes.get(offer_id, 0) + wait.held
     form = CartForm(data, left=left, own=takes, quantities=quantities)
     form.waits = waits  # type: ignore[attr-defined]
+    form.low_left = read if low else None  # type: ignore[attr-defined]
     return form, order
 
 
@@ -105,7 +109,10 @@ def _offers_shown(
     """The cached offer list (orders.checkout.offer_list) at the member's prices (one list per tier), with
     this member's quantities, their errors and what is left of the offers low in stock filled in."""
     listing = offer_list.offer_list(sale=sale, percent=prices.percent)
-    left = {**checkout_selectors.stock_left(sale=sale, below=offer_list.DRAWN_BELOW), **form.left}
+    low = form.low_left  # type: ignore[attr-defined]
+    if low is None:
+        low = checkout_selectors.stock_left(sale=sale, below=offer_list.DRAWN_BELOW)
+    left = {**low, **form.left}
     html = offer_list.offer_list_html(
         listing=listing,
         can_order=can_order,
@@ -125,7 +132,7 @@ def sale_shop(request, sale_id: int):
     htmx asks `sale_basket_total` for the total at each change instead."""
     sale = _visible_sale(request, sale_id)
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
-    form, order = _cart_form(request, sale, request.POST or None)
+    form, order = _cart_form(request, sale, request.POST or None, low=request.method != "POST")
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())

@@ -88,6 +88,17 @@ class SaleDatesForm(forms.Form):
         }
 
 
+class SaleWindowForm(forms.Form):
+    """When the orders of a sale open and close (its distribution stays): « Dates de commande »."""
+
+    opens_at = forms.DateTimeField(
+        label=_("Ouverture des commandes"), widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS
+    )
+    closes_at = forms.DateTimeField(
+        label=_("Clôture des commandes"), widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS
+    )
+
+
 class SaleForm(SaleDatesForm):
     points = forms.ModelMultipleChoiceField(
         label=_("Points de retrait"),

@@ -158,6 +158,10 @@ def _clock_lower(sale: Sale) -> None:
         clock.due_lower(at=moment)
 
 
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
 @transaction.atomic
 def sale_window_move(*, sale_id: int, opens_at: datetime, closes_at: datetime) -> Sale:
     """Move the ordering window of a sale that is not closed yet (its distribution stays): the clock opens,
@@ -166,6 +170,28 @@ def sale_window_move(*, sale_id: int, opens_at: datetime, closes_at: datetime) -
     if sale.closed_at is not None:
         raise ValidationError(
             _("Cette vente est close : les commandes ne peuvent plus être passées ni modifiées.")
+        )
+    now = timezone.now()
+    # A form says minutes: the same minute as now is no change (the stored seconds are kept).
+    if _minute(opens_at) == _minute(sale.opens_at):
+        opens_at = sale.opens_at
+    if _minute(closes_at) == _minute(sale.closes_at):
+        closes_at = sale.closes_at
+    if sale.is_published and sale.opens_at <= now and opens_at != sale.opens_at:
+        raise ValidationError(
+            {
+                "opens_at": _(
+                    "La vente est ouverte : son ouverture ne change plus, seule sa clôture peut changer."
+                )
+            }
+        )
+    if closes_at <= now and closes_at != sale.closes_at:
+        raise ValidationError(
+            {
+                "closes_at": _(
+                    "La clôture doit être à venir (pour clore maintenant, choisissez dans quelques minutes)."
+                )
+            }
         )
     _check_times(
         opens_at=opens_at,

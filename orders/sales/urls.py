@@ -7,6 +7,7 @@ urlpatterns = [
     path("ventes/nouvelle/", sale_views.sale_create, name="sale_create"),
     path("ventes/<int:sale_id>/produits/", sale_views.sale_offers, name="sale_offers"),
     path("ventes/<int:sale_id>/publier/", sale_views.sale_publish, name="sale_publish"),
+    path("ventes/<int:sale_id>/dates/", sale_views.sale_window, name="sale_window"),
     path("ventes/<int:sale_id>/commandes/", sale_views.sale_orders, name="sale_orders"),
     path("ventes/<int:sale_id>/commandes.csv", sale_views.sale_orders_csv, name="sale_orders_csv"),
     path("ventes/<int:sale_id>/dupliquer/", sale_views.sale_duplicate, name="sale_duplicate"),

@@ -34,6 +34,7 @@ from orders.sales.forms import (
     OrderFilterForm,
     SaleDatesForm,
     SaleForm,
+    SaleWindowForm,
     ScheduleForm,
     add_service_errors,
 )
@@ -276,6 +277,29 @@ def sale_duplicate(request, sale_id: int):
         {"sale": sale, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+@role_required(Role.COORDINATOR)
+def sale_window(request, sale_id: int):
+    """« Dates de commande »: move when the orders open (until they do) and close (until they have), e.g.
+    to give members a day more; the clock opens, reminds and closes at the new times."""
+    sale = _sale(sale_id)
+    initial = {"opens_at": timezone.localtime(sale.opens_at), "closes_at": timezone.localtime(sale.closes_at)}
+    form = SaleWindowForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sale_services.sale_window_move(
+                sale_id=sale.pk,
+                opens_at=form.cleaned_data["opens_at"],
+                closes_at=form.cleaned_data["closes_at"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Dates de commande enregistrées."))
+            return redirect("sale_window", sale_id=sale.pk)
+    context = {"sale": sale, "form": form, "closed": sale.closed_at is not None}
+    return render(request, "orders/coordinator/sale_window.html", context, status=400 if form.errors else 200)
 
 
 # Orders of a sale -------------------------------------------------------------------------------------------

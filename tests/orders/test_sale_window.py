@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from orders.closing import due
+from orders.closing import jobs
 from orders.models import Sale
 from tests.conftest import words
 from tests.orders.conftest import make_sale
@@ -36,7 +36,10 @@ def test_a_coordinator_gives_members_a_day_more(browse, alpha, market):
     assert "Dates de commande enregistrées." in saved
     moved = Sale.objects.get(pk=sale.pk)
     assert moved.closes_at == later and moved.opens_at == sale.opens_at
-    assert due.collective_next_due() <= later  # the clock closes it at the new time
+    # The sale stays open past its old closing and closes at the new one.
+    assert not jobs.sale_close(sale_id=sale.pk, now=sale.closes_at + timedelta(minutes=1))
+    assert Sale.objects.get(pk=sale.pk).status_at(sale.closes_at + timedelta(minutes=1)) == Sale.Status.OPEN
+    assert jobs.sale_close(sale_id=sale.pk, now=later + timedelta(seconds=1))
 
 
 def test_bad_dates_get_a_french_message_and_change_nothing(browse, alpha, market):

@@ -28,7 +28,7 @@ from django.utils import timezone
 from config.celery import app
 from marketplace.models import FollowUp
 from orders.closing import jobs
-from orders.models import Order, OrderLine, Sale, Sheet
+from orders.models import Order, OrderLine, Sale, Sheet, SheetBuild
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = max(close_load.SIZES)
@@ -90,15 +90,21 @@ def close_and_wait(sale_id: int) -> tuple[float, int, int]:
     Sale.objects.filter(pk=sale_id).update(closes_at=timezone.now() - timedelta(seconds=1))
     started = time.perf_counter()
     assert jobs.sale_close(sale_id=sale_id)
-    renders = FollowUp.objects.filter(schema_name=schema, kwargs__sale_id=sale_id)
+    plan = FollowUp.objects.filter(
+        schema_name=schema, task="orders.tasks.sheets_make", kwargs__sale_id=sale_id, done_at__isnull=False
+    )
+    # Every follow-up of the sheets queue: the whole sheets (which name the sale) but also the parts and the
+    # merges (which name their build), so the clock stops when the last sign-in sheet is merged in.
+    queued = FollowUp.objects.filter(schema_name=schema, queue="sheets")
     while time.perf_counter() - started < TIMEOUT_S:
-        planned = renders.filter(task="orders.tasks.sheets_make", done_at__isnull=False).exists()
-        if planned and not renders.filter(task="orders.tasks.sheet_make", done_at__isnull=True).exists():
+        if plan.exists() and not queued.filter(done_at__isnull=True, failed_at__isnull=True).exists():
             break
         time.sleep(0.2)
     else:
         raise RuntimeError("the sheets were not made in time")
     took = time.perf_counter() - started
+    if queued.filter(failed_at__isnull=False).exists() or SheetBuild.objects.filter(sale_id=sale_id).exists():
+        raise RuntimeError("a sheet or a part of one failed")
     sheets = Sheet.objects.filter(sale_id=sale_id)
     return took, sheets.count(), sum(sheet.pages for sheet in sheets)
 

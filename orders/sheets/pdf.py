@@ -19,6 +19,7 @@ from functools import cache
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 
 from marketplace.guards import slow_work_outside_transactions
 
@@ -44,6 +45,13 @@ def few_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
+
+
+@cache
+def font_config() -> FontConfiguration:
+    """One font configuration for every render of this process (WeasyPrint makes one per render
+    otherwise; the sheets load no web fonts, so there is nothing in it to go stale)."""
+    return FontConfiguration()
 
 
 @dataclass(frozen=True)

@@ -89,9 +89,11 @@ def _name(point) -> str:
 def _sale_data(
     sale: Sale, *, producer_id: int | None = None, point_id: int | None = None, slot_ids=None
 ) -> list[Order]:
-    """The placed orders of a sale with their lines (3 queries), or only what one sheet or part shows: one
-    producer's lines (and the orders holding them), one point's orders, a few slots' orders."""
-    lines = OrderLine.objects.select_related("offer__producer").order_by("offer__producer__name", "name")
+    """The placed orders of a sale with their lines (5 queries), or only what one sheet or part shows: one
+    producer's lines (and the orders holding them), one point's orders, a few slots' orders. The lines'
+    offers and producers are read once each and shared by their lines (a join would build one offer and one
+    producer per line: thousands of model instances per sheet)."""
+    lines = OrderLine.objects.prefetch_related("offer__producer").order_by("offer__producer__name", "name")
     orders = Order.objects.filter(sale=sale, status=Order.Status.PLACED)
     if producer_id is not None:
         lines = lines.filter(offer__producer_id=producer_id)
@@ -110,7 +112,7 @@ def _sale_data(
 def _pdf(template: str, context: dict) -> tuple[bytes, int]:
     slow_work_outside_transactions("PDF rendering")
     with pdf.few_collections():
-        document = HTML(string=render_to_string(template, context)).render()
+        document = HTML(string=render_to_string(template, context)).render(font_config=pdf.font_config())
         return document.write_pdf(), len(document.pages)
 
 

@@ -89,9 +89,11 @@ def _name(point) -> str:
 def _sale_data(
     sale: Sale, *, producer_id: int | None = None, point_id: int | None = None, slot_ids=None
 ) -> list[Order]:
-    """The placed orders of a sale with their lines (3 queries), or only what one sheet or part shows: one
-    producer's lines (and the orders holding them), one point's orders, a few slots' orders."""
-    lines = OrderLine.objects.select_related("offer__producer").order_by("offer__producer__name", "name")
+    """The placed orders of a sale with their lines (5 queries), or only what one sheet or part shows: one
+    producer's lines (and the orders holding them), one point's orders, a few slots' orders. The lines'
+    offers and producers are read once each and shared by their lines (a join would build one offer and one
+    producer per line: thousands of model instances per sheet)."""
+    lines = OrderLine.objects.prefetch_related("offer__producer").order_by("offer__producer__name", "name")
     orders = Order.objects.filter(sale=sale, status=Order.Status.PLACED)
     if producer_id is not None:
         lines = lines.filter(offer__producer_id=producer_id)
@@ -109,8 +111,9 @@ def _sale_data(
 
 def _pdf(template: str, context: dict) -> tuple[bytes, int]:
     slow_work_outside_transactions("PDF rendering")
-    document = HTML(string=render_to_string(template, context)).render()
-    return document.write_pdf(), len(document.pages)
+    with pdf.few_collections():
+        document = HTML(string=render_to_string(template, context)).render(font_config=pdf.font_config())
+        return document.write_pdf(), len(document.pages)
 
 
 def sheet_filename(*, kind: str, title: str) -> str:
@@ -140,38 +143,56 @@ class SheetSpec:
         }
 
 
-def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec]:
+def sheet_specs(sale: Sale, orders: list[Order] | None = None, *, kind: str | None = None) -> list[SheetSpec]:
     """Every sheet of a sale, from one read of its orders (or of those given): one per producer, one per
-    pickup point, the summary and, for a buying group, one purchase order per supplier."""
+    pickup point, the summary and, for a buying group, one purchase order per supplier. With `kind`, only
+    the sheets of that kind (one render needs one sheet: a sign-in sheet's part skips the producers' totals
+    of all its lines, a producer's sheet the points and the summary)."""
     collective = Collective.objects.current()
     orders = _sale_data(sale) if orders is None else orders
+    producer_kinds = [Sheet.Kind.PRODUCER]
+    if collective.is_buying_group:
+        producer_kinds.append(Sheet.Kind.PURCHASE_ORDER)
+    wanted = {*producer_kinds, Sheet.Kind.POINT, Sheet.Kind.SUMMARY} if kind is None else {kind}
+    with_points = Sheet.Kind.POINT in wanted
+    with_summary = Sheet.Kind.SUMMARY in wanted
+    with_lines = with_summary or not wanted.isdisjoint(producer_kinds)
     producers: dict[int, ProducerSheet] = {}
     points: dict[int, dict] = {}
     payments: dict[str, Decimal] = defaultdict(Decimal)
     all_lines = []
+    unit_names: dict[str, str] = {}  # get_unit_display() builds the choices' dict at every call
+    payment_names: dict[str, str] = {}
     for order in orders:
         point = order.booking.slot.point if order.booking else None
-        if point is not None:
+        if point is not None and (with_points or with_summary):
             entry = points.setdefault(
                 point.pk, {"point": point, "slots": defaultdict(list), "total": Decimal("0")}
             )
             entry["slots"][order.booking.slot].append(order)
             entry["total"] += order.total
-        payments[order.get_payment_method_display()] += order.total
+        if with_summary:
+            method = order.payment_method
+            if method not in payment_names:
+                payment_names[method] = order.get_payment_method_display()
+            payments[payment_names[method]] += order.total
+        if not with_lines:
+            continue
         per_producer_lines = defaultdict(list)
         for line in order.lines.all():
             all_lines.append(line)
             sheet = producers.setdefault(line.offer.producer_id, ProducerSheet(producer=line.offer.producer))
-            product = sheet.products.setdefault(
-                line.offer_id,
-                ProductTotal(
+            product = sheet.products.get(line.offer_id)
+            if product is None:
+                if line.unit not in unit_names:
+                    unit_names[line.unit] = line.get_unit_display()
+                product = sheet.products[line.offer_id] = ProductTotal(
                     line.name,
-                    line.get_unit_display(),
+                    unit_names[line.unit],
                     line.base_unit_price,  # producers' sheets and purchase orders: the base price
                     line.is_variable_weight,
                     line.offer.estimated_weight_kg,
-                ),
-            )
+                )
             product.quantity += line.quantity
             product.amount += line.base_amount
             sheet.lines.append(line)
@@ -181,11 +202,9 @@ def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec
         for producer_id, lines in per_producer_lines.items():
             producers[producer_id].baskets.append((order, lines))
     common = {"sale": sale, "collective": collective, "made_at": timezone.now()}
-    producer_kinds = [Sheet.Kind.PRODUCER]
-    if collective.is_buying_group:
-        producer_kinds.append(Sheet.Kind.PURCHASE_ORDER)
     specs = []
-    for sheet in sorted(producers.values(), key=lambda item: item.producer.name):
+    producer_sheets = producers.values() if not wanted.isdisjoint(producer_kinds) else []
+    for sheet in sorted(producer_sheets, key=lambda item: item.producer.name):
         context = {
             **common,
             "sheet": sheet,
@@ -194,13 +213,18 @@ def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec
             "basket_groups": sheet.basket_groups(),
             "vat": vat_breakdown(sheet.lines, base=True),
         }
-        for kind in producer_kinds:
-            specs.append(
-                SheetSpec(
-                    kind, sheet.producer.name, f"orders/sheets/{kind}.html", context, producer=sheet.producer
+        for producer_kind in producer_kinds:
+            if producer_kind in wanted:
+                specs.append(
+                    SheetSpec(
+                        producer_kind,
+                        sheet.producer.name,
+                        f"orders/sheets/{producer_kind}.html",
+                        context,
+                        producer=sheet.producer,
+                    )
                 )
-            )
-    for entry in sorted(points.values(), key=lambda item: item["point"].name):
+    for entry in sorted(points.values() if with_points else [], key=lambda item: item["point"].name):
         slots = sorted(entry["slots"].items(), key=lambda item: item[0].starts_at)
         context = {**common, "point": entry["point"], "slots": slots}
         specs.append(
@@ -212,6 +236,8 @@ def sheet_specs(sale: Sale, orders: list[Order] | None = None) -> list[SheetSpec
                 point=entry["point"],
             )
         )
+    if not with_summary:
+        return specs
     summary = {
         **common,
         "producers": [
@@ -435,7 +461,7 @@ def _subject_spec(
     else:
         orders = _sale_data(sale)
     wanted = {"kind": kind, "producer_id": producer_id, "point_id": point_id}
-    return next((spec for spec in sheet_specs(sale, orders) if spec.subject == wanted), None)
+    return next((spec for spec in sheet_specs(sale, orders, kind=kind) if spec.subject == wanted), None)
 
 
 def sheet_make(*, sale_id: int, kind: str, producer_id: int | None, point_id: int | None) -> Sheet | None:

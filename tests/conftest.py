@@ -7,13 +7,17 @@ member, plus accounts that belong to no collective. Tests reach a collective thr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client, TransactionTestCase
@@ -103,9 +107,7 @@ def _world_ensure() -> None:
     tenancy.public_tenant_ensure()
     _template_rebuild()
     tenancy.template_tenant_ensure()
-    _TEMPLATE_SQL[:] = _TEMPLATE_SQL or schemas.schema_clone_statements(
-        source=settings.TENANT_BASE_SCHEMA, target=settings.TENANT_BASE_SCHEMA
-    )
+    _template_remember()
     _cast(
         "alpha",
         name="Drive Alpha",
@@ -231,15 +233,48 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _world_ensure()
 
 
-# The template schema's SQL, read once per session: each transactional test drops every tenant schema (see
-# _drop_tenant_schemas) and the template is rebuilt from it in milliseconds instead of migrated (seconds).
+# The template schema's SQL: the template is rebuilt from it in milliseconds instead of migrated the slow
+# way (about 11 s of CPU in each test process), when the world is built again and at the start of a session.
+# It is kept between sessions in .local/test-cache/, in a file named after everything it derives from (see
+# _template_cache_file): a new or edited migration, another Django or PostgreSQL, makes another file, and
+# the first session after the change migrates the template once more. Every session still migrates a schema
+# the slow way and compares it with the template (tests/marketplace/test_tenancy.py).
 _TEMPLATE_SQL: list[str] = []
+TEMPLATE_CACHE = Path(settings.BASE_DIR) / ".local" / "test-cache"
+
+
+def _template_cache_file() -> Path:
+    digest = hashlib.sha256()
+    for app in sorted(apps.get_app_configs(), key=lambda app: app.name):
+        for migration in sorted(Path(app.path, "migrations").glob("*.py")):
+            digest.update(f"{app.name}/{migration.name}".encode() + migration.read_bytes())
+    digest.update(Path(schemas.__file__).read_bytes())
+    digest.update(f"{connection.pg_version} {settings.TENANT_BASE_SCHEMA}".encode())
+    return TEMPLATE_CACHE / f"template-{digest.hexdigest()[:20]}.json"
 
 
 def _template_rebuild() -> None:
+    if not _TEMPLATE_SQL:
+        cached = _template_cache_file()
+        if cached.exists():
+            _TEMPLATE_SQL[:] = json.loads(cached.read_text())
     if _TEMPLATE_SQL:
         with connection.cursor() as cursor:
             cursor.execute(";\n".join(_TEMPLATE_SQL))
+
+
+def _template_remember() -> None:
+    """Read the template's SQL (once per session) and keep it for the next sessions."""
+    if _TEMPLATE_SQL:
+        return
+    _TEMPLATE_SQL[:] = schemas.schema_clone_statements(
+        source=settings.TENANT_BASE_SCHEMA, target=settings.TENANT_BASE_SCHEMA
+    )
+    cached = _template_cache_file()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}")  # two test processes may write it at once
+    partial.write_text(json.dumps(_TEMPLATE_SQL))
+    partial.replace(cached)
 
 
 def _drop_tenant_schemas() -> None:

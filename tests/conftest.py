@@ -7,16 +7,20 @@ member, plus accounts that belong to no collective. Tests reach a collective thr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps
 from django.conf import settings
-from django.db import connection
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, TransactionTestCase
 
 from marketplace import schemas, services, tenancy
 from marketplace.models import Collective, Membership, Role, User
@@ -90,20 +94,20 @@ def _cast(slug: str, **collective_fields) -> dict:
 
 
 def _world_ensure() -> None:
-    """Create the test world unless it exists. A transactional test flushes the public tables (the
-    collectives and accounts) but leaves the tenant schemas behind: those are dropped and rebuilt."""
+    """Create the test world unless it exists. After a transactional test the world's rows are put back
+    (_world_restore); when that could not be done, the tenant schemas were dropped and the public tables
+    flushed, and the world is built again here."""
     if (
         Collective.objects.filter(slug="beta").exists()
         and User.objects.filter(email="outsider@nowhere.test").exists()
     ):
         return
+    _WORLD.clear()
     _drop_tenant_schemas()
     tenancy.public_tenant_ensure()
     _template_rebuild()
     tenancy.template_tenant_ensure()
-    _TEMPLATE_SQL[:] = _TEMPLATE_SQL or schemas.schema_clone_statements(
-        source=settings.TENANT_BASE_SCHEMA, target=settings.TENANT_BASE_SCHEMA
-    )
+    _template_remember()
     _cast(
         "alpha",
         name="Drive Alpha",
@@ -124,6 +128,100 @@ def _world_ensure() -> None:
         allow_cooptation=True,
     )
     _user("outsider@nowhere.test", "Octave", "Dehors")
+    if not connection.in_atomic_block:  # built for good (not inside a test's transaction, rolled back)
+        _world_snapshot()
+
+
+# The world as built, committed: the rows of every table (as COPY text) but django_migrations, in public and
+# in the tenant schemas (the template, alpha's, beta's), and the values of the tenant schemas' sequences.
+_WORLD: dict = {}
+
+
+def _tenant_schemas(cursor) -> list[str]:
+    cursor.execute(
+        "SELECT schema_name FROM information_schema.schemata"
+        " WHERE schema_name LIKE %s OR schema_name = %s ORDER BY schema_name",
+        [r"c\_%", settings.TENANT_BASE_SCHEMA],
+    )
+    return [schema for (schema,) in cursor.fetchall()]
+
+
+def _world_tables(cursor, schemas: list[str]) -> list[str]:
+    cursor.execute(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind = 'r' AND n.nspname = ANY(%s) AND c.relname <> 'django_migrations' ORDER BY 1",
+        [["public", *schemas]],
+    )
+    return [table for (table,) in cursor.fetchall()]
+
+
+def _world_snapshot() -> None:
+    with connection.cursor() as cursor:
+        schemas = _tenant_schemas(cursor)
+        tables = _world_tables(cursor, schemas)
+        rows = {}
+        for table in tables:
+            with cursor.copy(f"COPY {table} TO STDOUT") as copy:
+                rows[table] = b"".join(bytes(block) for block in copy)
+        cursor.execute(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename),"
+            " coalesce(last_value, start_value), last_value IS NOT NULL"
+            " FROM pg_sequences WHERE schemaname = ANY(%s)",
+            [schemas],
+        )
+        sequences = [list(column) for column in zip(*cursor.fetchall(), strict=True)] or [[], [], []]
+    _WORLD.update(schemas=schemas, tables=tables, rows=rows, sequences=sequences)
+
+
+def _world_restore() -> bool:
+    """Put the world back as it was built, after a transactional test: the schemas the test made go, every
+    table (but django_migrations) gets the world's rows again, the tenant schemas' sequences their values
+    (the public ones go on, as after a flush). Milliseconds, where dropping the schemas, flushing and
+    building the world again takes a second, several on a busy machine. False (nothing done) when the
+    test changed the world's structure: then the slow way is taken."""
+    if not _WORLD:
+        return False
+    with connection.cursor() as cursor:
+        schemas = _tenant_schemas(cursor)
+        if not set(_WORLD["schemas"]) <= set(schemas):
+            return False
+        for schema in sorted(set(schemas) - set(_WORLD["schemas"])):
+            cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        if _world_tables(cursor, _WORLD["schemas"]) != _WORLD["tables"]:
+            return False
+        # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: checked at the commit, once all is back.
+        with transaction.atomic():
+            cursor.execute(";\n".join(f"DELETE FROM {table}" for table in _WORLD["tables"]))
+            for table, data in _WORLD["rows"].items():
+                if data:
+                    with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                        copy.write(data)
+            cursor.execute(
+                "SELECT count(setval(s.name::regclass, s.value, s.called))"
+                " FROM unnest(%s::text[], %s::bigint[], %s::bool[]) AS s(name, value, called)",
+                _WORLD["sequences"],
+            )
+    return True
+
+
+_django_fixture_teardown = TransactionTestCase._fixture_teardown
+
+
+def _fixture_teardown(self) -> None:
+    """After a transactional test pytest-django flushes the database (Django's TransactionTestCase): the
+    world's rows are put back instead. If they cannot be, the tenant schemas go (their tables point at the
+    accounts: PostgreSQL refuses to TRUNCATE those while such references exist), the flush runs and the
+    next test builds the world again."""
+    connection.set_schema_to_public()
+    if _world_restore():
+        return
+    _WORLD.clear()
+    _drop_tenant_schemas()
+    _django_fixture_teardown(self)
+
+
+TransactionTestCase._fixture_teardown = _fixture_teardown
 
 
 @pytest.fixture(scope="session")
@@ -135,27 +233,53 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _world_ensure()
 
 
-# The template schema's SQL, read once per session: each transactional test drops every tenant schema (see
-# _drop_tenant_schemas) and the template is rebuilt from it in milliseconds instead of migrated (seconds).
+# The template schema's SQL: the template is rebuilt from it in milliseconds instead of migrated the slow
+# way (about 11 s of CPU in each test process), when the world is built again and at the start of a session.
+# It is kept between sessions in .local/test-cache/, in a file named after everything it derives from (see
+# _template_cache_file): a new or edited migration, another Django or PostgreSQL, makes another file, and
+# the first session after the change migrates the template once more. Every session still migrates a schema
+# the slow way and compares it with the template (tests/marketplace/test_tenancy.py).
 _TEMPLATE_SQL: list[str] = []
+TEMPLATE_CACHE = Path(settings.BASE_DIR) / ".local" / "test-cache"
+
+
+def _template_cache_file() -> Path:
+    digest = hashlib.sha256()
+    for app in sorted(apps.get_app_configs(), key=lambda app: app.name):
+        for migration in sorted(Path(app.path, "migrations").glob("*.py")):
+            digest.update(f"{app.name}/{migration.name}".encode() + migration.read_bytes())
+    digest.update(Path(schemas.__file__).read_bytes())
+    digest.update(f"{connection.pg_version} {settings.TENANT_BASE_SCHEMA}".encode())
+    return TEMPLATE_CACHE / f"template-{digest.hexdigest()[:20]}.json"
 
 
 def _template_rebuild() -> None:
+    if not _TEMPLATE_SQL:
+        cached = _template_cache_file()
+        if cached.exists():
+            _TEMPLATE_SQL[:] = json.loads(cached.read_text())
     if _TEMPLATE_SQL:
         with connection.cursor() as cursor:
             cursor.execute(";\n".join(_TEMPLATE_SQL))
 
 
-def _is_transactional(request) -> bool:
-    marker = request.node.get_closest_marker("django_db")
-    return bool(marker and marker.kwargs.get("transaction")) or bool(
-        {"transactional_db", "live_server"} & set(request.fixturenames)
+def _template_remember() -> None:
+    """Read the template's SQL (once per session) and keep it for the next sessions."""
+    if _TEMPLATE_SQL:
+        return
+    _TEMPLATE_SQL[:] = schemas.schema_clone_statements(
+        source=settings.TENANT_BASE_SCHEMA, target=settings.TENANT_BASE_SCHEMA
     )
+    cached = _template_cache_file()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}")  # two test processes may write it at once
+    partial.write_text(json.dumps(_TEMPLATE_SQL))
+    partial.replace(cached)
 
 
 def _drop_tenant_schemas() -> None:
     """Tenant tables point at the accounts (public schema): PostgreSQL refuses to TRUNCATE those while
-    such references exist, so the schemas go before pytest-django's flush and are rebuilt afterwards."""
+    such references exist, so the schemas go before a flush and are rebuilt afterwards."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT schema_name FROM information_schema.schemata"
@@ -169,7 +293,7 @@ def _drop_tenant_schemas() -> None:
 @pytest.fixture(autouse=True)
 def _world(request, django_db_blocker):
     """Make sure the world is there before each database test. pytest-django runs transactional tests
-    after all the others; each of them flushes the public tables, so the world is rebuilt after it."""
+    after all the others; after each of them the world is put back (see _fixture_teardown)."""
     if request.node.get_closest_marker("django_db") is None and not {"db", "transactional_db"} & set(
         request.fixturenames
     ):
@@ -180,10 +304,6 @@ def _world(request, django_db_blocker):
         connection.set_schema_to_public()
         _world_ensure()
     yield
-    if _is_transactional(request):
-        with django_db_blocker.unblock():
-            connection.set_schema_to_public()
-            _drop_tenant_schemas()
 
 
 def _load_cast(slug: str) -> Cast:

@@ -524,10 +524,12 @@ def test_the_command_line_serves_until_terminated(tmp_path):
 
 
 def test_sessions_expire_by_themselves_at_expires_at(client, double, receiver, account, monkeypatch):
-    session = checkout(client, account, expires_at=int(time.time()) + 1800)
+    # At least 30 minutes after the creation as the double's clock reads it, which may be a second later.
+    expires_at = int(time.time()) + 1800 + 60
+    session = checkout(client, account, expires_at=expires_at)
     from devtools.stripe_double import store
 
-    later = int(time.time()) + 1801
+    later = expires_at + 1
     monkeypatch.setattr(store, "now", lambda: later)
     deadline = time.monotonic() + 5
     while (

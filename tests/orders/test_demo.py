@@ -4,6 +4,8 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import override_settings
 from django_tenants.utils import tenant_context
 
 from marketplace.models import Collective, SharedProduct, User
@@ -11,15 +13,30 @@ from orders.models import LedgerEntry, OfferWait, Order, PriceTier, RecurringSch
 from tests.conftest import text, words
 
 
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo, seeded once for this module's tests (seeding takes seconds; seeding again, which each test
+    still may do, adds nothing). It lives in a transaction of its own, rolled back after the module: each
+    test runs in a savepoint of it, rolled back after the test as usual, so no test sees another's changes
+    and no other module sees the demo. Its photos go to a folder of the module's."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("demo-media")),
+        transaction.atomic(),
+    ):
+        call_command("seed_demo", "--quiet", stdout=io.StringIO())
+        connection.set_schema_to_public()
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
+def media_root(demo, settings):
+    return settings.MEDIA_ROOT
 
 
 def test_demo_sales(browse, media_root):
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())  # a second run adds nothing
     for slug, kind, payment in [("cagette47", "weekly", "cash"), ("emplettes", "monthly", "food_voucher")]:
         collective = Collective.objects.get(slug=slug)
         with tenant_context(collective):
@@ -43,7 +60,6 @@ def test_demo_sales(browse, media_root):
 def test_demo_buying_group_has_solidarity_prices(browse, media_root):
     """Emplettes et Cagettes: three tiers, Fatou on « solidaire » ordering with the fund's help, a basket
     suspended by Claire; the drive has none of it."""
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
     group = Collective.objects.get(slug="emplettes")
     with tenant_context(group):
         assert list(PriceTier.objects.values_list("name", flat=True)) == [
@@ -69,8 +85,7 @@ def test_demo_buying_group_has_solidarity_prices(browse, media_root):
 
 
 def test_demo_claire_sells_in_both_collectives_from_one_catalogue_and_one_stock(browse, media_root):
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+    call_command("seed_demo", "--quiet", stdout=io.StringIO())  # a second run adds nothing
     claire = User.objects.get(email="claire@demo.etal")
     crottin = SharedProduct.objects.get(owner=claire, name="Crottin frais")
     assert (crottin.stock, crottin.reserved, crottin.available) == (30, 4, 26)  # 2 ordered in each collective
@@ -89,7 +104,6 @@ def test_demo_claire_sells_in_both_collectives_from_one_catalogue_and_one_stock(
 
 def test_demo_buying_group_has_a_waiting_list_that_gave_a_freed_place_to_its_first_member(browse, media_root):
     """Claire cancelled her order in a full slot: the place is held for Fatou, first in line; Nadia waits."""
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
     fatou = text(
         browse("emplettes.localhost", User.objects.get(email="membre@emplettes.demo")).get(
             "/mes-listes-attente/"

@@ -254,6 +254,8 @@ STRIPE_CONNECT_PLATFORM = env.bool("STRIPE_CONNECT_PLATFORM", default=False)
 SLOW_WORK_IN_TRANSACTION = env("SLOW_WORK_IN_TRANSACTION", default="log")
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Database sessions (the public schema), a change written as one UPDATE instead of BEGIN, UPDATE, COMMIT.
+SESSION_ENGINE = "marketplace.sessions"
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,44 @@
+"""Sessions (marketplace.sessions): a change of a member's session (their cart) is kept, written as one
+UPDATE outside any transaction; a session deleted meanwhile (signed out in another tab) is never brought
+back: the store says so (the session middleware's « session interrupted », 400) and the member is asked to
+sign in again. Real transactions: a test transaction would hide the path taken in production."""
+
+import pytest
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from marketplace.sessions import SessionStore
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_members_cart_is_kept_with_one_statement(browse, alpha, market):
+    member = browse(alpha, alpha.member)
+    shop = f"/ventes/{market.sale.pk}/"
+    member.get(shop)
+    with CaptureQueriesContext(connection) as queries:
+        saved = member.post(shop, {f"qty_{market.cheese.pk}": "2", "update_total": ""})
+    assert saved.status_code == 200
+    writes = [query["sql"] for query in queries.captured_queries if "django_session" in query["sql"]]
+    assert [sql.split()[0] for sql in writes] == ["SELECT", "UPDATE"]
+    assert not [query for query in queries.captured_queries if query["sql"] in ("BEGIN", "COMMIT")]
+    again = member.get(shop)
+    assert f'name="qty_{market.cheese.pk}" id="id_qty_{market.cheese.pk}" value="2"' in again.content.decode()
+
+
+def test_a_session_deleted_meanwhile_is_not_brought_back(browse, alpha, market):
+    member = browse(alpha, alpha.member)
+    shop = f"/ventes/{market.sale.pk}/"
+    member.get(shop)
+    key = Session.objects.get().session_key
+    store = SessionStore(session_key=key)
+    store["cart"] = {"1": 2}  # a request changing it…
+    Session.objects.filter(session_key=key).delete()  # …while the member signs out in another tab
+    with pytest.raises(UpdateError):  # the session middleware answers « session interrupted » (400)
+        store.save()
+    assert not Session.objects.exists()
+    # The member is signed out: ordering asks them to sign in again, nothing is kept from the old session.
+    response = member.post(shop, {f"qty_{market.cheese.pk}": "2", "update_total": ""})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

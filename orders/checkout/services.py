@@ -35,6 +35,7 @@ from orders.models import (
 from orders.payments import balance as balances
 from orders.payments import services as payment_services
 from orders.waiting import offers as offer_waits
+from orders.waiting import selectors as waiting_selectors
 from orders.waiting import services as waiting_services
 from pickup_points import locks as point_locks
 from pickup_points import services as point_services
@@ -139,21 +140,24 @@ def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
     offer_waits.offers_freed(offer_ids=[offer_id for offer_id, delta in deltas.items() if delta < 0])
 
 
-def _move_stock_with_holds(
-    offers: dict[int, Offer], deltas: Mapping[int, int], holds: Mapping[int, OfferWait], user: User
+def _move_member_stock(
+    offers: dict[int, Offer], deltas: Mapping[int, int], waits: Mapping[int, OfferWait]
 ) -> None:
-    """_move_stock, the units the member's waiting lists hold for them used first (already counted: see
-    orders.waiting.offers); a hold that ended between its read and the offers' locks is taken from the stock
-    as usual. The member leaves the lists of the products they now get without waiting."""
+    """_move_stock for a member on products' waiting lists (`waits`: their open entries by offer, from
+    orders.waiting.selectors.member_offer_waits): the units held for them are used first (already counted:
+    see orders.waiting.offers), a hold that ended between its read and the offers' locks is taken from the
+    stock as usual, and they leave the lists of the products they now get without waiting."""
+    holds = {offer_id: wait for offer_id, wait in waits.items() if wait.is_offered}
     if not holds:
         _move_stock(offers, deltas)
     else:
         _move_stock(offers, offer_waits.holds_applied(holds, deltas))
         _move_stock(offers, offer_waits.holds_consume(holds=holds, deltas=deltas))
-    offer_waits.member_waits_end(
-        offer_ids=[offer_id for offer_id, delta in deltas.items() if delta > 0 and offer_id not in holds],
-        user=user,
-    )
+    served = [
+        wait.pk for offer_id, wait in waits.items() if offer_id not in holds and deltas.get(offer_id, 0) > 0
+    ]
+    if served:
+        offer_waits.waits_end_served(wait_ids=served)
 
 
 def stock_give_back(*, quantities: Mapping[int, int]) -> None:
@@ -344,11 +348,9 @@ def order_place(
     payment_services.hold_start(order, new_order=True)
     order_event(order=order, kind=OrderEvent.Kind.PLACED)
     _notify(order, "placed")
-    if sale.member_offer_waits:
-        holds = offer_waits.holds_for_checkout(sale_id=sale.pk, user=user)
-        _move_stock_with_holds(offers, wanted, holds, user)
-    else:
-        _move_stock(offers, wanted)
+    # Only a member on one of the sale's product lists has entries to read (said by the sale's statement).
+    waits = waiting_selectors.member_offer_waits(sale=sale, user=user) if sale.member_offer_waits else {}
+    _move_member_stock(offers, wanted, waits)
     slot = _take_slot(sale, slot_id, user, waits=sale.member_waits)
     order.booking = point_locks.basket_book(slot=slot, user_id=user.pk)
     order.basket_number = order.booking.basket_number
@@ -390,9 +392,10 @@ def order_update(
     ):
         return current  # the same order again (a double click): nothing changes, nobody is told
     deltas = {offer_id: wanted.get(offer_id, 0) - old.get(offer_id, 0) for offer_id in set(old) | set(wanted)}
-    holds = offer_waits.holds_for_checkout(sale_id=sale.pk, user=user)
-    _move_stock_with_holds(
-        offers, {offer_id: delta for offer_id, delta in deltas.items() if delta}, holds, user
+    _move_member_stock(
+        offers,
+        {offer_id: delta for offer_id, delta in deltas.items() if delta},
+        waiting_selectors.member_offer_waits(sale=sale, user=user),
     )
     booking = current.booking
     new_slot = None

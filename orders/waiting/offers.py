@@ -6,7 +6,7 @@ follow-up: never lost) to the first in line, as many as they asked for and as ar
 the offer is a hold, counted in the offer's `sold` (and in a shared product's central stock), so nobody else
 can take those units, until `offered_until` (the collective's wait_hold_minutes, never past the sale's
 closing). The clock expires holds and offers the units to the next. Taking a hold puts the units into the
-member's order: the checkout consumes it (`holds_for_checkout`, then `holds_consume`), the stock already
+member's order: the checkout consumes it (`holds_applied`, then `holds_consume`), the stock already
 counted. At closing every entry lapses and held units are given back.
 
 Every move of an entry (but leaving while still waiting) happens with its offer's row locked (orders.locks:
@@ -28,7 +28,10 @@ from marketplace import central_stock, clock, followups
 from marketplace import locks as marketplace_locks
 from marketplace.models import User
 from orders import locks
-from orders.models import MAX_LINE_QUANTITY, Offer, OfferWait, Order, Sale, ShopSettings
+from orders.models import MAX_LINE_QUANTITY, Offer, OfferWait, Sale, ShopSettings
+from orders.waiting import common
+
+UNLIMITED = MAX_LINE_QUANTITY * 1000  # what an offer without a limit has free: everybody in line is served
 
 
 class OfferWaitRefused(Exception):
@@ -36,12 +39,8 @@ class OfferWaitRefused(Exception):
 
 
 def _email(wait_id: int, kind: str) -> None:
-    followups.followup_add(
-        "orders.tasks.offer_wait_email_send",
-        key=f"{connection.schema_name}:offer-wait-{wait_id}:{kind}",  # type: ignore[attr-defined]
-        schema_name=connection.schema_name,  # type: ignore[attr-defined]
-        wait_id=wait_id,
-        kind=kind,
+    common.email_later(
+        task="orders.tasks.offer_wait_email_send", name="offer-wait", wait_id=wait_id, kind=kind
     )
 
 
@@ -70,22 +69,14 @@ def offers_freed(*, offer_ids: Iterable[int]) -> None:
         offer_later(offer_id=offer_id)
 
 
-def _open_sale(sale_id: int) -> Sale | None:
-    sale = locks.sale_share(sale_id)
-    if sale is None or not sale.is_published or sale.status != Sale.Status.OPEN:
-        return None
-    return sale
-
-
 def _free_units(offer: Offer) -> int:
-    """What is free of the offer (locked by the caller), the central stock of a shared product locked too."""
-    own = None if offer.quantity is None else max(offer.quantity - offer.sold, 0)
+    """What is free of the offer (locked by the caller) as Offer.remaining says it, within the central stock
+    of a shared product, locked here too."""
     shared_id = offer.product.shared_product_id
     if shared_id is not None:
-        central = marketplace_locks.shared_products_lock([shared_id])[shared_id].available
-        if central is not None:
-            own = central if own is None else min(own, central)
-    return MAX_LINE_QUANTITY * 1000 if own is None else own  # unlimited: everybody in line is served
+        offer.product.shared_product = marketplace_locks.shared_products_lock([shared_id])[shared_id]
+    left = offer.remaining
+    return UNLIMITED if left is None else left
 
 
 def _units_move(offer: Offer, delta: int) -> None:
@@ -108,7 +99,7 @@ def offer_wait_join(*, offer_id: int, user: User, wanted: int = 1) -> OfferWait:
         raise OfferWaitRefused(
             _("Indiquez une quantité de 1 à %(max)s pour la liste d'attente.") % {"max": MAX_LINE_QUANTITY}
         )
-    sale = _open_sale(offer.sale_id)
+    sale = common.open_sale_share(offer.sale_id)
     if sale is None:
         raise OfferWaitRefused(_("Cette vente n'est pas ouverte : pas de liste d'attente."))
     if offer.remaining != 0:
@@ -124,9 +115,8 @@ def offer_wait_join(*, offer_id: int, user: User, wanted: int = 1) -> OfferWait:
         raise OfferWaitRefused(
             _("Vous êtes déjà sur la liste d'attente de « %(name)s ».") % {"name": offer.name}
         ) from error
-    offer_later(
-        offer_id=offer.pk
-    )  # a unit freed while we read the offer is not left free with a list waiting
+    # A unit freed while we read the offer is not left free with a list waiting.
+    offer_later(offer_id=offer.pk)
     return wait
 
 
@@ -178,7 +168,7 @@ def offer_waits_offer(*, offer_id: int, now: datetime | None = None) -> list[int
     )
     if sale_id is None:
         return []
-    sale = _open_sale(sale_id)
+    sale = common.open_sale_share(sale_id)
     if sale is None:
         return []
     return _offer_free_units(sale=sale, offer_id=offer_id, now=now)
@@ -205,7 +195,7 @@ def offer_wait_expire(*, wait_id: int, now: datetime | None = None) -> bool:
     ).first()
     if wait is None:
         return False
-    sale = _open_sale(wait.sale_id)
+    sale = common.open_sale_share(wait.sale_id)
     if sale is None:
         return False  # closed: the closing lapses it
     offer = locks.offer_lock(wait.offer_id)
@@ -252,24 +242,15 @@ def offer_wait_leave(*, wait_id: int, user: User, now: datetime | None = None) -
         status=OfferWait.Status.LEFT, ended_at=now
     ):
         return wait
-    sale = locks.sale_share(wait.sale_id)
+    sale = common.open_sale_share(wait.sale_id)
     offer = locks.offer_lock(wait.offer_id)
     if offer is None or not _end_hold(
         wait=wait, offer=offer, status=OfferWait.Status.LEFT, now=now, expired_only=False
     ):
         raise OfferWaitRefused(_("Vous n'êtes plus sur cette liste d'attente."))
-    if sale is not None and sale.is_published and sale.status == Sale.Status.OPEN:
+    if sale is not None:
         _offer_free_units(sale=sale, offer_id=wait.offer_id, now=now)
     return wait
-
-
-def holds_for_checkout(*, sale_id: int, user: User) -> dict[int, OfferWait]:
-    """Offer id → the units held for the member in this sale (read before the checkout locks the offers:
-    `holds_consume` confirms them under those locks)."""
-    return {
-        wait.offer_id: wait
-        for wait in OfferWait.objects.filter(sale_id=sale_id, user=user, status=OfferWait.Status.OFFERED)
-    }
 
 
 def holds_applied(holds: Mapping[int, OfferWait], deltas: Mapping[int, int]) -> dict[int, int]:
@@ -283,9 +264,9 @@ def holds_applied(holds: Mapping[int, OfferWait], deltas: Mapping[int, int]) -> 
 
 
 def holds_consume(*, holds: Mapping[int, OfferWait], deltas: Mapping[int, int]) -> dict[int, int]:
-    """The holds a checkout used (`holds_applied`), marked taken, the offers already locked by the checkout
-    (its stock moves): under those locks no hold can end meanwhile, so a hold read before and ended since
-    (expired, left) is found here, and what it held is returned, to be taken from the stock as usual."""
+    """Mark taken the holds a checkout used (`holds_applied`), the checkout having moved the offers' stock.
+    The holds were read before that (waiting.selectors.member_offer_waits): one that ended since (expired,
+    left) is not taken here, and what it held is returned, to be taken from the stock as usual."""
     used = [wait for offer_id, wait in holds.items() if deltas.get(offer_id, 0) > 0]
     missing: dict[int, int] = {}
     now = timezone.now()
@@ -297,16 +278,17 @@ def holds_consume(*, holds: Mapping[int, OfferWait], deltas: Mapping[int, int]) 
     return missing
 
 
-def member_waits_end(*, offer_ids: Iterable[int], user: User) -> None:
-    """The member got units of these products without waiting (some were free): they leave their lists."""
-    OfferWait.objects.filter(offer_id__in=list(offer_ids), user=user, status=OfferWait.Status.WAITING).update(
+def waits_end_served(*, wait_ids: Iterable[int]) -> None:
+    """The member got units of these entries' products without waiting (some were free): they leave those
+    lists (entries still waiting only)."""
+    OfferWait.objects.filter(pk__in=list(wait_ids), status=OfferWait.Status.WAITING).update(
         status=OfferWait.Status.ACCEPTED, ended_at=timezone.now()
     )
 
 
 def sale_offer_waits_lapse(*, sale: Sale, now: datetime) -> int:
     """At closing (the sale locked by the closing job): every entry lapses, held units go back (offers in
-    ascending pk order, one statement), and the members are told. Returns how many entries lapsed."""
+    ascending pk order), and the members are told. Returns how many entries lapsed."""
     open_waits = list(
         OfferWait.objects.filter(sale=sale, status__in=OfferWait.OPEN)
         .order_by("offer_id", "pk")
@@ -315,23 +297,13 @@ def sale_offer_waits_lapse(*, sale: Sale, now: datetime) -> int:
     held: dict[int, int] = {}
     for wait in open_waits:
         if wait["status"] == OfferWait.Status.OFFERED:
-            held[wait["offer_id"]] = held.get(wait["offer_id"], 0) - wait["held"]
-    if held:
-        if locks.offers_move(held) != set(held):
-            raise RuntimeError(f"sale {sale.pk}: held units out of step")
-        shared: dict[int, int] = {}
-        for offer in Offer.objects.filter(pk__in=list(held)).select_related("product"):
-            if offer.product.shared_product_id is not None:
-                shared_id = offer.product.shared_product_id
-                shared[shared_id] = shared.get(shared_id, 0) + held[offer.pk]
-        central_stock.central_stock_move(deltas=shared)
+            held[wait["offer_id"]] = held.get(wait["offer_id"], 0) + wait["held"]
+    # No checkout of the sale runs meanwhile (the closing holds it FOR UPDATE): one offer after the other.
+    for offer in Offer.objects.filter(pk__in=list(held)).select_related("product").order_by("pk"):
+        _units_move(offer, -held[offer.pk])
     OfferWait.objects.filter(pk__in=[wait["pk"] for wait in open_waits]).update(
         status=OfferWait.Status.LAPSED, ended_at=now
     )
     for wait in open_waits:
         _email(wait["pk"], "lapsed")
     return len(open_waits)
-
-
-def has_placed_order(*, sale_id: int, user: User) -> bool:
-    return Order.objects.filter(sale_id=sale_id, user=user, status=Order.Status.PLACED).exists()

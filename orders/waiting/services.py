@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 
 from marketplace import clock, followups
 from marketplace.models import User
-from orders import locks
 from orders.models import Sale, ShopSettings, SlotWait
+from orders.waiting import common
 from pickup_points import locks as point_locks
 from pickup_points.models import PickupSlot, SlotBooking
 
@@ -34,13 +34,7 @@ class WaitRefused(Exception):
 
 
 def _email(wait_id: int, kind: str) -> None:
-    followups.followup_add(
-        "orders.tasks.slot_wait_email_send",
-        key=f"{connection.schema_name}:slot-wait-{wait_id}:{kind}",  # type: ignore[attr-defined]
-        schema_name=connection.schema_name,  # type: ignore[attr-defined]
-        wait_id=wait_id,
-        kind=kind,
-    )
+    common.email_later(task="orders.tasks.slot_wait_email_send", name="slot-wait", wait_id=wait_id, kind=kind)
 
 
 def offer_later(*, slot_id: int) -> None:
@@ -63,8 +57,8 @@ def slot_wait_join(*, slot_id: int, user: User) -> SlotWait:
     sale = _sale_of_slot(slot) if slot is not None else None
     if slot is None or sale is None:
         raise WaitRefused(_("Ce créneau n'existe pas."))
-    sale = locks.sale_share(sale.pk)
-    if sale is None or not sale.is_published or sale.status != Sale.Status.OPEN:
+    sale = common.open_sale_share(sale.pk)
+    if sale is None:
         raise WaitRefused(_("Cette vente n'est pas ouverte : pas de liste d'attente."))
     if not slot.is_open:
         raise WaitRefused(_("Ce créneau est fermé : choisissez-en un autre."))
@@ -89,8 +83,8 @@ def slot_wait_join(*, slot_id: int, user: User) -> SlotWait:
 def point_wait_join(*, sale_id: int, point_id: int, user: User) -> list[SlotWait]:
     """Put the member on the waiting list of every slot of a full pickup point (open sales only): the first
     place freed in any of them is held for them; once they have one, their other entries there end."""
-    sale = locks.sale_share(sale_id)
-    if sale is None or not sale.is_published or sale.status != Sale.Status.OPEN:
+    sale = common.open_sale_share(sale_id)
+    if sale is None:
         raise WaitRefused(_("Cette vente n'est pas ouverte : pas de liste d'attente."))
     slots = list(
         PickupSlot.objects.filter(
@@ -103,8 +97,7 @@ def point_wait_join(*, sale_id: int, point_id: int, user: User) -> list[SlotWait
         raise WaitRefused(
             _("Ce point a encore de la place : choisissez un créneau libre dans votre commande.")
         )
-    booked = set(SlotBooking.objects.filter(slot__in=slots, user=user).values_list("slot_id", flat=True))
-    if booked:
+    if SlotBooking.objects.filter(slot__in=slots, user=user).exists():
         raise WaitRefused(_("Vous avez déjà un créneau à ce point de retrait."))
     waiting = set(
         SlotWait.objects.filter(slot__in=slots, user=user, status__in=SlotWait.OPEN).values_list(
@@ -197,13 +190,6 @@ def _offer_free_places(*, sale: Sale, slot_id: int, now: datetime) -> list[int]:
     return offered
 
 
-def _open_sale(sale_id: int) -> Sale | None:
-    sale = locks.sale_share(sale_id)
-    if sale is None or not sale.is_published or sale.status != Sale.Status.OPEN:
-        return None
-    return sale
-
-
 @transaction.atomic
 def slot_waits_offer(*, slot_id: int, now: datetime | None = None) -> list[int]:
     """Offer what is free in the slot to its waiting list (the follow-up of a freed place; idempotent: a
@@ -216,7 +202,7 @@ def slot_waits_offer(*, slot_id: int, now: datetime | None = None) -> list[int]:
     )
     if sale_id is None:
         return []
-    sale = _open_sale(sale_id)
+    sale = common.open_sale_share(sale_id)
     if sale is None:
         return []
     return _offer_free_places(sale=sale, slot_id=slot_id, now=now)
@@ -242,7 +228,7 @@ def slot_wait_expire(*, wait_id: int, now: datetime | None = None) -> bool:
     wait = SlotWait.objects.filter(pk=wait_id, status=SlotWait.Status.OFFERED, offered_until__lte=now).first()
     if wait is None:
         return False
-    sale = _open_sale(wait.sale_id)
+    sale = common.open_sale_share(wait.sale_id)
     if sale is None:
         return False  # closed: the closing lapses it
     point_locks.slot_lock(wait.slot_id)
@@ -288,11 +274,11 @@ def slot_wait_leave(*, wait_id: int, user: User, now: datetime | None = None) ->
         status=SlotWait.Status.LEFT, ended_at=now
     ):
         return wait
-    sale = locks.sale_share(wait.sale_id)
+    sale = common.open_sale_share(wait.sale_id)
     point_locks.slot_lock(wait.slot_id)
     if not _end_offer(wait=wait, status=SlotWait.Status.LEFT, now=now, expired_only=False):
         raise WaitRefused(_("Vous n'êtes plus sur cette liste d'attente."))
-    if sale is not None and sale.is_published and sale.status == Sale.Status.OPEN:
+    if sale is not None:
         _offer_free_places(sale=sale, slot_id=wait.slot_id, now=now)
     return wait
 

@@ -222,7 +222,8 @@ def offer_wait_accept(request, offer_wait_id: int):
         return redirect("my_waits")
     if order is None:
         quantities = cart.cart(request, wait.sale)
-        quantities[wait.offer_id] = quantities.get(wait.offer_id, 0) + wait.held
+        # At least what is held (a second click, or the units already typed, adds nothing).
+        quantities[wait.offer_id] = max(quantities.get(wait.offer_id, 0), wait.held)
         cart.cart_save(request, wait.sale, quantities)
         messages.info(
             request,

@@ -155,6 +155,7 @@ def test_a_member_without_an_order_gets_the_held_units_in_the_cart_and_the_check
     chloe = browse(alpha, people["Chloe"])
     shop = chloe.post(f"/mes-listes-attente/produits/{wait.pk}/accepter/")
     assert shop.status_code == 302 and shop["Location"] == f"/ventes/{market.sale.pk}/"
+    chloe.post(f"/mes-listes-attente/produits/{wait.pk}/accepter/")  # a second click adds nothing
     page = chloe.get(f"/ventes/{market.sale.pk}/")
     assert f'name="qty_{market.wine.pk}" id="id_qty_{market.wine.pk}" value="1" min="0" max="1"' in text(page)
     # Two would be more than is held for her and more than is left for anyone.

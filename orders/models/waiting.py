@@ -1,6 +1,7 @@
-"""Waiting lists on full slots: a member waits for a place in a slot; a freed place is offered to the first
-in line as a hold (the place is counted in the slot's `reserved`, so nobody else can take it), for a set time,
-then to the next. Everything lapses when the sale closes."""
+"""Waiting lists on full slots and sold-out products: a member waits for a place in a slot (or units of a
+product); what frees up is offered to the first in line as a hold (counted in the slot's `reserved`, or the
+offer's `sold`, so nobody else can take it), for a set time, then to the next. Everything lapses when the
+sale closes."""
 
 from __future__ import annotations
 
@@ -11,9 +12,29 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-class SlotWait(models.Model):
-    """One member's place in the waiting list of one slot. Entries never move back to WAITING: an offer that
-    lapses or is declined ends the entry, and the next in line is offered the place."""
+class WaitEntry(models.Model):
+    """What every waiting-list entry has: who waits, since when, the hold offered to them (until when) and
+    when the entry ended. Entries never move back to waiting: a hold that lapses or is declined ends the
+    entry, and the next in line is offered it."""
+
+    # DO_NOTHING as pickup_points.PointStaff.user: accounts live in the public schema.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
+    joined_at = models.DateTimeField(default=timezone.now, editable=False)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offered_until = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["joined_at", "pk"]
+
+    @property
+    def is_offered(self) -> bool:
+        return self.status == self.Status.OFFERED  # type: ignore[attr-defined]
+
+
+class SlotWait(WaitEntry):
+    """One member's place in the waiting list of one slot."""
 
     class Status(models.TextChoices):
         WAITING = "waiting", _("en attente")
@@ -27,19 +48,12 @@ class SlotWait(models.Model):
 
     sale = models.ForeignKey("orders.Sale", on_delete=models.CASCADE, related_name="slot_waits")
     slot = models.ForeignKey("pickup_points.PickupSlot", on_delete=models.CASCADE, related_name="waits")
-    # DO_NOTHING as pickup_points.PointStaff.user: accounts live in the public schema.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
     # Joined for a whole full pickup point (« le premier créneau libéré »): one entry per slot of the point,
     # and once the member has a place in one of them, the others end.
     point_wide = models.BooleanField(default=False)
-    joined_at = models.DateTimeField(default=timezone.now, editable=False)
-    offered_at = models.DateTimeField(null=True, blank=True)
-    offered_until = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["joined_at", "pk"]
+    class Meta(WaitEntry.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["slot", "user"],
@@ -66,34 +80,30 @@ class SlotWait(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} → {self.slot_id} ({self.status})"
 
-    @property
-    def is_offered(self) -> bool:
-        return self.status == self.Status.OFFERED
 
-
-class OfferWait(models.Model):
+class OfferWait(WaitEntry):
     """One member's place in the waiting list of a sold-out product of a sale, for a number of units. Units
     freed (an order cancelled or lowered, a quantity raised) are offered to the first in line as a hold: they
     are counted in the offer's `sold` (and a shared product's central stock), so nobody else can take them,
     for a set time, then they go to the next. Everything lapses when the sale closes."""
 
-    Status = SlotWait.Status
-    OPEN = SlotWait.OPEN
+    class Status(models.TextChoices):  # the values of SlotWait's, in a product's words
+        WAITING = "waiting", _("en attente")
+        OFFERED = "offered", _("réservé pour vous")
+        ACCEPTED = "accepted", _("ajouté à la commande")
+        EXPIRED = "expired", _("réservation expirée")
+        LEFT = "left", _("désinscrit")
+        LAPSED = "lapsed", _("vente close")
+
+    OPEN = (Status.WAITING, Status.OFFERED)
 
     sale = models.ForeignKey("orders.Sale", on_delete=models.CASCADE, related_name="offer_waits")
     offer = models.ForeignKey("orders.Offer", on_delete=models.CASCADE, related_name="waits")
-    # DO_NOTHING as pickup_points.PointStaff.user: accounts live in the public schema.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
     wanted = models.PositiveSmallIntegerField(_("quantité souhaitée"), default=1)
     held = models.PositiveSmallIntegerField(_("quantité réservée"), default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
-    joined_at = models.DateTimeField(default=timezone.now, editable=False)
-    offered_at = models.DateTimeField(null=True, blank=True)
-    offered_until = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["joined_at", "pk"]
+    class Meta(WaitEntry.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["offer", "user"],
@@ -121,7 +131,3 @@ class OfferWait(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → offer {self.offer_id} × {self.wanted} ({self.status})"
-
-    @property
-    def is_offered(self) -> bool:
-        return self.status == self.Status.OFFERED

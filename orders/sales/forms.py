@@ -41,19 +41,26 @@ def add_service_errors(form: forms.Form, error) -> None:
         form.add_error(field if field in form.fields else None, messages)
 
 
-class SaleDatesForm(forms.Form):
-    """Title and dates of a sale: opening and closing of the orders, then the distribution (Europe/Paris)."""
+class SaleWindowForm(forms.Form):
+    """When the orders of a sale open and close (its distribution stays): « Dates de commande »."""
 
-    title = forms.CharField(
-        label=_("Intitulé"),
-        max_length=120,
-        help_text=_("Vu par les membres, par ex. « Drive du vendredi 12 juin »."),
-    )
     opens_at = forms.DateTimeField(
         label=_("Ouverture des commandes"), widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS
     )
     closes_at = forms.DateTimeField(
         label=_("Clôture des commandes"), widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS
+    )
+
+
+class SaleDatesForm(SaleWindowForm):
+    """Title and dates of a sale: opening and closing of the orders, then the distribution (Europe/Paris)."""
+
+    field_order = ["title", "opens_at", "closes_at"]
+
+    title = forms.CharField(
+        label=_("Intitulé"),
+        max_length=120,
+        help_text=_("Vu par les membres, par ex. « Drive du vendredi 12 juin »."),
     )
     distribution_date = forms.DateField(label=_("Date de la distribution"), widget=DATE_WIDGET)
     distribution_start = forms.TimeField(label=_("Début de la distribution"), widget=TIME_WIDGET)
@@ -86,17 +93,6 @@ class SaleDatesForm(forms.Form):
             "distribution_start": starts_at.time(),
             "distribution_end": timezone.localtime(ends_at).time(),
         }
-
-
-class SaleWindowForm(forms.Form):
-    """When the orders of a sale open and close (its distribution stays): « Dates de commande »."""
-
-    opens_at = forms.DateTimeField(
-        label=_("Ouverture des commandes"), widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS
-    )
-    closes_at = forms.DateTimeField(
-        label=_("Clôture des commandes"), widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS
-    )
 
 
 class SaleForm(SaleDatesForm):

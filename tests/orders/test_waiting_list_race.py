@@ -26,30 +26,27 @@ def _members(alpha, prefix: str, count: int) -> list[User]:
     return people
 
 
-def test_three_places_freed_at_once_go_to_the_first_three_in_line(market, alpha):
-    slot = market.slots[0]  # 3 places
-    holders = _members(alpha, "holder", 3)
-    orders = [
-        checkout_services.order_place(
-            sale_id=market.sale.pk,
-            user=user,
-            quantities={market.cheese.pk: 1},
-            slot_id=slot.pk,
-            payment_method=PaymentMethod.CASH,
-        )
-        for user in holders
-    ]
-    waiting = _members(alpha, "waiter", 5)
-    for user in waiting:
-        waiting_services.slot_wait_join(slot_id=slot.pk, user=user)
+def _place(market, user, offer, slot):
+    return checkout_services.order_place(
+        sale_id=market.sale.pk,
+        user=user,
+        quantities={offer.pk: 1},
+        slot_id=slot.pk,
+        payment_method=PaymentMethod.CASH,
+    )
+
+
+def _cancel_at_once(alpha, orders, holders) -> list[str]:
+    """Each order cancelled by its member in a thread of its own, all released at the same moment (their
+    follow-ups then offer what they freed); the errors met, none expected."""
     barrier = threading.Barrier(len(orders))
-    unexpected = []
+    unexpected: list[str] = []
 
     def cancel(order, user):
         connection.set_tenant(alpha.collective)
         try:
             barrier.wait()
-            checkout_services.order_cancel(order_id=order.pk, user=user)  # its follow-up offers the place
+            checkout_services.order_cancel(order_id=order.pk, user=user)
         except Exception as error:  # noqa: BLE001 - any error fails the test
             unexpected.append(repr(error))
         finally:
@@ -61,7 +58,17 @@ def test_three_places_freed_at_once_go_to_the_first_three_in_line(market, alpha)
     for thread in threads:
         thread.join()
     connection.set_tenant(alpha.collective)
-    assert unexpected == []
+    return unexpected
+
+
+def test_three_places_freed_at_once_go_to_the_first_three_in_line(market, alpha):
+    slot = market.slots[0]  # 3 places
+    holders = _members(alpha, "holder", 3)
+    orders = [_place(market, user, market.cheese, slot) for user in holders]
+    waiting = _members(alpha, "waiter", 5)
+    for user in waiting:
+        waiting_services.slot_wait_join(slot_id=slot.pk, user=user)
+    assert _cancel_at_once(alpha, orders, holders) == []
     offered = list(SlotWait.objects.filter(status=SlotWait.Status.OFFERED).values_list("user_id", flat=True))
     assert sorted(offered) == sorted(
         user.pk for user in waiting[:3]
@@ -76,52 +83,18 @@ def test_three_places_freed_at_once_go_to_the_first_three_in_line(market, alpha)
     assert waiting_services.free_places_offer() == 0  # nothing left over to give twice
     # Nobody else gets in while the places are held.
     with pytest.raises(checkout_services.OrderRefused, match="complet"):
-        checkout_services.order_place(
-            sale_id=market.sale.pk,
-            user=holders[0],
-            quantities={market.cheese.pk: 1},
-            slot_id=slot.pk,
-            payment_method=PaymentMethod.CASH,
-        )
+        _place(market, holders[0], market.cheese, slot)
 
 
 def test_three_bottles_freed_at_once_go_to_the_first_in_line_once_each(market, alpha):
     """The 3 bottles of wine held by three members who cancel at the same moment: the first in line asked
     for 2 and gets 2, the next 1; the others still wait; nothing is offered twice, nothing oversold."""
     holders = _members(alpha, "bottle", 3)
-    orders = [
-        checkout_services.order_place(
-            sale_id=market.sale.pk,
-            user=user,
-            quantities={market.wine.pk: 1},
-            slot_id=market.slots[index].pk,
-            payment_method=PaymentMethod.CASH,
-        )
-        for index, user in enumerate(holders)
-    ]
+    orders = [_place(market, user, market.wine, market.slots[index]) for index, user in enumerate(holders)]
     waiting = _members(alpha, "thirsty", 4)
     for user, wanted in zip(waiting, [2, 1, 1, 1], strict=True):
         offer_waits.offer_wait_join(offer_id=market.wine.pk, user=user, wanted=wanted)
-    barrier = threading.Barrier(len(orders))
-    unexpected = []
-
-    def cancel(order, user):
-        connection.set_tenant(alpha.collective)
-        try:
-            barrier.wait()
-            checkout_services.order_cancel(order_id=order.pk, user=user)  # its follow-up offers the units
-        except Exception as error:  # noqa: BLE001 - any error fails the test
-            unexpected.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=cancel, args=pair) for pair in zip(orders, holders, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    connection.set_tenant(alpha.collective)
-    assert unexpected == []
+    assert _cancel_at_once(alpha, orders, holders) == []
     held = dict(OfferWait.objects.filter(status=OfferWait.Status.OFFERED).values_list("user_id", "held"))
     assert held == {waiting[0].pk: 2, waiting[1].pk: 1}
     assert list(
@@ -132,10 +105,4 @@ def test_three_bottles_freed_at_once_go_to_the_first_in_line_once_each(market, a
     assert Offer.objects.get(pk=market.wine.pk).sold == 3  # all held, none sold twice
     assert offer_waits.free_units_offer() == 0  # nothing left over to give twice
     with pytest.raises(checkout_services.OrderRefused, match="épuisé"):
-        checkout_services.order_place(
-            sale_id=market.sale.pk,
-            user=holders[0],
-            quantities={market.wine.pk: 1},
-            slot_id=market.slots[0].pk,
-            payment_method=PaymentMethod.CASH,
-        )
+        _place(market, holders[0], market.wine, market.slots[0])

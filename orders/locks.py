@@ -104,8 +104,8 @@ _SALE_SHARE_FOR_MEMBER = f"""
 def sale_share_for_member(sale_id: int, user_id: int) -> Sale | None:
     """The sale FOR SHARE, as sale_share, with `member_has_order` (whether the member already has an order
     placed in it), whether they are on one of its slots' waiting lists (`member_waits`) or its products'
-    (`member_offer_waits`) and the member's active
-    price tier (`member_tier_id`, `member_tier_percent`: None for the base price), in the same statement."""
+    (`member_offer_waits`), and the member's active price tier (`member_tier_id`, `member_tier_percent`:
+    None for the base price), in the same statement."""
     query = Sale.objects.raw(
         _SALE_SHARE_FOR_MEMBER,
         {"user": user_id, "placed": Order.Status.PLACED, "sale": sale_id, "open": list(SlotWait.OPEN)},

@@ -89,14 +89,22 @@ def agreement_warning_next(*, today: date | None = None) -> datetime | None:
 
 
 def price_change_check(
-    *, product: Product, new_price: Decimal, today: date | None = None, old_price: Decimal | None = None
+    *,
+    product: Product,
+    new_price: Decimal,
+    today: date | None = None,
+    old_price: Decimal | None = None,
+    agreed: dict[int, AgreedPrice] | None = None,
 ) -> None:
     """Refuse a new catalogue price for a product an agreement covers today (other than the agreed one).
-    `old_price`: the price before the change, when `product` already carries the new one (an import row)."""
+    `old_price`: the price before the change, when `product` already carries the new one (an import row);
+    `agreed`: today's `agreed_prices` of every product concerned, when the caller read them at once."""
     current = product.price if old_price is None else old_price
     if product.pk is None or money(new_price) == current:
         return
-    agreed = agreed_prices(product_ids=[product.pk], on=today or timezone.localdate()).get(product.pk)
+    if agreed is None:
+        agreed = agreed_prices(product_ids=[product.pk], on=today or timezone.localdate())
+    agreed = agreed.get(product.pk)
     if agreed is None or agreed.price == money(new_price):
         return
     raise ValidationError(

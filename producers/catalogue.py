@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,7 +31,7 @@ from import_export.results import Result, RowResult
 
 from marketplace.models import search_normalize
 from producers import agreements, dfc
-from producers.models import VAT_RATES, Category, Producer, Product, Unit
+from producers.models import VAT_RATES, Category, LinkStatus, Producer, Product, Unit
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 IMPORT_MAX_ROWS = 2000
@@ -274,6 +274,17 @@ class StockWidget(widgets.Widget):
         return "" if value is None else (value if kwargs.get("native") else str(value))
 
 
+# Product constraints the row's own checks already enforce (field validators, VatWidget, Product.clean),
+# or that an import cannot break (it never links a product to the shared catalogue).
+CONSTRAINTS_CHECKED_BY_FIELDS = {
+    "product_price_positive",
+    "product_stock_not_negative",
+    "product_vat_rate_known",
+    "product_variable_weight_by_kg",
+    "product_one_copy_of_shared",
+}
+
+
 def _field(attribute: str, widget: widgets.Widget, **kwargs) -> Field:
     return Field(attribute=attribute, column_name=attribute, widget=widget, **kwargs)
 
@@ -311,6 +322,12 @@ class ProductResource(resources.ModelResource):
         self._prices_before: dict[int, Decimal] = {}
         self._progress = progress
         self._rows_done = 0
+        # The producer's catalogue, read once (`_catalogue_load`): rows are matched and checked against it
+        # in memory, and it follows what earlier rows of the file did (`_catalogue_follow`).
+        self._by_id: dict[int, Product] | None = None
+        self._by_name: dict[str, Product] = {}
+        self._name_indexed: dict[int, str] = {}  # id() of a product → its key in `_by_name`
+        self._agreed: dict[int, agreements.AgreedPrice] = {}
 
     def after_import_row(self, row, row_result, **kwargs):
         self._rows_done += 1
@@ -320,6 +337,22 @@ class ProductResource(resources.ModelResource):
     def get_queryset(self):
         return Product.objects.filter(producer=self.producer).select_related("category")
 
+    def _catalogue_load(self) -> dict[int, Product]:
+        if self._by_id is None:
+            self._by_id = {product.pk: product for product in self.get_queryset()}
+            for product in self._by_id.values():
+                self._name_index(product)
+            self._agreed = agreements.agreed_prices(product_ids=list(self._by_id), on=timezone.localdate())
+        return self._by_id
+
+    def _name_index(self, product: Product) -> None:
+        old = self._name_indexed.pop(id(product), None)
+        if old is not None and self._by_name.get(old) is product:
+            del self._by_name[old]
+        key = product.name.lower()
+        self._by_name[key] = product
+        self._name_indexed[id(product)] = key
+
     def get_instance(self, instance_loader, row):
         instance = self._instance_of(row)
         if instance is not None:
@@ -327,17 +360,55 @@ class ProductResource(resources.ModelResource):
         return instance
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        """The model's own checks, and a price agreement's: a file may not change a guaranteed price."""
+        """The model's checks without a query a row: its fields and `clean`, a price agreement's (a file may
+        not change a guaranteed price) and the table's constraints, against the catalogue read once."""
         errors = dict(import_validation_errors or {})
         before = self._prices_before.get(instance.pk) if instance.pk else None
         if before is not None and instance.price is not None and "price" not in errors:
             try:
-                agreements.price_change_check(product=instance, new_price=instance.price, old_price=before)
+                agreements.price_change_check(
+                    product=instance, new_price=instance.price, old_price=before, agreed=self._agreed
+                )
             except ValidationError as problem:
                 errors = problem.update_error_dict(errors)
-        super().validate_instance(instance, errors, validate_unique=validate_unique)
+        try:
+            # The producer is the one imported into and a category one of the collective's (CategoryWidget):
+            # their foreign keys need no query.
+            instance.full_clean(
+                exclude=[*errors, "producer", "category", "shared_product"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as problem:
+            errors = problem.update_error_dict(errors)
+        for constraint in Product._meta.constraints:
+            if constraint.name in CONSTRAINTS_CHECKED_BY_FIELDS:
+                continue
+            try:
+                if constraint.name == "product_name_unique_per_producer":
+                    self._name_free_check(instance, constraint.violation_error_message)
+                elif constraint.name == "product_active_only_if_accepted":
+                    if instance.is_active and instance.link_status not in (
+                        LinkStatus.OWN,
+                        LinkStatus.ACCEPTED,
+                    ):
+                        raise ValidationError(constraint.violation_error_message)
+                else:  # a constraint this resource does not know: the database checks it
+                    constraint.validate(Product, instance, exclude=set(errors))
+            except ValidationError as problem:
+                errors = problem.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _name_free_check(self, instance: Product, message) -> None:
+        if not instance.name:
+            return
+        holder = self._by_name.get(instance.name.lower())
+        if holder is not None and holder is not instance and (holder.pk is None or holder.pk != instance.pk):
+            raise ValidationError({"name": message})
 
     def _instance_of(self, row):
+        catalogue = self._catalogue_load()
         try:
             product_id = self.fields["id"].clean(row) if "id" in row else None
         except ValueError as problem:
@@ -345,12 +416,14 @@ class ProductResource(resources.ModelResource):
         if product_id is None:
             # A row typed by hand, without identifier: the product of the same name, if there is one.
             name = self.fields["name"].clean(row)
-            instance = self.get_queryset().filter(name__iexact=name).first() if name else None
+            instance = self._by_name.get(name.lower()) if name else None
             if instance is not None:
+                if instance.pk is None:  # a new product of an earlier row of this file
+                    raise ValidationError({"id": _("Ce produit apparaît deux fois dans le fichier.")})
                 self._seen_ids_check(instance.pk)
             return instance
         self._seen_ids_check(product_id)
-        instance = self.get_queryset().filter(pk=product_id).first()
+        instance = catalogue.get(product_id)
         if instance is None:
             raise ValidationError(
                 {
@@ -371,9 +444,22 @@ class ProductResource(resources.ModelResource):
     def init_instance(self, row=None):
         return Product(producer=self.producer)
 
+    def save_instance(self, instance, is_create, row, **kwargs):
+        """Saved on a real import; a dry run writes nothing (the rows were checked without the database)."""
+        if kwargs.get("dry_run"):
+            self._catalogue_follow(instance)
+            return
+        super().save_instance(instance, is_create, row, **kwargs)
+
     def after_save_instance(self, instance, row, **kwargs):
-        # A product created by an earlier row is not to be created or changed again by a later one.
-        self._seen_ids.add(instance.pk)
+        self._catalogue_follow(instance)
+
+    def _catalogue_follow(self, instance: Product) -> None:
+        """What this row did, for the next rows: a product created by an earlier row is not to be created
+        or changed again by a later one, and a name taken or freed counts from here on."""
+        if instance.pk is not None:
+            self._seen_ids.add(instance.pk)
+        self._name_index(instance)
 
     def after_import(self, dataset, result, **kwargs):
         """No sequence reset: new rows never carry their own id, and resetting a sequence races with

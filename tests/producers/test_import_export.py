@@ -368,3 +368,62 @@ def test_a_file_being_checked_shows_its_progress_and_refreshes_itself(browse, in
         callback()
     page = text(client.get(review_url))
     assert "120 nouveaux produits" in page and "Confirmer l'import" in page
+
+
+def test_names_are_checked_row_after_row_as_the_import_would_write_them(in_alpha, farm, catalogue):
+    """The preview checks names without writing: a name taken by another product is refused, a name freed
+    by an earlier row of the file may be taken by a later one, and the preview says what the import does."""
+    tomatoes, chicken, wine = catalogue
+    taken = f"{HEADER}\n{wine.pk};poulet FERMIER;;;bouteille;8,00;20;non;non;;0\n".encode()
+    job = services.import_job_create(
+        producer=farm, created_by=in_alpha.producer, file_name="a.csv", content=taken
+    )
+    report = services.import_job_dry_run(job=job)
+    assert [row.errors for row in report.rows] == [["nom : Ce producteur a déjà un produit de ce nom."]]
+
+    # Tomatoes get a new name, then the wine takes the tomatoes' old one: fine in this order, row after row.
+    swapped = (
+        f"{HEADER}\n{tomatoes.pk};Tomates cerises;;;pièce;4,50;5,5;oui;non;;30\n"
+        f"{wine.pk};Tomates anciennes;;;bouteille;8,00;20;non;non;;0\n"
+    ).encode()
+    job = services.import_job_create(
+        producer=farm, created_by=in_alpha.producer, file_name="b.csv", content=swapped
+    )
+    preview = services.import_job_dry_run(job=job)
+    assert not preview.has_errors and preview.update_count == 2
+    assert sorted(Product.objects.filter(producer=farm).values_list("name", flat=True)) == [
+        "Poulet fermier",
+        "Tomates anciennes",
+        "Vin rouge",
+    ]  # the preview wrote nothing
+    services.import_job_apply(job=job)
+    assert sorted(Product.objects.filter(producer=farm).values_list("name", flat=True)) == [
+        "Poulet fermier",
+        "Tomates anciennes",
+        "Tomates cerises",
+    ]
+
+    # Back the other way round: the first row takes a name the second row only frees afterwards.
+    backwards = (
+        f"{HEADER}\n{tomatoes.pk};Tomates anciennes;;;pièce;4,50;5,5;oui;non;;30\n"
+        f"{wine.pk};Vin rouge;;;bouteille;8,00;20;non;non;;0\n"
+    ).encode()
+    job = services.import_job_create(
+        producer=farm, created_by=in_alpha.producer, file_name="c.csv", content=backwards
+    )
+    refused = services.import_job_dry_run(job=job)
+    assert [row.errors for row in refused.rows] == [["nom : Ce producteur a déjà un produit de ce nom."], []]
+
+
+def test_a_shared_product_not_accepted_cannot_be_put_on_sale_by_a_file(in_alpha, farm, catalogue):
+    tomatoes = catalogue[0]
+    Product.objects.filter(pk=tomatoes.pk).update(link_status="proposed", is_active=False)
+    content = f"{HEADER}\n{tomatoes.pk};Tomates anciennes;;;pièce;4,50;5,5;oui;non;;30\n".encode()
+    job = services.import_job_create(
+        producer=farm, created_by=in_alpha.producer, file_name="d.csv", content=content
+    )
+    report = services.import_job_dry_run(job=job)
+    assert report.rows[0].errors == [
+        "Ce produit du catalogue commun n'a pas été accepté par le collectif : il ne peut pas"
+        " être mis en vente."
+    ]

@@ -9,3 +9,11 @@ from .test import *  # noqa: F403
 ACCOUNT_RATE_LIMITS = False
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/14"))  # noqa: F405
+
+# The servers benchmarked keep production's database connections (config/settings/production.py): persistent,
+# checked before reuse, and commits that wait for the disk (the tests' synchronous_commit=off taken off).
+DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+DATABASES["default"]["OPTIONS"]["options"] = (  # noqa: F405
+    DATABASES["default"]["OPTIONS"]["options"].replace("-c synchronous_commit=off", "").strip()  # noqa: F405
+)

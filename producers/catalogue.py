@@ -404,7 +404,7 @@ class ProductResource(resources.ModelResource):
         if not instance.name:
             return
         holder = self._by_name.get(instance.name.lower())
-        if holder is not None and holder is not instance and (holder.pk is None or holder.pk != instance.pk):
+        if holder is not None and holder is not instance:  # one object per product of the catalogue
             raise ValidationError({"name": message})
 
     def _instance_of(self, row):

@@ -134,6 +134,7 @@ ACCOUNT_ADAPTER = "marketplace.adapters.AccountAdapter"
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # named date formats per language (config/formats)
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True

@@ -116,7 +116,7 @@ def _slot_html(
     if left == 0:
         html = f'<p><span class="badge badge-out">{labels["sold_out"]}</span></p>'
         if can_order and held:
-            until = date_format(timezone.localtime(wait.offered_until), "l j F à H:i")  # type: ignore[union-attr, arg-type]
+            until = date_format(timezone.localtime(wait.offered_until), "WEEKDAY_AT_TIME_FORMAT")  # type: ignore[union-attr, arg-type]
             count = wait.held  # type: ignore[union-attr]
             text = ngettext(
                 "%(held)s réservé pour vous jusqu'au %(until)s : indiquez-le dans votre panier.",

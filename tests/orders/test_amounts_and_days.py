@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from orders import emails
 from orders.models import Order, Payment, PaymentMethod
@@ -182,6 +184,18 @@ def test_the_slots_day_in_english(browse, alpha, cash_shop):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     checkout = _cart(client, cash_shop, {cash_shop.tomatoes: 1})
     assert "Friday 18 December, 17:00 – 17:30" in checkout
+
+
+def test_the_closing_time_is_worded_in_the_members_language(browse, alpha, cash_shop):
+    closes = timezone.localtime(cash_shop.sale.closes_at)
+    with translation.override("fr"):
+        jour = date_format(closes, "l j F")  # « vendredi 18 décembre »
+    with translation.override("en"):
+        day = date_format(closes, "l j F")  # "Friday 18 December"
+    client = browse(alpha, alpha.member)
+    assert f"Commandes jusqu'au {jour} à {closes:%H:%M}." in read(client.get(f"/ventes/{cash_shop.sale.pk}/"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert f"Orders until {day} at {closes:%H:%M}." in read(client.get(f"/ventes/{cash_shop.sale.pk}/"))
 
 
 def test_member_booking_pages_show_the_slots_day(browse, alpha, cash_shop):

@@ -4,6 +4,7 @@ tasks, after the transactions that queued them have committed."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -81,17 +82,21 @@ def order_email(*, collective: Collective, order: Order, kind: str) -> None:
         message.send()
 
 
-def sale_member_email(*, collective: Collective, sale: Sale, user: User, kind: str) -> None:
-    """`kind`: "open" (the sale is open) or "reminder" (it closes within 24 hours, no order yet)."""
+def sale_member_email(
+    *, collective: Collective, sale: Sale, user: User, kind: str, previous: datetime | None = None
+) -> None:
+    """`kind`: "open" (the sale is open), "reminder" (it closes within 24 hours, no order yet) or "moved" (its
+    orders close at another time than the opening e-mail said: `previous`)."""
+    subjects = {
+        "open": _("%(collective)s : la vente « %(sale)s » est ouverte"),
+        "reminder": _("%(collective)s : la vente « %(sale)s » ferme bientôt"),
+        "moved": _("%(collective)s : la vente « %(sale)s » ferme à une autre date"),
+    }
     with translation.override(settings.LANGUAGE_CODE):
-        context = {**_sale_context(collective, sale), "user": user}
-        if kind == "open":
-            subject = _("%(collective)s : la vente « %(sale)s » est ouverte")
-        else:
-            subject = _("%(collective)s : la vente « %(sale)s » ferme bientôt")
+        context = {**_sale_context(collective, sale), "user": user, "previous": previous}
         _send(
             to=[user.email],
-            subject=subject % {"collective": collective.name, "sale": sale.title},
+            subject=subjects[kind] % {"collective": collective.name, "sale": sale.title},
             template=f"sale_{kind}",
             context=context,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from celery import shared_task
@@ -70,14 +70,29 @@ def sales_due_process(*, schema_name: str) -> None:
 
 
 @shared_task
-def sale_member_email_send(*, schema_name: str, sale_id: int, user_id: int, kind: str) -> None:
+def sale_member_email_send(
+    *,
+    schema_name: str,
+    sale_id: int,
+    user_id: int,
+    kind: str,
+    closes_at: str | None = None,
+    previous: str | None = None,
+) -> None:
+    """`closes_at`, `previous` (ISO datetimes): a "moved" e-mail's new and old closing."""
     collective = Collective.objects.get(schema_name=schema_name)
     with schema_context(schema_name):
         sale = Sale.objects.select_related("distribution").get(pk=sale_id)
         if not sale.is_open:  # sent late (workers down, broker out): « ouverte » or « ferme bientôt » no more
             return
+        if kind == "moved" and sale.closes_at != datetime.fromisoformat(closes_at or ""):
+            return  # moved again meanwhile: that move's e-mail says the closing that holds
         emails.sale_member_email(
-            collective=collective, sale=sale, user=User.objects.get(pk=user_id), kind=kind
+            collective=collective,
+            sale=sale,
+            user=User.objects.get(pk=user_id),
+            kind=kind,
+            previous=datetime.fromisoformat(previous) if previous else None,
         )
 
 

@@ -26,7 +26,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from marketplace import central_stock, followups
-from marketplace.models import Collective, Membership, Role
+from marketplace.models import Collective
 from orders import locks
 from orders.checkout import services as checkout_services
 from orders.closing.due import due_refresh
@@ -42,6 +42,7 @@ from orders.models import (
     Sale,
 )
 from orders.payments import services as payment_services
+from orders.sales import selectors as sale_selectors
 from orders.sales import services as sale_services
 from orders.statements import services as statement_services
 from orders.waiting import offers as offer_waits
@@ -53,33 +54,6 @@ from producers.models import Producer
 logger = logging.getLogger(__name__)
 
 REMINDER_BEFORE_CLOSING = Sale.REMINDER_BEFORE_CLOSING
-
-
-def _member_ids(collective: Collective) -> list[int]:
-    """Accounts holding the member role, active in the collective (accounts live in the public schema)."""
-    return list(
-        Membership.objects.filter(
-            collective=collective,
-            status=Membership.Status.ACTIVE,
-            roles__contains=[Role.MEMBER],
-            user__is_active=True,
-        )
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
-    )
-
-
-def _queue_member_emails(*, sale_id: int, user_ids: list[int], kind: str) -> None:
-    schema = connection.schema_name
-    for user_id in user_ids:  # one each: a failing address does not hold back the others
-        followups.followup_add(
-            "orders.tasks.sale_member_email_send",
-            key=f"{schema}:sale-{sale_id}:{kind}:{user_id}",
-            schema_name=schema,
-            sale_id=sale_id,
-            user_id=user_id,
-            kind=kind,
-        )
 
 
 # Open -------------------------------------------------------------------------------------------------------
@@ -102,8 +76,8 @@ def sale_open_notify(*, sale_id: int, now: datetime | None = None) -> int:
         return 0
     sale.opened_notified_at = now
     sale.save(update_fields=["opened_notified_at"])
-    user_ids = _member_ids(Collective.objects.current())
-    _queue_member_emails(sale_id=sale.pk, user_ids=user_ids, kind="open")
+    user_ids = sale_selectors.active_member_ids(Collective.objects.current())
+    sale_services.member_emails_queue(sale_id=sale.pk, user_ids=user_ids, kind="open")
     return len(user_ids)
 
 
@@ -136,9 +110,11 @@ def sale_remind(*, sale_id: int, now: datetime | None = None) -> int:
     )
     opted_out = set(MemberPreferences.objects.filter(reminders=False).values_list("user_id", flat=True))
     user_ids = [
-        user_id for user_id in _member_ids(Collective.objects.current()) if user_id not in ordered | opted_out
+        user_id
+        for user_id in sale_selectors.active_member_ids(Collective.objects.current())
+        if user_id not in ordered | opted_out
     ]
-    _queue_member_emails(sale_id=sale.pk, user_ids=user_ids, kind="reminder")
+    sale_services.member_emails_queue(sale_id=sale.pk, user_ids=user_ids, kind="reminder")
     return len(user_ids)
 
 

@@ -10,14 +10,15 @@ from decimal import Decimal
 from itertools import islice
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.template.defaultfilters import date as date_format
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from marketplace import clock
+from marketplace import clock, followups
+from marketplace.models import Collective
 from marketplace.money import money
 from orders import locks
 from orders.models import (
@@ -26,6 +27,7 @@ from orders.models import (
     RecurringSchedule,
     Sale,
 )
+from orders.sales import selectors as sale_selectors
 from orders.waiting import offers as offer_waits
 from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupPoint
@@ -158,14 +160,39 @@ def _clock_lower(sale: Sale) -> None:
         clock.due_lower(at=moment)
 
 
+def member_emails_queue(*, sale_id: int, user_ids: list[int], kind: str, **details) -> None:
+    """One e-mail about the sale to each member (`kind`, see orders.emails.sale_member_email), sent after the
+    commit by a follow-up each: a failing address does not hold back the others, and none is sent twice
+    (`details` are the task's other arguments, part of the key)."""
+    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+    variant = ":".join(str(value) for value in details.values())
+    for user_id in user_ids:
+        followups.followup_add(
+            "orders.tasks.sale_member_email_send",
+            key=f"{schema}:sale-{sale_id}:{kind}:{variant + ':' if variant else ''}{user_id}",
+            schema_name=schema,
+            sale_id=sale_id,
+            user_id=user_id,
+            kind=kind,
+            **details,
+        )
+
+
 def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
+@dataclass(frozen=True)
+class WindowMoved:
+    sale: Sale
+    members_told: int  # e-mails queued: the members told of a new closing time
+
+
 @transaction.atomic
-def sale_window_move(*, sale_id: int, opens_at: datetime, closes_at: datetime) -> Sale:
+def sale_window_move(*, sale_id: int, opens_at: datetime, closes_at: datetime) -> WindowMoved:
     """Move the ordering window of a sale that is not closed yet (its distribution stays): the clock opens,
-    reminds and closes it at the new times."""
+    reminds and closes it at the new times. Once members were told the sale is open, a new closing time is
+    e-mailed to each of them (after the commit)."""
     sale = locks.sale_lock(sale_id)
     if sale.closed_at is not None:
         raise ValidationError(
@@ -199,12 +226,25 @@ def sale_window_move(*, sale_id: int, opens_at: datetime, closes_at: datetime) -
         starts_at=sale.distribution_starts_at,
         ends_at=sale.distribution_ends_at,
     )
+    previous = sale.closes_at
     sale.opens_at, sale.closes_at = opens_at, closes_at
     sale.full_clean()
     sale.save(update_fields=["opens_at", "closes_at"])
+    told = 0
     if sale.is_published:
         _clock_lower(sale)
-    return sale
+        if closes_at != previous and sale.opened_notified_at is not None:
+            # Told the old closing time by the opening e-mail (a sale not announced yet will say the new one).
+            user_ids = sale_selectors.active_member_ids(Collective.objects.current())
+            member_emails_queue(
+                sale_id=sale.pk,
+                user_ids=user_ids,
+                kind="moved",
+                closes_at=closes_at.isoformat(),
+                previous=previous.isoformat(),
+            )
+            told = len(user_ids)
+    return WindowMoved(sale=sale, members_told=told)
 
 
 @transaction.atomic

@@ -288,7 +288,7 @@ def sale_window(request, sale_id: int):
     form = SaleWindowForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            sale_services.sale_window_move(
+            moved = sale_services.sale_window_move(
                 sale_id=sale.pk,
                 opens_at=form.cleaned_data["opens_at"],
                 closes_at=form.cleaned_data["closes_at"],
@@ -296,7 +296,20 @@ def sale_window(request, sale_id: int):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Dates de commande enregistrées."))
+            if moved.members_told:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Dates de commande enregistrées. Le membre est prévenu de la nouvelle clôture par "
+                        "e-mail.",
+                        "Dates de commande enregistrées. Les %(count)s membres sont prévenus de la nouvelle "
+                        "clôture par e-mail.",
+                        moved.members_told,
+                    )
+                    % {"count": moved.members_told},
+                )
+            else:
+                messages.success(request, _("Dates de commande enregistrées."))
             return redirect("sale_window", sale_id=sale.pk)
     context = {"sale": sale, "form": form, "closed": sale.closed_at is not None}
     return render(request, "orders/coordinator/sale_window.html", context, status=400 if form.errors else 200)

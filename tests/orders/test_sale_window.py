@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django_tenants.utils import tenant_context
 
+from orders import tasks
 from orders.closing import jobs
 from orders.models import Sale
 from tests.conftest import words
@@ -92,3 +94,59 @@ def test_other_roles_and_the_other_collective_are_refused(browse, alpha, beta, m
     )
     with tenant_context(alpha.collective):
         assert Sale.objects.get(pk=market.sale.pk).closes_at == market.sale.closes_at
+
+
+def test_members_told_the_sale_is_open_are_told_its_new_closing_once(
+    browse, alpha, market, mailoutbox, django_capture_on_commit_callbacks
+):
+    sale = market.sale
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.sale_open_notify(sale_id=sale.pk)
+    told = {message.to[0] for message in mailoutbox}
+    assert alpha.member.email in told
+    mailoutbox.clear()
+    client = browse(alpha, alpha.coordinator)
+    earlier = (sale.closes_at - timedelta(hours=2)).replace(second=0, microsecond=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = words(_post(client, sale, sale.opens_at, earlier))
+    assert f"Les {len(told)} membres sont prévenus de la nouvelle clôture par e-mail." in page
+    assert {message.to[0] for message in mailoutbox} == told
+    message = next(message for message in mailoutbox if message.to == [alpha.member.email])
+    assert "ferme à une autre date" in message.subject
+    new, old = timezone.localtime(earlier), timezone.localtime(sale.closes_at)
+    assert f"ferment désormais le {date_format(new, 'l j F Y')} à {new:%H:%M}" in " ".join(
+        message.body.split()
+    )
+    assert f"(et non plus le {date_format(old, 'l j F')} à {old:%H:%M})" in " ".join(message.body.split())
+    assert f"http://alpha.localhost/ventes/{sale.pk}/" in message.body
+
+    # The same dates saved again tell nobody; a sale not announced yet tells nobody either.
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "Dates de commande enregistrées." in words(_post(client, sale, sale.opens_at, earlier))
+    coming = make_sale(market.point, [sale.producers.first()], opens_in_days=2, title="Vente à venir")
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, coming, coming.opens_at, coming.closes_at + timedelta(hours=3))
+    assert len(mailoutbox) == 0
+
+
+def test_an_e_mail_of_a_closing_moved_again_meanwhile_is_not_sent(alpha, market, mailoutbox):
+    """Two moves before the worker runs: only the closing that holds is announced."""
+    sale = market.sale
+    Sale.objects.filter(pk=sale.pk).update(opened_notified_at=timezone.now())
+    first = sale.closes_at + timedelta(hours=1)
+    second = sale.closes_at + timedelta(hours=2)
+    with tenant_context(alpha.collective):
+        Sale.objects.filter(pk=sale.pk).update(closes_at=second)
+    for closes_at in (first, second):
+        tasks.sale_member_email_send(
+            schema_name=alpha.collective.schema_name,
+            sale_id=sale.pk,
+            user_id=alpha.member.pk,
+            kind="moved",
+            closes_at=closes_at.isoformat(),
+            previous=sale.closes_at.isoformat(),
+        )
+    assert len(mailoutbox) == 1
+    new = timezone.localtime(second)
+    assert f"à {new:%H:%M} (et non plus" in " ".join(mailoutbox[0].body.split())

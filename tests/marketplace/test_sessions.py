@@ -3,11 +3,14 @@ UPDATE outside any transaction; a session deleted meanwhile (signed out in anoth
 back: the store says so (the session middleware's « session interrupted », 400) and the member is asked to
 sign in again. Real transactions: a test transaction would hide the path taken in production."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from marketplace.sessions import SessionStore
 
@@ -42,3 +45,15 @@ def test_a_session_deleted_meanwhile_is_not_brought_back(browse, alpha, market):
     # The member is signed out: ordering asks them to sign in again, nothing is kept from the old session.
     response = member.post(shop, {f"qty_{market.cheese.pk}": "2", "update_total": ""})
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_an_expired_session_signs_the_member_out(browse, alpha, market):
+    """The session is read with one plain statement: an expired one is as good as none."""
+    member = browse(alpha, alpha.member)
+    shop = f"/ventes/{market.sale.pk}/"
+    assert member.get("/commandes/").status_code == 200
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = member.get("/commandes/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    refused = member.post(shop, {f"qty_{market.cheese.pk}": "2", "update_total": ""})
+    assert refused.status_code == 302 and refused["Location"].startswith("/accounts/login/")

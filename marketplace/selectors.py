@@ -97,17 +97,23 @@ def collective_has_invited(*, collective: Collective, user: User) -> bool:
     )
 
 
+def _active_holders(collective: Collective, role: str) -> QuerySet[Membership]:
+    """Active memberships of active accounts holding `role` in the collective, in a stable order."""
+    return Membership.objects.filter(
+        collective=collective, status=Membership.Status.ACTIVE, roles__contains=[role], user__is_active=True
+    ).order_by("user_id")
+
+
 def coordinator_emails(*, collective: Collective) -> list[str]:
     """The addresses of the collective's active coordinators that still receive mail (an address that
     bounced is left out), in a stable order: whom the collective's notices go to."""
     return list(
-        Membership.objects.filter(
-            collective=collective,
-            status=Membership.Status.ACTIVE,
-            roles__contains=[Role.COORDINATOR],
-            user__is_active=True,
-            user__email_undeliverable_at__isnull=True,
-        )
-        .order_by("user_id")
+        _active_holders(collective, Role.COORDINATOR)
+        .filter(user__email_undeliverable_at__isnull=True)
         .values_list("user__email", flat=True)
     )
+
+
+def active_member_ids(*, collective: Collective) -> list[int]:
+    """Accounts holding the member role, active in the collective (accounts live in the public schema)."""
+    return list(_active_holders(collective, Role.MEMBER).values_list("user_id", flat=True))

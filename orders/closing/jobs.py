@@ -26,6 +26,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from marketplace import central_stock, followups
+from marketplace import selectors as marketplace_selectors
 from marketplace.models import Collective
 from orders import locks
 from orders.checkout import services as checkout_services
@@ -42,7 +43,6 @@ from orders.models import (
     Sale,
 )
 from orders.payments import services as payment_services
-from orders.sales import selectors as sale_selectors
 from orders.sales import services as sale_services
 from orders.statements import services as statement_services
 from orders.waiting import offers as offer_waits
@@ -76,7 +76,7 @@ def sale_open_notify(*, sale_id: int, now: datetime | None = None) -> int:
         return 0
     sale.opened_notified_at = now
     sale.save(update_fields=["opened_notified_at"])
-    user_ids = sale_selectors.active_member_ids(Collective.objects.current())
+    user_ids = marketplace_selectors.active_member_ids(collective=Collective.objects.current())
     sale_services.member_emails_queue(sale_id=sale.pk, user_ids=user_ids, kind="open")
     return len(user_ids)
 
@@ -111,7 +111,7 @@ def sale_remind(*, sale_id: int, now: datetime | None = None) -> int:
     opted_out = set(MemberPreferences.objects.filter(reminders=False).values_list("user_id", flat=True))
     user_ids = [
         user_id
-        for user_id in sale_selectors.active_member_ids(Collective.objects.current())
+        for user_id in marketplace_selectors.active_member_ids(collective=Collective.objects.current())
         if user_id not in ordered | opted_out
     ]
     sale_services.member_emails_queue(sale_id=sale.pk, user_ids=user_ids, kind="reminder")

@@ -8,24 +8,9 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from marketplace.models import Collective, Membership, Role
 from orders.models import Order, OrderLine, Sale
 from pickup_points.selectors import distribution_hours
 from producers import weighing
-
-
-def active_member_ids(collective: Collective) -> list[int]:
-    """Accounts holding the member role, active in the collective (accounts live in the public schema)."""
-    return list(
-        Membership.objects.filter(
-            collective=collective,
-            status=Membership.Status.ACTIVE,
-            roles__contains=[Role.MEMBER],
-            user__is_active=True,
-        )
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
-    )
 
 
 def sales_for_coordinator() -> QuerySet[Sale]:

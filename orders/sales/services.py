@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from marketplace import clock, followups
+from marketplace import selectors as marketplace_selectors
 from marketplace.models import Collective
 from marketplace.money import money
 from orders import locks
@@ -27,7 +28,6 @@ from orders.models import (
     RecurringSchedule,
     Sale,
 )
-from orders.sales import selectors as sale_selectors
 from orders.waiting import offers as offer_waits
 from pickup_points import services as point_services
 from pickup_points.models import Distribution, PickupPoint
@@ -235,7 +235,7 @@ def sale_window_move(*, sale_id: int, opens_at: datetime, closes_at: datetime) -
         _clock_lower(sale)
         if closes_at != previous and sale.opened_notified_at is not None:
             # Told the old closing time by the opening e-mail (a sale not announced yet will say the new one).
-            user_ids = sale_selectors.active_member_ids(Collective.objects.current())
+            user_ids = marketplace_selectors.active_member_ids(collective=Collective.objects.current())
             member_emails_queue(
                 sale_id=sale.pk,
                 user_ids=user_ids,

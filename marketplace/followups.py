@@ -8,17 +8,23 @@ conditional UPDATE, no lock held while working), runs its task's code in the row
 done; a failure is retried later with a growing delay. So a follow-up is delayed by a fault, never lost,
 and run again only if a worker died between doing it and recording it (then within its lease).
 
+During a web request, the follow-ups it commits are handed to the broker once its response has gone out
+(Django's request_finished, sent when the server closes the response): the member does not wait for the
+broker, and a process killed in between leaves rows that the sweeper queues.
+
 Tasks are named by their dotted Celery name, so that a service never imports the tasks module.
 """
 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +35,33 @@ from kombu.exceptions import OperationalError as BrokerDown  # what publishing r
 from marketplace.models import FollowUp
 
 logger = logging.getLogger(__name__)
+
+# (follow-up id, queue) committed during the current web request, queued once its response is out; None
+# outside a request (a task, a command, a test calling a service): queued at the commit.
+_after_response: ContextVar[list[tuple[int, str]] | None] = ContextVar("followups_pending", default=None)
+
+
+def _request_begins(**_kwargs) -> None:
+    _after_response.set([])
+
+
+def _request_ends(**_kwargs) -> None:
+    pending = _after_response.get()
+    _after_response.set(None)
+    for followup_id, queue in pending or ():
+        followup_queue(followup_id, queue=queue)
+
+
+request_started.connect(_request_begins, dispatch_uid="marketplace.followups.request_started")
+request_finished.connect(_request_ends, dispatch_uid="marketplace.followups.request_finished")
+
+
+def _queue_committed(followup_id: int, queue: str) -> None:
+    pending = _after_response.get()
+    if pending is None:
+        followup_queue(followup_id, queue=queue)
+    else:
+        pending.append((followup_id, queue))
 
 
 def _lease(queue: str) -> timedelta:
@@ -55,7 +88,7 @@ def followup_add(
     else:
         followup = FollowUp.objects.create(**fields, due_at=due_at)
     if delay is None:
-        transaction.on_commit(lambda: followup_queue(followup.pk, queue=queue))
+        transaction.on_commit(lambda: _queue_committed(followup.pk, queue))
     return followup
 
 

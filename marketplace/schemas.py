@@ -3,6 +3,7 @@ for why). Needs no model: marketplace.models imports it for Collective.create_sc
 
 from __future__ import annotations
 
+import psycopg
 from django.db import connection
 
 # Tables, columns, constraints and indexes of a schema, read from the catalog; the DDL is rebuilt from them.
@@ -86,9 +87,10 @@ def schema_clone_statements(*, source: str, target: str) -> list[str]:
         for _oid, definition in indexes:
             statements.append(definition.replace(f" ON {source}.", f" ON {qtarget}.", 1))
         cursor.execute(f"SELECT app, name, applied FROM {qsource}.django_migrations ORDER BY id")  # noqa: S608
-        records = [
-            cursor.mogrify("(%s, %s, %s)", [app, name, applied]) for app, name, applied in cursor.fetchall()
-        ]
+        rows = cursor.fetchall()
+        # Quoted by the driver on the client (the connection binds its other statements on the server).
+        quoting = psycopg.ClientCursor(connection.connection)
+        records = [quoting.mogrify("(%s, %s, %s)", [app, name, applied]) for app, name, applied in rows]
         if records:  # quoted schema names (validated slugs) and values quoted by the driver
             statements.append(
                 f"INSERT INTO {qtarget}.django_migrations (app, name, applied) VALUES {', '.join(records)}"  # noqa: S608

@@ -71,10 +71,36 @@ from orders.models import (
     StripeTransfer,
     Transfer,
 )
+from pickup_points import locks as point_locks
+from pickup_points.models import PickupSlot, SlotBooking
+
+_ORDER_BOOK_UPDATE = f"""
+    UPDATE {Order._meta.db_table} o
+    SET number = %(number)s, booking_id = b.id, basket_number = b.basket_number
+    FROM booked b WHERE o.id = %(order)s
+    RETURNING b.id, b.basket_number
+"""  # noqa: S608 - the model's table
+_ORDER_BOOK = point_locks.BASKET_BOOKED + _ORDER_BOOK_UPDATE
+
+
+def order_basket_book(*, order: Order, slot: PickupSlot) -> SlotBooking:
+    """The order's booking with its basket number (pickup_points.locks.basket_book), and the order's number,
+    booking and basket number written, in one statement: the last of a checkout."""
+    booking = point_locks.basket_book(
+        slot=slot, user_id=order.user_id, statement=_ORDER_BOOK, order=order.pk, number=order.number
+    )
+    order.booking = booking
+    order.basket_number = booking.basket_number
+    return booking
+
+
+# A sale's columns named one by one, never `*`: statements are prepared on the server (config.settings), and
+# a prepared `SELECT *` fails once its table gains a column (a migration while the old code still runs).
+SALE_COLUMNS = ", ".join(f's."{field.column}"' for field in Sale._meta.concrete_fields)
 
 
 def sale_share(sale_id: int) -> Sale | None:
-    query = f"SELECT * FROM {Sale._meta.db_table} WHERE id = %s FOR SHARE"  # noqa: S608 - the model's table
+    query = f"SELECT {SALE_COLUMNS} FROM {Sale._meta.db_table} s WHERE id = %s FOR SHARE"  # noqa: S608
     return next(iter(Sale.objects.raw(query, [sale_id])), None)
 
 
@@ -83,7 +109,7 @@ _MEMBER_TIER = f"""
     WHERE mt.user_id = %(user)s AND t.is_active
 """  # noqa: S608 - the models' tables
 _SALE_SHARE_FOR_MEMBER = f"""
-    SELECT s.*, EXISTS (
+    SELECT {SALE_COLUMNS}, EXISTS (
         SELECT 1 FROM {Order._meta.db_table} o
         WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s
     ) AS member_has_order,

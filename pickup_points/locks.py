@@ -49,29 +49,36 @@ def booking_lock(booking_id: int) -> SlotBooking | None:
     return SlotBooking.objects.select_for_update().filter(pk=booking_id).first()
 
 
-_BASKET_BOOK = f"""
+# The counter's upsert and the booking's insert; a statement that books ends with what it returns from
+# `booked` (basket_book's default: the booking's id and number).
+BASKET_BOOKED = f"""
     WITH counter AS (
         INSERT INTO {BasketCounter._meta.db_table} AS c (distribution_id, last) VALUES (%(distribution)s, 1)
         ON CONFLICT (distribution_id) DO UPDATE SET last = c.last + 1
         RETURNING c.last
+    ), booked AS (
+        INSERT INTO {SlotBooking._meta.db_table}
+            (slot_id, distribution_id, user_id, basket_number, status, checked_in_at, created_at)
+        SELECT %(slot)s, %(distribution)s, %(user)s, counter.last, %(status)s, NULL, %(now)s FROM counter
+        RETURNING id, basket_number
     )
-    INSERT INTO {SlotBooking._meta.db_table}
-        (slot_id, distribution_id, user_id, basket_number, status, checked_in_at, created_at)
-    SELECT %(slot)s, %(distribution)s, %(user)s, counter.last, %(status)s, NULL, %(now)s FROM counter
-    RETURNING id, basket_number
 """  # noqa: S608 - the models' tables
+_BASKET_BOOK = BASKET_BOOKED + "SELECT id, basket_number FROM booked"  # noqa: S608 - the same
 
 
-def basket_book(*, slot: PickupSlot, user_id: int) -> SlotBooking:
+def basket_book(*, slot: PickupSlot, user_id: int, statement: str = _BASKET_BOOK, **params) -> SlotBooking:
     """The household's booking in `slot` (its place already taken), with the distribution's next basket
     number, in one statement: the counter's row stays locked until the caller commits, so call it last.
     Numbers follow one another per distribution and are never given twice (a rolled-back booking gives
-    its number back); a second booking of the household for the distribution raises IntegrityError."""
+    its number back); a second booking of the household for the distribution raises IntegrityError.
+    `statement` may be BASKET_BOOKED followed by the caller's own last write, using `booked` and `params`,
+    and returning the booking's id and number (orders.locks.order_basket_book)."""
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            _BASKET_BOOK,
+            statement,
             {
+                **params,
                 "distribution": slot.distribution_id,
                 "slot": slot.pk,
                 "user": user_id,

@@ -15,6 +15,7 @@ from marketplace.models import SharedProduct
 from marketplace.money import money
 from orders import pricing
 from orders.ledger import fund
+from orders.locks import SALE_COLUMNS
 from orders.models import MemberPreferences, Offer, OfferWait, Order, OrderLine, Payment, PriceTier, Sale
 from pickup_points.models import PickupSlot
 from producers.models import Category, Producer, Product
@@ -168,7 +169,7 @@ def sale_for_members(*, sale_id: int) -> Sale | None:
 
 
 _SALE_FOR_CHECKOUT = f"""
-    SELECT s.*,
+    SELECT {SALE_COLUMNS},
     (SELECT o.id FROM {Order._meta.db_table} o
      WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s LIMIT 1) AS member_order_id,
     EXISTS (

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from marketplace import central_stock, followups
@@ -76,8 +77,9 @@ def _check_open(sale: Sale | None) -> Sale:
 
 
 def _offers():
-    """Offers with their product's link to a central stock (a join, no query more)."""
-    return Offer.objects.select_related("product")
+    """Offers with their product's link to a central stock (`shared_product_id`: one column of a join, no
+    query more), unordered (the model's ordering would join the producers for nothing)."""
+    return Offer.objects.order_by().annotate(shared_product_id=F("product__shared_product_id"))
 
 
 def _clean_quantities(sale: Sale, quantities: Mapping[int, int]) -> dict[int, Offer]:
@@ -111,7 +113,7 @@ def _move_central_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> 
     central: dict[int, int] = {}
     names: dict[int, str] = {}
     for offer_id, delta in deltas.items():
-        shared_id = offers[offer_id].product.shared_product_id
+        shared_id = offers[offer_id].shared_product_id
         if shared_id is not None and delta:
             central[shared_id] = central.get(shared_id, 0) + delta
             names[shared_id] = offers[offer_id].name
@@ -352,11 +354,7 @@ def order_place(
     waits = waiting_selectors.member_offer_waits(sale=sale, user=user) if sale.member_offer_waits else {}
     _move_member_stock(offers, wanted, waits)
     slot = _take_slot(sale, slot_id, user, waits=sale.member_waits)
-    order.booking = point_locks.basket_book(slot=slot, user_id=user.pk)
-    order.basket_number = order.booking.basket_number
-    Order.objects.filter(pk=order.pk).update(
-        number=order.number, booking=order.booking, basket_number=order.basket_number
-    )
+    locks.order_basket_book(order=order, slot=slot)  # the last statement: the order's number with it
     order._prefetched_objects_cache = {}  # type: ignore[attr-defined]  # read afresh from now on
     return order
 

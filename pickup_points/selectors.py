@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -231,6 +232,24 @@ class DistributionHours:
         )
 
 
+def _hours(slots: Iterable[tuple[int, PickupPoint, datetime, datetime]]) -> dict[int, DistributionHours]:
+    """Distribution id → its hours, from its slots as (distribution id, point, start, end), in the order of
+    the points' names then start times."""
+    merged: dict[int, dict[int, tuple[PickupPoint, list[tuple[datetime, datetime]]]]] = {}
+    for distribution_id, slot_point, starts_at, ends_at in slots:
+        point, ranges = merged.setdefault(distribution_id, {}).setdefault(slot_point.pk, (slot_point, []))
+        if ranges and starts_at <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], ends_at))
+        else:
+            ranges.append((starts_at, ends_at))
+    result = {}
+    for distribution_id, points in merged.items():
+        hours = [PointHours(point=point, ranges=ranges) for point, ranges in points.values()]
+        day = timezone.localtime(min(hours_.ranges[0][0] for hours_ in hours)).date()
+        result[distribution_id] = DistributionHours(day=day, points=hours)
+    return result
+
+
 def distribution_hours(*, distribution_ids: list[int]) -> dict[int, DistributionHours]:
     """The real pickup hours of distributions, from their slots at active points (one query); a
     distribution without slots is left out (its sale's own hours are all there is)."""
@@ -239,21 +258,34 @@ def distribution_hours(*, distribution_ids: list[int]) -> dict[int, Distribution
         .select_related("point")
         .order_by("distribution_id", "point__name", "point_id", "starts_at")
     )
-    merged: dict[int, dict[int, tuple[PickupPoint, list[tuple[datetime, datetime]]]]] = {}
-    for slot in slots:
-        point, ranges = merged.setdefault(slot.distribution_id, {}).setdefault(
-            slot.point_id, (slot.point, [])
-        )
-        if ranges and slot.starts_at <= ranges[-1][1]:
-            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], slot.ends_at))
-        else:
-            ranges.append((slot.starts_at, slot.ends_at))
-    result = {}
-    for distribution_id, points in merged.items():
-        hours = [PointHours(point=point, ranges=ranges) for point, ranges in points.values()]
-        day = timezone.localtime(min(hours_.ranges[0][0] for hours_ in hours)).date()
-        result[distribution_id] = DistributionHours(day=day, points=hours)
-    return result
+    return _hours((slot.distribution_id, slot.point, slot.starts_at, slot.ends_at) for slot in slots)
+
+
+def distribution_hours_column(distribution: str) -> str:
+    """A column for another statement (the sale page's): the slots of the distribution whose id is the SQL
+    expression `distribution`, at active points, as JSON for `distribution_hours_read` (NULL: no slot)."""
+    slot, point = PickupSlot._meta.db_table, PickupPoint._meta.db_table
+    return (
+        "(SELECT json_agg(json_build_array(sl.point_id, p.name, sl.starts_at, sl.ends_at) "  # noqa: S608
+        f"ORDER BY p.name, sl.point_id, sl.starts_at) FROM {slot} sl JOIN {point} p ON p.id = sl.point_id "
+        f"WHERE sl.distribution_id = {distribution} AND p.is_active)"
+    )
+
+
+def distribution_hours_read(*, distribution_id: int, column: list | None) -> DistributionHours | None:
+    """A distribution's hours (as distribution_hours) from its `distribution_hours_column`, read with
+    another statement; only the points' names come with it."""
+    if not column:
+        return None
+    slots = [
+        (distribution_id, PickupPoint(pk=point_id, name=name), _from_json(starts), _from_json(ends))
+        for point_id, name, starts, ends in column
+    ]
+    return _hours(slots)[distribution_id]
+
+
+def _from_json(value: str) -> datetime:
+    return datetime.fromisoformat(value)
 
 
 FEED_DAYS_BACK = 30

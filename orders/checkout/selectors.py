@@ -16,8 +16,19 @@ from marketplace.money import money
 from orders import pricing
 from orders.ledger import fund
 from orders.locks import SALE_COLUMNS
-from orders.models import MemberPreferences, Offer, OfferWait, Order, OrderLine, Payment, PriceTier, Sale
+from orders.models import (
+    MemberPreferences,
+    MemberTier,
+    Offer,
+    OfferWait,
+    Order,
+    OrderLine,
+    Payment,
+    PriceTier,
+    Sale,
+)
 from pickup_points.models import PickupSlot
+from pickup_points.selectors import distribution_hours_column
 from producers.models import Category, Producer, Product
 
 
@@ -105,17 +116,23 @@ def stock_left(
     return left
 
 
-def _catalogue_stamp_sql() -> str:
+def _catalogue_stamp_columns() -> str:
     product, producer, category = Product._meta.db_table, Producer._meta.db_table, Category._meta.db_table
     # A sum, not a max: a product saved early but committed last still changes it. The producers and the
     # shelves are a few dozen rows: their shown columns themselves.
-    sql = (
-        "SELECT (SELECT count(*) || '.' || coalesce(sum(extract(epoch FROM updated_at)), 0) "  # noqa: S608
-        f"FROM {product}), "
-        f"(SELECT md5(string_agg(concat_ws('|', id, name), ',' ORDER BY id)) FROM {producer}), "
-        f"(SELECT md5(string_agg(concat_ws('|', id, position), ',' ORDER BY id)) FROM {category})"
+    return (
+        "(SELECT count(*) || '.' || coalesce(sum(extract(epoch FROM updated_at)), 0) "  # noqa: S608
+        f"FROM {product}) AS catalogue_products, "
+        f"(SELECT md5(string_agg(concat_ws('|', id, name), ',' ORDER BY id)) FROM {producer}) "
+        "AS catalogue_producers, "
+        f"(SELECT md5(string_agg(concat_ws('|', id, position), ',' ORDER BY id)) FROM {category}) "
+        "AS catalogue_categories"
     )
-    return sql
+
+
+def _catalogue_stamp(products: str, producers: str | None, categories: str | None) -> str:
+    catalogue = hashlib.md5(f"{products}|{producers}|{categories}".encode(), usedforsecurity=False)
+    return catalogue.hexdigest()[:16]
 
 
 def offer_list_version(*, sale: Sale) -> str:
@@ -123,12 +140,13 @@ def offer_list_version(*, sale: Sale) -> str:
     `offers_version` (bumped by every change of its offers, read with the sale), and in one cheap query a
     stamp of the collective's catalogue that changes with any saved product (its photo, its shelf: every
     write of a product sets `updated_at`), producer name or shelf order. What is left in stock is not in it:
-    the page reads that on each request."""
-    with connection.cursor() as cursor:
-        cursor.execute(_catalogue_stamp_sql())
-        products, producers, categories = cursor.fetchone()
-    catalogue = hashlib.md5(f"{products}|{producers}|{categories}".encode(), usedforsecurity=False)
-    return f"{sale.offers_version}.{catalogue.hexdigest()[:16]}"
+    the page reads that on each request. A sale read for its page (sale_for_page) brings the stamp along."""
+    stamp = getattr(sale, "catalogue_stamp", None)
+    if stamp is None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {_catalogue_stamp_columns()}")  # noqa: S608 - the models' tables
+            stamp = _catalogue_stamp(*cursor.fetchone())
+    return f"{sale.offers_version}.{stamp}"
 
 
 def sale_slots(*, sale: Sale) -> QuerySet[PickupSlot]:
@@ -186,6 +204,47 @@ def sale_for_checkout(*, sale_id: int, user) -> Sale | None:
     statement (read by every sale page and cart of a signed-in member: not built by the ORM each time)."""
     params = {"user": user.pk, "placed": Order.Status.PLACED, "sale": sale_id, "open": list(OfferWait.OPEN)}
     return next(iter(Sale.objects.raw(_SALE_FOR_CHECKOUT, params)), None)
+
+
+_TIER_COLUMNS = [field.column for field in PriceTier._meta.concrete_fields]
+_SALE_FOR_PAGE = f"""
+    SELECT {SALE_COLUMNS},
+    (SELECT o.id FROM {Order._meta.db_table} o
+     WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s LIMIT 1) AS member_order_id,
+    EXISTS (
+        SELECT 1 FROM {OfferWait._meta.db_table} w
+        WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
+    ) AS member_offer_waits,
+    {_catalogue_stamp_columns()},
+    {distribution_hours_column("s.distribution_id")} AS pickup_slots,
+    {", ".join(f'tier."{column}" AS "tier_{column}"' for column in _TIER_COLUMNS)}
+    FROM {Sale._meta.db_table} s
+    LEFT JOIN LATERAL (
+        SELECT t.* FROM {MemberTier._meta.db_table} mt JOIN {PriceTier._meta.db_table} t ON t.id = mt.tier_id
+        WHERE mt.user_id = %(user)s AND t.is_active LIMIT 1
+    ) tier ON true
+    WHERE s.id = %(sale)s AND s.is_published
+"""  # noqa: S608 - the models' tables
+
+
+def sale_for_page(*, sale_id: int, user) -> Sale | None:
+    """The sale as sale_for_checkout, with what its page shows besides, in the same statement (the page is
+    what members open most): `catalogue_stamp` (offer_list_version), `pickup_slots` (orders.sales.selectors.
+    with_pickup_hours) and `member_tier`, the member's active price tier or None (member_pricing)."""
+    params = {"user": user.pk, "placed": Order.Status.PLACED, "sale": sale_id, "open": list(OfferWait.OPEN)}
+    with connection.cursor() as cursor:
+        cursor.execute(_SALE_FOR_PAGE, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    sale_width = len(Sale._meta.concrete_fields)
+    sale = Sale.from_db(connection.alias, [f.attname for f in Sale._meta.concrete_fields], row[:sale_width])
+    order_id, offer_waits, products, producers, categories, slots, *tier = row[sale_width:]
+    sale.member_order_id, sale.member_offer_waits, sale.pickup_slots = order_id, offer_waits, slots
+    sale.catalogue_stamp = _catalogue_stamp(products, producers, categories)
+    tier_fields = [field.attname for field in PriceTier._meta.concrete_fields]
+    sale.member_tier = None if tier[0] is None else PriceTier.from_db(connection.alias, tier_fields, tier)
+    return sale
 
 
 def order_of_member(*, sale: Sale, user) -> Order | None:
@@ -318,10 +377,15 @@ class MemberPricing:
         return "tier" if self.percent else "base"
 
 
-def member_pricing(*, user, discount: Decimal | None = None) -> MemberPricing:
-    """The member's prices (one read of their tier; the fund's balance only for a tier with a discount).
-    `discount`: what the basket's discount comes to, on the checkout page; the fund must cover all of it."""
-    tier = pricing.member_tier(user=user)
+_UNREAD = object()
+
+
+def member_pricing(*, user, discount: Decimal | None = None, tier=_UNREAD) -> MemberPricing:
+    """The member's prices (one read of their tier, unless `tier` was read with the sale: sale_for_page;
+    the fund's balance only for a tier with a discount). `discount`: what the basket's discount comes to,
+    on the checkout page; the fund must cover all of it."""
+    if tier is _UNREAD:
+        tier = pricing.member_tier(user=user)
     if tier is None or not tier.percent:
         return MemberPricing(tier=tier, percent=Decimal("0"))
     if not tier.has_discount:

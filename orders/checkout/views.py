@@ -35,11 +35,13 @@ from orders.waiting import selectors as waiting_selectors
 from pickup_points import basket_codes, calendar
 
 
-def _visible_sale(request, sale_id: int) -> Sale:
+def _visible_sale(request, sale_id: int, *, page: bool = False) -> Sale:
     """The published sale; for a signed-in account with `member_order_id`, their order's id in it if any
-    (same query: with none, the page reads no order)."""
+    (same query: with none, the page reads no order). `page`: the page is shown, what it needs besides
+    comes with the sale (checkout.selectors.sale_for_page)."""
     if request.user.is_authenticated:
-        sale = checkout_selectors.sale_for_checkout(sale_id=sale_id, user=request.user)
+        read = checkout_selectors.sale_for_page if page else checkout_selectors.sale_for_checkout
+        sale = read(sale_id=sale_id, user=request.user)
     else:
         sale = checkout_selectors.sale_for_members(sale_id=sale_id)
     if sale is None:
@@ -53,8 +55,10 @@ def _my_order(request, sale: Sale) -> Order | None:
     return checkout_selectors.order_of_member(sale=sale, user=request.user)
 
 
-def _pricing(request) -> checkout_selectors.MemberPricing:
+def _pricing(request, sale: Sale | None = None) -> checkout_selectors.MemberPricing:
     user = request.user if request.user.is_authenticated else None
+    if user is not None and hasattr(sale, "member_tier"):  # read with the sale
+        return checkout_selectors.member_pricing(user=user, tier=sale.member_tier)
     return checkout_selectors.member_pricing(user=user)
 
 
@@ -130,7 +134,7 @@ def sale_shop(request, sale_id: int):
     """The products of a sale; members choose quantities here (their cart). « Mettre à jour le total »
     (`update_total`) only re-renders the page with the total, keeping what was typed; with JavaScript,
     htmx asks `sale_basket_total` for the total at each change instead."""
-    sale = _visible_sale(request, sale_id)
+    sale = _visible_sale(request, sale_id, page=request.method != "POST")
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
     form, order = _cart_form(request, sale, request.POST or None, low=request.method != "POST")
     if request.method == "POST":
@@ -153,7 +157,7 @@ def sale_shop(request, sale_id: int):
             else:
                 cart.cart_save(request, sale, quantities)
                 return redirect("sale_checkout", sale_id=sale.pk)
-    prices = _pricing(request)  # read only to show the page: « Continuer » goes on without it
+    prices = _pricing(request, sale)  # read only to show the page: « Continuer » goes on without it
     context = {
         "sale": with_pickup_hours([sale])[0],
         "form": form,

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, Sale
-from pickup_points.selectors import distribution_hours
+from pickup_points.selectors import distribution_hours, distribution_hours_read
 from producers import weighing
 
 
@@ -33,11 +33,18 @@ def sales_open_or_coming() -> QuerySet[Sale]:
 
 def with_pickup_hours(sales) -> list[Sale]:
     """The sales, each with `pickup_hours`: its points' real hours from the slots (one query for all), or
-    None when the distribution has no slot yet (then the sale's own distribution hours are shown)."""
+    None when the distribution has no slot yet (then the sale's own distribution hours are shown). A sale
+    read with its slots (`pickup_slots`: checkout.selectors.sale_for_page) needs no query."""
     sales = list(sales)
-    hours = distribution_hours(distribution_ids=[sale.distribution_id for sale in sales])
+    unread = [sale.distribution_id for sale in sales if not hasattr(sale, "pickup_slots")]
+    hours = distribution_hours(distribution_ids=unread) if unread else {}
     for sale in sales:
-        sale.pickup_hours = hours.get(sale.distribution_id)
+        if hasattr(sale, "pickup_slots"):
+            sale.pickup_hours = distribution_hours_read(
+                distribution_id=sale.distribution_id, column=sale.pickup_slots
+            )
+        else:
+            sale.pickup_hours = hours.get(sale.distribution_id)
     return sales
 
 

@@ -223,6 +223,9 @@ def test_the_sale_page_gives_the_hours_of_the_slots_not_a_separate_field(browse,
     )
     shop = read(browse(alpha).get(f"/ventes/{sale.pk}/"))
     assert "Distribution le vendredi 18 décembre, de 17:00 à 19:00." in shop and "09:30" not in shop
+    # A member's page reads the slots with the sale (checkout.selectors.sale_for_page): the same hours.
+    shop = read(browse(alpha, alpha.member).get(f"/ventes/{sale.pk}/"))
+    assert "Distribution le vendredi 18 décembre, de 17:00 à 19:00." in shop and "09:30" not in shop
     home = read(browse(alpha).get("/"))
     assert "Distribution le vendredi 18 décembre, de 17:00 à 19:00." in home
 
@@ -253,11 +256,12 @@ def test_points_with_different_hours_are_given_per_point_on_the_sale_page_and_em
         producers=[cash_shop.tomatoes.producer],
         publish=True,
     )
-    shop = read(browse(alpha).get(f"/ventes/{sale.pk}/"))
-    assert (
-        "Distribution le vendredi 18 décembre : Centre social : 11:00 – 13:00 ; "
-        "Local associatif : 09:00 – 10:00, 14:00 – 16:00 ; Salle des fêtes : 17:00 – 19:00." in shop
-    )
+    for who in (None, alpha.member):  # a visitor's page, and a member's (slots read with the sale)
+        shop = read(browse(alpha, who).get(f"/ventes/{sale.pk}/"))
+        assert (
+            "Distribution le vendredi 18 décembre : Centre social : 11:00 – 13:00 ; "
+            "Local associatif : 09:00 – 10:00, 14:00 – 16:00 ; Salle des fêtes : 17:00 – 19:00." in shop
+        )
     mail.outbox = []
     emails.sale_member_email(collective=alpha.collective, sale=sale, user=alpha.member, kind="open")
     body = " ".join(mail.outbox[0].body.split())

@@ -184,7 +184,6 @@ def test_a_double_click_places_one_order_and_says_so(market, alpha):
     assert market.slots[0].reserved == 1
 
 
-
 def test_a_sale_read_prepared_by_the_server_still_works_after_a_migration_adds_a_column(market):
     """Statements are prepared by PostgreSQL on each connection (config.settings), and web workers keep
     their connections while a deployment migrates from another one. The sale is read with its columns

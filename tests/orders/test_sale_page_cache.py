@@ -186,6 +186,9 @@ def test_another_collective_never_gets_this_ones_list(browse, alpha, beta, marke
     assert [key.split(":", 1)[0] for key in keys] == ["c_alpha", "c_beta"]
 
 
+PAGE_STATEMENTS = 9
+
+
 def _queries_of_the_page(client, sale) -> tuple[int, int]:
     """The queries of the page with the offer list to render (cold), then cached (warm)."""
     path = f"/ventes/{sale.pk}/"
@@ -221,6 +224,9 @@ def test_the_page_reads_as_much_with_3_or_30_products(browse, alpha, market):
     jump_list = re.search(r'<nav class="jump-list" aria-label="Producteurs">(.*?)</nav>', raw)
     assert jump_list and all(f">{farm.name}</a>" in jump_list.group(1) for farm in farms)
     assert big == small, f"queries with 3 products (cold, warm): {small}, with 30: {big}"
+    # Tenant, session, account, membership; the sale with the catalogue's stamp, the slots' hours and the
+    # member's tier; what is left of the offers; the prices of the cart's offers (issue 21).
+    assert big[1] <= PAGE_STATEMENTS, f"{big[1]} statements for the warm page"
 
 
 def test_a_wrong_quantity_is_said_next_to_its_product_and_nothing_typed_is_lost(browse, alpha, market):

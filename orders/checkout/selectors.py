@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
-from marketplace.models import SharedProduct
+from marketplace.models import Membership, SharedProduct
 from marketplace.money import money
 from orders import pricing
 from orders.ledger import fund
@@ -140,7 +140,7 @@ def offer_list_version(*, sale: Sale) -> str:
     `offers_version` (bumped by every change of its offers, read with the sale), and in one cheap query a
     stamp of the collective's catalogue that changes with any saved product (its photo, its shelf: every
     write of a product sets `updated_at`), producer name or shelf order. What is left in stock is not in it:
-    the page reads that on each request. A sale read for its page (sale_for_page) brings the stamp along."""
+    the page reads that on each request. A sale read for its page (sale_for_member) brings the stamp along."""
     stamp = getattr(sale, "catalogue_stamp", None)
     if stamp is None:
         with connection.cursor() as cursor:
@@ -207,7 +207,29 @@ def sale_for_checkout(*, sale_id: int, user) -> Sale | None:
 
 
 _TIER_COLUMNS = [field.column for field in PriceTier._meta.concrete_fields]
-_SALE_FOR_PAGE = f"""
+_MEMBERSHIP_COLUMNS = [field.column for field in Membership._meta.concrete_fields]
+
+
+def _sale_for_member_sql(*, page: bool) -> str:
+    """The sale for a signed-in account as sale_for_checkout, with their membership of the collective;
+    `page`: with what the sale page shows besides (see sale_for_member)."""
+    shown = (
+        f"""{_catalogue_stamp_columns()},
+    {distribution_hours_column("s.distribution_id")} AS pickup_slots,
+    {", ".join(f'tier."{column}" AS "tier_{column}"' for column in _TIER_COLUMNS)},"""
+        if page
+        else ""
+    )
+    tier = (
+        f"""LEFT JOIN LATERAL (
+        SELECT {", ".join(f't."{column}"' for column in _TIER_COLUMNS)}
+        FROM {MemberTier._meta.db_table} mt JOIN {PriceTier._meta.db_table} t ON t.id = mt.tier_id
+        WHERE mt.user_id = %(user)s AND t.is_active LIMIT 1
+    ) tier ON true"""  # noqa: S608 - the models' tables
+        if page
+        else ""
+    )
+    return f"""
     SELECT {SALE_COLUMNS},
     (SELECT o.id FROM {Order._meta.db_table} o
      WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s LIMIT 1) AS member_order_id,
@@ -215,35 +237,50 @@ _SALE_FOR_PAGE = f"""
         SELECT 1 FROM {OfferWait._meta.db_table} w
         WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
     ) AS member_offer_waits,
-    {_catalogue_stamp_columns()},
-    {distribution_hours_column("s.distribution_id")} AS pickup_slots,
-    {", ".join(f'tier."{column}" AS "tier_{column}"' for column in _TIER_COLUMNS)}
+    {shown}
+    {", ".join(f'm."{column}" AS "membership_{column}"' for column in _MEMBERSHIP_COLUMNS)}
     FROM {Sale._meta.db_table} s
-    LEFT JOIN LATERAL (
-        SELECT t.* FROM {MemberTier._meta.db_table} mt JOIN {PriceTier._meta.db_table} t ON t.id = mt.tier_id
-        WHERE mt.user_id = %(user)s AND t.is_active LIMIT 1
-    ) tier ON true
+    {tier}
+    LEFT JOIN {Membership._meta.db_table} m ON m.user_id = %(user)s AND m.collective_id = %(collective)s
     WHERE s.id = %(sale)s AND s.is_published
 """  # noqa: S608 - the models' tables
 
 
-def sale_for_page(*, sale_id: int, user) -> Sale | None:
-    """The sale as sale_for_checkout, with what its page shows besides, in the same statement (the page is
-    what members open most): `catalogue_stamp` (offer_list_version), `pickup_slots` (orders.sales.selectors.
-    with_pickup_hours) and `member_tier`, the member's active price tier or None (member_pricing)."""
-    params = {"user": user.pk, "placed": Order.Status.PLACED, "sale": sale_id, "open": list(OfferWait.OPEN)}
+_SALE_FOR_MEMBER = {page: _sale_for_member_sql(page=page) for page in (True, False)}
+
+
+def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool) -> Sale | None:
+    """The sale as sale_for_checkout, in one statement with the account's membership of the collective
+    (`membership`: as marketplace.selectors.membership_for_request reads it, or None), and, for its page
+    (`page`: the page is what members open most), with what the page shows besides: `catalogue_stamp`
+    (offer_list_version), `pickup_slots` (orders.sales.selectors.with_pickup_hours) and `member_tier`, the
+    member's active price tier or None (member_pricing)."""
+    params = {
+        "user": user.pk,
+        "collective": collective_id,
+        "placed": Order.Status.PLACED,
+        "sale": sale_id,
+        "open": list(OfferWait.OPEN),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_SALE_FOR_PAGE, params)
+        cursor.execute(_SALE_FOR_MEMBER[page], params)
         row = cursor.fetchone()
     if row is None:
         return None
     sale_width = len(Sale._meta.concrete_fields)
     sale = Sale.from_db(connection.alias, [f.attname for f in Sale._meta.concrete_fields], row[:sale_width])
-    order_id, offer_waits, products, producers, categories, slots, *tier = row[sale_width:]
-    sale.member_order_id, sale.member_offer_waits, sale.pickup_slots = order_id, offer_waits, slots
-    sale.catalogue_stamp = _catalogue_stamp(products, producers, categories)
-    tier_fields = [field.attname for field in PriceTier._meta.concrete_fields]
-    sale.member_tier = None if tier[0] is None else PriceTier.from_db(connection.alias, tier_fields, tier)
+    sale.member_order_id, sale.member_offer_waits = row[sale_width : sale_width + 2]
+    rest = row[sale_width + 2 :]
+    if page:
+        products, producers, categories, sale.pickup_slots = rest[:4]
+        sale.catalogue_stamp = _catalogue_stamp(products, producers, categories)
+        tier, rest = rest[4 : 4 + len(_TIER_COLUMNS)], rest[4 + len(_TIER_COLUMNS) :]
+        tier_fields = [field.attname for field in PriceTier._meta.concrete_fields]
+        sale.member_tier = None if tier[0] is None else PriceTier.from_db(connection.alias, tier_fields, tier)
+    membership_fields = [field.attname for field in Membership._meta.concrete_fields]
+    sale.membership = (
+        None if rest[0] is None else Membership.from_db(connection.alias, membership_fields, rest)
+    )
     return sale
 
 
@@ -381,7 +418,7 @@ _UNREAD = object()
 
 
 def member_pricing(*, user, discount: Decimal | None = None, tier=_UNREAD) -> MemberPricing:
-    """The member's prices (one read of their tier, unless `tier` was read with the sale: sale_for_page;
+    """The member's prices (one read of their tier, unless `tier` was read with the sale: sale_for_member;
     the fund's balance only for a tier with a discount). `discount`: what the basket's discount comes to,
     on the checkout page; the fund must cover all of it."""
     if tier is _UNREAD:

@@ -37,11 +37,14 @@ from pickup_points import basket_codes, calendar
 
 def _visible_sale(request, sale_id: int, *, page: bool = False) -> Sale:
     """The published sale; for a signed-in account with `member_order_id`, their order's id in it if any
-    (same query: with none, the page reads no order). `page`: the page is shown, what it needs besides
-    comes with the sale (checkout.selectors.sale_for_page)."""
+    (same query: with none, the page reads no order), and their membership with it. `page`: the page is
+    shown, what it needs besides comes with the sale (checkout.selectors.sale_for_member)."""
     if request.user.is_authenticated:
-        read = checkout_selectors.sale_for_page if page else checkout_selectors.sale_for_checkout
-        sale = read(sale_id=sale_id, user=request.user)
+        sale = checkout_selectors.sale_for_member(
+            sale_id=sale_id, user=request.user, collective_id=request.tenant.pk, page=page
+        )
+        if sale is not None:
+            request.membership = sale.membership  # read with the sale: the middleware's read is not made
     else:
         sale = checkout_selectors.sale_for_members(sale_id=sale_id)
     if sale is None:

@@ -34,7 +34,7 @@ def sales_open_or_coming() -> QuerySet[Sale]:
 def with_pickup_hours(sales) -> list[Sale]:
     """The sales, each with `pickup_hours`: its points' real hours from the slots (one query for all), or
     None when the distribution has no slot yet (then the sale's own distribution hours are shown). A sale
-    read with its slots (`pickup_slots`: checkout.selectors.sale_for_page) needs no query."""
+    read with its slots (`pickup_slots`: checkout.selectors.sale_for_member) needs no query."""
     sales = list(sales)
     unread = [sale.distribution_id for sale in sales if not hasattr(sale, "pickup_slots")]
     hours = distribution_hours(distribution_ids=unread) if unread else {}

@@ -223,7 +223,7 @@ def test_the_sale_page_gives_the_hours_of_the_slots_not_a_separate_field(browse,
     )
     shop = read(browse(alpha).get(f"/ventes/{sale.pk}/"))
     assert "Distribution le vendredi 18 décembre, de 17:00 à 19:00." in shop and "09:30" not in shop
-    # A member's page reads the slots with the sale (checkout.selectors.sale_for_page): the same hours.
+    # A member's page reads the slots with the sale (checkout.selectors.sale_for_member): the same hours.
     shop = read(browse(alpha, alpha.member).get(f"/ventes/{sale.pk}/"))
     assert "Distribution le vendredi 18 décembre, de 17:00 à 19:00." in shop and "09:30" not in shop
     home = read(browse(alpha).get("/"))

@@ -186,14 +186,17 @@ def sale_for_members(*, sale_id: int) -> Sale | None:
     return Sale.objects.filter(pk=sale_id, is_published=True).select_related("distribution").first()
 
 
-_SALE_FOR_CHECKOUT = f"""
-    SELECT {SALE_COLUMNS},
+# The member's order in the sale and whether they wait for one of its products (params: user, placed, open).
+_MEMBER_FACTS = f"""
     (SELECT o.id FROM {Order._meta.db_table} o
      WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s LIMIT 1) AS member_order_id,
     EXISTS (
         SELECT 1 FROM {OfferWait._meta.db_table} w
         WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
     ) AS member_offer_waits
+"""  # noqa: S608 - the models' tables
+_SALE_FOR_CHECKOUT = f"""
+    SELECT {SALE_COLUMNS}, {_MEMBER_FACTS}
     FROM {Sale._meta.db_table} s WHERE s.id = %(sale)s AND s.is_published
 """  # noqa: S608 - the models' tables
 
@@ -230,13 +233,7 @@ def _sale_for_member_sql(*, page: bool) -> str:
         else ""
     )
     return f"""
-    SELECT {SALE_COLUMNS},
-    (SELECT o.id FROM {Order._meta.db_table} o
-     WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s LIMIT 1) AS member_order_id,
-    EXISTS (
-        SELECT 1 FROM {OfferWait._meta.db_table} w
-        WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
-    ) AS member_offer_waits,
+    SELECT {SALE_COLUMNS}, {_MEMBER_FACTS},
     {shown}
     {", ".join(f'm."{column}" AS "membership_{column}"' for column in _MEMBERSHIP_COLUMNS)}
     FROM {Sale._meta.db_table} s

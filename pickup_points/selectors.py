@@ -278,14 +278,15 @@ def distribution_hours_read(*, distribution_id: int, column: list | None) -> Dis
     if not column:
         return None
     slots = [
-        (distribution_id, PickupPoint(pk=point_id, name=name), _from_json(starts), _from_json(ends))
+        (
+            distribution_id,
+            PickupPoint(pk=point_id, name=name),
+            datetime.fromisoformat(starts),
+            datetime.fromisoformat(ends),
+        )
         for point_id, name, starts, ends in column
     ]
     return _hours(slots)[distribution_id]
-
-
-def _from_json(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 FEED_DAYS_BACK = 30

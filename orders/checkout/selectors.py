@@ -209,8 +209,11 @@ def sale_for_checkout(*, sale_id: int, user) -> Sale | None:
     return next(iter(Sale.objects.raw(_SALE_FOR_CHECKOUT, params)), None)
 
 
+_SALE_FIELDS = [field.attname for field in Sale._meta.concrete_fields]
 _TIER_COLUMNS = [field.column for field in PriceTier._meta.concrete_fields]
+_TIER_FIELDS = [field.attname for field in PriceTier._meta.concrete_fields]
 _MEMBERSHIP_COLUMNS = [field.column for field in Membership._meta.concrete_fields]
+_MEMBERSHIP_FIELDS = [field.attname for field in Membership._meta.concrete_fields]
 
 
 def _sale_for_member_sql(*, page: bool) -> str:
@@ -264,19 +267,19 @@ def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool) -> Sa
         row = cursor.fetchone()
     if row is None:
         return None
-    sale_width = len(Sale._meta.concrete_fields)
-    sale = Sale.from_db(connection.alias, [f.attname for f in Sale._meta.concrete_fields], row[:sale_width])
+    sale_width = len(_SALE_FIELDS)
+    sale = Sale.from_db(connection.alias, _SALE_FIELDS, row[:sale_width])
     sale.member_order_id, sale.member_offer_waits = row[sale_width : sale_width + 2]
     rest = row[sale_width + 2 :]
     if page:
         products, producers, categories, sale.pickup_slots = rest[:4]
         sale.catalogue_stamp = _catalogue_stamp(products, producers, categories)
         tier, rest = rest[4 : 4 + len(_TIER_COLUMNS)], rest[4 + len(_TIER_COLUMNS) :]
-        tier_fields = [field.attname for field in PriceTier._meta.concrete_fields]
-        sale.member_tier = None if tier[0] is None else PriceTier.from_db(connection.alias, tier_fields, tier)
-    membership_fields = [field.attname for field in Membership._meta.concrete_fields]
+        sale.member_tier = (
+            None if tier[0] is None else PriceTier.from_db(connection.alias, _TIER_FIELDS, tier)
+        )
     sale.membership = (
-        None if rest[0] is None else Membership.from_db(connection.alias, membership_fields, rest)
+        None if rest[0] is None else Membership.from_db(connection.alias, _MEMBERSHIP_FIELDS, rest)
     )
     return sale
 

@@ -26,6 +26,7 @@ from orders.models import (
     Payment,
     PriceTier,
     Sale,
+    ShopSettings,
 )
 from pickup_points.models import PickupSlot
 from pickup_points.selectors import distribution_hours_column
@@ -195,18 +196,6 @@ _MEMBER_FACTS = f"""
         WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
     ) AS member_offer_waits
 """  # noqa: S608 - the models' tables
-_SALE_FOR_CHECKOUT = f"""
-    SELECT {SALE_COLUMNS}, {_MEMBER_FACTS}
-    FROM {Sale._meta.db_table} s WHERE s.id = %(sale)s AND s.is_published
-"""  # noqa: S608 - the models' tables
-
-
-def sale_for_checkout(*, sale_id: int, user) -> Sale | None:
-    """A published sale as sale_for_members, with `member_order_id`: the member's order placed in it, if
-    any, and `member_offer_waits`: whether they are on one of its products' waiting lists. One plain
-    statement (read by every sale page and cart of a signed-in member: not built by the ORM each time)."""
-    params = {"user": user.pk, "placed": Order.Status.PLACED, "sale": sale_id, "open": list(OfferWait.OPEN)}
-    return next(iter(Sale.objects.raw(_SALE_FOR_CHECKOUT, params)), None)
 
 
 _SALE_FIELDS = [field.attname for field in Sale._meta.concrete_fields]
@@ -214,11 +203,13 @@ _TIER_COLUMNS = [field.column for field in PriceTier._meta.concrete_fields]
 _TIER_FIELDS = [field.attname for field in PriceTier._meta.concrete_fields]
 _MEMBERSHIP_COLUMNS = [field.column for field in Membership._meta.concrete_fields]
 _MEMBERSHIP_FIELDS = [field.attname for field in Membership._meta.concrete_fields]
+_SHOP_COLUMNS = [field.column for field in ShopSettings._meta.concrete_fields]
+_SHOP_FIELDS = [field.attname for field in ShopSettings._meta.concrete_fields]
 
 
-def _sale_for_member_sql(*, page: bool) -> str:
-    """The sale for a signed-in account as sale_for_checkout, with their membership of the collective;
-    `page`: with what the sale page shows besides (see sale_for_member)."""
+def _sale_for_member_sql(*, page: bool, shop: bool) -> str:
+    """The sale for a signed-in account, with their membership of the collective; `page`: with what the
+    sale page shows besides, `shop`: with the collective's shop settings (see sale_for_member)."""
     shown = (
         f"""{_catalogue_stamp_columns()},
     {distribution_hours_column("s.distribution_id")} AS pickup_slots,
@@ -235,26 +226,39 @@ def _sale_for_member_sql(*, page: bool) -> str:
         if page
         else ""
     )
+    settings = (
+        f"""{", ".join(f'ss."{column}" AS "shop_{column}"' for column in _SHOP_COLUMNS)},""" if shop else ""
+    )
+    settings_join = f"LEFT JOIN {ShopSettings._meta.db_table} ss ON ss.id = 1" if shop else ""
     return f"""
     SELECT {SALE_COLUMNS}, {_MEMBER_FACTS},
     {shown}
+    {settings}
     {", ".join(f'm."{column}" AS "membership_{column}"' for column in _MEMBERSHIP_COLUMNS)}
     FROM {Sale._meta.db_table} s
     {tier}
+    {settings_join}
     LEFT JOIN {Membership._meta.db_table} m ON m.user_id = %(user)s AND m.collective_id = %(collective)s
     WHERE s.id = %(sale)s AND s.is_published
 """  # noqa: S608 - the models' tables
 
 
-_SALE_FOR_MEMBER = {page: _sale_for_member_sql(page=page) for page in (True, False)}
+_SALE_FOR_MEMBER = {
+    (page, shop): _sale_for_member_sql(page=page, shop=shop)
+    for page in (True, False)
+    for shop in (True, False)
+}
 
 
-def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool) -> Sale | None:
-    """The sale as sale_for_checkout, in one statement with the account's membership of the collective
-    (`membership`: as marketplace.selectors.membership_for_request reads it, or None), and, for its page
-    (`page`: the page is what members open most), with what the page shows besides: `catalogue_stamp`
-    (offer_list_version), `pickup_slots` (orders.sales.selectors.with_pickup_hours) and `member_tier`, the
-    member's active price tier or None (member_pricing)."""
+def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool, shop: bool = False) -> Sale | None:
+    """A published sale (whatever its status) for a signed-in account, in one plain statement (read by every
+    sale page, cart and checkout: not built by the ORM each time), with `member_order_id` (their order placed
+    in it, if any), `member_offer_waits` (whether they are on one of its products' waiting lists) and
+    `membership` (their membership of the collective, as marketplace.selectors.membership_for_request reads
+    it, or None). For its page (`page`: the page is what members open most), with what the page shows
+    besides: `catalogue_stamp` (offer_list_version), `pickup_slots` (orders.sales.selectors.with_pickup_hours)
+    and `member_tier`, the member's active price tier or None (member_pricing). `shop` (the checkout): with
+    the collective's shop settings, which ShopSettings.current() then answers for the rest of the request."""
     params = {
         "user": user.pk,
         "collective": collective_id,
@@ -263,7 +267,7 @@ def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool) -> Sa
         "open": list(OfferWait.OPEN),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_SALE_FOR_MEMBER[page], params)
+        cursor.execute(_SALE_FOR_MEMBER[page, shop], params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -277,6 +281,11 @@ def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool) -> Sa
         tier, rest = rest[4 : 4 + len(_TIER_COLUMNS)], rest[4 + len(_TIER_COLUMNS) :]
         sale.member_tier = (
             None if tier[0] is None else PriceTier.from_db(connection.alias, _TIER_FIELDS, tier)
+        )
+    if shop:
+        settings, rest = rest[: len(_SHOP_COLUMNS)], rest[len(_SHOP_COLUMNS) :]
+        ShopSettings.read_with_request(
+            None if settings[0] is None else ShopSettings.from_db(connection.alias, _SHOP_FIELDS, settings)
         )
     sale.membership = (
         None if rest[0] is None else Membership.from_db(connection.alias, _MEMBERSHIP_FIELDS, rest)

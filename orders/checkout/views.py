@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from marketplace.models import Role
 from marketplace.money import euros
-from marketplace.permissions import role_required
+from marketplace.permissions import role_check, role_required
 from orders import pricing
 from orders.checkout import cart, offer_list
 from orders.checkout import selectors as checkout_selectors
@@ -35,13 +35,14 @@ from orders.waiting import selectors as waiting_selectors
 from pickup_points import basket_codes, calendar
 
 
-def _visible_sale(request, sale_id: int, *, page: bool = False) -> Sale:
+def _visible_sale(request, sale_id: int, *, page: bool = False, shop: bool = False) -> Sale:
     """The published sale; for a signed-in account with `member_order_id`, their order's id in it if any
     (same query: with none, the page reads no order), and their membership with it. `page`: the page is
-    shown, what it needs besides comes with the sale (checkout.selectors.sale_for_member)."""
+    shown, what it needs besides comes with the sale; `shop`: the shop settings too, for the checkout
+    (checkout.selectors.sale_for_member)."""
     if request.user.is_authenticated:
         sale = checkout_selectors.sale_for_member(
-            sale_id=sale_id, user=request.user, collective_id=request.tenant.pk, page=page
+            sale_id=sale_id, user=request.user, collective_id=request.tenant.pk, page=page, shop=shop
         )
         if sale is not None:
             request.membership = sale.membership  # read with the sale: the middleware's read is not made
@@ -241,11 +242,10 @@ def offer_wait_accept(request, offer_wait_id: int):
     return redirect("order_detail", order_id=order.pk)
 
 
-@role_required(Role.MEMBER)
+@role_required(Role.MEMBER, checked_in_view=True)
 def sale_checkout(request, sale_id: int):
-    sale = checkout_selectors.sale_for_checkout(sale_id=sale_id, user=request.user)
-    if sale is None:
-        raise Http404
+    sale = _visible_sale(request, sale_id, shop=True)  # with the membership: the role is checked now
+    role_check(request, Role.MEMBER)
     order = checkout_selectors.order_of_member(sale=sale, user=request.user) if sale.member_order_id else None
     quantities = cart.cart(request, sale) or (
         checkout_selectors.order_quantities(order=order) if order else {}

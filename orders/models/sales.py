@@ -140,6 +140,18 @@ class ShopSettings(models.Model):
             read.pop(connection.schema_name, None)  # type: ignore[attr-defined]
 
     @classmethod
+    def read_with_request(cls, found: ShopSettings | None) -> None:
+        """The settings were read with another row of this request (`found`: None when never saved):
+        current() answers with them, no query more. Outside a request nothing is kept."""
+        read = _read_in_request.get()
+        if read is not None:
+            read[connection.schema_name] = found or cls._unsaved()  # type: ignore[attr-defined]
+
+    @classmethod
+    def _unsaved(cls) -> ShopSettings:
+        return cls(pk=1, payment_methods=[PaymentMethod.CASH])  # the defaults: cash only
+
+    @classmethod
     def current(cls) -> ShopSettings:
         """The saved settings, or the defaults (cash only) unsaved: reading never writes. Read once per web
         request (and again after they are saved)."""
@@ -147,7 +159,7 @@ class ShopSettings(models.Model):
         schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
         if read is not None and schema in read:
             return read[schema]
-        found = cls.objects.filter(pk=1).first() or cls(pk=1, payment_methods=[PaymentMethod.CASH])
+        found = cls.objects.filter(pk=1).first() or cls._unsaved()
         if read is not None:
             read[schema] = found
         return found

@@ -20,12 +20,13 @@ from pickup_points.models import SlotBooking
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The whole POST: tenant, session, member (6, as every page), the sale, the order, the cart dropped from the
-# session; transaction control (BEGIN, COMMIT) is not counted, savepoints would be.
-CHECKOUT_STATEMENTS = 19
+# The whole POST: tenant, session, account (5, as every page), the sale with the membership and the shop
+# settings, the order, the cart dropped from the session; transaction control (BEGIN, COMMIT) is not counted,
+# savepoints would be.
+CHECKOUT_STATEMENTS = 17
 
 
-def test_a_checkout_posts_in_at_most_nineteen_statements_whatever_the_basket(
+def test_a_checkout_posts_in_at_most_seventeen_statements_whatever_the_basket(
     browse, alpha, market, real_worker
 ):
     """Outside any test transaction and with a real worker for the confirmation e-mail, as in production:

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from marketplace.models import Membership
 from orders.models import Offer, Order, PaymentMethod, Sale
 from pickup_points.models import PickupSlot, SlotBooking
 from tests.conftest import text as page_text
@@ -218,3 +219,30 @@ def test_the_slot_of_an_order_is_not_changed_behind_its_back(browse, alpha, mark
     order = Order.objects.get()
     assert order.booking.slot_id == market.slots[0].pk
     assert [s.reserved for s in market.slots] == [1, 0, 0, 0]
+
+
+def test_the_checkout_is_refused_to_accounts_that_are_not_members_here(browse, alpha, beta, market):
+    """The checkout reads the membership with the sale (one statement) and checks the role itself: a
+    producer or point staff without the member role, a member of another collective, a member whose
+    membership is pending again and a visitor are turned away, on the page and on its form, and nothing is
+    ordered."""
+
+    suspended = Membership.objects.get(user=alpha.member, collective=alpha.collective)
+    form = {"slot": market.slots[0].pk, "payment_method": PaymentMethod.CASH}
+    url = f"/ventes/{market.sale.pk}/commander/"
+    for who in (alpha.producer, alpha.staff, beta.member):
+        client = browse(alpha, who)
+        assert client.get(url).status_code == 403, who
+        assert client.post(url, form).status_code == 403, who
+    member = browse(alpha, alpha.member)
+    assert _fill_cart(member, market, {market.tomatoes: 1}).status_code == 302
+    suspended.status = Membership.Status.PENDING
+    suspended.save()
+    assert member.post(url, form).status_code == 403
+    assert browse(alpha).post(url, form)["Location"].startswith("/accounts/login/")
+    assert not Order.objects.exists()
+    # A sale that does not exist is not found, whoever asks.
+    suspended.status = Membership.Status.ACTIVE
+    suspended.save()
+    assert member.get("/ventes/99999/commander/").status_code == 404
+    assert browse(alpha, beta.member).get("/ventes/99999/commander/").status_code == 404

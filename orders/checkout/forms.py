@@ -41,13 +41,16 @@ class CartForm(forms.Form):
 
     @staticmethod
     def typed_offer_ids(data) -> set[int]:
-        """The offers a quantity was typed for in `data` (a field left empty means none)."""
+        """The offers a quantity was typed for in `data`, a QueryDict (a field left empty means none; of a
+        name posted twice, the last value counts, as the form reads it). The sale page posts one field per
+        product: the empty ones are skipped before anything else is looked at."""
         typed = set()
-        for key, value in data.items():
+        for key, values in data.lists():
+            if not (values and values[-1].strip() and key.startswith("qty_")):
+                continue
             number = key[4:]
             # ASCII digits only (int() takes « ² » too) and short enough for the primary key's column.
-            is_offer = key.startswith("qty_") and number.isascii() and number.isdigit() and len(number) < 16
-            if is_offer and value.strip():
+            if number.isascii() and number.isdigit() and len(number) < 16:
                 typed.add(int(number))
         return typed
 

@@ -1,6 +1,6 @@
-"""Form POSTs are read in one pass by marketplace.middleware.FormBodyMiddleware (the sale page's cart posts one
-field per product): what views see must be what Django's own reading gives, and bad bodies are refused as
-Django refuses them (a 400 page, never a 500)."""
+"""Form POSTs are read in one pass by marketplace.middleware.FormBodyMiddleware (the sale page's cart posts
+one field per product): what views see must be what Django's own reading gives, and bad bodies are refused
+as Django refuses them (a 400 page, never a 500)."""
 
 from urllib.parse import quote, urlencode
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from marketplace import central_stock, followups
+from marketplace import central_stock, followups, inserts
 from marketplace.models import User
 from marketplace.money import euros, money
 from orders import locks, pricing
@@ -363,8 +363,7 @@ def order_place(
     )
     lines = _priced_lines(order, offers, wanted, tier=tier, pricing_seen=pricing_seen)
     order.total = sum((line.amount for line in lines), Decimal("0"))
-    order.save()
-    OrderLine.objects.bulk_create(lines)
+    inserts.insert_with_children(order, lines, fk="order")  # one statement for both
     order.number = f"{sale.pk}-{order.pk:05d}"  # written with the booking, below
     payment_services.new_order_known(order, lines)
     payment_services.hold_start(order, new_order=True)

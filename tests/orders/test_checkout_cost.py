@@ -21,12 +21,12 @@ from pickup_points.models import SlotBooking
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The whole POST: tenant, session, account (5, as every page), the sale with the membership and the shop
-# settings, the order, the cart dropped from the session; transaction control (BEGIN, COMMIT) is not counted,
-# savepoints would be.
-CHECKOUT_STATEMENTS = 17
+# settings, the order (its lines with it), the cart dropped from the session; transaction control (BEGIN,
+# COMMIT) is not counted, savepoints would be.
+CHECKOUT_STATEMENTS = 16
 
 
-def test_a_checkout_posts_in_at_most_seventeen_statements_whatever_the_basket(
+def test_a_checkout_posts_in_at_most_sixteen_statements_whatever_the_basket(
     browse, alpha, market, real_worker
 ):
     """Outside any test transaction and with a real worker for the confirmation e-mail, as in production:
@@ -202,3 +202,75 @@ def test_a_sale_read_prepared_by_the_server_still_works_after_a_migration_adds_a
     finally:
         migrating.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS added_by_a_migration")
         migrating.close()
+
+
+def _order_and_lines(market, user, number: str, name: str = "Tomates"):
+    from orders.models import OrderLine
+
+    order = Order(sale=market.sale, user=user, number=number, payment_method=PaymentMethod.CASH)
+    lines = [
+        OrderLine(
+            order=order,
+            offer=offer,
+            name=name if offer == market.tomatoes else offer.name,
+            unit=offer.unit,
+            quantity=quantity,
+            unit_price=offer.price,
+            base_unit_price=offer.price,
+            vat_rate=offer.vat_rate,
+            is_variable_weight=offer.is_variable_weight,
+            amount=offer.price * quantity,
+            base_amount=offer.price * quantity,
+        )
+        for offer, quantity in [(market.tomatoes, 2), (market.beef, 1), (market.wine, 3)]
+    ]
+    order.total = sum(line.amount for line in lines)
+    return order, lines
+
+
+def _rows(order):
+    from orders.models import OrderLine
+
+    skip = {"id", "order", "number", "created_at", "updated_at"}
+    fields = [field.attname for field in Order._meta.concrete_fields if field.name not in skip]
+    line_fields = [field.attname for field in OrderLine._meta.concrete_fields if field.name not in skip]
+    return (
+        Order.objects.filter(pk=order.pk).values(*fields).get(),
+        list(OrderLine.objects.filter(order=order).order_by("offer_id").values(*line_fields)),
+    )
+
+
+def test_an_order_and_its_lines_written_in_one_statement_are_what_save_writes(alpha, market):
+    """The checkout writes the order and its lines with one statement (marketplace.inserts): the rows are
+    those Django's save() and bulk_create() write, defaults, empty weights and amounts included, and the
+    lines know their ids and their order."""
+    from marketplace.inserts import insert_with_children
+    from orders.models import OrderLine
+
+    ours, our_lines = _order_and_lines(market, alpha.member, "1-ours")
+    with CaptureQueriesContext(connection) as captured:
+        insert_with_children(ours, our_lines, fk="order")
+    assert len(captured.captured_queries) == 1
+    django, django_lines = _order_and_lines(market, alpha.staff, "1-django")
+    django.save()
+    OrderLine.objects.bulk_create(django_lines)
+    ours_rows, django_rows = _rows(ours), _rows(django)
+    ours_rows[0].pop("user_id"), django_rows[0].pop("user_id")
+    assert ours_rows == django_rows
+    assert [line.pk for line in our_lines] == list(
+        OrderLine.objects.filter(order=ours).order_by("pk").values_list("pk", flat=True)
+    )
+    assert all(line.order_id == ours.pk for line in our_lines)
+    assert Order.objects.get(pk=ours.pk).created_at == ours.created_at
+
+
+def test_a_text_too_long_for_its_column_is_refused_not_cut(alpha, market):
+    from django.db import DataError
+
+    from marketplace.inserts import insert_with_children
+    from orders.models import OrderLine
+
+    order, lines = _order_and_lines(market, alpha.member, "1-long", name="T" * 121)
+    with pytest.raises(DataError), transaction.atomic():
+        insert_with_children(order, lines, fk="order")
+    assert not Order.objects.filter(number="1-long").exists() and not OrderLine.objects.exists()

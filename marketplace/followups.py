@@ -32,6 +32,7 @@ from django.utils.module_loading import import_string
 from django_tenants.utils import schema_context
 from kombu.exceptions import OperationalError as BrokerDown  # what publishing raises when the broker is down
 
+from marketplace import inserts
 from marketplace.models import FollowUp
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ def followup_add(
         if not created:
             return None
     else:
-        followup = FollowUp.objects.create(**fields, due_at=due_at)
+        followup = FollowUp(**fields, due_at=due_at)
+        inserts.insert(followup)  # with the order's other rows, in the checkout (marketplace.inserts)
     if delay is None:
         transaction.on_commit(lambda: _queue_committed(followup.pk, queue))
     return followup

@@ -1,20 +1,24 @@
-"""A new row and its child rows written by one statement (the checkout's order and its lines).
+"""New rows written by one statement: an order and its lines (insert_with_children), and the rows of
+several models that a service records on its way (insert() inside a together() block: the checkout's ledger
+entry, history row and follow-up).
 
-Django writes them as two (Model.save, then bulk_create), each built by the ORM's compiler on every call.
-Here the statement is built once per shape (parent model, child model, number of children) and PostgreSQL
-prepares it; the values go through each field's own `pre_save` and `get_db_prep_save`, as Django's, and
-every placeholder is cast to its column's type (a NULL in a VALUES list has no type of its own). No model
-signal is sent: use it only for models that have no save() of their own and no pre_save/post_save receiver.
+Django writes each as a statement of its own (Model.save, bulk_create), built by the ORM's compiler on every
+call. Here a statement is built once per shape (models and numbers of rows) and PostgreSQL prepares it; the
+values go through each field's own `pre_save` and `get_db_prep_save`, as Django's, and every placeholder is
+cast to its column's type (a NULL in a VALUES list has no type of its own). No model signal is sent and no
+save() of the model's own runs: insert() writes such a model's rows at once, through Django, instead.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, signals
 
 
 def _fields(model: type[Model], *, skip: str | None = None) -> list:
@@ -80,3 +84,82 @@ def insert_with_children(parent: Model, children: Sequence[Model], *, fk: str) -
         child.pk = pk
         setattr(child, fk, parent)
         child._state.adding, child._state.db = False, connection.alias
+
+
+# The rows insert() was given inside the current together() block, in order; None outside any block.
+_deferred: ContextVar[list[Model] | None] = ContextVar("inserts_deferred", default=None)
+
+
+def _plain(model: type[Model]) -> bool:
+    """Whether rows of `model` may be written without Django's save(): no save() of its own, no receiver."""
+    return (
+        model.save is Model.save
+        and not signals.pre_save.has_listeners(model)
+        and not signals.post_save.has_listeners(model)
+    )
+
+
+def insert(*objs: Model) -> None:
+    """Write these new rows (no primary key yet): at once, through Django, outside a together() block;
+    inside one, when the block ends, with every other row it was given, in one statement. Until then their
+    primary keys are None: give here only rows that nothing reads before the block ends, and whose foreign
+    keys point at rows already written."""
+    deferred = _deferred.get()
+    if deferred is None or not all(_plain(type(obj)) for obj in objs):
+        for model in dict.fromkeys(type(obj) for obj in objs):
+            rows = [obj for obj in objs if type(obj) is model]
+            if len(rows) == 1:
+                rows[0].save(force_insert=True)
+            else:
+                model.objects.bulk_create(rows)
+        return
+    deferred.extend(objs)
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """The rows given to insert() inside the block are written as it ends, in one statement (in the
+    caller's transaction); nothing is written if the block raises. Blocks do not nest."""
+    if _deferred.get() is not None:
+        raise RuntimeError("inserts.together() blocks do not nest")
+    token = _deferred.set([])
+    try:
+        yield
+        rows = _deferred.get()
+    finally:
+        _deferred.reset(token)
+    if rows:
+        _insert_all(rows)
+
+
+@cache
+def _statement_all(shape: tuple[tuple[type[Model], int], ...]) -> str:
+    parts, results = [], []
+    for number, (model, count) in enumerate(shape):
+        fields, pk = _fields(model), model._meta.pk.column
+        parts.append(
+            f"""t{number} AS (
+        INSERT INTO "{model._meta.db_table}" ({", ".join(f'"{field.column}"' for field in fields)})
+        VALUES {", ".join([_row(fields)] * count)} RETURNING "{pk}"
+    )"""  # noqa: S608 - the models' tables and columns
+        )
+        results.append(f'ARRAY(SELECT "{pk}" FROM t{number})')  # noqa: S608 - a CTE of this statement
+    return f"WITH {', '.join(parts)} SELECT {', '.join(results)}"
+
+
+def _insert_all(rows: list[Model]) -> None:
+    models = list(dict.fromkeys(type(row) for row in rows))
+    groups = [[row for row in rows if type(row) is model] for model in models]
+    params = []
+    for model, group in zip(models, groups, strict=True):
+        fields = _fields(model)
+        for row in group:
+            params.extend(_values(row, fields))
+    shape = tuple((model, len(group)) for model, group in zip(models, groups, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(_statement_all(shape), params)
+        written = cursor.fetchone()
+    for group, pks in zip(groups, written, strict=True):
+        for row, pk in zip(group, pks, strict=True):
+            row.pk = pk
+            row._state.adding, row._state.db = False, connection.alias

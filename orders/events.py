@@ -4,6 +4,7 @@ Below checkout and payments, which both write history, so that neither imports t
 
 from __future__ import annotations
 
+from marketplace import inserts
 from orders.models import (
     Order,
     OrderEvent,
@@ -16,4 +17,6 @@ def order_event(*, order: Order, kind: OrderEvent.Kind, note: str = "") -> Order
     """A history row for a change that is not a change of status (those go through Order.transition)."""
     if kind in {OrderEvent.Kind.CANCELLED, OrderEvent.Kind.RELEASED}:
         raise ValueError("a change of status goes through Order.transition")
-    return OrderEvent.objects.create(order=order, kind=kind, note=note[:300])
+    event = OrderEvent(order=order, kind=kind, note=note[:300])
+    inserts.insert(event)  # with the order's other rows, in the checkout (marketplace.inserts)
+    return event

@@ -80,8 +80,9 @@ _OFFER_FIELDS = [field.attname for field in Offer._meta.concrete_fields]
 _OFFERS_IN = f"""
     SELECT {", ".join(f'o."{field.column}"' for field in Offer._meta.concrete_fields)}, p.shared_product_id
     FROM {Offer._meta.db_table} o JOIN {Product._meta.db_table} p ON p.id = o.product_id
-    WHERE o.id = ANY(%(ids)s::bigint[]) AND (%(sale)s::bigint IS NULL OR o.sale_id = %(sale)s::bigint)
+    WHERE o.id = ANY(%(ids)s::bigint[])
 """  # noqa: S608 - the models' tables
+_OFFERS_OF_SALE_IN = _OFFERS_IN + " AND o.sale_id = %(sale)s"
 
 
 def _offers_in(offer_ids, *, sale: Sale | None = None) -> dict[int, Offer]:
@@ -94,7 +95,7 @@ def _offers_in(offer_ids, *, sale: Sale | None = None) -> dict[int, Offer]:
     offers = {}
     width = len(_OFFER_FIELDS)
     with connection.cursor() as cursor:
-        cursor.execute(_OFFERS_IN, params)
+        cursor.execute(_OFFERS_OF_SALE_IN if sale else _OFFERS_IN, params)
         for row in cursor.fetchall():
             offer = Offer.from_db(connection.alias, _OFFER_FIELDS, row[:width])
             offer.shared_product_id = row[width]
@@ -366,9 +367,12 @@ def order_place(
     inserts.insert_with_children(order, lines, fk="order")  # one statement for both
     order.number = f"{sale.pk}-{order.pk:05d}"  # written with the booking, below
     payment_services.new_order_known(order, lines)
-    payment_services.hold_start(order, new_order=True)
-    order_event(order=order, kind=OrderEvent.Kind.PLACED)
-    _notify(order, "placed")
+    with (
+        inserts.together()
+    ):  # its ledger entry, history row and follow-up: one statement (nothing reads them)
+        payment_services.hold_start(order, new_order=True)
+        order_event(order=order, kind=OrderEvent.Kind.PLACED)
+        _notify(order, "placed")
     # Only a member on one of the sale's product lists has entries to read (said by the sale's statement).
     waits = waiting_selectors.member_offer_waits(sale=sale, user=user) if sale.member_offer_waits else {}
     _move_member_stock(offers, wanted, waits)

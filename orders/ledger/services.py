@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from marketplace import inserts
 from marketplace.models import User
 from marketplace.money import euros, money
 from orders import locks
@@ -158,7 +159,7 @@ def ledger_order_sync(
                     refund=refund,
                 )
     if written:
-        LedgerEntry.objects.bulk_create(written)
+        inserts.insert(*written)  # with the order's other rows, in the checkout (marketplace.inserts)
     fund.fund_order_sync(order, in_fund=in_fund, short=short, by=by)
     return written
 

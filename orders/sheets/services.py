@@ -26,7 +26,7 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Count, Prefetch
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from weasyprint import HTML
 
@@ -110,8 +110,10 @@ def _sale_data(
 
 
 def _pdf(template: str, context: dict) -> tuple[bytes, int]:
+    """The PDF and its number of pages, in the collective's language (French) whatever language the process
+    has active (a coordinator's page in English that asks for the sheets again, a worker's last task)."""
     slow_work_outside_transactions("PDF rendering")
-    with pdf.few_collections():
+    with pdf.few_collections(), translation.override(settings.LANGUAGE_CODE):
         document = HTML(string=render_to_string(template, context)).render(font_config=pdf.font_config())
         return document.write_pdf(), len(document.pages)
 

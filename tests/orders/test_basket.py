@@ -95,10 +95,13 @@ def test_the_sheets_show_the_pieces_before_and_in_the_pdf(market, roast_order, s
     assert TWO_ROASTS in producer and "4 × Tomates" not in producer
     assert f"Rôti de bœuf : {TWO_ROASTS}" in point and "4 × Tomates" in point
 
-    made = {sheet.kind: sheet for sheet in sheet_services.sheets_render(sale_id=market.sale.pk)}
+    # Made while English is active (a coordinator's page in English asked for them again): still French.
+    with translation.override("en"):
+        made = {sheet.kind: sheet for sheet in sheet_services.sheets_render(sale_id=market.sale.pk)}
     with made["producer"].file.open("rb") as handle:
         pdf = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(handle.read())).pages)
     assert TWO_ROASTS in " ".join(pdf.replace("\xa0", " ").split())
+    assert "Bon de livraison : Ferme du Pech" in pdf and "distribution le " in pdf
 
 
 def test_the_wording_is_translated(market):

@@ -6,6 +6,7 @@ same member's other checkout, still open) does not hold up the other members' ch
 
 import threading
 import time
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -21,12 +22,12 @@ from pickup_points.models import SlotBooking
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The whole POST: tenant, session, account (5, as every page), the sale with the membership and the shop
-# settings, the order (its lines with it), the cart dropped from the session; transaction control (BEGIN,
-# COMMIT) is not counted, savepoints would be.
-CHECKOUT_STATEMENTS = 16
+# settings, the order (its lines with it; its ledger entry, history and follow-up together), the cart dropped
+# from the session; transaction control (BEGIN, COMMIT) is not counted, savepoints would be.
+CHECKOUT_STATEMENTS = 14
 
 
-def test_a_checkout_posts_in_at_most_sixteen_statements_whatever_the_basket(
+def test_a_checkout_posts_in_at_most_fourteen_statements_whatever_the_basket(
     browse, alpha, market, real_worker
 ):
     """Outside any test transaction and with a real worker for the confirmation e-mail, as in production:
@@ -274,3 +275,44 @@ def test_a_text_too_long_for_its_column_is_refused_not_cut(alpha, market):
     with pytest.raises(DataError), transaction.atomic():
         insert_with_children(order, lines, fk="order")
     assert not Order.objects.filter(number="1-long").exists() and not OrderLine.objects.exists()
+
+
+def test_rows_recorded_together_are_written_once_the_block_ends_or_not_at_all(alpha, market):
+    """marketplace.inserts.together: the history rows and follow-up a service records inside the block are
+    written by one statement as it ends, with their ids; none if the block fails; a block in a block is a
+    mistake, said at once."""
+    from marketplace import followups, inserts
+    from marketplace.models import FollowUp
+    from orders.events import order_event
+    from orders.models import OrderEvent
+
+    order, lines = _order_and_lines(market, alpha.member, "1-together")
+    inserts.insert_with_children(order, lines, fk="order")
+    with CaptureQueriesContext(connection) as captured, inserts.together():
+        first = order_event(order=order, kind=OrderEvent.Kind.UPDATED, note="un")
+        second = order_event(order=order, kind=OrderEvent.Kind.UPDATED, note="deux")
+        later = followups.followup_add("orders.tasks.order_confirmation_send", delay=timedelta(hours=1), x=1)
+        assert first.pk is None and not OrderEvent.objects.filter(order=order).exists()
+    assert len(captured.captured_queries) == 2  # the read above, then the one write
+    assert list(OrderEvent.objects.filter(order=order).order_by("pk").values_list("pk", "note")) == [
+        (first.pk, "un"),
+        (second.pk, "deux"),
+    ]
+    written = FollowUp.objects.get(pk=later.pk)
+    assert (written.kwargs, written.schema_name, written.queued_at) == (
+        {"x": 1},
+        connection.schema_name,
+        None,
+    )
+
+    with pytest.raises(ZeroDivisionError), inserts.together():
+        order_event(order=order, kind=OrderEvent.Kind.UPDATED, note="perdu")
+        1 / 0
+    assert not OrderEvent.objects.filter(note="perdu").exists()
+    with pytest.raises(RuntimeError, match="nest"), inserts.together(), inserts.together():
+        pass
+    with inserts.together():  # nothing recorded: nothing written, and the next block starts afresh
+        pass
+    with inserts.together():
+        order_event(order=order, kind=OrderEvent.Kind.UPDATED, note="ensuite")
+    assert OrderEvent.objects.filter(note="ensuite").exists()

@@ -305,9 +305,9 @@ def test_rows_recorded_together_are_written_once_the_block_ends_or_not_at_all(al
         None,
     )
 
-    with pytest.raises(ZeroDivisionError), inserts.together():
+    with pytest.raises(checkout_services.OrderRefused), inserts.together():
         order_event(order=order, kind=OrderEvent.Kind.UPDATED, note="perdu")
-        1 / 0
+        raise checkout_services.OrderRefused("refusée après coup")
     assert not OrderEvent.objects.filter(note="perdu").exists()
     with pytest.raises(RuntimeError, match="nest"), inserts.together(), inserts.together():
         pass

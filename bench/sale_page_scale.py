@@ -4,7 +4,10 @@ Loads one collective with four open sales of 30, 300, 1 000 and 3 000 products (
 seven weighed), starts gunicorn (one sync worker: each figure is the server time of one request, as the
 client sees it on the loopback) and, in the same run, prints:
 
-- the floor: `/sante/` through the same middleware (median of 40 requests);
+- the floor: `/sante/` through the same middleware, 20 requests in a row (after 3 not counted) right before
+  and right after each size's requests, whose ratios are to the median of those 40 (the machine's speed
+  drifts during a run; the floor requests come in a row, as the pages do, so that none of them pays for a
+  page's clean-up after its response, which the next request waits for in a sync worker);
 - per sale: the sale page GET of a signed-in member with 5 products in the cart, cache warm and cache cold
   (a new version of the offer list before each request), median of several requests, the SQL statements of
   one warm request (counted in-process through Django's test client) and the ratios to the floor;
@@ -213,7 +216,15 @@ def main() -> None:
         browser.login()
         for _ in range(5):
             browser.request("GET", "/sante/")
-        floor = median_ms([browser.timed("GET", "/sante/") for _ in range(40)])
+        floors: list[float] = []  # the floor requests around the size being measured
+
+        def floor_block() -> None:
+            for _ in range(3):
+                browser.timed("GET", "/sante/")
+            floors.extend(browser.timed("GET", "/sante/") for _ in range(20))
+
+        timed = browser.timed
+
         client = Client(HTTP_HOST=HOST)
         client.force_login(User.objects.get(email=MEMBER))
         for size, sale_id in sales.items():
@@ -221,13 +232,18 @@ def main() -> None:
             _status, page = browser.request("GET", path)
             fields = cart_fields(page, IN_CART)
             browser.timed("POST", path, [*fields, ("update_total", "")])  # the cart: 5 products
-            repeats = 15 if size <= 300 else 7
-            warm = [browser.timed("GET", path) for _ in range(repeats + 1)][1:]
+            repeats = 25 if size <= 300 else 9
+            floors.clear()
+            floor_block()
+            browser.timed("GET", path)
+            warm = [timed("GET", path) for _ in range(repeats)]
             cold = []
-            for _ in range(max(3, repeats // 2)):
+            for _ in range(max(3, repeats // 3)):
                 new_offer_list_version(collective, sale_id)
-                cold.append(browser.timed("GET", path))
-            cart = [browser.timed("POST", path, fields, expect=302) for _ in range(repeats)]
+                cold.append(timed("GET", path))
+            cart = [timed("POST", path, fields, expect=302) for _ in range(repeats)]
+            floor_block()
+            floor = median_ms(floors)
             client.post(path, dict([*fields, ("update_total", "")]))
             client.get(path)  # warm for this client's language too
             with CaptureQueriesContext(connection) as queries:
@@ -237,7 +253,15 @@ def main() -> None:
                 response = client.post(path, dict(fields))
             assert response.status_code == 302
             rows.append(
-                (size, median_ms(warm), median_ms(cold), len(queries), median_ms(cart), len(cart_queries))
+                (
+                    size,
+                    median_ms(warm),
+                    median_ms(cold),
+                    len(queries),
+                    median_ms(cart),
+                    len(cart_queries),
+                    floor,
+                )
             )
             if os.environ.get("BENCH_PROFILE"):
                 for query in queries.captured_queries:
@@ -245,11 +269,16 @@ def main() -> None:
                 for query in cart_queries.captured_queries:
                     print(f"    cart POST SQL: {query['sql'][:160]}")
             print(f"  measured {size} products", flush=True)
-        shop_warm = [browser.timed("GET", "/boutique/") for _ in range(8)][1:]
+        floors.clear()
+        floor_block()
+        browser.timed("GET", "/boutique/")
+        shop_warm = [timed("GET", "/boutique/") for _ in range(7)]
         shop_cold = []
         for _ in range(3):
             product_touch(collective)
-            shop_cold.append(browser.timed("GET", "/boutique/"))
+            shop_cold.append(timed("GET", "/boutique/"))
+        floor_block()
+        shop_floor = median_ms(floors)
         if os.environ.get("BENCH_PROFILE") and 300 in sales:
             path = f"/ventes/{sales[300]}/"
             client.get(path)
@@ -277,23 +306,24 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(f"floor: /sante/ through the same middleware, gunicorn 1 sync worker: {floor:.1f} ms")
+    print("floor: /sante/ through the same middleware, gunicorn 1 sync worker, before and after each size")
     print(
-        f"{'products':>8} {'page warm':>10} {'ratio':>6} {'page cold':>10} {'ratio':>7} "
+        f"{'products':>8} {'floor':>8} {'page warm':>10} {'ratio':>6} {'page cold':>10} {'ratio':>7} "
         f"{'statements':>10} {'cart POST':>10} {'ratio':>6} {'statements':>10}"
     )
-    for size, warm, cold, statements, cart, cart_statements in rows:
+    for size, warm, cold, statements, cart, cart_statements, floor in rows:
         print(
-            f"{size:>8} {warm:>7.1f} ms {warm / floor:>5.1f}× {cold:>7.1f} ms {cold / floor:>6.1f}× "
-            f"{statements:>10} {cart:>7.1f} ms {cart / floor:>5.1f}× {cart_statements:>10}"
+            f"{size:>8} {floor:>5.1f} ms {warm:>7.1f} ms {warm / floor:>5.1f}× {cold:>7.1f} ms "
+            f"{cold / floor:>6.1f}× {statements:>10} {cart:>7.1f} ms {cart / floor:>5.1f}× "
+            f"{cart_statements:>10}"
         )
     shop_size = sum(SIZES)
     shop_hit, shop_miss = median_ms(shop_warm), median_ms(shop_cold)
     print(
-        f"shop /boutique/ ({shop_size} products): warm {shop_hit:.1f} ms {shop_hit / floor:.1f}×, "
-        f"just changed {shop_miss:.1f} ms {shop_miss / floor:.1f}×"
+        f"shop /boutique/ ({shop_size} products, floor {shop_floor:.1f} ms): warm {shop_hit:.1f} ms "
+        f"{shop_hit / shop_floor:.1f}×, just changed {shop_miss:.1f} ms {shop_miss / shop_floor:.1f}×"
     )
-    for size, warm, cold, statements, cart, cart_statements in rows:
+    for size, warm, cold, statements, cart, cart_statements, floor in rows:
         _setup.report(
             f"sale page GET, {size} products (warm; {statements} statements)",
             f"{warm:.1f} ms",
@@ -310,8 +340,10 @@ def main() -> None:
             cart / floor,
         )
     what = f"shop page GET, {shop_size} products"
-    _setup.report(f"{what} (warm)", f"{shop_hit:.1f} ms", f"{floor:.1f} ms", shop_hit / floor)
-    _setup.report(f"{what}, just changed", f"{shop_miss:.1f} ms", f"{floor:.1f} ms", shop_miss / floor)
+    _setup.report(f"{what} (warm)", f"{shop_hit:.1f} ms", f"{shop_floor:.1f} ms", shop_hit / shop_floor)
+    _setup.report(
+        f"{what}, just changed", f"{shop_miss:.1f} ms", f"{shop_floor:.1f} ms", shop_miss / shop_floor
+    )
 
 
 if __name__ == "__main__":

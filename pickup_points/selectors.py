@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import formats, timezone
@@ -200,7 +201,7 @@ class PointHours:
     point: PickupPoint
     ranges: list[tuple[datetime, datetime]]
 
-    @property
+    @cached_property  # read several times by a page (each a date formatting)
     def times(self) -> tuple[tuple[str, str], ...]:
         return tuple((_hhmm(start), _hhmm(end)) for start, end in self.ranges)
 
@@ -215,7 +216,7 @@ class DistributionHours:
     day: date
     points: list[PointHours]
 
-    @property
+    @cached_property  # a template asks three times (whether, then start and end)
     def uniform(self) -> tuple[str, str] | None:
         """(start, end) when every point opens once at the same hours; None when they differ."""
         times = {hours.times for hours in self.points}

@@ -84,3 +84,28 @@ def test_hashed_static_files_are_cached_for_good(alpha, collected_static):
     assert plain.status_code == 200
     assert "immutable" not in plain["Cache-Control"]
     assert int(re.search(r"max-age=(\d+)", plain["Cache-Control"])[1]) <= 3600
+
+
+def test_the_phone_menu_holds_the_same_links_as_the_wide_navigation(browse, alpha):
+    """The header's links are rendered once and shown twice (wide, and folded into « Menu » on a phone):
+    both hold the signed-in member's own links, and a coordinator's differ from a member's."""
+    import re
+
+    def navs(who) -> list[str]:
+        page = browse(alpha, who).get("/").content.decode()
+        wide = re.search(r'<nav class="nav-wide"[^>]*>(.*?)</nav>', page, re.S).group(1)
+        small = re.search(r'<details class="nav-small">.*?<nav[^>]*>(.*?)</nav>', page, re.S).group(1)
+        token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')  # the links, not the form's token
+        return [" ".join(token.sub("", wide).split()), " ".join(token.sub("", small).split())]
+
+    member_wide, member_small = navs(alpha.member)
+    assert member_wide == member_small and "Mes commandes" in member_wide and "Se déconnecter" in member_wide
+    coordinator_wide, coordinator_small = navs(alpha.coordinator)
+    assert coordinator_wide == coordinator_small and "Membres" in coordinator_wide
+    assert "Membres" not in member_wide
+    visitor_wide, visitor_small = navs(None)
+    assert (
+        visitor_wide == visitor_small
+        and "Se connecter" in visitor_wide
+        and "Mes commandes" not in visitor_wide
+    )

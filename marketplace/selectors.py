@@ -6,14 +6,12 @@ from django.db import connection
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 
+from marketplace import rows
 from marketplace.models import Collective, Invitation, Membership, Role, User, search_normalize
 
 
 def collective_is_public(collective: Collective | None) -> bool:
     return collective is None or collective.schema_name == get_public_schema_name()
-
-
-_MEMBERSHIP_COLUMNS = [field.attname for field in Membership._meta.concrete_fields]
 
 
 def membership_for_request(request) -> Membership | None:
@@ -24,12 +22,12 @@ def membership_for_request(request) -> Membership | None:
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(_MEMBERSHIP_COLUMNS)} FROM {Membership._meta.db_table} "  # noqa: S608
+            f"SELECT {rows.columns(Membership, 'm')} FROM {Membership._meta.db_table} m "  # noqa: S608
             "WHERE user_id = %s AND collective_id = %s",
             [request.user.pk, tenant.pk],
         )
         row = cursor.fetchone()
-    return None if row is None else Membership.from_db(connection.alias, _MEMBERSHIP_COLUMNS, row)
+    return None if row is None else rows.instance(Membership, row)
 
 
 def collectives_listed(*, query: str = "") -> QuerySet[Collective]:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from marketplace import rows
 from orders.models import (
     CardTopUp,
     CashBox,
@@ -94,9 +95,8 @@ def order_basket_book(*, order: Order, slot: PickupSlot) -> SlotBooking:
     return booking
 
 
-# A sale's columns named one by one, never `*`: statements are prepared on the server (config.settings), and
-# a prepared `SELECT *` fails once its table gains a column (a migration while the old code still runs).
-SALE_COLUMNS = ", ".join(f's."{field.column}"' for field in Sale._meta.concrete_fields)
+# A sale's columns named one by one, never `*` (marketplace.rows says why).
+SALE_COLUMNS = rows.columns(Sale, "s")
 
 
 def sale_share(sale_id: int) -> Sale | None:

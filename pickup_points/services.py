@@ -19,6 +19,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from marketplace import rows
 from marketplace import services as marketplace_services
 from marketplace.models import Collective, Invitation, Membership, Role, User
 from pickup_points import locks
@@ -484,7 +485,6 @@ def _unavailable(slot: PickupSlot) -> SlotFull:
     )
 
 
-_SLOT_COLUMNS = [field.column for field in PickupSlot._meta.concrete_fields]
 # Only the slot's own columns are compared with what moves (`reserved`): PostgreSQL re-checks the whole WHERE
 # on the row's latest version when it waits for a concurrent booking, so the last place goes to one
 # transaction only. The point and the distribution are checked in the same statement (they do not move).
@@ -496,7 +496,7 @@ _SLOT_TAKE = f"""
       AND EXISTS (
         SELECT 1 FROM {Distribution._meta.db_table} d WHERE d.id = s.distribution_id AND d.date >= %(today)s
       )
-    RETURNING {", ".join(f"s.{column}" for column in _SLOT_COLUMNS)}
+    RETURNING {rows.columns(PickupSlot, "s")}
 """  # noqa: S608 - the models' tables
 
 
@@ -529,7 +529,7 @@ def slot_take(*, slot_id: int, user: User, distribution_id: int | None = None) -
         row = cursor.fetchone()
     if row is None:
         raise _take_refusal(slot_id, user, distribution_id)
-    return PickupSlot.from_db(connection.alias, _SLOT_COLUMNS, row)
+    return rows.instance(PickupSlot, row)
 
 
 BOOKING_ONCE = "slot_booking_once_per_distribution"  # the constraint's name (models.SlotBooking)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
+from marketplace import rows
 from marketplace.models import Membership, SharedProduct
 from marketplace.money import money
 from orders import pricing
@@ -198,43 +199,32 @@ _MEMBER_FACTS = f"""
 """  # noqa: S608 - the models' tables
 
 
-_SALE_FIELDS = [field.attname for field in Sale._meta.concrete_fields]
-_TIER_COLUMNS = [field.column for field in PriceTier._meta.concrete_fields]
-_TIER_FIELDS = [field.attname for field in PriceTier._meta.concrete_fields]
-_MEMBERSHIP_COLUMNS = [field.column for field in Membership._meta.concrete_fields]
-_MEMBERSHIP_FIELDS = [field.attname for field in Membership._meta.concrete_fields]
-_SHOP_COLUMNS = [field.column for field in ShopSettings._meta.concrete_fields]
-_SHOP_FIELDS = [field.attname for field in ShopSettings._meta.concrete_fields]
-
-
 def _sale_for_member_sql(*, page: bool, shop: bool) -> str:
     """The sale for a signed-in account, with their membership of the collective; `page`: with what the
     sale page shows besides, `shop`: with the collective's shop settings (see sale_for_member)."""
     shown = (
         f"""{_catalogue_stamp_columns()},
     {distribution_hours_column("s.distribution_id")} AS pickup_slots,
-    {", ".join(f'tier."{column}" AS "tier_{column}"' for column in _TIER_COLUMNS)},"""
+    {rows.columns(PriceTier, "tier", prefix="tier_")},"""
         if page
         else ""
     )
     tier = (
         f"""LEFT JOIN LATERAL (
-        SELECT {", ".join(f't."{column}"' for column in _TIER_COLUMNS)}
+        SELECT {rows.columns(PriceTier, "t")}
         FROM {MemberTier._meta.db_table} mt JOIN {PriceTier._meta.db_table} t ON t.id = mt.tier_id
         WHERE mt.user_id = %(user)s AND t.is_active LIMIT 1
     ) tier ON true"""  # noqa: S608 - the models' tables
         if page
         else ""
     )
-    settings = (
-        f"""{", ".join(f'ss."{column}" AS "shop_{column}"' for column in _SHOP_COLUMNS)},""" if shop else ""
-    )
+    settings = f"{rows.columns(ShopSettings, 'ss', prefix='shop_')}," if shop else ""
     settings_join = f"LEFT JOIN {ShopSettings._meta.db_table} ss ON ss.id = 1" if shop else ""
     return f"""
     SELECT {SALE_COLUMNS}, {_MEMBER_FACTS},
     {shown}
     {settings}
-    {", ".join(f'm."{column}" AS "membership_{column}"' for column in _MEMBERSHIP_COLUMNS)}
+    {rows.columns(Membership, "m", prefix="membership_")}
     FROM {Sale._meta.db_table} s
     {tier}
     {settings_join}
@@ -271,25 +261,18 @@ def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool, shop:
         row = cursor.fetchone()
     if row is None:
         return None
-    sale_width = len(_SALE_FIELDS)
-    sale = Sale.from_db(connection.alias, _SALE_FIELDS, row[:sale_width])
-    sale.member_order_id, sale.member_offer_waits = row[sale_width : sale_width + 2]
-    rest = row[sale_width + 2 :]
+    sale = rows.instance(Sale, row)
+    sale.member_order_id, sale.member_offer_waits = row[rows.width(Sale) : rows.width(Sale) + 2]
+    rest = row[rows.width(Sale) + 2 :]
     if page:
         products, producers, categories, sale.pickup_slots = rest[:4]
         sale.catalogue_stamp = _catalogue_stamp(products, producers, categories)
-        tier, rest = rest[4 : 4 + len(_TIER_COLUMNS)], rest[4 + len(_TIER_COLUMNS) :]
-        sale.member_tier = (
-            None if tier[0] is None else PriceTier.from_db(connection.alias, _TIER_FIELDS, tier)
-        )
+        sale.member_tier = rows.instance(PriceTier, rest[4:])
+        rest = rest[4 + rows.width(PriceTier) :]
     if shop:
-        settings, rest = rest[: len(_SHOP_COLUMNS)], rest[len(_SHOP_COLUMNS) :]
-        ShopSettings.read_with_request(
-            None if settings[0] is None else ShopSettings.from_db(connection.alias, _SHOP_FIELDS, settings)
-        )
-    sale.membership = (
-        None if rest[0] is None else Membership.from_db(connection.alias, _MEMBERSHIP_FIELDS, rest)
-    )
+        ShopSettings.read_with_request(rows.instance(ShopSettings, rest))
+        rest = rest[rows.width(ShopSettings) :]
+    sale.membership = rows.instance(Membership, rest)
     return sale
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from marketplace import central_stock, followups, inserts
+from marketplace import central_stock, followups, inserts, rows
 from marketplace.models import User
 from marketplace.money import euros, money
 from orders import locks, pricing
@@ -76,9 +76,8 @@ def _check_open(sale: Sale | None) -> Sale:
     return sale
 
 
-_OFFER_FIELDS = [field.attname for field in Offer._meta.concrete_fields]
 _OFFERS_IN = f"""
-    SELECT {", ".join(f'o."{field.column}"' for field in Offer._meta.concrete_fields)}, p.shared_product_id
+    SELECT {rows.columns(Offer, "o")}, p.shared_product_id
     FROM {Offer._meta.db_table} o JOIN {Product._meta.db_table} p ON p.id = o.product_id
     WHERE o.id = ANY(%(ids)s::bigint[])
 """  # noqa: S608 - the models' tables
@@ -93,12 +92,11 @@ def _offers_in(offer_ids, *, sale: Sale | None = None) -> dict[int, Offer]:
     if not params["ids"]:
         return {}
     offers = {}
-    width = len(_OFFER_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(_OFFERS_OF_SALE_IN if sale else _OFFERS_IN, params)
         for row in cursor.fetchall():
-            offer = Offer.from_db(connection.alias, _OFFER_FIELDS, row[:width])
-            offer.shared_product_id = row[width]
+            offer = rows.instance(Offer, row)
+            offer.shared_product_id = row[rows.width(Offer)]
             offers[offer.pk] = offer
     return offers
 
@@ -367,9 +365,8 @@ def order_place(
     inserts.insert_with_children(order, lines, fk="order")  # one statement for both
     order.number = f"{sale.pk}-{order.pk:05d}"  # written with the booking, below
     payment_services.new_order_known(order, lines)
-    with (
-        inserts.together()
-    ):  # its ledger entry, history row and follow-up: one statement (nothing reads them)
+    # Its ledger entry, history row and follow-up: one statement (nothing reads them before the commit).
+    with inserts.together():
         payment_services.hold_start(order, new_order=True)
         order_event(order=order, kind=OrderEvent.Kind.PLACED)
         _notify(order, "placed")

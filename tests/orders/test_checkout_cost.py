@@ -206,25 +206,13 @@ def test_a_sale_read_prepared_by_the_server_still_works_after_a_migration_adds_a
 
 
 def _order_and_lines(market, user, number: str, name: str = "Tomates"):
-    from orders.models import OrderLine
-
     order = Order(sale=market.sale, user=user, number=number, payment_method=PaymentMethod.CASH)
-    lines = [
-        OrderLine(
-            order=order,
-            offer=offer,
-            name=name if offer == market.tomatoes else offer.name,
-            unit=offer.unit,
-            quantity=quantity,
-            unit_price=offer.price,
-            base_unit_price=offer.price,
-            vat_rate=offer.vat_rate,
-            is_variable_weight=offer.is_variable_weight,
-            amount=offer.price * quantity,
-            base_amount=offer.price * quantity,
-        )
-        for offer, quantity in [(market.tomatoes, 2), (market.beef, 1), (market.wine, 3)]
-    ]
+    offers = {offer.pk: offer for offer in (market.tomatoes, market.beef, market.wine)}
+    quantities = {market.tomatoes.pk: 2, market.beef.pk: 1, market.wine.pk: 3}
+    lines = checkout_services.order_lines_build(order, offers, quantities)
+    for line in lines:
+        if line.offer_id == market.tomatoes.pk:
+            line.name = name
     order.total = sum(line.amount for line in lines)
     return order, lines
 

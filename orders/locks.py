@@ -27,9 +27,9 @@ slot first), so the places a slot frees go to its list one at a time, in line or
 Only leaving a list while still waiting (no place held) touches an entry without its slot. The lists of
 sold-out products (orders.waiting.offers) work the same under their offer's row (offer_lock, then the shared
 product's central stock): held units are counted in the offer's `sold`; a checkout consuming a hold moves
-the offers' stock first (offers_move), then marks the entry taken by a conditional UPDATE, so that a hold
-ended meanwhile (by the clock, which holds the offer's row) is seen and its units taken from the stock as
-usual.
+(and so locks) every offer of the holds it takes first (offers_move, a zero move for an offer it takes
+exactly the held units of), then reads the holds again and marks them taken, so that a hold ended or topped
+up meanwhile (by the clock or by freed units, which hold the offer's row) is seen and set right.
 
 Producers' statements (orders.statements) are written under one lock per collective, `statements_lock`
 (a transaction-level advisory lock: issuing and numbering, preparing and paying transfers take it first),

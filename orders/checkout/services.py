@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -142,16 +142,18 @@ def _move_central_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> 
         raise _sold_out(names[short.shared_product_id], short.available) from short
 
 
-def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> None:
+def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int], *, lock: Iterable[int] = ()) -> None:
     """Take (positive delta) or give back (negative delta) quantities, in one statement that locks the
     offers in ascending pk order (locks.offers_move): it never takes more than what remains, even under
     concurrency. Refused as a whole when one offer has not enough left (the first, in pk order, is named).
     Then the central stocks of shared products (marketplace.central_stock), in the same transaction.
-    `offers` holds every offer of `deltas`, with its link to a central stock (see _offers_in)."""
+    `offers` holds every offer of `deltas`, with its link to a central stock (see _offers_in); the offers of
+    `lock` are locked by the same statement even when they do not move."""
     deltas = {offer_id: delta for offer_id, delta in deltas.items() if delta}
-    if not deltas:
+    locked = {offer_id: 0 for offer_id in lock if offer_id not in deltas}
+    if not deltas and not locked:
         return
-    moved = locks.offers_move(deltas)
+    moved = locks.offers_move({**deltas, **locked})
     for offer_id in sorted(set(deltas) - moved):
         if deltas[offer_id] < 0:
             raise RuntimeError(f"offer {offer_id}: sold counter out of step")
@@ -166,13 +168,17 @@ def _move_member_stock(
 ) -> None:
     """_move_stock for a member on products' waiting lists (`waits`: their open entries by offer, from
     orders.waiting.selectors.member_offer_waits): the units held for them are used first (already counted:
-    see orders.waiting.offers), a hold that ended between its read and the offers' locks is taken from the
-    stock as usual, and they leave the lists of the products they now get without waiting."""
+    see orders.waiting.offers). The holds were read before the offers' locks: every offer of a hold taken is
+    locked by the first move (even one that does not move), the holds are read again under it, and what
+    changed meanwhile is set right by a second move (a hold ended: its units taken from the stock as usual;
+    a hold topped up: the extra units given back, to the next in line). They leave the lists of the products
+    they now get without waiting."""
     holds = {offer_id: wait for offer_id, wait in waits.items() if wait.is_offered}
     if not holds:
         _move_stock(offers, deltas)
     else:
-        _move_stock(offers, offer_waits.holds_applied(holds, deltas))
+        taken = [offer_id for offer_id in holds if deltas.get(offer_id, 0) > 0]
+        _move_stock(offers, offer_waits.holds_applied(holds, deltas), lock=taken)
         _move_stock(offers, offer_waits.holds_consume(holds=holds, deltas=deltas))
     served = [
         wait.pk for offer_id, wait in waits.items() if offer_id not in holds and deltas.get(offer_id, 0) > 0

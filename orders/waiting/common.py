@@ -19,13 +19,15 @@ def open_sale_share(sale_id: int) -> Sale | None:
     return sale
 
 
-def email_later(*, task: str, name: str, wait_id: int, kind: str) -> None:
+def email_later(*, task: str, name: str, wait_id: int, kind: str, version: int | None = None) -> None:
     """The e-mail `kind` of an entry, sent by `task` once the caller's transaction commits, once only (the
-    follow-up's key: `name` tells the kind of list)."""
+    follow-up's key: `name` tells the kind of list; `version`, when given, lets the same kind be sent again
+    once per version, e.g. once per number of units held)."""
     schema_name = connection.schema_name  # type: ignore[attr-defined]
+    key = f"{schema_name}:{name}-{wait_id}:{kind}" + ("" if version is None else f":{version}")
     followups.followup_add(
         task,
-        key=f"{schema_name}:{name}-{wait_id}:{kind}",
+        key=key,
         schema_name=schema_name,
         wait_id=wait_id,
         kind=kind,

@@ -2,7 +2,8 @@
 
 A member asks for a number of units of a product sold out in an open sale. Units freed (an order cancelled,
 lowered or released, a quantity raised by the coordinator) are offered after that transaction commits (a
-follow-up: never lost) to the first in line, as many as they asked for and as are free, then to the next:
+follow-up: never lost) to the first in line, as many as they asked for and as are free, then to the next
+(one who holds fewer than they asked for is topped up before the next gets any, their deadline unchanged):
 the offer is a hold, counted in the offer's `sold` (and in a shared product's central stock), so nobody else
 can take those units, until `offered_until` (the collective's wait_hold_minutes, never past the sale's
 closing). The clock expires holds and offers the units to the next. Taking a hold puts the units into the
@@ -38,10 +39,18 @@ class OfferWaitRefused(Exception):
     """A member cannot join, leave or take a hold; the message says why."""
 
 
-def _email(wait_id: int, kind: str) -> None:
+def _email(wait_id: int, kind: str, *, version: int | None = None) -> None:
     common.email_later(
-        task="orders.tasks.offer_wait_email_send", name="offer-wait", wait_id=wait_id, kind=kind
+        task="orders.tasks.offer_wait_email_send",
+        name="offer-wait",
+        wait_id=wait_id,
+        kind=kind,
+        version=version,
     )
+
+
+# Entries that want units: those waiting, and those holding fewer units than they asked for (topped up first).
+WANTS_MORE = Q(status=OfferWait.Status.WAITING) | Q(status=OfferWait.Status.OFFERED, held__lt=F("wanted"))
 
 
 def offer_later(*, offer_id: int) -> None:
@@ -60,7 +69,7 @@ def offers_freed(*, offer_ids: Iterable[int]) -> None:
     if not offer_ids:
         return
     waited = (
-        OfferWait.objects.filter(offer_id__in=offer_ids, status=OfferWait.Status.WAITING)
+        OfferWait.objects.filter(WANTS_MORE, offer_id__in=offer_ids)
         .order_by("offer_id")
         .values_list("offer_id", flat=True)
         .distinct()
@@ -134,24 +143,30 @@ def _offer_free_units(*, sale: Sale, offer_id: int, now: datetime) -> list[int]:
         return []
     offered: list[int] = []
     taken = 0
-    line = OfferWait.objects.filter(offer_id=offer_id, status=OfferWait.Status.WAITING).order_by(
-        "joined_at", "pk"
-    )
+    # In line order: an entry already holding fewer units than it asked for is topped up before the next
+    # entry gets any (units freed one after the other, or several at once after a partial offer).
+    line = OfferWait.objects.filter(WANTS_MORE, offer_id=offer_id).order_by("joined_at", "pk")
     # Entries move only under the offer's lock, but leaving while waiting does not take it: each update is
     # conditional, and one who left is passed over.
-    for wait_id, wanted in line.values_list("pk", "wanted"):
+    for wait_id, status, wanted, held in line.values_list("pk", "status", "wanted", "held"):
         if taken >= free:
             break
-        held = min(wanted, free - taken)
-        if OfferWait.objects.filter(pk=wait_id, status=OfferWait.Status.WAITING).update(
-            status=OfferWait.Status.OFFERED, held=held, offered_at=now, offered_until=until
+        if status == OfferWait.Status.OFFERED:
+            more = min(wanted - held, free - taken)
+            if OfferWait.objects.filter(pk=wait_id, status=status, held=held).update(held=held + more):
+                offered.append(wait_id)
+                taken += more
+                _email(wait_id, "offered", version=held + more)  # the deadline they were given stays
+            continue
+        more = min(wanted, free - taken)
+        if OfferWait.objects.filter(pk=wait_id, status=status).update(
+            status=OfferWait.Status.OFFERED, held=more, offered_at=now, offered_until=until
         ):
             offered.append(wait_id)
-            taken += held
+            taken += more
+            _email(wait_id, "offered")
     if offered:
         _units_move(offer, taken)
-        for wait_id in offered:
-            _email(wait_id, "offered")
         clock.due_lower(at=until)
     return offered
 
@@ -162,9 +177,7 @@ def offer_waits_offer(*, offer_id: int, now: datetime | None = None) -> list[int
     second run finds nothing free or nobody waiting)."""
     now = now or timezone.now()
     sale_id = (
-        OfferWait.objects.filter(offer_id=offer_id, status=OfferWait.Status.WAITING)
-        .values_list("sale_id", flat=True)
-        .first()
+        OfferWait.objects.filter(WANTS_MORE, offer_id=offer_id).values_list("sale_id", flat=True).first()
     )
     if sale_id is None:
         return []
@@ -222,7 +235,7 @@ def free_units_offer(*, now: datetime | None = None) -> int:
     redone by the sweeper anyway; this also catches quantities raised by hand in the admin)."""
     now = now or timezone.now()
     offer_ids = (
-        OfferWait.objects.filter(status=OfferWait.Status.WAITING)
+        OfferWait.objects.filter(WANTS_MORE)
         .filter(Q(offer__quantity__isnull=True) | Q(offer__sold__lt=F("offer__quantity")))
         .order_by("offer_id")
         .values_list("offer_id", flat=True)
@@ -264,18 +277,26 @@ def holds_applied(holds: Mapping[int, OfferWait], deltas: Mapping[int, int]) -> 
 
 
 def holds_consume(*, holds: Mapping[int, OfferWait], deltas: Mapping[int, int]) -> dict[int, int]:
-    """Mark taken the holds a checkout used (`holds_applied`), the checkout having moved the offers' stock.
-    The holds were read before that (waiting.selectors.member_offer_waits): one that ended since (expired,
-    left) is not taken here, and what it held is returned, to be taken from the stock as usual."""
-    used = [wait for offer_id, wait in holds.items() if deltas.get(offer_id, 0) > 0]
-    missing: dict[int, int] = {}
-    now = timezone.now()
-    for wait in used:
-        if not OfferWait.objects.filter(pk=wait.pk, status=OfferWait.Status.OFFERED).update(
-            status=OfferWait.Status.ACCEPTED, ended_at=now
-        ):
-            missing[wait.offer_id] = wait.held
-    return missing
+    """Mark taken the holds a checkout used (`holds_applied`), the checkout having moved (and so locked)
+    their offers. The holds were read before that (waiting.selectors.member_offer_waits); read again here,
+    under the offers' locks, they may have changed: the stock moves that set it right are returned, by
+    offer: what a hold ended since (expired, left) held, to be taken from the stock as usual; minus what a
+    hold topped up since (units freed meanwhile) gained, to be given back. Two statements."""
+    used = {wait.pk: wait for offer_id, wait in holds.items() if deltas.get(offer_id, 0) > 0}
+    if not used:
+        return {}
+    held_now = dict(
+        OfferWait.objects.filter(pk__in=list(used), status=OfferWait.Status.OFFERED).values_list("pk", "held")
+    )
+    if held_now:
+        OfferWait.objects.filter(pk__in=list(held_now)).update(
+            status=OfferWait.Status.ACCEPTED, ended_at=timezone.now()
+        )
+    return {
+        wait.offer_id: wait.held - held_now.get(wait_id, 0)
+        for wait_id, wait in used.items()
+        if wait.held != held_now.get(wait_id, 0)
+    }
 
 
 def waits_end_served(*, wait_ids: Iterable[int]) -> None:

@@ -269,3 +269,26 @@ def test_other_roles_and_the_other_collective_see_none_of_it(browse, alpha, beta
         "sur 1 produit." in coordinator
     )
     assert OfferWait.objects.count() == 1
+
+
+def test_units_freed_one_after_the_other_fill_the_first_in_lines_request_before_the_next_gets_any(
+    market, sold_out, mailoutbox, django_capture_on_commit_callbacks
+):
+    people, anna, _bruno = sold_out
+    offer_waits.offer_wait_join(offer_id=market.wine.pk, user=people["Bruno"], wanted=2)
+    offer_waits.offer_wait_join(offer_id=market.wine.pk, user=people["Chloe"], wanted=1)
+    mailoutbox.clear()
+    anna = _lower(market, anna, people["Anna"], {market.wine.pk: 2}, django_capture_on_commit_callbacks)
+    first = OfferWait.objects.get(user=people["Bruno"])
+    assert (first.status, first.held) == (OfferWait.Status.OFFERED, 1)
+    assert "1 vous est réservé" in mailoutbox[-1].body
+    mailoutbox.clear()
+    _lower(market, anna, people["Anna"], {market.wine.pk: 1}, django_capture_on_commit_callbacks)
+    topped = OfferWait.objects.get(user=people["Bruno"])
+    assert (topped.status, topped.held) == (OfferWait.Status.OFFERED, 2)
+    assert topped.offered_until == first.offered_until  # the deadline he was given stays
+    offered = [message for message in mailoutbox if "s'est libéré pour vous" in message.subject]
+    assert [message.to for message in offered] == [[people["Bruno"].email]]
+    assert "2 vous sont réservés" in offered[0].body
+    assert OfferWait.objects.get(user=people["Chloe"]).status == OfferWait.Status.WAITING
+    assert _sold(market.wine) == 3 and offer_waits.free_units_offer() == 0

@@ -11,6 +11,7 @@ from marketplace.models import Membership, Role, User
 from orders.checkout import services as checkout_services
 from orders.models import Offer, OfferWait, PaymentMethod, SlotWait
 from orders.waiting import offers as offer_waits
+from orders.waiting import selectors as waiting_selectors
 from orders.waiting import services as waiting_services
 from pickup_points.models import PickupSlot, SlotBooking
 
@@ -106,3 +107,72 @@ def test_three_bottles_freed_at_once_go_to_the_first_in_line_once_each(market, a
     assert offer_waits.free_units_offer() == 0  # nothing left over to give twice
     with pytest.raises(checkout_services.OrderRefused, match="épuisé"):
         _place(market, holders[0], market.wine, market.slots[0])
+
+
+def test_a_hold_topped_up_while_its_member_checks_out_gives_the_extra_unit_to_the_next_in_line(
+    market, alpha, monkeypatch
+):
+    """Bruno holds 1 of the 2 bottles he asked for and orders that one; while his checkout runs (his hold
+    read, the offers not yet locked), Anna gives back another bottle, which tops his hold up to 2. His
+    order takes the one he ordered, the other goes on to Chloé: nothing counted twice, nothing lost."""
+    anna, bruno, chloe = _members(alpha, "topped", 3)
+    anna_order = checkout_services.order_place(
+        sale_id=market.sale.pk,
+        user=anna,
+        quantities={market.wine.pk: 3},
+        slot_id=market.slots[0].pk,
+        payment_method=PaymentMethod.CASH,
+    )
+    offer_waits.offer_wait_join(offer_id=market.wine.pk, user=bruno, wanted=2)
+    offer_waits.offer_wait_join(offer_id=market.wine.pk, user=chloe, wanted=1)
+
+    def anna_lowers(to: int) -> None:
+        order = checkout_services.Order.objects.get(pk=anna_order.pk)
+        checkout_services.order_update(
+            order_id=order.pk,
+            user=anna,
+            quantities={market.wine.pk: to},
+            slot_id=market.slots[0].pk,
+            payment_method=PaymentMethod.CASH,
+        )
+
+    anna_lowers(2)
+    assert OfferWait.objects.get(user=bruno).held == 1
+    read_holds = waiting_selectors.member_offer_waits
+    errors: list[str] = []
+
+    def read_then_anna_lowers(**kwargs):
+        holds = read_holds(**kwargs)
+        if kwargs["user"] != bruno:
+            return holds
+        # Bruno's checkout has read his hold of 1: Anna's change runs and commits now.
+
+        def lower():
+            connection.set_tenant(alpha.collective)
+            try:
+                anna_lowers(1)
+            except Exception as error:  # noqa: BLE001 - any error fails the test
+                errors.append(repr(error))
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=lower)
+        thread.start()
+        thread.join()
+        return holds
+
+    monkeypatch.setattr(waiting_selectors, "member_offer_waits", read_then_anna_lowers)
+    order = checkout_services.order_place(
+        sale_id=market.sale.pk,
+        user=bruno,
+        quantities={market.wine.pk: 1},
+        slot_id=market.slots[1].pk,
+        payment_method=PaymentMethod.CASH,
+    )
+    assert errors == []
+    assert dict(order.lines.values_list("offer_id", "quantity")) == {market.wine.pk: 1}
+    assert OfferWait.objects.get(user=bruno).status == OfferWait.Status.ACCEPTED
+    chloe_wait = OfferWait.objects.get(user=chloe)
+    assert (chloe_wait.status, chloe_wait.held) == (OfferWait.Status.OFFERED, 1)
+    assert Offer.objects.get(pk=market.wine.pk).sold == 3  # Anna 1, Bruno 1, held for Chloé 1
+    assert offer_waits.free_units_offer() == 0

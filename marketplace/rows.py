@@ -23,10 +23,16 @@ def _pk_index(model: type[Model]) -> int:
 
 
 @cache
+def each_column(model: type[Model], alias: str) -> tuple[str, ...]:
+    """`alias."column"` for every concrete field, in order (columns' pieces, to wrap each in an expression)."""
+    return tuple(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+@cache
 def columns(model: type[Model], alias: str, *, prefix: str = "") -> str:
     """`alias."column", …` for every concrete field, in order; with `prefix`, each `AS "prefixcolumn"` (the
     columns of several models in one row)."""
-    named = (f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+    named = each_column(model, alias)
     if prefix:
         return ", ".join(
             f'{column} AS "{prefix}{field.column}"'

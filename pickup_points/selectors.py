@@ -278,15 +278,13 @@ def distribution_hours_read(*, distribution_id: int, column: list | None) -> Dis
     another statement; only the points' names come with it."""
     if not column:
         return None
-    slots = [
-        (
-            distribution_id,
-            PickupPoint(pk=point_id, name=name),
-            datetime.fromisoformat(starts),
-            datetime.fromisoformat(ends),
-        )
-        for point_id, name, starts, ends in column
-    ]
+    points: dict[int, PickupPoint] = {}  # one instance per point, not one per slot
+    slots = []
+    for point_id, name, starts, ends in column:
+        point = points.get(point_id)
+        if point is None:
+            point = points[point_id] = PickupPoint(pk=point_id, name=name)
+        slots.append((distribution_id, point, datetime.fromisoformat(starts), datetime.fromisoformat(ends)))
     return _hours(slots)[distribution_id]
 
 

@@ -74,11 +74,22 @@ def offers_priced(*, sale: Sale, offer_ids: Iterable[int]) -> list[Offer]:
     return list(Offer.objects.filter(sale=sale, pk__in=offer_ids).order_by()) if offer_ids else []
 
 
-def _stock_left_sql(*, offer_ids: bool, below: bool) -> str:
+def _stock_left_sql(*, offer_ids: bool, below: bool, with_offers: bool = False) -> str:
     offer, product = Offer._meta.db_table, Product._meta.db_table
     shared = SharedProduct._meta.db_table
+    # With the offers' own columns (cart_stock): the running total prices the cart from the same read; only
+    # for the offers asked for (NULLs, cheap to read, for the others low in stock).
+    offer_columns = (
+        ", "
+        + ", ".join(
+            f"CASE WHEN o.id = ANY(%(ids)s::bigint[]) THEN {column} END"
+            for column in rows.each_column(Offer, "o")
+        )
+        if with_offers
+        else ""
+    )
     sql = (
-        "SELECT o.id, o.quantity, o.sold, sp.stock - sp.reserved "  # noqa: S608 - the models' tables
+        f"SELECT o.id, o.quantity, o.sold, sp.stock - sp.reserved{offer_columns} "  # noqa: S608 - the models' tables
         f"FROM {offer} o JOIN {product} p ON p.id = o.product_id "
         f"LEFT JOIN {shared} sp ON sp.id = p.shared_product_id WHERE o.sale_id = %(sale)s"
     )
@@ -93,6 +104,19 @@ def _stock_left_sql(*, offer_ids: bool, below: bool) -> str:
     return sql
 
 
+def _left(quantity: int | None, sold: int, central: int | None) -> int | None:
+    own = None if quantity is None else max(quantity - sold, 0)
+    central = None if central is None else max(central, 0)
+    return central if own is None else own if central is None else min(own, central)
+
+
+def _stock_params(sale: Sale, offer_ids: Iterable[int] | None, below: int | None) -> dict[str, object]:
+    params: dict[str, object] = {"sale": sale.pk, "below": below}
+    if offer_ids is not None:
+        params["ids"] = [int(offer_id) for offer_id in offer_ids]
+    return params
+
+
 def stock_left(
     *, sale: Sale, offer_ids: Iterable[int] | None = None, below: int | None = None
 ) -> dict[int, int | None]:
@@ -102,20 +126,39 @@ def stock_left(
     `below` left; with both, the offers of either kind (the sale page: its cart's and its low ones, in one
     read). Within the producer's central stock for a shared product (Offer.remaining says the same for one
     offer). One plain statement: read on every sale page and cart, it is not built by the ORM."""
-    params: dict[str, object] = {"sale": sale.pk, "below": below}
-    if offer_ids is not None:
-        params["ids"] = [int(offer_id) for offer_id in offer_ids]
-        if not params["ids"] and below is None:
-            return {}
+    params = _stock_params(sale, offer_ids, below)
+    if offer_ids is not None and not params["ids"] and below is None:
+        return {}
     sql = _stock_left_sql(offer_ids=offer_ids is not None, below=below is not None)
-    left: dict[int, int | None] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for pk, quantity, sold, central in cursor.fetchall():
-            own = None if quantity is None else max(quantity - sold, 0)
-            central = None if central is None else max(central, 0)
-            left[pk] = central if own is None else own if central is None else min(own, central)
-    return left
+        return {pk: _left(quantity, sold, central) for pk, quantity, sold, central in cursor.fetchall()}
+
+
+@dataclass(frozen=True)
+class CartStock:
+    left: dict[int, int | None]  # as stock_left
+    offers: dict[int, Offer]  # the offers of `offer_ids` that are in the sale
+
+
+def cart_stock(*, sale: Sale, offer_ids: Iterable[int], below: int | None = None) -> CartStock:
+    """stock_left for the sale page, with the cart's offers themselves (`offer_ids`) from the same
+    statement: the running total is priced from them (offers_priced is not read again)."""
+    params = _stock_params(sale, offer_ids, below)
+    if not params["ids"] and below is None:
+        return CartStock(left={}, offers={})
+    wanted = set(params["ids"])  # type: ignore[arg-type]
+    left: dict[int, int | None] = {}
+    offers: dict[int, Offer] = {}
+    sql = _stock_left_sql(offer_ids=True, below=below is not None, with_offers=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            pk, quantity, sold, central = row[:4]
+            left[pk] = _left(quantity, sold, central)
+            if pk in wanted:
+                offers[pk] = rows.instance(Offer, row[4:])  # type: ignore[assignment]
+    return CartStock(left=left, offers=offers)
 
 
 def _catalogue_stamp_columns() -> str:

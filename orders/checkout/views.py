@@ -84,9 +84,12 @@ def _cart_form(request, sale: Sale, data=None, *, low: bool = False) -> tuple[Ca
     waits = _offer_waits(request, sale)
     wanted = CartForm.typed_offer_ids(data) if data is not None else set(quantities)
     wanted |= {offer_id for offer_id, wait in waits.items() if wait.is_offered}
-    read = checkout_selectors.stock_left(
-        sale=sale, offer_ids=wanted, below=offer_list.DRAWN_BELOW if low else None
-    )
+    offers = None
+    if low:  # the page is drawn: the cart's offers come with the same read, for its running total
+        stock = checkout_selectors.cart_stock(sale=sale, offer_ids=wanted, below=offer_list.DRAWN_BELOW)
+        read, offers = stock.left, stock.offers
+    else:
+        read = checkout_selectors.stock_left(sale=sale, offer_ids=wanted)
     left = {offer_id: read[offer_id] for offer_id in wanted if offer_id in read}
     takes = {**own}
     for offer_id, wait in waits.items():
@@ -95,6 +98,7 @@ def _cart_form(request, sale: Sale, data=None, *, low: bool = False) -> tuple[Ca
     form = CartForm(data, left=left, own=takes, quantities=quantities)
     form.waits = waits  # type: ignore[attr-defined]
     form.low_left = read if low else None  # type: ignore[attr-defined]
+    form.offers = offers  # type: ignore[attr-defined]
     return form, order
 
 
@@ -105,9 +109,12 @@ def _basket_total(
     quantities = form.shown_quantities()
     if quantities is None:
         return None
-    offers = pricing.offers_priced(
-        checkout_selectors.offers_priced(sale=sale, offer_ids=quantities), prices.percent
-    )
+    read = form.offers  # type: ignore[attr-defined]  # the cart's offers, read with the stock (or None)
+    if read is not None and read.keys() >= quantities.keys():
+        offers = [read[offer_id] for offer_id in quantities]
+    else:
+        offers = checkout_selectors.offers_priced(sale=sale, offer_ids=quantities)
+    offers = pricing.offers_priced(offers, prices.percent)
     return checkout_selectors.basket_total(offers=offers, quantities=quantities)
 
 

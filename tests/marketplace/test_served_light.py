@@ -109,3 +109,37 @@ def test_the_phone_menu_holds_the_same_links_as_the_wide_navigation(browse, alph
         and "Se connecter" in visitor_wide
         and "Mes commandes" not in visitor_wide
     )
+
+
+def test_the_kept_navigation_carries_each_members_own_sign_out_token_and_follows_their_roles(browse, alpha):
+    """The header's links of a signed-in account are kept once rendered (per collective kind, roles and
+    language): each member still gets their own CSRF token in the sign-out form (signing out works), and a
+    role given or a collective's option changed shows at the next page."""
+    from marketplace.models import Membership, Role, User
+
+    other = User.objects.create_user(email="second@alpha.test", password="x", first_name="Sam")
+    Membership.objects.create(user=other, collective=alpha.collective, roles=[Role.MEMBER])
+
+    def sign_out(user) -> int:
+        client = browse(alpha, user)
+        client.handler.enforce_csrf_checks = True
+        page = client.get("/").content.decode()
+        wide = re.search(r'<nav class="nav-wide"[^>]*>(.*?)</nav>', page, re.S).group(1)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', wide).group(1)
+        response = client.post("/accounts/logout/", {"csrfmiddlewaretoken": token})
+        assert "_auth_user_id" not in client.session
+        return response.status_code
+
+    assert sign_out(alpha.member) == 302
+    assert sign_out(other) == 302  # the same links as Maud's, with Sam's own token
+
+    def wide_links(user) -> str:
+        page = browse(alpha, user).get("/").content.decode()
+        return re.search(r'<nav class="nav-wide"[^>]*>(.*?)</nav>', page, re.S).group(1)
+
+    assert "Membres" not in wide_links(other) and "Parrainer" not in wide_links(other)
+    alpha.collective.allow_cooptation = True
+    alpha.collective.save(update_fields=["allow_cooptation"])
+    assert "Parrainer" in wide_links(other)
+    Membership.objects.filter(user=other).update(roles=[Role.MEMBER, Role.COORDINATOR])
+    assert "Membres" in wide_links(other) and "Parrainer" not in wide_links(other)

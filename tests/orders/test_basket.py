@@ -136,8 +136,9 @@ def test_update_total_keeps_the_quantities_and_orders_nothing(browse, alpha, mar
     assert f'name="qty_{market.tomatoes.pk}" id="id_qty_{market.tomatoes.pk}" value="4"' in page
     assert f'name="qty_{market.beef.pk}" id="id_qty_{market.beef.pk}" value="2"' in page
     assert not Order.objects.filter(user=alpha.member).exists()
-    # Coming back later, the basket is still there.
-    assert 'value="4"' in text(client.get(f"/ventes/{market.sale.pk}/"))
+    # Coming back later, the basket is still there, with its total.
+    again = text(client.get(f"/ventes/{market.sale.pk}/"))
+    assert 'value="4"' in again and "Total du panier : <strong>≈ 34,00 €</strong>" in again
 
 
 @pytest.mark.parametrize(

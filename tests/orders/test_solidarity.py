@@ -81,6 +81,8 @@ def test_a_solidarity_member_sees_and_pays_their_prices(alpha, market, tiers, br
     assert "Tarif « solidaire »" in shop and "il couvre encore 20,00 €" in shop
     page, placed = _order_through_pages(client, market)
     assert "3,50 €" in words(page)
+    # Back on the sale page before ordering, the cart's running total is at her price too.
+    assert "Total du panier : 3,50 €" in words(client.get(f"/ventes/{market.sale.pk}/"))
     assert placed.status_code == 302
     order = Order.objects.get(user=alpha.member)
     assert order.total == Decimal("3.50")

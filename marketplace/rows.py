@@ -24,7 +24,7 @@ def _pk_index(model: type[Model]) -> int:
 
 @cache
 def each_column(model: type[Model], alias: str) -> tuple[str, ...]:
-    """`alias."column"` for every concrete field, in order (columns' pieces, to wrap each in an expression)."""
+    """`alias."column"` for every concrete field, in order (to wrap each in an expression)."""
     return tuple(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
 
 

@@ -33,7 +33,7 @@ def signin_handoff(request, token: str):
             request, "marketplace/signin_handoff_invalid.html", {"problem": str(problem)}, status=404
         )
     if signed_in is None:
-        auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        auth_login(request, user, backend="marketplace.auth_backends.ModelBackend")
     messages.success(
         request,
         _("Votre collectif « %(name)s » est en ligne. Voici vos premiers pas.")

@@ -29,7 +29,7 @@ class _UserRead:
 
 
 class ModelBackend(_UserRead, backends.ModelBackend):
-    """django.contrib.auth's ModelBackend (the admin's sign-in, tests' force_login, a join's first sign-in)."""
+    """django.contrib.auth's ModelBackend (the sign-in by e-mail and password, a join's first sign-in)."""
 
 
 class AuthenticationBackend(_UserRead, allauth_backends.AuthenticationBackend):

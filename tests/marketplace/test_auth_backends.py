@@ -1,6 +1,6 @@
-"""The signed-in account is read by marketplace.auth_backends (one plain statement) on every request: signed in
-through the sign-in form or directly (as a join's first sign-in), the member finds their pages; an account
-deactivated meanwhile is signed out at its next request."""
+"""The signed-in account is read by marketplace.auth_backends (one plain statement) on every request: signed
+in through the sign-in form or directly (as a join's first sign-in), the member finds their pages; an
+account deactivated meanwhile is signed out at its next request."""
 
 from marketplace.models import User
 from tests.conftest import PASSWORD, HostClient, words

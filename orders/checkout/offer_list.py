@@ -126,7 +126,7 @@ def _slot_html(
             html += f'<p class="wait-held"><strong>{escape(text)}</strong></p>'
         elif can_order and wait is not None:
             html += f'<p class="meta">{labels["waiting"]}</p>'
-        elif can_order and join_url and not value:
+        elif can_order and join_url:  # also for a member whose order holds some: they may want more
             html += (
                 f'<div class="qty-field wait-join">\n<label for="id_wait_{offer_id}">{labels["wanted"]}'
                 f'<span class="visually-hidden"> : {escape(name)}</span></label>\n'

@@ -292,3 +292,33 @@ def test_units_freed_one_after_the_other_fill_the_first_in_lines_request_before_
     assert "2 vous sont réservés" in offered[0].body
     assert OfferWait.objects.get(user=people["Chloe"]).status == OfferWait.Status.WAITING
     assert _sold(market.wine) == 3 and offer_waits.free_units_offer() == 0
+
+
+def test_a_member_whose_order_holds_the_last_units_can_wait_for_more(
+    browse, alpha, market, sold_out, django_capture_on_commit_callbacks
+):
+    """Anna's order holds the 3 bottles: she sees her quantity and can still join the list for 2 more;
+    when Bruno's freed bottle is held for her, one click adds it to her order (4 bottles)."""
+    people, anna_order, _bruno = sold_out
+    anna = browse(alpha, people["Anna"])
+    page = anna.get(f"/ventes/{market.sale.pk}/")
+    shown = text(page)
+    assert f'name="qty_{market.wine.pk}" id="id_qty_{market.wine.pk}" value="3"' in shown
+    assert "M'inscrire sur la liste d'attente" in words(page)
+    url = f"/ventes/{market.sale.pk}/produits/{market.wine.pk}/liste-attente/"
+    joined = anna.post(url, {f"wait_{market.wine.pk}": "2", f"qty_{market.wine.pk}": "3"}, follow=True)
+    assert "Vous êtes sur la liste d'attente : vous recevrez un e-mail s'il se libère." in words(joined)
+    assert OfferWait.objects.get(user=people["Anna"]).wanted == 2
+    # A coordinator adds a bottle to the sale: it is held for Anna.
+    row = sale_services.OfferRow(
+        product_id=market.wine.product_id, included=True, quantity=4, price=market.wine.price
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sale_services.sale_offers_update(sale_id=market.sale.pk, rows=[row])
+    wait = OfferWait.objects.get(user=people["Anna"])
+    assert (wait.status, wait.held) == (OfferWait.Status.OFFERED, 1)
+    anna.post(f"/mes-listes-attente/produits/{wait.pk}/accepter/")
+    assert dict(Order.objects.get(pk=anna_order.pk).lines.values_list("offer_id", "quantity")) == {
+        market.wine.pk: 4
+    }
+    assert _sold(market.wine) == 4

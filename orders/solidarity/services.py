@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from marketplace.models import User
-from orders.models import MemberTier, PriceTier
+from orders.models import MemberTier, Order, PriceTier
 
 
 class TierRefused(Exception):
@@ -43,6 +44,37 @@ def tier_save(
     except ValidationError as error:
         raise TierRefused(" ".join(error.messages)) from error
     tier.save()
+    return tier
+
+
+@transaction.atomic
+def tier_delete(*, tier_id: int) -> PriceTier:
+    """Delete a tier nobody uses (one created by mistake). A tier of members, or one orders were placed at,
+    stays (their prices and the fund's entries refer to it): it can be no longer offered instead."""
+    tier = PriceTier.objects.select_for_update().filter(pk=tier_id).first()
+    if tier is None:
+        raise TierRefused(_("Ce tarif n'existe pas."))
+    members = MemberTier.objects.filter(tier=tier).count()
+    if members:
+        raise TierRefused(
+            ngettext(
+                "« %(name)s » est le tarif de %(count)s membre : donnez-lui un autre tarif, ou décochez "
+                "« proposé aux membres » pour ne plus le proposer.",
+                "« %(name)s » est le tarif de %(count)s membres : donnez-leur un autre tarif, ou décochez "
+                "« proposé aux membres » pour ne plus le proposer.",
+                members,
+            )
+            % {"name": tier.name, "count": members}
+        )
+    if Order.objects.filter(price_tier=tier).exists():
+        raise TierRefused(
+            _(
+                "Des commandes ont été passées au tarif « %(name)s » : il reste dans leur historique. "
+                "Décochez « proposé aux membres » pour ne plus le proposer."
+            )
+            % {"name": tier.name}
+        )
+    tier.delete()
     return tier
 
 

@@ -140,6 +140,19 @@ def price_tiers(request):
 
 @require_POST
 @role_required(Role.COORDINATOR)
+def price_tier_delete(request, tier_id: int):
+    """« Supprimer » a tier nobody uses; one in use stays, and the message says what to do instead."""
+    try:
+        tier = services.tier_delete(tier_id=tier_id)
+    except services.TierRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Tarif « %(name)s » supprimé.") % {"name": tier.name})
+    return redirect("price_tiers")
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
 def member_tier_assign(request, user_id: int):
     rows = {row.user.pk: row for row in selectors.member_tier_rows(collective=request.tenant)}
     if user_id not in rows:  # not a member here (another collective's, or nobody): nothing to see

@@ -381,3 +381,36 @@ def test_a_coordinator_defines_tiers_on_the_settings_page(alpha, market, browse)
     assert "solidaire" in page and "Ajouter un tarif" in page
     assert "solidaire" in words(browse(alpha, alpha.member).get("/mon-tarif/"))
     _ = timezone.now()
+
+
+def test_a_coordinator_deletes_a_tier_nobody_uses_and_one_in_use_stays(alpha, beta, market, tiers, browse):
+    from orders.models import PriceTier
+
+    coordinator = browse(alpha, alpha.coordinator)
+    page = words(coordinator.get("/reglages/tarifs/"))
+    assert "Supprimer « de base »" in page and "Supprimer « solidaire »" in page
+    deleted = coordinator.post(f"/reglages/tarifs/{tiers['de base'].pk}/supprimer/", follow=True)
+    assert "Tarif « de base » supprimé." in words(deleted)
+    assert not PriceTier.objects.filter(name="de base").exists()
+
+    # A tier of a member stays, and the page says why and what to do instead.
+    solidarity_services.member_tier_set(user_id=alpha.member.pk, tier_id=tiers["solidaire"].pk, by_member=True)
+    assert "Supprimer « solidaire »" not in words(coordinator.get("/reglages/tarifs/"))
+    refused = words(coordinator.post(f"/reglages/tarifs/{tiers['solidaire'].pk}/supprimer/", follow=True))
+    assert "« solidaire » est le tarif de 1 membre : donnez-lui un autre tarif" in refused
+    # Orders placed at it keep it, even once nobody has it any more.
+    _give(alpha, "20.00")
+    _page, placed = _order_through_pages(browse(alpha, alpha.member), market)
+    assert placed.status_code == 302
+    solidarity_services.member_tier_set(user_id=alpha.member.pk, tier_id=None, by_member=True)
+    refused = words(coordinator.post(f"/reglages/tarifs/{tiers['solidaire'].pk}/supprimer/", follow=True))
+    assert "Des commandes ont été passées au tarif « solidaire »" in refused
+    assert PriceTier.objects.filter(pk=tiers["solidaire"].pk).exists()
+
+    # A member may not; another collective's coordinator finds no such tier in theirs.
+    support = f"/reglages/tarifs/{tiers['de soutien'].pk}/supprimer/"
+    assert browse(alpha, alpha.member).post(support).status_code == 403
+    elsewhere = words(browse(beta, beta.coordinator).post(support, follow=True))
+    assert "Ce tarif n'existe pas." in elsewhere
+    connection.set_tenant(alpha.collective)
+    assert PriceTier.objects.filter(pk=tiers["de soutien"].pk).exists()

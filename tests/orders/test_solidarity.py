@@ -394,7 +394,8 @@ def test_a_coordinator_deletes_a_tier_nobody_uses_and_one_in_use_stays(alpha, be
     assert not PriceTier.objects.filter(name="de base").exists()
 
     # A tier of a member stays, and the page says why and what to do instead.
-    solidarity_services.member_tier_set(user_id=alpha.member.pk, tier_id=tiers["solidaire"].pk, by_member=True)
+    solidaire = tiers["solidaire"].pk
+    solidarity_services.member_tier_set(user_id=alpha.member.pk, tier_id=solidaire, by_member=True)
     assert "Supprimer « solidaire »" not in words(coordinator.get("/reglages/tarifs/"))
     refused = words(coordinator.post(f"/reglages/tarifs/{tiers['solidaire'].pk}/supprimer/", follow=True))
     assert "« solidaire » est le tarif de 1 membre : donnez-lui un autre tarif" in refused

@@ -39,6 +39,8 @@ refund's order lock may be held: order → reversal); a card top-up before the m
 
 Sheets made in parts (orders.sheets): sheet build → the sheet it is merged into.
 
+A solidarity price tier is locked alone, while it is deleted or given to a member (orders.solidarity).
+
 A point's cash box at a distribution (orders.cashbox) is locked alone: counting and closing take it, and
 nothing else is locked with it (payments recorded meanwhile make a count stale, which closing checks).
 """
@@ -281,6 +283,12 @@ def cash_box_lock(*, distribution_id: int, point_id: int) -> CashBox:
     """A point's cash box at a distribution (created at first use), locked while it is counted or closed."""
     CashBox.objects.get_or_create(distribution_id=distribution_id, point_id=point_id)
     return CashBox.objects.select_for_update().get(distribution_id=distribution_id, point_id=point_id)
+
+
+def price_tier_lock(tier_id: int) -> PriceTier | None:
+    """A solidarity price tier, locked while it is deleted or given to a member (orders.solidarity.services),
+    so that nobody gets a tier being deleted."""
+    return PriceTier.objects.select_for_update().filter(pk=tier_id).first()
 
 
 def fund_lock() -> SolidarityFund:

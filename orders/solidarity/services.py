@@ -12,11 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from marketplace.models import User
+from orders import locks
 from orders.models import MemberTier, Order, PriceTier
 
 
 class TierRefused(Exception):
     """A tier that cannot be saved or chosen; the message says why."""
+
+
+class TierNotFound(TierRefused):
+    """No such tier in this collective."""
 
 
 @transaction.atomic
@@ -51,9 +56,9 @@ def tier_save(
 def tier_delete(*, tier_id: int) -> PriceTier:
     """Delete a tier nobody uses (one created by mistake). A tier of members, or one orders were placed at,
     stays (their prices and the fund's entries refer to it): it can be no longer offered instead."""
-    tier = PriceTier.objects.select_for_update().filter(pk=tier_id).first()
+    tier = locks.price_tier_lock(tier_id)
     if tier is None:
-        raise TierRefused(_("Ce tarif n'existe pas."))
+        raise TierNotFound(_("Ce tarif n'existe pas."))
     members = MemberTier.objects.filter(tier=tier).count()
     if members:
         raise TierRefused(
@@ -74,7 +79,7 @@ def tier_delete(*, tier_id: int) -> PriceTier:
             )
             % {"name": tier.name}
         )
-    tier.delete()
+    tier.delete()  # locked: nobody chooses it meanwhile (member_tier_set locks it too)
     return tier
 
 
@@ -85,11 +90,8 @@ def member_tier_set(*, user_id: int, tier_id: int | None, by_member: bool) -> Me
     if tier_id is None:
         MemberTier.objects.filter(user_id=user_id).delete()
         return None
-    tiers = PriceTier.objects.filter(pk=tier_id)
-    if by_member:
-        tiers = tiers.filter(is_active=True)
-    tier = tiers.first()
-    if tier is None:
+    tier = locks.price_tier_lock(tier_id)  # not deleted meanwhile (tier_delete)
+    if tier is None or (by_member and not tier.is_active):
         raise TierRefused(_("Choisissez un des tarifs proposés."))
     row, _created = MemberTier.objects.update_or_create(
         user_id=user_id,

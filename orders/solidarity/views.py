@@ -144,6 +144,8 @@ def price_tier_delete(request, tier_id: int):
     """« Supprimer » a tier nobody uses; one in use stays, and the message says what to do instead."""
     try:
         tier = services.tier_delete(tier_id=tier_id)
+    except services.TierNotFound as missing:  # another collective's, or deleted already
+        raise Http404 from missing
     except services.TierRefused as refusal:
         messages.error(request, str(refusal))
     else:

@@ -21,6 +21,7 @@ from orders.models import (
     OfferWait,
     Order,
     PaymentMethod,
+    PriceTier,
     RecurringSchedule,
     Sale,
     Sheet,
@@ -31,6 +32,7 @@ from orders.models import (
 )
 from orders.payments import services as payment_services
 from orders.sales import services as sale_services
+from orders.solidarity import services as solidarity_services
 from pickup_points import services as point_services
 from pickup_points.basket_codes import basket_code
 from producers import services as producer_services
@@ -134,6 +136,15 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         # And on a product's (the honey taken as sold out).
         offer = sale.offers.get(product=product)
         offer_wait = OfferWait.objects.create(sale=sale, offer=offer, user=cast.coordinator)
+        # A solidarity price tier nobody has (one a coordinator may delete: orders.solidarity).
+        tier = solidarity_services.tier_save(
+            tier_id=None,
+            name=f"Tarif de {title}",
+            percent=Decimal("-10"),
+            description="",
+            position=0,
+            is_active=True,
+        )
     return {
         "issuer_id": issuer.pk,
         "statement_id": statement.pk,
@@ -148,6 +159,7 @@ def _orders_objects(cast, *, title: str) -> dict[str, int]:
         "offer_id": offer.pk,
         "point_id": point.pk,
         "offer_wait_id": offer_wait.pk,
+        "tier_id": tier.pk,
     }
 
 
@@ -159,6 +171,7 @@ def _orders_state(cast) -> tuple:
             sorted(Order.objects.values_list("pk", "status", "total", "booking_id")),
             sorted(RecurringSchedule.objects.values_list("pk", "title", "is_active")),
             sorted(VoucherIssuer.objects.values_list("pk", "name", "is_active")),
+            sorted(PriceTier.objects.values_list("pk", "name", "is_active")),
         )
 
 

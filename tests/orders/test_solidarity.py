@@ -411,7 +411,6 @@ def test_a_coordinator_deletes_a_tier_nobody_uses_and_one_in_use_stays(alpha, be
     # A member may not; another collective's coordinator finds no such tier in theirs.
     support = f"/reglages/tarifs/{tiers['de soutien'].pk}/supprimer/"
     assert browse(alpha, alpha.member).post(support).status_code == 403
-    elsewhere = words(browse(beta, beta.coordinator).post(support, follow=True))
-    assert "Ce tarif n'existe pas." in elsewhere
+    assert browse(beta, beta.coordinator).post(support).status_code == 404
     connection.set_tenant(alpha.collective)
     assert PriceTier.objects.filter(pk=tiers["de soutien"].pk).exists()

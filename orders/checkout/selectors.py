@@ -28,6 +28,7 @@ from orders.models import (
     PriceTier,
     Sale,
     ShopSettings,
+    SlotWait,
 )
 from pickup_points.models import PickupSlot
 from pickup_points.selectors import distribution_hours_column
@@ -231,14 +232,19 @@ def sale_for_members(*, sale_id: int) -> Sale | None:
     return Sale.objects.filter(pk=sale_id, is_published=True).select_related("distribution").first()
 
 
-# The member's order in the sale and whether they wait for one of its products (params: user, placed, open).
+# The member's order in the sale and whether they wait for one of its products or slots (params: user, placed,
+# open).
 _MEMBER_FACTS = f"""
     (SELECT o.id FROM {Order._meta.db_table} o
      WHERE o.sale_id = s.id AND o.user_id = %(user)s AND o.status = %(placed)s LIMIT 1) AS member_order_id,
     EXISTS (
         SELECT 1 FROM {OfferWait._meta.db_table} w
         WHERE w.sale_id = s.id AND w.user_id = %(user)s AND w.status = ANY(%(open)s)
-    ) AS member_offer_waits
+    ) AS member_offer_waits,
+    EXISTS (
+        SELECT 1 FROM {SlotWait._meta.db_table} sw
+        WHERE sw.sale_id = s.id AND sw.user_id = %(user)s AND sw.status = ANY(%(open)s)
+    ) AS member_slot_waits
 """  # noqa: S608 - the models' tables
 
 
@@ -247,18 +253,18 @@ def _sale_for_member_sql(*, page: bool, shop: bool) -> str:
     sale page shows besides, `shop`: with the collective's shop settings (see sale_for_member)."""
     shown = (
         f"""{_catalogue_stamp_columns()},
-    {distribution_hours_column("s.distribution_id")} AS pickup_slots,
-    {rows.columns(PriceTier, "tier", prefix="tier_")},"""
+    {distribution_hours_column("s.distribution_id")} AS pickup_slots,"""
         if page
         else ""
     )
+    tier_columns = f"{rows.columns(PriceTier, 'tier', prefix='tier_')}," if page or shop else ""
     tier = (
         f"""LEFT JOIN LATERAL (
         SELECT {rows.columns(PriceTier, "t")}
         FROM {MemberTier._meta.db_table} mt JOIN {PriceTier._meta.db_table} t ON t.id = mt.tier_id
         WHERE mt.user_id = %(user)s AND t.is_active LIMIT 1
     ) tier ON true"""  # noqa: S608 - the models' tables
-        if page
+        if page or shop
         else ""
     )
     settings = f"{rows.columns(ShopSettings, 'ss', prefix='shop_')}," if shop else ""
@@ -266,6 +272,7 @@ def _sale_for_member_sql(*, page: bool, shop: bool) -> str:
     return f"""
     SELECT {SALE_COLUMNS}, {_MEMBER_FACTS},
     {shown}
+    {tier_columns}
     {settings}
     {rows.columns(Membership, "m", prefix="membership_")}
     FROM {Sale._meta.db_table} s
@@ -286,12 +293,14 @@ _SALE_FOR_MEMBER = {
 def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool, shop: bool = False) -> Sale | None:
     """A published sale (whatever its status) for a signed-in account, in one plain statement (read by every
     sale page, cart and checkout: not built by the ORM each time), with `member_order_id` (their order placed
-    in it, if any), `member_offer_waits` (whether they are on one of its products' waiting lists) and
+    in it, if any), `member_offer_waits` and `member_slot_waits` (whether they are on one of its products' or
+    slots' waiting lists) and
     `membership` (their membership of the collective, as marketplace.selectors.membership_for_request reads
     it, or None). For its page (`page`: the page is what members open most), with what the page shows
     besides: `catalogue_stamp` (offer_list_version), `pickup_slots` (orders.sales.selectors.with_pickup_hours)
     and `member_tier`, the member's active price tier or None (member_pricing). `shop` (the checkout): with
-    the collective's shop settings, which ShopSettings.current() then answers for the rest of the request."""
+    `member_tier` too, and the collective's shop settings, which ShopSettings.current() then answers for the
+    rest of the request."""
     params = {
         "user": user.pk,
         "collective": collective_id,
@@ -305,13 +314,16 @@ def sale_for_member(*, sale_id: int, user, collective_id: int, page: bool, shop:
     if row is None:
         return None
     sale = rows.instance(Sale, row)
-    sale.member_order_id, sale.member_offer_waits = row[rows.width(Sale) : rows.width(Sale) + 2]
-    rest = row[rows.width(Sale) + 2 :]
+    facts = row[rows.width(Sale) : rows.width(Sale) + 3]
+    sale.member_order_id, sale.member_offer_waits, sale.member_slot_waits = facts
+    rest = row[rows.width(Sale) + 3 :]
     if page:
         products, producers, categories, sale.pickup_slots = rest[:4]
         sale.catalogue_stamp = _catalogue_stamp(products, producers, categories)
-        sale.member_tier = rows.instance(PriceTier, rest[4:])
-        rest = rest[4 + rows.width(PriceTier) :]
+        rest = rest[4:]
+    if page or shop:
+        sale.member_tier = rows.instance(PriceTier, rest)
+        rest = rest[rows.width(PriceTier) :]
     if shop:
         ShopSettings.read_with_request(rows.instance(ShopSettings, rest))
         rest = rest[rows.width(ShopSettings) :]
@@ -383,10 +395,17 @@ class CartSummary:
     vat: list[VatRow]
 
 
-def cart_summary(*, sale: Sale, quantities: dict[int, int], percent: Decimal | None = None) -> CartSummary:
-    """The cart as the member will pay it: amounts from the sale's frozen prices at the member's tier
-    (`percent`, orders.pricing), rounded once per line."""
-    offers = pricing.offers_priced(sale_offers(sale=sale).filter(pk__in=list(quantities)), percent)
+def _cart_offers(*, sale: Sale, quantities: dict[int, int]) -> list[Offer]:
+    """The cart's offers, in the sale page's order, with their producer (all the checkout shows of them)."""
+    return list(
+        Offer.objects.filter(sale=sale, pk__in=list(quantities))
+        .select_related("producer")
+        .order_by("producer__name", "product__category__position", "name")
+    )
+
+
+def _summary(offers: list[Offer], quantities: dict[int, int], percent: Decimal | None) -> CartSummary:
+    offers = pricing.offers_priced(offers, percent)
     lines = [
         CartLine(offer=offer, quantity=quantities[offer.pk], amount=offer.amount_for(quantities[offer.pk]))
         for offer in offers
@@ -398,6 +417,21 @@ def cart_summary(*, sale: Sale, quantities: dict[int, int], percent: Decimal | N
         has_variable_weight=any(line.offer.is_variable_weight for line in lines),
         vat=vat_breakdown(pseudo_lines),
     )
+
+
+def cart_summary(*, sale: Sale, quantities: dict[int, int], percent: Decimal | None = None) -> CartSummary:
+    """The cart as the member will pay it: amounts from the sale's frozen prices at the member's tier
+    (`percent`, orders.pricing), rounded once per line."""
+    return _summary(_cart_offers(sale=sale, quantities=quantities), quantities, percent)
+
+
+def cart_summaries(
+    *, sale: Sale, quantities: dict[int, int], percent: Decimal
+) -> tuple[CartSummary, CartSummary]:
+    """The cart at the base prices and at the tier's (`percent`), from one read of its offers: what the
+    tier takes off is the difference (the checkout's pre-check of the fund)."""
+    offers = _cart_offers(sale=sale, quantities=quantities)
+    return _summary(offers, quantities, None), _summary(offers, quantities, percent)
 
 
 @dataclass(frozen=True)
@@ -471,6 +505,5 @@ def member_pricing(*, user, discount: Decimal | None = None, tier=_UNREAD) -> Me
 
 def basket_discount(*, sale: Sale, quantities: dict[int, int], percent: Decimal) -> Decimal:
     """What the tier takes off the basket at the base prices (the checkout's pre-check of the fund)."""
-    base = cart_summary(sale=sale, quantities=quantities)
-    priced = cart_summary(sale=sale, quantities=quantities, percent=percent)
+    base, priced = cart_summaries(sale=sale, quantities=quantities, percent=percent)
     return base.total - priced.total

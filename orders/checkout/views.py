@@ -19,7 +19,7 @@ from marketplace.models import Role
 from marketplace.money import euros
 from marketplace.permissions import role_check, role_required
 from orders import pricing
-from orders.checkout import cart, offer_list
+from orders.checkout import cart, offer_list, slot_choices
 from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
@@ -266,7 +266,12 @@ def sale_checkout(request, sale_id: int):
     initial = {}
     if order and order.booking_id:
         initial = {"slot": order.booking.slot_id, "payment_method": order.payment_method}
-    waits = waiting_selectors.member_slot_waits(sale=sale, user=request.user) if slots is not None else {}
+    # Only a member on one of the sale's slot lists has entries to read (said by the sale's statement).
+    waits = (
+        waiting_selectors.member_slot_waits(sale=sale, user=request.user)
+        if slots is not None and sale.member_slot_waits
+        else {}
+    )
     held = [slot_id for slot_id, wait in waits.items() if wait.is_offered]
     if held and not order:
         initial["slot"] = held[0]  # the place a waiting list holds for them
@@ -326,13 +331,15 @@ def sale_checkout(request, sale_id: int):
     else:
         form.initial["pricing"] = prices.seen
     summary = checkout_selectors.cart_summary(sale=sale, quantities=quantities, percent=prices.percent)
+    mine = order.booking.slot_id if order and order.booking_id else None
+    chosen = str(form["slot"].value())  # the slot shown checked
     context = {
         "sale": sale,
         "form": form,
         "summary": summary,
         "prices": prices,
         "points": [
-            (group, group.may_wait(order.booking.slot_id if order and order.booking_id else None))
+            (group, group.may_wait(mine), slot_choices.slot_items_html(group.slots, chosen=chosen, mine=mine))
             for group in checkout_selectors.slots_by_point(form.slots)
         ],
         "order": order,
@@ -345,13 +352,13 @@ def sale_checkout(request, sale_id: int):
 
 def _checkout_pricing(request, sale: Sale, quantities: dict[int, int]) -> checkout_selectors.MemberPricing:
     """The member's prices for this basket: with a discount, only if the fund covers all of it."""
-    prices = _pricing(request)
+    prices = _pricing(request, sale)  # the tier read with the sale
     if prices.tier is None or not prices.tier.has_discount:
         return prices
     discount = checkout_selectors.basket_discount(
         sale=sale, quantities=quantities, percent=prices.tier.percent
     )
-    return checkout_selectors.member_pricing(user=request.user, discount=discount)
+    return checkout_selectors.member_pricing(user=request.user, discount=discount, tier=prices.tier)
 
 
 def _pay_with_credit(request, order: Order) -> Order:

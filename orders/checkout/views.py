@@ -320,7 +320,7 @@ def sale_checkout(request, sale_id: int):
             )
             return redirect("order_detail", order_id=placed.pk)
     if request.method == "POST":
-        form.slots = list(checkout_selectors.sale_slots(sale=sale))  # the places as they are now
+        form.slots = checkout_selectors.sale_slots(sale=sale)  # the places as they are now
         waits = waiting_selectors.member_slot_waits(sale=sale, user=request.user)
     for slot in form.slots:
         slot.my_wait = waits.get(slot.pk)

@@ -27,11 +27,11 @@ def _members(alpha, prefix: str, count: int) -> list[User]:
     return people
 
 
-def _place(market, user, offer, slot):
+def _place(market, user, offer, slot, quantity: int = 1):
     return checkout_services.order_place(
         sale_id=market.sale.pk,
         user=user,
-        quantities={offer.pk: 1},
+        quantities={offer.pk: quantity},
         slot_id=slot.pk,
         payment_method=PaymentMethod.CASH,
     )
@@ -116,20 +116,13 @@ def test_a_hold_topped_up_while_its_member_checks_out_gives_the_extra_unit_to_th
     read, the offers not yet locked), Anna gives back another bottle, which tops his hold up to 2. His
     order takes the one he ordered, the other goes on to Chloé: nothing counted twice, nothing lost."""
     anna, bruno, chloe = _members(alpha, "topped", 3)
-    anna_order = checkout_services.order_place(
-        sale_id=market.sale.pk,
-        user=anna,
-        quantities={market.wine.pk: 3},
-        slot_id=market.slots[0].pk,
-        payment_method=PaymentMethod.CASH,
-    )
+    anna_order = _place(market, anna, market.wine, market.slots[0], quantity=3)
     offer_waits.offer_wait_join(offer_id=market.wine.pk, user=bruno, wanted=2)
     offer_waits.offer_wait_join(offer_id=market.wine.pk, user=chloe, wanted=1)
 
     def anna_lowers(to: int) -> None:
-        order = checkout_services.Order.objects.get(pk=anna_order.pk)
         checkout_services.order_update(
-            order_id=order.pk,
+            order_id=anna_order.pk,
             user=anna,
             quantities={market.wine.pk: to},
             slot_id=market.slots[0].pk,
@@ -162,13 +155,7 @@ def test_a_hold_topped_up_while_its_member_checks_out_gives_the_extra_unit_to_th
         return holds
 
     monkeypatch.setattr(waiting_selectors, "member_offer_waits", read_then_anna_lowers)
-    order = checkout_services.order_place(
-        sale_id=market.sale.pk,
-        user=bruno,
-        quantities={market.wine.pk: 1},
-        slot_id=market.slots[1].pk,
-        payment_method=PaymentMethod.CASH,
-    )
+    order = _place(market, bruno, market.wine, market.slots[1])
     assert errors == []
     assert dict(order.lines.values_list("offer_id", "quantity")) == {market.wine.pk: 1}
     assert OfferWait.objects.get(user=bruno).status == OfferWait.Status.ACCEPTED

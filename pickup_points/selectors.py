@@ -180,11 +180,17 @@ def points_for_booking(*, distribution: Distribution) -> list[PickupPoint]:
 # Slots and hours as members read them --------------------------------------------------------------------
 
 
-def slot_when(slot: PickupSlot) -> str:
-    """« vendredi 18 décembre, 17:00 – 17:15 », in the active language and the collective's time zone."""
+def slot_when(slot: PickupSlot, days: dict | None = None) -> str:
+    """« vendredi 18 décembre, 17:00 – 17:15 », in the active language and the collective's time zone.
+    `days`: a dict kept by a caller listing many slots, so that each day's words are formatted once."""
     starts, ends = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+    day = None if days is None else days.get(starts.date())
+    if day is None:
+        day = formats.date_format(starts, "l j F")
+        if days is not None:
+            days[starts.date()] = day
     return _("%(day)s, %(start)s – %(end)s") % {
-        "day": formats.date_format(starts, "l j F"),
+        "day": day,
         "start": formats.time_format(starts, "H:i"),
         "end": formats.time_format(ends, "H:i"),
     }

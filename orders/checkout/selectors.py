@@ -413,8 +413,9 @@ class CartSummary:
     vat: list[VatRow]
 
 
-def _cart_offers(*, sale: Sale, quantities: dict[int, int]) -> list[Offer]:
-    """The cart's offers, in the sale page's order, with their producer (all the checkout shows of them)."""
+def cart_offers(*, sale: Sale, quantities: dict[int, int]) -> list[Offer]:
+    """The cart's offers, in the sale page's order, with their producer (all the checkout shows of them):
+    read once by the checkout page, for its fund pre-check (basket_discount) and its summary."""
     return list(
         Offer.objects.filter(sale=sale, pk__in=list(quantities))
         .select_related("producer")
@@ -422,7 +423,11 @@ def _cart_offers(*, sale: Sale, quantities: dict[int, int]) -> list[Offer]:
     )
 
 
-def _summary(offers: list[Offer], quantities: dict[int, int], percent: Decimal | None) -> CartSummary:
+def cart_summary(
+    *, offers: list[Offer], quantities: dict[int, int], percent: Decimal | None = None
+) -> CartSummary:
+    """The cart (its offers: cart_offers) as the member will pay it: amounts from the sale's frozen prices at
+    the member's tier (`percent`, orders.pricing), rounded once per line."""
     offers = pricing.offers_priced(offers, percent)
     lines = [
         CartLine(offer=offer, quantity=quantities[offer.pk], amount=offer.amount_for(quantities[offer.pk]))
@@ -435,21 +440,6 @@ def _summary(offers: list[Offer], quantities: dict[int, int], percent: Decimal |
         has_variable_weight=any(line.offer.is_variable_weight for line in lines),
         vat=vat_breakdown(pseudo_lines),
     )
-
-
-def cart_summary(*, sale: Sale, quantities: dict[int, int], percent: Decimal | None = None) -> CartSummary:
-    """The cart as the member will pay it: amounts from the sale's frozen prices at the member's tier
-    (`percent`, orders.pricing), rounded once per line."""
-    return _summary(_cart_offers(sale=sale, quantities=quantities), quantities, percent)
-
-
-def cart_summaries(
-    *, sale: Sale, quantities: dict[int, int], percent: Decimal
-) -> tuple[CartSummary, CartSummary]:
-    """The cart at the base prices and at the tier's (`percent`), from one read of its offers: what the
-    tier takes off is the difference (the checkout's pre-check of the fund)."""
-    offers = _cart_offers(sale=sale, quantities=quantities)
-    return _summary(offers, quantities, None), _summary(offers, quantities, percent)
 
 
 @dataclass(frozen=True)
@@ -521,7 +511,9 @@ def member_pricing(*, user, discount: Decimal | None = None, tier=_UNREAD) -> Me
     )
 
 
-def basket_discount(*, sale: Sale, quantities: dict[int, int], percent: Decimal) -> Decimal:
-    """What the tier takes off the basket at the base prices (the checkout's pre-check of the fund)."""
-    base, priced = cart_summaries(sale=sale, quantities=quantities, percent=percent)
+def basket_discount(*, offers: list[Offer], quantities: dict[int, int], percent: Decimal) -> Decimal:
+    """What the tier takes off the basket (its offers: cart_offers) at the base prices (the checkout's
+    pre-check of the fund)."""
+    base = cart_summary(offers=offers, quantities=quantities)
+    priced = cart_summary(offers=offers, quantities=quantities, percent=percent)
     return base.total - priced.total

@@ -5,30 +5,22 @@ checkout page draws them all, and the template cost about a tenth of a milliseco
 from __future__ import annotations
 
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from pickup_points.models import PickupSlot
+from pickup_points.selectors import slot_when
 
 
 def slot_items_html(slots: list[PickupSlot], *, chosen: str, mine: int | None) -> SafeString:
     """The `<li>` of each slot (`slot.my_wait`: the member's entry on its list, if any); `chosen`: the slot
     the form shows checked (its value as text); `mine`: the slot of the member's order."""
-    days: dict[object, str] = {}  # one day's words per day, not per slot
+    days: dict = {}  # one day's words per day, not per slot
     out = []
     for slot in slots:
-        starts, ends = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
-        day = days.get(starts.date())
-        if day is None:
-            day = days[starts.date()] = formats.date_format(starts, "l j F")
-        when = _("%(day)s, %(start)s – %(end)s") % {
-            "day": day,
-            "start": formats.time_format(starts, "H:i"),
-            "end": formats.time_format(ends, "H:i"),
-        }
+        when = slot_when(slot, days)
         wait = getattr(slot, "my_wait", None)
         held = bool(wait and wait.is_offered)
         full = not slot.is_bookable and slot.pk != mine and not held

@@ -24,7 +24,7 @@ from orders.checkout import selectors as checkout_selectors
 from orders.checkout import services as checkout_services
 from orders.checkout.forms import CartForm, CheckoutForm, PreferencesForm
 from orders.ledger import selectors as ledger_selectors
-from orders.models import Order, Payment, PaymentMethod, PaymentStatus, Sale, ShopSettings
+from orders.models import Offer, Order, Payment, PaymentMethod, PaymentStatus, Sale, ShopSettings
 from orders.payments import balance as balances
 from orders.payments import services as payment_services
 from orders.payments.views import checkout_redirect
@@ -324,13 +324,14 @@ def sale_checkout(request, sale_id: int):
         waits = waiting_selectors.member_slot_waits(sale=sale, user=request.user)
     for slot in form.slots:
         slot.my_wait = waits.get(slot.pk)
-    prices = _checkout_pricing(request, sale, quantities)
+    offers = checkout_selectors.cart_offers(sale=sale, quantities=quantities)
+    prices = _checkout_pricing(request, sale, offers, quantities)
     form.data = form.data.copy() if form.is_bound else form.data
     if form.is_bound:
         form.data["pricing"] = prices.seen  # the prices shown now are the ones the next submit accepts
     else:
         form.initial["pricing"] = prices.seen
-    summary = checkout_selectors.cart_summary(sale=sale, quantities=quantities, percent=prices.percent)
+    summary = checkout_selectors.cart_summary(offers=offers, quantities=quantities, percent=prices.percent)
     mine = order.booking.slot_id if order and order.booking_id else None
     chosen = str(form["slot"].value())  # the slot shown checked
     context = {
@@ -350,13 +351,16 @@ def sale_checkout(request, sale_id: int):
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
 
 
-def _checkout_pricing(request, sale: Sale, quantities: dict[int, int]) -> checkout_selectors.MemberPricing:
-    """The member's prices for this basket: with a discount, only if the fund covers all of it."""
+def _checkout_pricing(
+    request, sale: Sale, offers: list[Offer], quantities: dict[int, int]
+) -> checkout_selectors.MemberPricing:
+    """The member's prices for this basket (its offers: cart_offers): with a discount, only if the fund
+    covers all of it."""
     prices = _pricing(request, sale)  # the tier read with the sale
     if prices.tier is None or not prices.tier.has_discount:
         return prices
     discount = checkout_selectors.basket_discount(
-        sale=sale, quantities=quantities, percent=prices.tier.percent
+        offers=offers, quantities=quantities, percent=prices.tier.percent
     )
     return checkout_selectors.member_pricing(user=request.user, discount=discount, tier=prices.tier)
 

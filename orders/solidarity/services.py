@@ -64,9 +64,9 @@ def tier_delete(*, tier_id: int) -> PriceTier:
         raise TierRefused(
             ngettext(
                 "« %(name)s » est le tarif de %(count)s membre : donnez-lui un autre tarif, ou décochez "
-                "« proposé aux membres » pour ne plus le proposer.",
+                "« Proposé aux membres » pour ne plus le proposer.",
                 "« %(name)s » est le tarif de %(count)s membres : donnez-leur un autre tarif, ou décochez "
-                "« proposé aux membres » pour ne plus le proposer.",
+                "« Proposé aux membres » pour ne plus le proposer.",
                 members,
             )
             % {"name": tier.name, "count": members}
@@ -75,7 +75,7 @@ def tier_delete(*, tier_id: int) -> PriceTier:
         raise TierRefused(
             _(
                 "Des commandes ont été passées au tarif « %(name)s » : il reste dans leur historique. "
-                "Décochez « proposé aux membres » pour ne plus le proposer."
+                "Décochez « Proposé aux membres » pour ne plus le proposer."
             )
             % {"name": tier.name}
         )

@@ -15,19 +15,32 @@ class CartForm(forms.Form):
     need no checking. What remains is re-checked when ordering."""
 
     def __init__(
-        self, *args, left: dict[int, int | None], own: dict[int, int], quantities: dict[int, int], **kwargs
+        self,
+        *args,
+        left: dict[int, int | None],
+        own: dict[int, int],
+        quantities: dict[int, int],
+        bring_down: bool = False,
+        **kwargs,
     ):
         """`left`: what is left of those offers (selectors.stock_left: only the sale's offers are there);
-        `own`: what the member's order already holds (theirs to keep); `quantities`: the cart shown."""
+        `own`: what the member's order already holds (theirs to keep); `quantities`: the cart shown.
+        `bring_down`: a quantity above what is left (it went meanwhile: the page's fields say how many are
+        left) is brought down to it, and said in `brought_down` (offer id → what the cart keeps), unless
+        the form has other errors or nothing would be left, when it is an error as usual."""
         super().__init__(*args, **kwargs)
         self.left = left
         self.offer_ids = list(left)
         self.own = own
+        self.bring_down = bring_down
+        self.available: dict[int, int] = {}
+        self.brought_down: dict[int, int] = {}
         for offer_id, remaining in left.items():
             available = MAX_LINE_QUANTITY if remaining is None else remaining + own.get(offer_id, 0)
+            self.available[offer_id] = available
             self.fields[f"qty_{offer_id}"] = forms.IntegerField(
                 min_value=0,
-                max_value=min(MAX_LINE_QUANTITY, available),
+                max_value=MAX_LINE_QUANTITY if bring_down else min(MAX_LINE_QUANTITY, available),
                 required=False,
                 initial=quantities.get(offer_id, 0),
                 error_messages={
@@ -38,6 +51,36 @@ class CartForm(forms.Form):
                     "invalid": _("Indiquez un nombre entier."),
                 },
             )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.bring_down:
+            return cleaned
+        above = {
+            offer_id: self.available[offer_id]
+            for offer_id in self.offer_ids
+            if (cleaned.get(f"qty_{offer_id}") or 0) > self.available[offer_id]
+        }
+        if not above:
+            return cleaned
+        kept = any(
+            min(cleaned.get(f"qty_{offer_id}") or 0, self.available[offer_id]) for offer_id in self.offer_ids
+        )
+        if self.errors or not kept:  # the member has to look at the page anyway: said next to the product
+            for offer_id, available in above.items():
+                self.add_error(
+                    f"qty_{offer_id}",
+                    forms.ValidationError(
+                        _("Il n'en reste que %(limit_value)s."),
+                        code="max_value",
+                        params={"limit_value": available},
+                    ),
+                )
+            return cleaned
+        for offer_id, available in above.items():
+            cleaned[f"qty_{offer_id}"] = available
+        self.brought_down = above
+        return cleaned
 
     @staticmethod
     def typed_offer_ids(data) -> set[int]:

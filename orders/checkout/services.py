@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import NoReturn
 
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
@@ -47,6 +48,16 @@ ZERO = Decimal("0")
 
 class OrderRefused(Exception):
     """An order that cannot be placed, changed or cancelled; the message says why, for the member."""
+
+
+class StockShort(OrderRefused):
+    """Refused because products have less left than the cart asks: `shortfall` says by how many units, by
+    offer id, so that the cart can be brought down to what is left (the checkout page does it, and asks the
+    member to confirm again)."""
+
+    def __init__(self, message: str, shortfall: dict[int, int]):
+        super().__init__(message)
+        self.shortfall = shortfall
 
 
 @transaction.atomic
@@ -117,12 +128,13 @@ def _clean_quantities(sale: Sale, quantities: Mapping[int, int]) -> dict[int, Of
     return offers
 
 
-def _sold_out(name: str, remaining: int) -> OrderRefused:
-    return OrderRefused(
+def _sold_out(name: str, remaining: int, *, offer_id: int, shortfall: int) -> StockShort:
+    return StockShort(
         _("Il ne reste que %(remaining)s × « %(name)s » : modifiez la quantité.")
         % {"remaining": remaining, "name": name}
         if remaining
-        else _("« %(name)s » est épuisé : retirez-le de votre panier.") % {"name": name}
+        else _("« %(name)s » est épuisé : retirez-le de votre panier.") % {"name": name},
+        {offer_id: shortfall},
     )
 
 
@@ -130,16 +142,22 @@ def _move_central_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> 
     """The same quantities against the producers' central stocks, for the offers of shared products (after
     the offers, as orders.locks says); nothing at all when the order holds none."""
     central: dict[int, int] = {}
-    names: dict[int, str] = {}
+    named: dict[int, int] = {}  # shared product → the offer that names it
     for offer_id, delta in deltas.items():
         shared_id = offers[offer_id].shared_product_id
         if shared_id is not None and delta:
             central[shared_id] = central.get(shared_id, 0) + delta
-            names[shared_id] = offers[offer_id].name
+            named[shared_id] = offer_id
     try:
         central_stock.central_stock_move(deltas=central)
     except central_stock.CentralStockShort as short:
-        raise _sold_out(names[short.shared_product_id], short.available) from short
+        offer_id = named[short.shared_product_id]
+        raise _sold_out(
+            offers[offer_id].name,
+            short.available,
+            offer_id=offer_id,
+            shortfall=central[short.shared_product_id] - short.available,
+        ) from short
 
 
 def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int], *, lock: Iterable[int] = ()) -> None:
@@ -154,13 +172,22 @@ def _move_stock(offers: dict[int, Offer], deltas: Mapping[int, int], *, lock: It
     if not deltas and not locked:
         return
     moved = locks.offers_move({**deltas, **locked})
-    for offer_id in sorted(set(deltas) - moved):
-        if deltas[offer_id] < 0:
-            raise RuntimeError(f"offer {offer_id}: sold counter out of step")
-        raise _sold_out(offers[offer_id].name, Offer.objects.get(pk=offer_id).remaining or 0)
+    short = sorted(set(deltas) - moved)
+    if short:
+        if any(deltas[offer_id] < 0 for offer_id in short):
+            raise RuntimeError(f"offers {short}: sold counter out of step")
+        _stock_short(offers, deltas, short)
     _move_central_stock(offers, deltas)
     # Units given back go to the products' waiting lists, if any, once this transaction commits.
     offer_waits.offers_freed(offer_ids=[offer_id for offer_id, delta in deltas.items() if delta < 0])
+
+
+def _stock_short(offers: dict[int, Offer], deltas: Mapping[int, int], short: list[int]) -> NoReturn:
+    """Refuse the order for the offers of `short`, which have less left than `deltas` takes: the message
+    names the first (in pk order), the refusal says what each lacks."""
+    left = {offer.pk: offer.remaining or 0 for offer in Offer.objects.filter(pk__in=short)}
+    first = _sold_out(offers[short[0]].name, left[short[0]], offer_id=short[0], shortfall=0)
+    raise StockShort(str(first), {offer_id: deltas[offer_id] - left[offer_id] for offer_id in short})
 
 
 def _move_member_stock(

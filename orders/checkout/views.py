@@ -73,11 +73,13 @@ def _offer_waits(request, sale: Sale) -> dict:
     return waiting_selectors.member_offer_waits(sale=sale, user=request.user)
 
 
-def _cart_form(request, sale: Sale, data=None, *, low: bool = False) -> tuple[CartForm, Order | None]:
+def _cart_form(
+    request, sale: Sale, data=None, *, low: bool = False, bring_down: bool = False
+) -> tuple[CartForm, Order | None]:
     """The cart's form, over the offers typed in `data` (or those of the cart): a query for what is left of
     them, none for the sale's other offers. Units a waiting list holds for the member are theirs to take, as
     what their order already holds. `low`: the same read also brings the offers low in stock, which the page
-    draws (`form.low_left`), instead of a second read."""
+    draws (`form.low_left`), instead of a second read. `bring_down`: see CartForm."""
     order = _my_order(request, sale)
     own = checkout_selectors.order_quantities(order=order) if order else {}
     quantities = cart.cart(request, sale) or own
@@ -95,7 +97,7 @@ def _cart_form(request, sale: Sale, data=None, *, low: bool = False) -> tuple[Ca
     for offer_id, wait in waits.items():
         if wait.is_offered:
             takes[offer_id] = takes.get(offer_id, 0) + wait.held
-    form = CartForm(data, left=left, own=takes, quantities=quantities)
+    form = CartForm(data, left=left, own=takes, quantities=quantities, bring_down=bring_down)
     form.waits = waits  # type: ignore[attr-defined]
     form.low_left = read if low else None  # type: ignore[attr-defined]
     form.offers = offers  # type: ignore[attr-defined]
@@ -147,7 +149,11 @@ def sale_shop(request, sale_id: int):
     htmx asks `sale_basket_total` for the total at each change instead."""
     sale = _visible_sale(request, sale_id, page=request.method != "POST")
     can_order = bool(sale.is_open and request.membership and request.membership.has_role(Role.MEMBER))
-    form, order = _cart_form(request, sale, request.POST or None, low=request.method != "POST")
+    # « Continuer »: what went meanwhile is brought down to what is left, said on the checkout page.
+    bring_down = request.method == "POST" and "update_total" not in request.POST
+    form, order = _cart_form(
+        request, sale, request.POST or None, low=request.method != "POST", bring_down=bring_down
+    )
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -167,6 +173,9 @@ def sale_shop(request, sale_id: int):
                 form.add_error(None, _("Votre panier est vide : indiquez au moins une quantité."))
             else:
                 cart.cart_save(request, sale, quantities)
+                if form.brought_down:
+                    for words in _brought_down_words(sale, form.quantities(), form.brought_down):
+                        messages.warning(request, words)
                 return redirect("sale_checkout", sale_id=sale.pk)
     prices = _pricing(request, sale)  # read only to show the page: « Continuer » goes on without it
     context = {
@@ -304,6 +313,10 @@ def sale_checkout(request, sale_id: int):
                     payment_method=form.cleaned_data["payment_method"],
                     pricing_seen=form.cleaned_data["pricing"],
                 )
+        except checkout_services.StockShort as short:
+            quantities = _cart_brought_down(request, sale, quantities, short, form, changing=bool(order))
+            if not quantities:
+                return redirect("sale_shop", sale_id=sale.pk)
         except checkout_services.OrderRefused as refusal:
             form.add_error(None, str(refusal))
         else:
@@ -349,6 +362,62 @@ def sale_checkout(request, sale_id: int):
         else "",
     }
     return render(request, "orders/sale_checkout.html", context, status=400 if form.errors else 200)
+
+
+def _brought_down_words(sale: Sale, kept: dict[int, int], offer_ids) -> list[str]:
+    """What the member is told of the offers of `offer_ids`, brought down to what is left (`kept`: the
+    quantity the cart keeps of each, 0 when it leaves the cart)."""
+    named = checkout_selectors.cart_offers(sale=sale, quantities=dict.fromkeys(offer_ids, 0))
+    names = {offer.pk: offer.name for offer in named}
+    said = []
+    for offer_id in sorted(offer_ids):
+        left, name = kept.get(offer_id, 0), names.get(offer_id, "")
+        if left > 0:
+            said.append(
+                _(
+                    "Il ne reste que %(count)s × « %(name)s » pour vous : votre panier en compte maintenant "
+                    "%(count)s."
+                )
+                % {"count": left, "name": name}
+            )
+        else:
+            said.append(_("« %(name)s » est épuisé : il est retiré de votre panier.") % {"name": name})
+    return said
+
+
+def _cart_brought_down(
+    request,
+    sale: Sale,
+    quantities: dict[int, int],
+    short: checkout_services.StockShort,
+    form,
+    *,
+    changing: bool,
+) -> dict[int, int]:
+    """A checkout refused for products with less left than the cart asks: the cart comes down to what is
+    left (a sold-out product leaves it), and the page says so and asks to confirm again; nothing is ordered
+    meanwhile. An emptied cart sends the member back to the sale page, with the same words."""
+    kept = dict(quantities)
+    for offer_id, lacking in short.shortfall.items():
+        kept[offer_id] = quantities.get(offer_id, 0) - lacking
+    said = _brought_down_words(sale, kept, short.shortfall)
+    kept = {offer_id: quantity for offer_id, quantity in kept.items() if quantity > 0}
+    if not kept:
+        cart.cart_forget(request, sale)
+        for words in said:
+            messages.warning(request, words)
+        messages.info(request, _("Votre panier est vide : choisissez vos produits."))
+        return kept
+    cart.cart_save(request, sale, kept)
+    for words in said:
+        form.add_error(None, words)
+    form.add_error(
+        None,
+        _("Votre commande n'est pas encore modifiée : vérifiez le panier ci-dessous, puis validez à nouveau.")
+        if changing
+        else _("Rien n'est encore commandé : vérifiez votre panier ci-dessous, puis validez à nouveau."),
+    )
+    return kept
 
 
 def _checkout_pricing(

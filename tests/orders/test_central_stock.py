@@ -210,7 +210,10 @@ def test_the_other_collectives_sale_page_shows_what_the_central_stock_has_left(t
     member = _member(b.collective, "late@x.test")
     page = words(browse(b.collective.slug + ".localhost", member).get(f"/ventes/{b.sale.pk}/"))
     assert "plus que 3" in page  # 10 crottins in all, 7 ordered in the other collective
-    response = browse(b.collective.slug + ".localhost", member).post(
-        f"/ventes/{b.sale.pk}/", {f"qty_{b.offer.pk}": "4"}
+    client = browse(b.collective.slug + ".localhost", member)
+    response = client.post(f"/ventes/{b.sale.pk}/", {f"qty_{b.offer.pk}": "4"})
+    # The cart keeps no more than the central stock has left, and the checkout page says so.
+    assert response.status_code == 302 and response["Location"] == f"/ventes/{b.sale.pk}/commander/"
+    assert "Il ne reste que 3 × « Crottin frais » pour vous : votre panier en compte maintenant 3." in words(
+        client.get(response["Location"])
     )
-    assert response.status_code == 400  # the cart refuses more than the central stock has left

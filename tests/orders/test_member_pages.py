@@ -108,10 +108,19 @@ def test_changing_then_cancelling_an_order(browse, alpha, market):
 
 def test_hand_made_posts_are_refused_with_a_message(browse, alpha, beta, market):
     client = browse(alpha, alpha.member)
-    too_many = _fill_cart(client, market, {market.wine: 4})
-    assert too_many.status_code == 400 and "Il n'en reste que 3." in text(too_many)
-    negative = _fill_cart(client, market, {market.tomatoes: -2})
-    assert negative.status_code == 400 and "ne peut pas être négative" in text(negative)
+    # More than is left, with a wrong quantity beside it: both said next to their products.
+    too_many = _fill_cart(client, market, {market.wine: 4, market.tomatoes: -2})
+    assert too_many.status_code == 400
+    assert "Il n'en reste que 3." in text(too_many) and "ne peut pas être négative" in text(too_many)
+    # Asking for the total only: said next to the product, nothing brought down.
+    total = client.post(f"/ventes/{market.sale.pk}/", {f"qty_{market.wine.pk}": 4, "update_total": "1"})
+    assert total.status_code == 400 and "Il n'en reste que 3." in text(total)
+    # Only more than is left (it went since the page was drawn): the cart keeps what is left and says so.
+    brought = _fill_cart(client, market, {market.wine: 4})
+    assert brought.status_code == 302 and brought["Location"] == f"/ventes/{market.sale.pk}/commander/"
+    checkout = text(client.get(brought["Location"]))
+    assert "Il ne reste que 3 × « Vin de Buzet » pour vous : votre panier en compte maintenant 3." in checkout
+    assert "29,70 €" in checkout  # 3 × 9.90
     _fill_cart(client, market, {market.tomatoes: 1})
     other_slot = client.post(
         f"/ventes/{market.sale.pk}/commander/", {"slot": 999999, "payment_method": "cash"}

@@ -59,7 +59,10 @@ EXPOSE 8000
 
 # Worker count: WEB_CONCURRENCY (gunicorn reads it); trusted proxies: FORWARDED_ALLOW_IPS; other options:
 # GUNICORN_CMD_ARGS.
+# --preload: the application is imported and warmed (config/warmup.py) once, before the workers are forked,
+# so a worker started again after --max-requests serves its first requests warm.
 CMD ["gunicorn", "config.wsgi:application", \
+     "--preload", \
      "--bind", "0.0.0.0:8000", \
      "--worker-tmp-dir", "/dev/shm", \
      "--access-logfile", "-", \

@@ -217,6 +217,7 @@ def main() -> None:
             "-m",
             "gunicorn",
             "config.wsgi:application",
+            "--preload",  # as the Dockerfile runs it: the workers start warm (config/warmup.py)
             "-w",
             str(WORKERS),
             "-b",
@@ -304,11 +305,12 @@ def main() -> None:
                     wanted = rng.sample(offers, 4) + [rng.choice(scarce_list)]
                     quantities = {offer: rng.randint(1, 2) for offer in wanted}
                     slot = rng.choice(slots)
-                # As a member does: when a scarce product is sold out, they order the rest. A refused cart
-                # comes back as the sale page with the message (posted again at once, without it); a
-                # checkout refused because it sold out meanwhile comes back as the checkout page with the
-                # cart brought down to what is left (confirmed again at once); refused for another reason,
-                # it sends them back to the sale page. Every attempt's requests count in the time.
+                # As a member does: when a scarce product is sold out, they order the rest. The cart keeps
+                # what is left of a product that went since the page was drawn (the checkout page says so);
+                # a cart refused all the same comes back as the sale page (posted again at once, without
+                # it); a checkout refused because it sold out meanwhile comes back as the checkout page with
+                # the cart brought down to what is left (confirmed again at once); refused for another
+                # reason, it sends them back to the sale page. Every attempt's requests count in the time.
                 look, fill = True, True
                 for _attempt in range(3):
                     outcome = attempt_order(browser, quantities, slot, look=look, fill=fill)
@@ -318,7 +320,7 @@ def main() -> None:
                         outcomes["refused"] += 1
                         refusals[outcome] = refusals.get(outcome, 0) + 1
                     look = outcome == "checkout refused"
-                    fill = outcome != "cart brought down"
+                    fill = outcome != "checkout brought the cart down"
                     quantities = {
                         offer: quantity for offer, quantity in quantities.items() if offer not in scarce
                     }
@@ -347,7 +349,7 @@ def main() -> None:
                     outcomes["error"] += 1
                 print("unexpected", status, re.sub(r"\s+", " ", page)[:200])
             elif "Rien n&#x27;est encore commandé" in page or "Rien n'est encore commandé" in page:
-                return "cart brought down"
+                return "checkout brought the cart down"
             return "checkout refused"
 
         started = time.perf_counter()

@@ -199,7 +199,8 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.bench"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-w", "1", "-b", f"127.0.0.1:{port}"]
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--preload", "-w", "1"]
+        + ["-b", f"127.0.0.1:{port}"]
         + ["--log-level", "warning", "--timeout", "120"],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,

@@ -175,7 +175,7 @@ def member_phase() -> None:
     def web_start(host: str) -> subprocess.Popen:
         process = on_host(
             host,
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-w", str(WEB_WORKERS)]
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--preload", "-w", str(WEB_WORKERS)]
             + ["-b", f"{address(host)}:{WEB_PORT}", "--timeout", "120", "--log-level", "warning"],
             env,
         )

@@ -423,6 +423,16 @@ def cart_offers(*, sale: Sale, quantities: dict[int, int]) -> list[Offer]:
     )
 
 
+def offer_names(*, sale: Sale, offer_ids) -> dict[int, str]:
+    """The names of the sale's offers of `offer_ids` (what the member is told when one went meanwhile)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, name FROM {Offer._meta.db_table} WHERE sale_id = %s AND id = ANY(%s::bigint[])",  # noqa: S608
+            [sale.pk, [int(offer_id) for offer_id in offer_ids]],
+        )
+        return dict(cursor.fetchall())
+
+
 def cart_summary(
     *, offers: list[Offer], quantities: dict[int, int], percent: Decimal | None = None
 ) -> CartSummary:

@@ -367,8 +367,7 @@ def sale_checkout(request, sale_id: int):
 def _brought_down_words(sale: Sale, kept: dict[int, int], offer_ids) -> list[str]:
     """What the member is told of the offers of `offer_ids`, brought down to what is left (`kept`: the
     quantity the cart keeps of each, 0 when it leaves the cart)."""
-    named = checkout_selectors.cart_offers(sale=sale, quantities=dict.fromkeys(offer_ids, 0))
-    names = {offer.pk: offer.name for offer in named}
+    names = checkout_selectors.offer_names(sale=sale, offer_ids=offer_ids)
     said = []
     for offer_id in sorted(offer_ids):
         left, name = kept.get(offer_id, 0), names.get(offer_id, "")

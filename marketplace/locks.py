@@ -3,6 +3,7 @@
     account → invitation → coordinators' memberships (ascending pk) → one membership
     a proposed pickup point (point_proposal_lock) → then, in the accepting collective, as above
     and, anywhere in a transaction, the collective's clock (advisory; its exclusive holder never waits)
+    a spare schema being taken or dropped (advisory, try: never waits)
     shared products' central stocks (ascending pk), taken after a collective's sale offers (orders.locks)
 
 Memberships of a collective's coordinators are locked together before any change of roles or removal, so
@@ -70,6 +71,14 @@ def clock_share(schema_name: str) -> None:
 def clock_try_lock(schema_name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [_clock_key(schema_name)])
+        return bool(cursor.fetchone()[0])
+
+
+def spare_claim(schema_name: str) -> bool:
+    """A spare schema (marketplace.spares) claimed until the transaction ends, if no other transaction has
+    it (try: a creation never waits for another, it takes the next spare or clones)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [f"{schema_name}:spare"])
         return bool(cursor.fetchone()[0])
 
 

@@ -103,6 +103,8 @@ def collective_create(
             roles=[Role.COORDINATOR, Role.MEMBER],
             status=Membership.Status.ACTIVE,
         )
+        if settings.TENANT_SPARE_SCHEMAS:  # the spare it may have taken is replaced after the commit
+            followups.followup_add("marketplace.tasks.spares_fill")
     return collective
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from marketplace import archives, followups, personal_data, point_proposals, selectors
+from marketplace import archives, followups, personal_data, point_proposals, selectors, spares
 from marketplace.followups import beat_tick_claim
 from marketplace.health import beat_tick_record
 from marketplace.models import Collective, Invitation, Membership, PointProposal, Role
@@ -122,6 +122,11 @@ def followups_sweep() -> int:
 
 
 # Deleted collectives (marketplace.archives): beat, every night, purges those past their grace period -----
+
+
+@shared_task
+def spares_fill() -> dict[str, int]:
+    return spares.spares_fill()
 
 
 @shared_task

@@ -45,6 +45,9 @@ TENANT_DOMAIN_MODEL = "marketplace.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 # New collectives are cloned from this schema instead of running every migration (see marketplace.tenancy).
 TENANT_BASE_SCHEMA = "tenant_template"
+# Clones of the template made ahead of time (marketplace.spares): a new collective takes one and is live at
+# once. 0: every new collective clones the template as it is created.
+TENANT_SPARE_SCHEMAS = env.int("TENANT_SPARE_SCHEMAS", default=2)
 # Send `SET search_path` once per tenant switch instead of before every query (about a quarter of the time
 # of a catalogue import's preview went there). django-tenants forgets the setting on set_tenant, close,
 # rollback and savepoint rollback, so a stale path is never trusted.
@@ -312,6 +315,11 @@ CELERY_BEAT_SCHEDULE["data-retention"] = {
 # private storage (under COLLECTIVE_ARCHIVES_FOLDER) and drops its schema and files (marketplace.archives).
 COLLECTIVE_GRACE_DAYS = env.int("COLLECTIVE_GRACE_DAYS", default=30)
 COLLECTIVE_ARCHIVES_FOLDER = "archives"
+CELERY_BEAT_SCHEDULE["spare-schemas"] = {
+    "task": "marketplace.tasks.spares_fill",
+    "schedule": crontab(minute="*/10"),  # after a deploy's migrations: stale spares replaced
+    "options": {"expires": 540},
+}
 CELERY_BEAT_SCHEDULE["collectives-purge"] = {
     "task": "marketplace.tasks.collectives_purge",
     "schedule": crontab(hour=3, minute=47),  # every night

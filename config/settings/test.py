@@ -14,6 +14,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 MEDIA_ROOT = BASE_DIR / ".local" / "test-media"  # noqa: F405
 PRIVATE_ROOT = BASE_DIR / ".local" / "test-private"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# No spare schemas (marketplace.spares) made behind every collective a test creates: tests/marketplace/
+# test_spares.py makes its own.
+TENANT_SPARE_SCHEMAS = 0
 # The test database is thrown away: its commits need not wait for the disk (the transactional tests, the live
 # server's requests and the worker's tasks commit thousands of times; each waits ~2 ms for the WAL's fsync,
 # more when the machine is busy). Only durability after a server crash is given up; what a concurrent

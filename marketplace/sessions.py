@@ -9,6 +9,12 @@ middleware turns into its « session interrupted » answer). Every member's cart
 
 A session is read, and changed, with one plain statement each: building the ORM's query was most of the cost
 of the read, made on every signed-in request, and of the write, made by every cart.
+
+That UPDATE's commit does not wait for the disk (synchronous_commit off for its own transaction, set by
+the statement itself: `set_config(..., true)` in its condition, evaluated on the session's row): after a
+crash of the database server, the last fraction of a second of session changes may be lost (a cart as it
+was, a flash message), never an order, a payment or anything else, whose commits still wait. Measured
+here: an autocommit UPDATE 0.94–1.02 ms waiting for the disk, 0.21–0.26 ms without.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ class SessionStore(db.SessionStore):
         try:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s",  # noqa: S608
+                    f"UPDATE {table} SET session_data = %s, expire_date = %s WHERE session_key = %s"  # noqa: S608
+                    " AND set_config('synchronous_commit', 'off', true) = 'off'",
                     [
                         self.encode(self._get_session()),
                         self.get_expiry_date(),

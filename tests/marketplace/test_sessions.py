@@ -57,3 +57,28 @@ def test_an_expired_session_signs_the_member_out(browse, alpha, market):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     refused = member.post(shop, {f"qty_{market.cheese.pk}": "2", "update_total": ""})
     assert refused.status_code == 302 and refused["Location"].startswith("/accounts/login/")
+
+
+def test_only_the_session_write_skips_waiting_for_the_disk(browse, alpha, market):
+    """The session UPDATE's commit does not wait for the disk; the setting is its own transaction's, so the
+    next commit on the same connection (an order's) waits as configured."""
+    member = browse(alpha, alpha.member)
+    shop = f"/ventes/{market.sale.pk}/"
+    member.get(shop)
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = on")  # production's setting (the tests' is off)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            saved = member.post(shop, {f"qty_{market.cheese.pk}": "3", "update_total": ""})
+        assert saved.status_code == 200
+        (update,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+        assert "set_config('synchronous_commit', 'off', true)" in update
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+        assert Session.objects.get().get_decoded()  # the change was written
+        again = member.get(shop)
+        assert f'id="id_qty_{market.cheese.pk}" value="3"' in again.content.decode()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")

@@ -312,7 +312,7 @@ def main() -> None:
                 # the cart brought down to what is left (confirmed again at once); refused for another
                 # reason, it sends them back to the sale page. Every attempt's requests count in the time.
                 look, fill = True, True
-                for _attempt in range(3):
+                for _attempt in range(4):  # a cart may hold more than one scarce product
                     outcome = attempt_order(browser, quantities, slot, look=look, fill=fill)
                     if outcome == "placed":
                         break

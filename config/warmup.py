@@ -13,6 +13,17 @@ import logging
 import time
 from pathlib import Path
 
+from celery.app.backends import by_url
+from django.conf import settings
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
+from django.urls import get_resolver
+from django.utils import translation
+from django.utils.module_loading import import_string
+from kombu.transport import resolve_transport
+
+from config.celery import app
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,14 +41,6 @@ def warm_up() -> float:
 
 
 def _imports() -> None:
-    from celery.app.backends import by_url
-    from django.conf import settings
-    from django.urls import get_resolver
-    from django.utils.module_loading import import_string
-    from kombu.transport import resolve_transport
-
-    from config.celery import app
-
     get_resolver().url_patterns  # noqa: B018 - imports every view module
     for params in settings.CACHES.values():
         import_string(params["BACKEND"])
@@ -47,10 +50,6 @@ def _imports() -> None:
 
 
 def _templates() -> None:
-    from django.conf import settings
-    from django.template import TemplateDoesNotExist, TemplateSyntaxError
-    from django.template.loader import get_template
-
     for directory in settings.TEMPLATES[0]["DIRS"]:
         root = Path(directory)
         for path in sorted(root.rglob("*")):
@@ -63,9 +62,6 @@ def _templates() -> None:
 
 
 def _catalogues() -> None:
-    from django.conf import settings
-    from django.utils import translation
-
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             translation.gettext("Commander")

@@ -206,8 +206,9 @@ class Collective(TenantMixin):
         super().save(*args, **kwargs)
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
-        """Take a spare clone of the template (marketplace.spares) or clone the template when it exists (fast
-        path), else migrate from scratch (see tenancy)."""
+        """Clone the template schema when it exists (fast path), else migrate from scratch (see tenancy).
+        A new collective's schema is first taken from the spares if one is ready (services.collective_create,
+        marketplace.spares)."""
 
         template = settings.TENANT_BASE_SCHEMA
         if (
@@ -217,10 +218,7 @@ class Collective(TenantMixin):
         ):
             if check_if_exists and schema_exists(self.schema_name):
                 return False
-            from marketplace import spares  # imports marketplace.locks, which imports these models
-
-            if not spares.spare_take(target=self.schema_name):
-                schemas.schema_clone(source=template, target=self.schema_name)
+            schemas.schema_clone(source=template, target=self.schema_name)
             connection.set_schema_to_public()
             return True
         return super().create_schema(

@@ -29,7 +29,8 @@ ORDER BY i.indexrelid
 """
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
+    """An identifier (schema, table, column) quoted for PostgreSQL."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -49,7 +50,7 @@ def schema_clone_statements(*, source: str, target: str) -> list[str]:
     """The SQL that makes `target` a copy of `source`'s structure and migration records (see schema_clone);
     it no longer needs `source` once read, so the test suite keeps the template's to rebuild it at once."""
 
-    qsource, qtarget = _quote(source), _quote(target)
+    qsource, qtarget = quote(source), quote(target)
     with connection.cursor() as cursor:
         cursor.execute(_TABLES_SQL, [source])
         tables = dict(cursor.fetchall())
@@ -57,7 +58,7 @@ def schema_clone_statements(*, source: str, target: str) -> list[str]:
         cursor.execute(_COLUMNS_SQL, [oids])
         columns: dict[int, list[str]] = {oid: [] for oid in oids}
         for relid, name, type_, not_null, identity, default in cursor.fetchall():
-            column = f"{_quote(name)} {type_}"
+            column = f"{quote(name)} {type_}"
             if identity:
                 column += (
                     " GENERATED ALWAYS AS IDENTITY"
@@ -78,11 +79,11 @@ def schema_clone_statements(*, source: str, target: str) -> list[str]:
 
         statements = [f"CREATE SCHEMA {qtarget}"]
         for oid, table in tables.items():
-            statements.append(f"CREATE TABLE {qtarget}.{_quote(table)} ({', '.join(columns[oid])})")
+            statements.append(f"CREATE TABLE {qtarget}.{quote(table)} ({', '.join(columns[oid])})")
         for relid, name, _type, definition in constraints:
             definition = definition.replace(f"REFERENCES {source}.", f"REFERENCES {qtarget}.")
             statements.append(
-                f"ALTER TABLE {qtarget}.{_quote(tables[relid])} ADD CONSTRAINT {_quote(name)} {definition}"
+                f"ALTER TABLE {qtarget}.{quote(tables[relid])} ADD CONSTRAINT {quote(name)} {definition}"
             )
         for _oid, definition in indexes:
             statements.append(definition.replace(f" ON {source}.", f" ON {qtarget}.", 1))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from marketplace import followups, images, locks, signals, tenancy
+from marketplace import followups, images, locks, signals, spares, tenancy
 from marketplace.models import Collective, Domain, Invitation, Membership, Role, SignInHandoff, User
 
 RESERVED_SLUGS = frozenset(
@@ -89,11 +89,15 @@ def collective_create(
     collective.full_clean()
     tenancy.template_tenant_ensure()
     with schema_context(get_public_schema_name()):
+        collective.auto_create_schema = False  # made below, once the row (its unique address) is in
         try:
             with transaction.atomic():
                 collective.save(verbosity=0)
         except IntegrityError as conflict:  # the same address sent twice at once (a double click)
             raise taken from conflict
+        # A spare clone of the template renamed (milliseconds), else the template cloned as it is now.
+        if not spares.spare_take(target=collective.schema_name):
+            collective.create_schema(check_if_exists=True, verbosity=0)
         domain = Domain(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=collective, is_primary=True)
         domain.full_clean()
         domain.save()

@@ -3,8 +3,9 @@
 Cloning the template (marketplace.schemas) costs a few hundred milliseconds of DDL, most of it PostgreSQL
 creating each table's and index's files. `spares_fill` (a Celery task, after every new collective and
 every ten minutes) keeps TENANT_SPARE_SCHEMAS clones named `spare_<hex>` ready; `spare_take`, called by
-Collective.create_schema inside the creating transaction, renames one to the new collective's schema name
-(a catalog update: milliseconds). If that transaction rolls back, the spare keeps its name.
+marketplace.services.collective_create inside the creating transaction, renames one to the new
+collective's schema name (a catalog update: milliseconds). If that transaction rolls back, the spare keeps
+its name.
 
 A spare is used only if its migration records are the template's: after a deploy that migrated the
 template (migrate_schemas keeps it current like any collective; spares are not collectives), the old spares
@@ -33,14 +34,10 @@ _NAME = re.compile(r"^spare_[0-9a-f]{12}$")
 _SPARES_SQL = r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'spare\_%%' ORDER BY nspname"
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _records(schema: str) -> str:
     return (
         f"(SELECT md5(string_agg(app || '.' || name, ',' ORDER BY app, name)) "  # noqa: S608 - quoted name
-        f"FROM {_quote(schema)}.django_migrations)"
+        f"FROM {schemas.quote(schema)}.django_migrations)"
     )
 
 
@@ -72,7 +69,7 @@ def spare_take(*, target: str) -> bool:
             if not schema_exists(name):  # taken by a creation that committed since the list was read
                 continue
             with connection.cursor() as cursor:
-                cursor.execute(f"ALTER SCHEMA {_quote(name)} RENAME TO {_quote(target)}")
+                cursor.execute(f"ALTER SCHEMA {schemas.quote(name)} RENAME TO {schemas.quote(target)}")
             return True
     return False
 
@@ -93,7 +90,7 @@ def spares_fill(*, wanted: int | None = None) -> dict[str, int]:
         with transaction.atomic():
             if locks.spare_claim(name) and schema_exists(name):
                 with connection.cursor() as cursor:
-                    cursor.execute(f"DROP SCHEMA {_quote(name)} CASCADE")
+                    cursor.execute(f"DROP SCHEMA {schemas.quote(name)} CASCADE")
                 dropped += 1
     ready = sum(fresh.values())
     while ready < wanted:

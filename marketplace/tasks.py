@@ -125,13 +125,16 @@ def followups_sweep() -> int:
 
 
 @shared_task
-def spares_fill() -> dict[str, int]:
-    return spares.spares_fill()
+def collectives_purge() -> list[str]:
+    return archives.collectives_purge_due()
+
+
+# Spare schemas (marketplace.spares): after each new collective (follow-up) and every ten minutes (beat) ---
 
 
 @shared_task
-def collectives_purge() -> list[str]:
-    return archives.collectives_purge_due()
+def spares_fill() -> dict[str, int]:
+    return spares.spares_fill()
 
 
 # « Proposer un point de retrait » (marketplace.point_proposals) ---------------------------------------------

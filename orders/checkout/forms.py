@@ -44,7 +44,9 @@ class CartForm(forms.Form):
                 required=False,
                 initial=quantities.get(offer_id, 0),
                 error_messages={
-                    "max_value": _("Il n'en reste que %(limit_value)s.")
+                    "max_value": _("Épuisé : il n'en reste plus.")
+                    if available == 0
+                    else _("Il n'en reste que %(limit_value)s.")
                     if available < MAX_LINE_QUANTITY
                     else _("%(limit_value)s au plus par produit."),
                     "min_value": _("La quantité ne peut pas être négative."),
@@ -63,15 +65,16 @@ class CartForm(forms.Form):
         }
         if not above:
             return cleaned
-        kept = any(
+        something_left = any(
             min(cleaned.get(f"qty_{offer_id}") or 0, self.available[offer_id]) for offer_id in self.offer_ids
         )
-        if self.errors or not kept:  # the member has to look at the page anyway: said next to the product
+        if self.errors or not something_left:  # the page is shown anyway: said next to the product
             for offer_id, available in above.items():
+                field = f"qty_{offer_id}"
                 self.add_error(
-                    f"qty_{offer_id}",
+                    field,
                     forms.ValidationError(
-                        _("Il n'en reste que %(limit_value)s."),
+                        self.fields[field].error_messages["max_value"],  # « Il n'en reste que … »
                         code="max_value",
                         params={"limit_value": available},
                     ),

@@ -128,13 +128,12 @@ def _clean_quantities(sale: Sale, quantities: Mapping[int, int]) -> dict[int, Of
     return offers
 
 
-def _sold_out(name: str, remaining: int, *, offer_id: int, shortfall: int) -> StockShort:
-    return StockShort(
+def _sold_out(name: str, remaining: int) -> str:
+    return (
         _("Il ne reste que %(remaining)s × « %(name)s » : modifiez la quantité.")
         % {"remaining": remaining, "name": name}
         if remaining
-        else _("« %(name)s » est épuisé : retirez-le de votre panier.") % {"name": name},
-        {offer_id: shortfall},
+        else _("« %(name)s » est épuisé : retirez-le de votre panier.") % {"name": name}
     )
 
 
@@ -152,11 +151,9 @@ def _move_central_stock(offers: dict[int, Offer], deltas: Mapping[int, int]) -> 
         central_stock.central_stock_move(deltas=central)
     except central_stock.CentralStockShort as short:
         offer_id = named[short.shared_product_id]
-        raise _sold_out(
-            offers[offer_id].name,
-            short.available,
-            offer_id=offer_id,
-            shortfall=central[short.shared_product_id] - short.available,
+        raise StockShort(
+            _sold_out(offers[offer_id].name, short.available),
+            {offer_id: central[short.shared_product_id] - short.available},
         ) from short
 
 
@@ -186,8 +183,10 @@ def _stock_short(offers: dict[int, Offer], deltas: Mapping[int, int], short: lis
     """Refuse the order for the offers of `short`, which have less left than `deltas` takes: the message
     names the first (in pk order), the refusal says what each lacks."""
     left = {offer.pk: offer.remaining or 0 for offer in Offer.objects.filter(pk__in=short)}
-    first = _sold_out(offers[short[0]].name, left[short[0]], offer_id=short[0], shortfall=0)
-    raise StockShort(str(first), {offer_id: deltas[offer_id] - left[offer_id] for offer_id in short})
+    raise StockShort(
+        _sold_out(offers[short[0]].name, left[short[0]]),
+        {offer_id: deltas[offer_id] - left[offer_id] for offer_id in short},
+    )
 
 
 def _move_member_stock(

@@ -57,7 +57,7 @@ def test_a_cart_of_only_what_went_meanwhile_stays_on_the_sale_page_with_the_reas
     client = browse(alpha, alpha.member)
     _someone_else_buys(market, alpha.producer, {market.wine: 3})
     response = client.post(f"/ventes/{market.sale.pk}/", {f"qty_{market.wine.pk}": 2})
-    assert response.status_code == 400 and "Il n'en reste que 0." in text(response)
+    assert response.status_code == 400 and "Épuisé : il n'en reste plus." in text(response)
     assert client.get(f"/ventes/{market.sale.pk}/commander/").status_code == 302  # the cart is empty
 
 

@@ -68,18 +68,21 @@ def clock_share(schema_name: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [_clock_key(schema_name)])
 
 
-def clock_try_lock(schema_name: str) -> bool:
+def _try_advisory(key: str) -> bool:
+    """A transaction-level advisory lock on `key`, taken only if free (never waits)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [_clock_key(schema_name)])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [key])
         return bool(cursor.fetchone()[0])
+
+
+def clock_try_lock(schema_name: str) -> bool:
+    return _try_advisory(_clock_key(schema_name))
 
 
 def spare_claim(schema_name: str) -> bool:
     """A spare schema (marketplace.spares) claimed until the transaction ends, if no other transaction has
     it (try: a creation never waits for another, it takes the next spare or clones)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [f"{schema_name}:spare"])
-        return bool(cursor.fetchone()[0])
+    return _try_advisory(f"{schema_name}:spare")
 
 
 def point_proposal_lock(proposal_id: int) -> PointProposal | None:

@@ -47,52 +47,52 @@ def _spare_names() -> list[str]:
         return [name for (name,) in cursor.fetchall() if _NAME.match(name)]
 
 
-def _fresh(names: list[str]) -> dict[str, bool]:
-    """Whether each spare's migration records are the template's (one statement for all)."""
-    if not names:
-        return {}
-    template = _records(settings.TENANT_BASE_SCHEMA)
-    columns = ", ".join(f"{_records(name)} = {template}" for name in names)
+def _fresh(name: str) -> bool:
+    """Whether the spare's migration records are the template's."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns}")  # noqa: S608 - spare names matched by _NAME
-        return dict(zip(names, (bool(value) for value in cursor.fetchone()), strict=True))
+        cursor.execute(f"SELECT {_records(name)} = {_records(settings.TENANT_BASE_SCHEMA)}")  # noqa: S608
+        return bool(cursor.fetchone()[0])
+
+
+def _claim(name: str) -> bool | None:
+    """Claim a spare until the transaction ends: None when another transaction has it or it is gone (taken
+    since the list was read), else whether it is fresh. Its records are read only once it is claimed: a
+    spare renamed meanwhile has no table left to read."""
+    if not locks.spare_claim(name) or not schema_exists(name):
+        return None
+    return _fresh(name)
 
 
 def spare_take(*, target: str) -> bool:
     """Rename a fresh spare to `target`, in the caller's transaction (the creating one); False when none is
     ready (the caller clones the template instead)."""
-    names = _spare_names()
     with transaction.atomic():
-        for name, fresh in _fresh(names).items():
-            if not fresh or not locks.spare_claim(name):
-                continue
-            if not schema_exists(name):  # taken by a creation that committed since the list was read
-                continue
-            with connection.cursor() as cursor:
-                cursor.execute(f"ALTER SCHEMA {schemas.quote(name)} RENAME TO {schemas.quote(target)}")
-            return True
+        for name in _spare_names():
+            if _claim(name):
+                with connection.cursor() as cursor:
+                    cursor.execute(f"ALTER SCHEMA {schemas.quote(name)} RENAME TO {schemas.quote(target)}")
+                return True
     return False
 
 
 def spares_fill(*, wanted: int | None = None) -> dict[str, int]:
     """Drop the spares that no longer match the template and clone new ones until `wanted`
-    (TENANT_SPARE_SCHEMAS) are ready. Each spare is made in its own transaction."""
+    (TENANT_SPARE_SCHEMAS) are ready. Each spare is looked at, dropped or made in its own transaction."""
     wanted = settings.TENANT_SPARE_SCHEMAS if wanted is None else wanted
     template = settings.TENANT_BASE_SCHEMA
     if not schema_exists(template):
         return {"dropped": 0, "made": 0, "ready": 0}
     connection.set_schema_to_public()
-    dropped = made = 0
-    fresh = _fresh(_spare_names())
-    for name, is_fresh in fresh.items():
-        if is_fresh:
-            continue
+    dropped = made = ready = 0
+    for name in _spare_names():
         with transaction.atomic():
-            if locks.spare_claim(name) and schema_exists(name):
+            fresh = _claim(name)
+            if fresh is False:
                 with connection.cursor() as cursor:
                     cursor.execute(f"DROP SCHEMA {schemas.quote(name)} CASCADE")
                 dropped += 1
-    ready = sum(fresh.values())
+            elif fresh:
+                ready += 1
     while ready < wanted:
         with transaction.atomic():
             schemas.schema_clone(source=template, target=f"{PREFIX}{uuid.uuid4().hex[:12]}")

@@ -61,6 +61,18 @@ def test_a_spare_behind_the_templates_migrations_is_left_and_replaced(db, settin
     assert stale not in _spares() and len(_spares()) == 1
 
 
+@override_settings(TENANT_SPARE_SCHEMAS=1)
+def test_a_spare_taken_since_the_list_was_read_is_passed_over(db, settings):
+    """The list of spares is read before any is claimed: one renamed meanwhile by another creation is
+    skipped (its tables are not read), and the template is cloned."""
+    spares.spares_fill()
+    (spare,) = _spares()
+    _create("premier", "first@stale-list.test")  # takes it
+    with mock.patch.object(spares, "_spare_names", return_value=[spare]):  # the list as read before
+        second = _create("second", "second@stale-list.test")
+    assert _describe(second.schema_name) == _describe(settings.TENANT_BASE_SCHEMA)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_collectives_created_at_once_never_take_the_same_spare(settings):
     try:

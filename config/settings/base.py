@@ -81,7 +81,8 @@ MIDDLEWARE = [
     # A form POST's fields read in one pass, before the CSRF check asks for them (the 300-field cart).
     "marketplace.middleware.FormBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the account read with the session (marketplace.sessions).
+    "marketplace.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.middleware.MembershipMiddleware",
@@ -184,6 +185,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Étal <no-reply@etal.loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport, with one Redis client per channel instead of one per message (config.broker).
+if REDIS_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -82,3 +82,65 @@ def test_only_the_session_write_skips_waiting_for_the_disk(browse, alpha, market
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
+
+
+def _account_reads(queries) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT u.") and "u.id =" in q["sql"]
+    ]
+
+
+def test_a_signed_in_page_reads_the_account_with_the_session(browse, alpha):
+    """Once the session row names the account (written by the session's first change, here the sign-in's),
+    a signed-in page reads both in one statement: no read of the account of its own."""
+    member = browse(alpha, alpha.member)
+    with CaptureQueriesContext(connection) as queries:
+        page = member.get("/commandes/")
+    assert page.status_code == 200 and page.wsgi_request.user == alpha.member
+    sessions = [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+    assert len(sessions) == 1 and "JOIN marketplace_user" in sessions[0]
+    assert _account_reads(queries) == []
+
+
+def test_a_deactivated_account_read_with_the_session_is_signed_out(browse, alpha):
+    member = browse(alpha, alpha.member)
+    assert member.get("/commandes/").status_code == 200
+    type(alpha.member).objects.filter(pk=alpha.member.pk).update(is_active=False)
+    response = member.get("/commandes/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_password_changed_elsewhere_signs_the_session_out(browse, alpha):
+    """Django's check of the session's hash still runs on the account read with the session."""
+    member = browse(alpha, alpha.member)
+    assert member.get("/commandes/").status_code == 200
+    alpha.member.set_password("another-password-2026")
+    alpha.member.save(update_fields=["password"])
+    response = member.get("/commandes/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_session_row_naming_another_account_is_not_trusted(browse, alpha):
+    """The account comes from the session's signed data, never from the column alone: a row whose column
+    names someone else (changed behind the store's back) is read as before, as the member it belongs to."""
+    member = browse(alpha, alpha.member)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE django_session SET user_id = %s", [alpha.coordinator.pk])
+    with CaptureQueriesContext(connection) as queries:
+        page = member.get("/commandes/")
+    assert page.status_code == 200 and page.wsgi_request.user == alpha.member
+    assert len(_account_reads(queries)) == 1
+
+
+def test_a_session_row_without_its_account_is_read_as_before(browse, alpha):
+    """A session written by Django's own INSERT (no account in the row yet) signs the member in all the
+    same, and its next change names the account."""
+    member = browse(alpha, alpha.member)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE django_session SET user_id = NULL")
+    with CaptureQueriesContext(connection) as queries:
+        page = member.get("/commandes/")
+    assert page.status_code == 200 and page.wsgi_request.user == alpha.member
+    assert len(_account_reads(queries)) == 1

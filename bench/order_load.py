@@ -38,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _setup import django_for_bench, report
+from _setup import django_for_bench, report, statistics_gathered
 
 django_for_bench()
 
@@ -110,6 +110,7 @@ def setup(*, rounds: int = 1) -> tuple[int, list[int], list[int], list[str]]:
     )
     offers = list(sale.offers.order_by("pk").values_list("pk", flat=True))
     slots = list(sale.distribution.slots.values_list("pk", flat=True))
+    statistics_gathered()
     return sale.pk, offers, slots, emails
 
 

@@ -117,6 +117,7 @@ def setup() -> tuple[object, dict[int, int]]:
             publish=True,
         )
         sales[size] = sale.pk
+    _setup.statistics_gathered()
     return collective, sales
 
 

@@ -42,6 +42,13 @@ from marketplace.models import User
 looked_up: ContextVar[SessionStore | None] = ContextVar("sessions_looked_up", default=None)
 
 
+# The session and the account it names (django_session: Django's Session model's table, in the public schema).
+_READ = (
+    f"SELECT s.session_data, s.user_id, {rows.columns(User, 'u')} FROM django_session s "  # noqa: S608
+    f"LEFT JOIN {User._meta.db_table} u ON u.id = s.user_id WHERE s.session_key = %s AND s.expire_date > %s"
+)
+
+
 def _account_id(value) -> int | None:
     try:
         return None if value is None else User._meta.pk.to_python(value)
@@ -56,14 +63,8 @@ class SessionStore(db.SessionStore):
     def _get_session_from_db(self):
         """The session row if it exists and has not expired (as Django's store: otherwise no key), and the
         row of the account it names."""
-        table = connections[router.db_for_read(self.model)].ops.quote_name(self.model._meta.db_table)
         with connections[router.db_for_read(self.model)].cursor() as cursor:
-            cursor.execute(
-                f"SELECT s.session_data, s.user_id, {rows.columns(User, 'u')} FROM {table} s "  # noqa: S608
-                f"LEFT JOIN {User._meta.db_table} u ON u.id = s.user_id "
-                "WHERE s.session_key = %s AND s.expire_date > %s",
-                [self.session_key, timezone.now()],
-            )
+            cursor.execute(_READ, [self.session_key, timezone.now()])
             row = cursor.fetchone()
         if row is None:
             self._session_key = None

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
-import json, os, sys
+import gc, json, os, sys
 import config.wsgi
 from django.db import connections
 from django.template import engines
@@ -25,6 +25,7 @@ def link(fd):
 print(json.dumps({
     "loaded": loaded,
     "templates": len(getattr(cached, "get_template_cache", {})),
+    "frozen": gc.get_freeze_count(),
     "database_open": any(c.connection is not None for c in connections.all(initialized_only=True)),
     "sockets": sum(
         link(fd).startswith("socket:") for fd in os.listdir("/proc/self/fd")
@@ -50,6 +51,7 @@ def test_the_wsgi_application_starts_warm_and_connects_to_nothing():
     warm = _probe()
     assert warm["loaded"] == ["orders.checkout.views", "redis", "kombu.transport.redis"]
     assert warm["templates"] > 100  # the project's templates, compiled before the first request
+    assert warm["frozen"] > 100_000  # kept out of the forked workers' collections
     assert warm["database_open"] is False
     assert warm["sockets"] == 0  # no database, cache or broker connection to be shared by forked workers
 
@@ -57,3 +59,4 @@ def test_the_wsgi_application_starts_warm_and_connects_to_nothing():
 def test_warming_can_be_turned_off():
     cold = _probe(ETAL_WARM_UP="0")
     assert "orders.checkout.views" not in cold["loaded"] and cold["templates"] == 0
+    assert cold["frozen"] == 0

@@ -5,10 +5,11 @@ N members, then each places one order (sale page GET, cart POST, checkout POST) 
 threads; a member told that the scarce product in their cart is sold out orders the rest, as a member would:
 refused by the cart, they post it again without it; refused by the checkout, which brings the cart down to
 what is left, they confirm again (the refused attempts' requests count in the time).
-Runs BENCH_ROUNDS rounds (3), each the floor first (`/sante/`, a trivial page of the same app through the
-same middleware, from the same clients) then BENCH_MEMBERS new members (240) placing their orders, the scarce
-products' stock put back before each: each round's orders per second are a ratio to its own floor (the
-machine's speed drifts within a run), and the median round is the figure, as the issue measures it.
+Runs BENCH_ROUNDS rounds (3) of BENCH_MEMBERS new members (240) placing their orders, the scarce offers'
+units put back before each, each round between two runs of the floor (`/sante/`, a trivial page of the same
+app through the same middleware, from the same clients, right before and right after): each round's orders
+per second are a ratio to the mean of its two floors (the machine's speed drifts within a run), and the
+median round is the figure, as the issue measures it.
 Prints orders per second, p50/p95 latency of the checkout request and the sale page, the floor, and the
 oversold count, which must be 0.
 
@@ -48,7 +49,7 @@ from django.utils import timezone  # noqa: E402
 
 from marketplace import services as marketplace_services  # noqa: E402
 from marketplace import tenancy  # noqa: E402
-from marketplace.models import Membership, Role, SharedProduct, User  # noqa: E402
+from marketplace.models import Membership, Role, User  # noqa: E402
 from orders.models import Offer, Order, OrderLine, PaymentMethod  # noqa: E402
 from orders.payments import services as payment_services  # noqa: E402
 from orders.sales import services as sale_services  # noqa: E402
@@ -60,7 +61,9 @@ MEMBERS = int(os.environ.get("BENCH_MEMBERS", "240"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))  # issue 21: the member path at 32 clients
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "20"))  # members placing one order each, one at a time
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # the floor, then MEMBERS orders; the median round counts
+ROUNDS = int(
+    os.environ.get("BENCH_ROUNDS", "3")
+)  # MEMBERS orders between two floors; the median round counts
 SCARCE_STOCK = 5  # units of each scarce product, put back before each round
 PASSWORD = "bench-password-2026"
 HOST = "bench.localhost"
@@ -215,12 +218,15 @@ def checkout_statements(sale_id: int, offers: list[int], slot: int, email: str) 
     return [query["sql"] for query in captured.captured_queries]
 
 
-def stock_put_back(sale_id: int, scarce: list[int]) -> None:
-    """The scarce products have SCARCE_STOCK units left again (each round races for the last units)."""
+def stock_put_back(scarce: list[int]) -> int:
+    """The scarce offers have SCARCE_STOCK units left again (each round races for the last units: what is
+    left of an offer is its quantity, the product's stock when the sale was made, less what it sold);
+    returns how many offers had sold out."""
     connection.set_schema("c_bench")
-    shared = Offer.objects.filter(pk__in=scarce).values("product__shared_product_id")
-    SharedProduct.objects.filter(pk__in=shared).update(stock=F("reserved") + SCARCE_STOCK)
+    sold_out = Offer.objects.filter(pk__in=scarce, sold__gte=F("quantity")).count()
+    Offer.objects.filter(pk__in=scarce).update(quantity=F("sold") + SCARCE_STOCK)
     connection.set_schema_to_public()
+    return sold_out
 
 
 def main() -> None:
@@ -372,7 +378,7 @@ def main() -> None:
         rounds = []
         for number in range(ROUNDS):
             members, browsers = browsers[:MEMBERS], browsers[MEMBERS:]
-            stock_put_back(sale_id, scarce_list)
+            sold_out = stock_put_back(scarce_list)
             floor: list[float] = []
             before = floor_rate_of(members, floor)
             placed_before, cpu_before = outcomes["placed"], worker_cpu_seconds(server)
@@ -393,7 +399,8 @@ def main() -> None:
                 (rate / floor_rate, rate, floor_rate, placed, elapsed, cpu, statistics.median(floor))
             )
             print(
-                f"round {number + 1}: {placed} orders in {elapsed:.1f} s, {rate:.1f} orders/s; floor "
+                f"round {number + 1} ({sold_out} scarce offers sold out before it, put back): "
+                f"{placed} orders in {elapsed:.1f} s, {rate:.1f} orders/s; floor "
                 f"{before:.0f} requests/s before, {after:.0f} after; {rate / floor_rate:.3f}x; web workers' "
                 "CPU per order "
                 f"{cpu * 1000:.0f} ms",
